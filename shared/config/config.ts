@@ -1,0 +1,127 @@
+import { cleanEnv, str } from 'envalid';
+import { amqpUrl, delayList, nonNegativeInt, positiveInt, ratio, redisUrl, tcpPort } from './validators';
+
+export type QueueType = 'quorum' | 'classic';
+export type ServiceName = 'order' | 'inventory' | 'payment';
+export const SERVICE_NAMES: readonly ServiceName[] = ['order', 'inventory', 'payment'];
+
+/** Thrown at start-up when a variable is missing or malformed; its message is one line naming the variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Warren's whole configuration, read from the environment once, at start-up, and passed down explicitly. */
+export interface WarrenConfig {
+  /** `AMQP_URL` @defaultValue `amqp://guest:guest@127.0.0.1:5672` */
+  amqpUrl: string;
+  /** `REDIS_URL` @defaultValue `redis://127.0.0.1:6379` */
+  redisUrl: string;
+  /** `REDIS_KEY_PREFIX`: every key the fleet writes starts with it. @defaultValue `warren:` */
+  redisKeyPrefix: string;
+  /** `EVENTS_EXCHANGE`: the durable topic exchange. @defaultValue `warren.events` */
+  eventsExchange: string;
+  /** `ORDER_HTTP_PORT` @defaultValue 3000 */
+  orderHttpPort: number;
+  /** `ORDER_OPS_PORT`, `INVENTORY_OPS_PORT`, `PAYMENT_OPS_PORT` @defaultValue 9101, 9102, 9103 */
+  opsPorts: Record<ServiceName, number>;
+  /** `LOG_LEVEL` @defaultValue `info` */
+  logLevel: string;
+  /** `PREFETCH`: unacked deliveries per consumer. @defaultValue 100 (see BENCHMARKS.md) */
+  prefetch: number;
+  /** `RETRY_DELAYS_MS`: one delayed-retry tier per entry; attempts = tiers + 1. @defaultValue `1000,5000,30000` */
+  retryDelaysMs: number[];
+  /** `QUEUE_TYPE` @defaultValue `quorum` */
+  queueType: QueueType;
+  /** `ORDER_TIMEOUT_MS`: an order without both outcomes by then is cancelled. @defaultValue 60000 */
+  orderTimeoutMs: number;
+  /** `PAYMENT_GATEWAY_FAILURE_RATE`: share of simulated gateway calls that fail transiently. @defaultValue 0 */
+  paymentGatewayFailureRate: number;
+  /** `PAYMENT_GATEWAY_LATENCY_MS` @defaultValue 0 */
+  paymentGatewayLatencyMs: number;
+  /** `PUBLISH_TIMEOUT_MS`: how long a publish waits for the broker's confirm. @defaultValue 10000 */
+  publishTimeoutMs: number;
+  /** `PUBLISH_BUFFER_LIMIT`: publishes awaiting a confirm (or a connection) before callers get an error. @defaultValue 10000 */
+  publishBufferLimit: number;
+  /** `SHUTDOWN_TIMEOUT_MS`: how long SIGTERM waits for in-flight handlers. @defaultValue 15000 */
+  shutdownTimeoutMs: number;
+  /** `HANDLER_TIMEOUT_MS`: a handler still running then fails transiently. @defaultValue 30000 */
+  handlerTimeoutMs: number;
+  /** `IDEMPOTENCY_LEASE_MS`: how long a claim on an event in progress lasts. @defaultValue 30000 */
+  idempotencyLeaseMs: number;
+  /** `IDEMPOTENCY_RETENTION_MS`: how long a done marker lasts; longer than the whole retry horizon. @defaultValue 7 days */
+  idempotencyRetentionMs: number;
+  /** `OUTBOX_RELAY_INTERVAL_MS`: how often the order service's outbox relay and timeout sweep run. @defaultValue 500 */
+  outboxRelayIntervalMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the environment; throws {@link ConfigError} naming the first bad variable. */
+export function loadConfig(env: Env = process.env): WarrenConfig {
+  const e = cleanEnv(
+    env,
+    {
+      AMQP_URL: amqpUrl({ default: 'amqp://guest:guest@127.0.0.1:5672' }),
+      REDIS_URL: redisUrl({ default: 'redis://127.0.0.1:6379' }),
+      REDIS_KEY_PREFIX: str({ default: 'warren:' }),
+      EVENTS_EXCHANGE: str({ default: 'warren.events' }),
+      ORDER_HTTP_PORT: tcpPort({ default: 3000 }),
+      ORDER_OPS_PORT: tcpPort({ default: 9101 }),
+      INVENTORY_OPS_PORT: tcpPort({ default: 9102 }),
+      PAYMENT_OPS_PORT: tcpPort({ default: 9103 }),
+      LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
+      PREFETCH: positiveInt({ default: 100 }),
+      RETRY_DELAYS_MS: delayList({ default: [1000, 5000, 30000] }),
+      QUEUE_TYPE: str({ default: 'quorum', choices: ['quorum', 'classic'] }),
+      ORDER_TIMEOUT_MS: positiveInt({ default: 60000 }),
+      PAYMENT_GATEWAY_FAILURE_RATE: ratio({ default: 0 }),
+      PAYMENT_GATEWAY_LATENCY_MS: nonNegativeInt({ default: 0 }),
+      PUBLISH_TIMEOUT_MS: positiveInt({ default: 10000 }),
+      PUBLISH_BUFFER_LIMIT: positiveInt({ default: 10000 }),
+      SHUTDOWN_TIMEOUT_MS: positiveInt({ default: 15000 }),
+      HANDLER_TIMEOUT_MS: positiveInt({ default: 30000 }),
+      IDEMPOTENCY_LEASE_MS: positiveInt({ default: 30000 }),
+      IDEMPOTENCY_RETENTION_MS: positiveInt({ default: 7 * 24 * 3600 * 1000 }),
+      OUTBOX_RELAY_INTERVAL_MS: positiveInt({ default: 500 }),
+    },
+    { reporter: throwOneLine },
+  );
+  return {
+    amqpUrl: e.AMQP_URL,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    eventsExchange: e.EVENTS_EXCHANGE,
+    orderHttpPort: e.ORDER_HTTP_PORT,
+    opsPorts: { order: e.ORDER_OPS_PORT, inventory: e.INVENTORY_OPS_PORT, payment: e.PAYMENT_OPS_PORT },
+    logLevel: e.LOG_LEVEL,
+    prefetch: e.PREFETCH,
+    retryDelaysMs: e.RETRY_DELAYS_MS,
+    queueType: e.QUEUE_TYPE as QueueType,
+    orderTimeoutMs: e.ORDER_TIMEOUT_MS,
+    paymentGatewayFailureRate: e.PAYMENT_GATEWAY_FAILURE_RATE,
+    paymentGatewayLatencyMs: e.PAYMENT_GATEWAY_LATENCY_MS,
+    publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,
+    publishBufferLimit: e.PUBLISH_BUFFER_LIMIT,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    handlerTimeoutMs: e.HANDLER_TIMEOUT_MS,
+    idempotencyLeaseMs: e.IDEMPOTENCY_LEASE_MS,
+    idempotencyRetentionMs: e.IDEMPOTENCY_RETENTION_MS,
+    outboxRelayIntervalMs: e.OUTBOX_RELAY_INTERVAL_MS,
+  };
+}
+
+/** The environment variables the services read: the chart and the compose file must name no others. */
+export const CONFIG_VARIABLES = [
+  'AMQP_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'EVENTS_EXCHANGE', 'ORDER_HTTP_PORT', 'ORDER_OPS_PORT',
+  'INVENTORY_OPS_PORT', 'PAYMENT_OPS_PORT', 'LOG_LEVEL', 'PREFETCH', 'RETRY_DELAYS_MS', 'QUEUE_TYPE',
+  'ORDER_TIMEOUT_MS', 'PAYMENT_GATEWAY_FAILURE_RATE', 'PAYMENT_GATEWAY_LATENCY_MS', 'PUBLISH_TIMEOUT_MS',
+  'PUBLISH_BUFFER_LIMIT', 'SHUTDOWN_TIMEOUT_MS', 'HANDLER_TIMEOUT_MS', 'IDEMPOTENCY_LEASE_MS',
+  'IDEMPOTENCY_RETENTION_MS', 'OUTBOX_RELAY_INTERVAL_MS',
+] as const;
+
+function throwOneLine({ errors }: { errors: Partial<Record<string, Error>> }): void {
+  const [name, error] = Object.entries(errors)[0] ?? [];
+  if (!name) return;
+  const why = error?.message && !/^Missing|^Invalid/.test(error.message) ? error.message : 'invalid value';
+  throw new ConfigError(`Invalid configuration: ${name}: ${why}`);
+}

@@ -1,0 +1,19 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { problemErrorHandler } from './problem';
+
+/** Request bodies over this are refused with 413. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * A Fastify instance with Warren's HTTP conventions: strict schema validation (no type coercion, no silent
+ * stripping, so a wrong type is a 400 naming the field), a 64 KiB body limit, and problem+json errors.
+ */
+export function createHttpServer(): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  app.setErrorHandler(problemErrorHandler);
+  return app;
+}

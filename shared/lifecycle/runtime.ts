@@ -1,0 +1,141 @@
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type pino from 'pino';
+import type { WarrenConfig } from '../config/config';
+import { ClaimStore } from '../idempotency/claims';
+import { connect } from '../messaging/connection';
+import { Consumer } from '../messaging/consumer';
+import type { HandlerMap, Middleware } from '../messaging/context';
+import { idempotencyMiddleware } from '../messaging/middleware/idempotency';
+import { loggingMiddleware } from '../messaging/middleware/logging';
+import { metricsMiddleware } from '../messaging/middleware/metrics';
+import { timeoutMiddleware } from '../messaging/middleware/timeout';
+import { Publisher } from '../messaging/publisher';
+import type { QueueSpec, Topology } from '../messaging/topology';
+import { createOpsServer } from '../http/ops-server';
+import { createLogger, type Logger } from '../observability/logger';
+import { createMetrics, type Metrics } from '../observability/metrics';
+import { createRedis } from '../redis/client';
+
+export interface RuntimeOptions {
+  service: string;
+  /** The queues this service consumes; retry and dead-letter queues are derived from them. */
+  queues: readonly QueueSpec[];
+  opsPort: number;
+  /** Where log lines go (tests capture them); standard output by default. */
+  logDestination?: pino.DestinationStream;
+}
+
+type StopHook = () => Promise<void>;
+
+/**
+ * Everything a Warren service stands on, built once from typed config: logger, metrics, Redis, the two AMQP
+ * connections, the confirmed publisher, consumers with the standard middleware, and the ops server. `stop()`
+ * drains in order: intake first, then consumers (in-flight handlers finish), then background work, then I/O.
+ */
+export class Runtime {
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly redis: Redis;
+  readonly publisher: Publisher;
+  readonly claims: ClaimStore;
+  readonly ops: FastifyInstance;
+  readonly topology: Topology;
+  private readonly connections: Record<'publish' | 'consume', AmqpConnectionManager>;
+  private readonly consumers: Consumer[] = [];
+  private readonly intakeHooks: StopHook[] = [];
+  private readonly backgroundHooks: StopHook[] = [];
+  private stopped?: Promise<void>;
+
+  constructor(readonly config: WarrenConfig, private readonly options: RuntimeOptions) {
+    const { service } = options;
+    this.log = createLogger({ service, level: config.logLevel, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+    this.metrics = createMetrics(service);
+    this.topology = { exchange: config.eventsExchange, queues: options.queues, retryDelaysMs: config.retryDelaysMs, queueType: config.queueType };
+    this.redis = createRedis(config.redisUrl, this.log.child({ component: 'redis' }), this.metrics);
+    this.claims = new ClaimStore(this.redis, config.redisKeyPrefix, config.idempotencyLeaseMs, config.idempotencyRetentionMs);
+    this.connections = {
+      publish: connect(config.amqpUrl, 'publish', service, this.log, this.metrics),
+      consume: connect(config.amqpUrl, 'consume', service, this.log, this.metrics),
+    };
+    this.publisher = new Publisher(this.connections.publish, {
+      exchange: config.eventsExchange,
+      topology: this.topology,
+      timeoutMs: config.publishTimeoutMs,
+      bufferLimit: config.publishBufferLimit,
+      appId: service,
+      log: this.log.child({ component: 'publisher' }),
+      metrics: this.metrics,
+    });
+    this.ops = createOpsServer(this.metrics.registry, [
+      { name: 'amqpPublish', ok: () => this.connections.publish.isConnected() },
+      { name: 'amqpConsume', ok: () => this.connections.consume.isConnected() },
+      { name: 'redis', ok: () => this.redis.status === 'ready' },
+      { name: 'consumers', ok: () => this.consumers.every((c) => c.consuming) },
+    ]);
+  }
+
+  /** The standard middleware, outermost first: metrics, logging, handler timeout, idempotency. */
+  standardMiddleware(): Middleware[] {
+    return [metricsMiddleware(this.metrics), loggingMiddleware(), timeoutMiddleware(this.config.handlerTimeoutMs), idempotencyMiddleware(this.claims)];
+  }
+
+  /** Starts consuming one of this service's queues. */
+  consume(queue: string, handlers: HandlerMap, middleware: Middleware[] = this.standardMiddleware()): Consumer {
+    const consumer = new Consumer(this.connections.consume, {
+      queue,
+      topology: this.topology,
+      prefetch: this.config.prefetch,
+      handlers,
+      middleware,
+      publisher: this.publisher,
+      service: this.options.service,
+      log: this.log,
+      metrics: this.metrics,
+    });
+    this.consumers.push(consumer);
+    return consumer;
+  }
+
+  /** True while the publishing connection to the broker is open. */
+  brokerUp(): boolean {
+    return this.connections.publish.isConnected();
+  }
+
+  /** Run first on stop: close intake (the HTTP API) before consumers drain. */
+  onStopIntake(hook: StopHook): void {
+    this.intakeHooks.push(hook);
+  }
+
+  /** Run after consumers drained: background loops (outbox relay, timeout sweep). */
+  onStopBackground(hook: StopHook): void {
+    this.backgroundHooks.push(hook);
+  }
+
+  /** Opens the ops server and waits until the publisher and every consumer are connected. */
+  async start(): Promise<void> {
+    await this.ops.listen({ port: this.options.opsPort, host: '0.0.0.0' });
+    await Promise.all([this.publisher.ready(), ...this.consumers.map((c) => c.ready())]);
+    this.log.info({ opsPort: this.options.opsPort }, 'service started');
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= this.drain();
+    return this.stopped;
+  }
+
+  private async drain(): Promise<void> {
+    const timeout = this.config.shutdownTimeoutMs;
+    this.log.info('draining');
+    for (const hook of this.intakeHooks) await hook().catch((err: Error) => this.log.warn({ err: err.message }, 'intake stop failed'));
+    await Promise.all(this.consumers.map((c) => c.stop(timeout)));
+    for (const hook of this.backgroundHooks) await hook().catch((err: Error) => this.log.warn({ err: err.message }, 'background stop failed'));
+    await this.publisher.close(timeout).catch(() => undefined);
+    await Promise.all(Object.values(this.connections).map((c) => c.close().catch(() => undefined)));
+    await this.redis.quit().catch(() => this.redis.disconnect());
+    await this.ops.close();
+    this.log.info('stopped');
+    await new Promise<void>((resolve) => this.log.flush(() => resolve()));
+  }
+}

@@ -1,0 +1,31 @@
+import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+
+export type ConnectionRole = 'publish' | 'consume';
+
+/**
+ * One managed connection per role: publishing and consuming never share a TCP connection, so a publisher
+ * blocked by a broker alarm cannot stall the acks of the consumers.
+ */
+export function connect(url: string, role: ConnectionRole, service: string, log: Logger, metrics: Metrics): AmqpConnectionManager {
+  const connection = amqp.connect([url], {
+    heartbeatIntervalInSeconds: 5,
+    reconnectTimeInSeconds: 1,
+    connectionOptions: { clientProperties: { connection_name: `warren-${service}-${role}` } },
+  });
+  const gauge = metrics.connectionUp.labels(role);
+  gauge.set(0);
+  connection.on('connect', () => {
+    gauge.set(1);
+    log.info({ role }, 'amqp connected');
+  });
+  connection.on('disconnect', ({ err }) => {
+    gauge.set(0);
+    log.warn({ role, err: err?.message }, 'amqp disconnected; reconnecting');
+  });
+  connection.on('connectFailed', ({ err }) => log.warn({ role, err: err?.message }, 'amqp connect failed; retrying'));
+  connection.on('blocked', ({ reason }) => log.warn({ role, reason }, 'amqp connection blocked by broker'));
+  connection.on('unblocked', () => log.info({ role }, 'amqp connection unblocked'));
+  return connection;
+}

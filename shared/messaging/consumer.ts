@@ -1,0 +1,241 @@
+import { randomUUID } from 'node:crypto';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { createEvent, decodeEvent } from '../events/codec';
+import type { AnyEvent } from '../events/catalog';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import { childSpan, formatTraceparent, parseTraceparent } from '../observability/trace';
+import { compose, type EventHandler, type HandlerMap, type MessageContext, type Middleware } from './context';
+import { MalformedMessageError, MessageTooLargeError, UnknownEventError, UnsupportedContentTypeError } from './errors';
+import type { Publisher } from './publisher';
+import { decideFailure, describeFailure, H } from './retry-policy';
+import { assertTopology, deadLetterQueueName, retryQueueName, type Topology } from './topology';
+
+export interface ConsumerOptions {
+  queue: string;
+  topology: Topology;
+  /** Unacked deliveries on this consumer. */
+  prefetch: number;
+  handlers: HandlerMap;
+  /** Run outermost first around every handler. */
+  middleware: readonly Middleware[];
+  /** Retry and dead-letter copies go through the service's confirmed publisher. */
+  publisher: Publisher;
+  service: string;
+  /** Bodies larger than this are dead-lettered unread. @defaultValue 65536 */
+  maxBodyBytes?: number;
+  log: Logger;
+  metrics: Metrics;
+}
+
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+const BROKER_HEADERS = /^x-(death|first-death|last-death|delivery-count)/;
+
+/**
+ * Consumes one queue with manual acks. The handler returns (ack) or throws; the consumer, never the handler,
+ * turns a failure into a delayed retry (a copy to the queue's own retry tier, then ack) or a dead-letter
+ * (a copy with the reason to `<queue>.dlq`, then ack). A copy is acked only once the broker confirmed it.
+ */
+export class Consumer {
+  private readonly channel: ChannelWrapper;
+  private readonly pipelines = new Map<string, EventHandler>();
+  private readonly log: Logger;
+  private active?: { channel: Channel; consumerTag: string };
+  private inFlight = 0;
+  private stopping = false;
+
+  constructor(connection: AmqpConnectionManager, private readonly options: ConsumerOptions) {
+    this.log = options.log.child({ queue: options.queue });
+    for (const [eventType, handler] of Object.entries(options.handlers)) {
+      this.pipelines.set(eventType, compose(options.middleware, handler as EventHandler));
+    }
+    this.channel = connection.createChannel({
+      name: `consumer:${options.queue}`,
+      confirm: false,
+      setup: (channel: Channel) => this.setup(channel),
+    });
+    this.channel.on('error', (err: Error) => this.log.error({ err: err.message }, 'consumer channel error'));
+  }
+
+  async ready(): Promise<void> {
+    await this.channel.waitForConnect();
+  }
+
+  /** True while a broker consumer is registered on an open channel. */
+  get consuming(): boolean {
+    return !this.stopping && this.active !== undefined;
+  }
+
+  /** Stops taking deliveries, waits for in-flight handlers up to `timeoutMs`, then closes the channel. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    const active = this.active;
+    this.active = undefined;
+    if (active) await active.channel.cancel(active.consumerTag).catch(() => undefined);
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    if (this.inFlight > 0) this.log.warn({ inFlight: this.inFlight }, 'shutdown deadline passed with handlers in flight; they will be redelivered');
+    await this.channel.close().catch(() => undefined);
+  }
+
+  private async setup(channel: Channel): Promise<void> {
+    await assertTopology(channel, this.options.topology);
+    if (this.stopping) return;
+    await channel.prefetch(this.options.prefetch);
+    const { consumerTag } = await channel.consume(this.options.queue, (msg) => this.onDelivery(channel, msg), { noAck: false });
+    this.active = { channel, consumerTag };
+    channel.once('close', () => {
+      if (this.active?.channel === channel) this.active = undefined;
+    });
+    this.log.info({ prefetch: this.options.prefetch }, 'consuming');
+  }
+
+  private onDelivery(channel: Channel, msg: ConsumeMessage | null): void {
+    if (!msg) {
+      this.log.warn('consumer cancelled by the broker');
+      if (this.active?.channel === channel) this.active = undefined;
+      return;
+    }
+    this.inFlight++;
+    this.options.metrics.inFlight.labels(this.options.queue).inc();
+    void this.process(channel, msg).finally(() => {
+      this.inFlight--;
+      this.options.metrics.inFlight.labels(this.options.queue).dec();
+    });
+  }
+
+  private async process(channel: Channel, msg: ConsumeMessage): Promise<void> {
+    let eventType = 'unknown';
+    let log = this.log;
+    let event: AnyEvent | undefined;
+    try {
+      event = this.decode(msg);
+      eventType = event.eventType;
+      const ctx = this.context(event, msg);
+      log = ctx.log;
+      const pipeline = this.pipelines.get(eventType);
+      if (!pipeline) throw new UnknownEventError(`queue ${this.options.queue} has no handler for ${eventType}`);
+      await pipeline(ctx);
+      this.settle(channel, msg, 'ack');
+      this.options.metrics.consumed.labels(this.options.queue, eventType, ctx.duplicate ? 'duplicate' : 'ack').inc();
+    } catch (error) {
+      await this.fail(channel, msg, eventType, error, log, event);
+    }
+  }
+
+  private decode(msg: ConsumeMessage): AnyEvent {
+    const max = this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    if (msg.content.length > max) throw new MessageTooLargeError(`body of ${msg.content.length} bytes is over the ${max}-byte limit`);
+    const contentType = msg.properties.contentType as string | undefined;
+    // Seed-style publishers set no content type; a declared one must be JSON.
+    if (contentType && !/^application\/(.+\+)?json\b/i.test(contentType)) {
+      throw new UnsupportedContentTypeError(`content type ${JSON.stringify(contentType)} is not application/json`);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(msg.content.toString('utf8'));
+    } catch (error) {
+      throw new MalformedMessageError(`body is not valid JSON: ${(error as Error).message}`);
+    }
+    return decodeEvent(body);
+  }
+
+  private context(event: AnyEvent, msg: ConsumeMessage): MessageContext {
+    const headers = msg.properties.headers ?? {};
+    const span = childSpan(parseTraceparent(headers['traceparent']));
+    const traceparent = formatTraceparent(span);
+    const publisher = this.options.publisher;
+    return {
+      event,
+      queue: this.options.queue,
+      message: msg,
+      attempt: attemptOf(msg),
+      duplicate: false,
+      log: this.log.child({ orderId: event.orderId, correlationId: event.correlationId, eventId: event.eventId, eventType: event.eventType, traceId: span.traceId }),
+      async publish(eventType, payload, options) {
+        const next = createEvent(eventType, payload, {
+          correlationId: event.correlationId,
+          causationId: event.eventId,
+          ...(options?.eventId ? { eventId: options.eventId } : {}),
+        });
+        await publisher.publishEvent(next as AnyEvent, { traceparent: formatTraceparent(childSpan(span)) });
+        return next;
+      },
+    };
+  }
+
+  private async fail(channel: Channel, msg: ConsumeMessage, eventType: string, error: unknown, log: Logger, event?: AnyEvent): Promise<void> {
+    const { queue, metrics, publisher, retryDelays } = { ...this.options, retryDelays: this.options.topology.retryDelaysMs };
+    const attempt = attemptOf(msg);
+    const action = decideFailure(error, attempt, retryDelays);
+    const { reason, errorClass } = describeFailure(error);
+    const now = new Date().toISOString();
+    const headers: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(msg.properties.headers ?? {})) if (!BROKER_HEADERS.test(key)) headers[key] = value;
+    headers[H.firstFailureAt] ??= now;
+    headers[H.lastFailureAt] = now;
+    headers[H.queue] = queue;
+    headers[H.originalExchange] ??= msg.fields.exchange;
+    headers[H.originalRoutingKey] ??= msg.fields.routingKey;
+    const properties = {
+      messageId: (msg.properties.messageId as string | undefined) ?? event?.eventId ?? randomUUID(),
+      ...copyProperties(msg),
+    };
+    try {
+      if (action.kind === 'retry') {
+        await publisher.publish('', retryQueueName(queue, action.delayMs), msg.content, { ...properties, headers: { ...headers, [H.attempt]: action.nextAttempt } });
+        log.warn({ attempt, delayMs: action.delayMs, errorClass, reason }, 'handler failed; retry scheduled');
+      } else {
+        const correlationId = event?.correlationId ?? (msg.properties.correlationId as string | undefined);
+        await publisher.publish('', deadLetterQueueName(queue), msg.content, {
+          ...properties,
+          headers: {
+            ...headers,
+            [H.attempt]: attempt,
+            [H.reason]: reason,
+            [H.reasonCode]: action.reasonCode,
+            [H.errorClass]: errorClass,
+            [H.service]: this.options.service,
+            [H.deadLetteredAt]: now,
+            ...(correlationId ? { [H.correlationId]: correlationId } : {}),
+          },
+        });
+        log.error({ attempt, errorClass, reason, reasonCode: action.reasonCode }, 'message dead-lettered');
+      }
+      this.settle(channel, msg, 'ack');
+      metrics.consumed.labels(queue, eventType, action.kind === 'retry' ? 'retry' : 'dead_letter').inc();
+    } catch (publishError) {
+      // The copy was not confirmed: hand the original back to the broker after a pause rather than lose it.
+      log.error({ err: (publishError as Error).message }, 'could not route failed message; requeueing');
+      await new Promise((r) => setTimeout(r, 1000));
+      this.settle(channel, msg, 'requeue');
+    }
+  }
+
+  /** Acks on the channel the delivery came on; after a reconnect that channel is gone and the broker redelivers. */
+  private settle(channel: Channel, msg: ConsumeMessage, how: 'ack' | 'requeue'): void {
+    try {
+      if (how === 'ack') channel.ack(msg);
+      else channel.nack(msg, false, true);
+    } catch (error) {
+      this.log.debug({ err: (error as Error).message }, 'settle on a closed channel; the broker will redeliver');
+    }
+  }
+}
+
+export function attemptOf(msg: ConsumeMessage): number {
+  const value = Number(msg.properties.headers?.[H.attempt]);
+  return Number.isInteger(value) && value >= 1 ? value : 1;
+}
+
+function copyProperties(msg: ConsumeMessage) {
+  const p = msg.properties;
+  return {
+    ...(p.type ? { type: p.type as string } : {}),
+    ...(p.correlationId ? { correlationId: p.correlationId as string } : {}),
+    ...(p.timestamp ? { timestamp: p.timestamp as number } : {}),
+    ...(p.contentType ? { contentType: p.contentType as string } : {}),
+    ...(p.appId ? { appId: p.appId as string } : {}),
+  };
+}

@@ -1,0 +1,27 @@
+import { ClaimHeldError, type ClaimStore } from '../../idempotency/claims';
+import type { Middleware } from '../context';
+
+/**
+ * Skips an event this queue already handled (acked as `duplicate`), and keeps two copies of one event from
+ * running at once: the second finds the claim held and is retried after a delay. Handlers keep their own effects
+ * idempotent too (atomic with their state in Redis), so a crash between effect and done marker is harmless.
+ */
+export function idempotencyMiddleware(claims: ClaimStore): Middleware {
+  return async (ctx, next) => {
+    const scope = ctx.queue;
+    const id = `${ctx.event.eventType}:${ctx.event.eventId}`;
+    const claim = await claims.claim(scope, id);
+    if (claim.kind === 'done') {
+      ctx.duplicate = true;
+      return;
+    }
+    if (claim.kind === 'held') throw new ClaimHeldError(`event ${id} is being handled elsewhere`);
+    try {
+      await next();
+    } catch (error) {
+      await claims.release(scope, id, claim.token).catch(() => undefined);
+      throw error;
+    }
+    await claims.complete(scope, id, claim.token);
+  };
+}

@@ -1,0 +1,20 @@
+import type { Metrics } from '../../observability/metrics';
+import type { Middleware } from '../context';
+
+/** Handler duration by outcome, and event lag (now − event timestamp) at the moment of consumption. */
+export function metricsMiddleware(metrics: Metrics): Middleware {
+  return async (ctx, next) => {
+    const { queue, event } = ctx;
+    const lagMs = Date.now() - Date.parse(event.timestamp);
+    if (Number.isFinite(lagMs)) metrics.eventLagSeconds.labels(queue, event.eventType).observe(Math.max(0, lagMs) / 1000);
+    const started = process.hrtime.bigint();
+    let outcome = 'error';
+    try {
+      await next();
+      outcome = ctx.duplicate ? 'duplicate' : 'ok';
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.handlerSeconds.labels(queue, event.eventType, outcome).observe(seconds);
+    }
+  };
+}

@@ -1,0 +1,121 @@
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import { routingKeyOf, type AnyEvent } from '../events/catalog';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import { PublishError } from './errors';
+import { assertTopology, type Topology } from './topology';
+
+export interface PublisherOptions {
+  exchange: string;
+  /** The service's topology, re-asserted on every reconnect of the publishing channel. */
+  topology: Topology;
+  /** How long a publish waits for the broker's confirm. @defaultValue 10000 */
+  timeoutMs: number;
+  /** Publishes awaiting a confirm or a connection before new ones are refused. @defaultValue 10000 */
+  bufferLimit: number;
+  appId: string;
+  log: Logger;
+  metrics: Metrics;
+}
+
+export interface PublishProperties extends Options.Publish {
+  messageId: string;
+}
+
+/**
+ * Publishes persistent, mandatory messages and settles each Promise on the broker's confirm: resolved when the
+ * broker has taken the message, rejected with a {@link PublishError} on nack, return (unroutable), timeout, or a
+ * full buffer. While the broker is unreachable, publishes wait in amqp-connection-manager's queue (bounded here);
+ * confirms lost to a closed channel are re-published on reconnect.
+ */
+export class Publisher {
+  private readonly channel: ChannelWrapper;
+  private readonly returned = new Set<string>();
+  private pending = 0;
+
+  constructor(connection: AmqpConnectionManager, private readonly options: PublisherOptions) {
+    this.channel = connection.createChannel({
+      name: 'publisher',
+      confirm: true,
+      publishTimeout: options.timeoutMs,
+      setup: async (channel: ConfirmChannel) => {
+        channel.on('return', (message: ConsumeMessage) => this.onReturn(message));
+        await assertTopology(channel, options.topology);
+      },
+    });
+    this.channel.on('error', (err: Error) => options.log.error({ err: err.message }, 'publisher channel error'));
+  }
+
+  /** Resolves once the topology is declared and the channel is open. */
+  async ready(): Promise<void> {
+    await this.channel.waitForConnect();
+  }
+
+  /** Publishes an event to the events exchange under its routing key, with AMQP properties mirroring its metadata. */
+  async publishEvent(event: AnyEvent, headers: Record<string, unknown> = {}): Promise<void> {
+    const content = Buffer.from(JSON.stringify(event));
+    await this.publish(this.options.exchange, routingKeyOf(event.eventType), content, {
+      messageId: event.eventId,
+      type: event.eventType,
+      correlationId: event.correlationId,
+      timestamp: Math.floor(Date.parse(event.timestamp) / 1000),
+      headers: { 'x-warren-version': event.version, ...headers },
+    });
+  }
+
+  /** Publishes raw content (retry and dead-letter copies, replays). `exchange` '' addresses a queue by name. */
+  async publish(exchange: string, routingKey: string, content: Buffer, properties: PublishProperties): Promise<void> {
+    const { metrics } = this.options;
+    const eventType = properties.type ?? 'unknown';
+    if (this.pending >= this.options.bufferLimit) {
+      metrics.published.labels(routingKey, eventType, 'buffer_full').inc();
+      throw new PublishError(`publish buffer full (${this.options.bufferLimit} awaiting confirm)`, 'buffer_full');
+    }
+    this.pending++;
+    metrics.publishBuffer.set(this.pending);
+    const stopTimer = metrics.publishConfirmSeconds.labels(routingKey).startTimer();
+    try {
+      await this.channel.publish(exchange, routingKey, content, {
+        persistent: true,
+        mandatory: true,
+        contentType: 'application/json',
+        appId: this.options.appId,
+        ...properties,
+      });
+    } catch (error) {
+      this.returned.delete(properties.messageId);
+      const outcome = /timeout/i.test(String((error as Error)?.message)) ? 'timeout' : 'nacked';
+      metrics.published.labels(routingKey, eventType, outcome).inc();
+      throw new PublishError(`publish to ${exchange || '(default)'}/${routingKey} ${outcome}: ${(error as Error)?.message}`, outcome);
+    } finally {
+      this.pending--;
+      metrics.publishBuffer.set(this.pending);
+    }
+    stopTimer();
+    // The broker sends basic.return before the confirm, so the mark is already set when the confirm resolves.
+    if (this.returned.delete(properties.messageId)) {
+      metrics.published.labels(routingKey, eventType, 'returned').inc();
+      throw new PublishError(`unroutable: no queue bound for ${exchange || '(default)'}/${routingKey}`, 'returned');
+    }
+    metrics.published.labels(routingKey, eventType, 'confirmed').inc();
+  }
+
+  /** Publishes waiting for a confirm or for a connection. */
+  get depth(): number {
+    return this.pending;
+  }
+
+  /** Waits (up to `timeoutMs`) for outstanding confirms, then closes the channel. */
+  async close(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.channel.close();
+  }
+
+  private onReturn(message: ConsumeMessage): void {
+    const id = message.properties.messageId as string | undefined;
+    if (id) this.returned.add(id);
+    this.options.log.warn({ routingKey: message.fields.routingKey, messageId: id }, 'message returned unroutable');
+  }
+}

@@ -1,0 +1,86 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Buckets for handlers and publishes that usually take a few milliseconds. */
+const FAST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Buckets for lags and sagas, which span milliseconds to minutes. */
+const SLOW_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+/**
+ * Every metric the shared library records, all named `warren_…`, labelled only by low-cardinality values
+ * (service, queue, event type, outcome): never an order id.
+ */
+export function createMetrics(service: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry, prefix: 'warren_' });
+  const r = [registry];
+  return {
+    registry,
+    consumed: new Counter({
+      name: 'warren_messages_consumed_total',
+      help: 'Messages consumed, by queue, event type and outcome (ack, retry, dead_letter, duplicate).',
+      labelNames: ['queue', 'event_type', 'outcome'] as const,
+      registers: r,
+    }),
+    published: new Counter({
+      name: 'warren_messages_published_total',
+      help: 'Messages published, by routing key, event type and outcome (confirmed, nacked, returned, timeout, buffer_full, closed).',
+      labelNames: ['routing_key', 'event_type', 'outcome'] as const,
+      registers: r,
+    }),
+    publishConfirmSeconds: new Histogram({
+      name: 'warren_publish_confirm_seconds',
+      help: 'Time from publish to the broker confirm.',
+      labelNames: ['routing_key'] as const,
+      buckets: FAST_BUCKETS,
+      registers: r,
+    }),
+    handlerSeconds: new Histogram({
+      name: 'warren_handler_duration_seconds',
+      help: 'Handler duration, by queue, event type and outcome.',
+      labelNames: ['queue', 'event_type', 'outcome'] as const,
+      buckets: FAST_BUCKETS,
+      registers: r,
+    }),
+    eventLagSeconds: new Histogram({
+      name: 'warren_event_lag_seconds',
+      help: 'Now minus the event timestamp, at consumption.',
+      labelNames: ['queue', 'event_type'] as const,
+      buckets: SLOW_BUCKETS,
+      registers: r,
+    }),
+    inFlight: new Gauge({
+      name: 'warren_handlers_in_flight',
+      help: 'Handlers running now.',
+      labelNames: ['queue'] as const,
+      registers: r,
+    }),
+    publishBuffer: new Gauge({
+      name: 'warren_publish_buffer_depth',
+      help: 'Publishes waiting for a confirm or a connection.',
+      registers: r,
+    }),
+    connectionUp: new Gauge({
+      name: 'warren_amqp_connection_up',
+      help: '1 while the named AMQP connection (publish, consume) is open.',
+      labelNames: ['connection'] as const,
+      registers: r,
+    }),
+    redisErrors: new Counter({
+      name: 'warren_redis_errors_total',
+      help: 'Redis commands or connections that failed.',
+      labelNames: ['operation'] as const,
+      registers: r,
+    }),
+    redisSeconds: new Histogram({
+      name: 'warren_redis_operation_seconds',
+      help: 'Latency of the Redis operations on the message path (scripts, claims).',
+      labelNames: ['operation'] as const,
+      buckets: FAST_BUCKETS,
+      registers: r,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+export { FAST_BUCKETS, SLOW_BUCKETS };

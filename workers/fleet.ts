@@ -1,0 +1,44 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { ConfigError, loadConfig, SERVICE_NAMES } from '../shared/config/config';
+
+/**
+ * `npm run fleet`: runs order, inventory and payment as child processes in the foreground. SIGINT/SIGTERM is
+ * passed to each, which drains and stops; the fleet exits when all have. If one dies, the others are stopped.
+ */
+function main(): void {
+  try {
+    loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  let exitCode = 0;
+  const stopAll = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    for (const child of children.values()) child.kill(signal);
+  };
+  for (const name of SERVICE_NAMES) {
+    const child = spawn(process.execPath, [path.join(__dirname, 'run.js'), name], { stdio: 'inherit', env: process.env });
+    children.set(name, child);
+    child.on('exit', (code, signal) => {
+      children.delete(name);
+      if (!stopping) {
+        process.stderr.write(`${JSON.stringify({ level: 'error', service: 'fleet', msg: `${name} exited unexpectedly`, code, signal })}\n`);
+        exitCode = 1;
+        stopAll('SIGTERM');
+      }
+      if (children.size === 0) process.exit(exitCode);
+    });
+  }
+  process.on('SIGINT', () => stopAll('SIGTERM'));
+  process.on('SIGTERM', () => stopAll('SIGTERM'));
+}
+
+main();

@@ -1,0 +1,22 @@
+export interface Line {
+  productId: string;
+  quantity: number;
+}
+
+/** Merges lines of the same product, so a reservation checks each product's total once. Order of first appearance is kept. */
+export function mergeLines(items: readonly Line[]): Line[] {
+  const totals = new Map<string, number>();
+  for (const { productId, quantity } of items) totals.set(productId, (totals.get(productId) ?? 0) + quantity);
+  return [...totals].map(([productId, quantity]) => ({ productId, quantity }));
+}
+
+/** The first line that the available stock cannot cover, or undefined when all of them fit. */
+export function firstShortfall(lines: readonly Line[], available: (productId: string) => number): Line | undefined {
+  return lines.find((line) => available(line.productId) < line.quantity);
+}
+
+/**
+ * Where a reservation for one order stands. `CANCELLED` is a tombstone: the order was cancelled before its
+ * reservation was made, so a late `OrderPlaced` must not reserve.
+ */
+export type ReservationStatus = 'RESERVED' | 'REJECTED' | 'RELEASED' | 'COMMITTED' | 'CANCELLED';

@@ -1,0 +1,48 @@
+import { derivedEventId } from '../../../shared/events/codec';
+import type { OrderCancelled, OrderConfirmed, OrderPlaced } from '../../../shared/events/order-events';
+import type { EventHandler } from '../../../shared/messaging/context';
+import { mergeLines } from '../domain/stock';
+import type { StockStore } from '../store/stock-store';
+
+/**
+ * Reserves every line of an order at once, or none. A redelivered `OrderPlaced` finds the reservation record and
+ * re-publishes the same outcome (same eventId), so a publish lost to a crash is made good without a second effect.
+ */
+export function onOrderPlaced(store: StockStore): EventHandler<OrderPlaced> {
+  return async (ctx) => {
+    const { orderId, items } = ctx.event;
+    const result = await store.reserve(orderId, mergeLines(items));
+    if (result.status === 'RESERVED') {
+      await ctx.publish('InventoryReserved', { orderId, items }, { eventId: derivedEventId(orderId, 'InventoryReserved') });
+    } else if (result.status === 'REJECTED') {
+      await ctx.publish(
+        'InventoryRejected',
+        { orderId, reason: 'OUT_OF_STOCK', productId: result.productId ?? items[0]!.productId },
+        { eventId: derivedEventId(orderId, 'InventoryRejected') },
+      );
+    } else {
+      ctx.log.info({ status: result.status }, 'order already settled or cancelled; nothing to reserve');
+    }
+    if (!result.changed) ctx.duplicate = true;
+  };
+}
+
+/** Compensation: gives a cancelled order's stock back exactly once, or leaves a tombstone if it was never reserved. */
+export function onOrderCancelled(store: StockStore): EventHandler<OrderCancelled> {
+  return async (ctx) => {
+    const { orderId } = ctx.event;
+    const result = await store.settle(orderId, 'release');
+    if (result?.status === 'RELEASED' && result.items) {
+      await ctx.publish('InventoryReleased', { orderId, items: result.items }, { eventId: derivedEventId(orderId, 'InventoryReleased') });
+    }
+    if (result && !result.changed) ctx.duplicate = true;
+  };
+}
+
+/** A confirmed order consumes its reservation: `reserved` goes down, `available` stays where the reservation left it. */
+export function onOrderConfirmed(store: StockStore): EventHandler<OrderConfirmed> {
+  return async (ctx) => {
+    const result = await store.settle(ctx.event.orderId, 'commit');
+    if (result && !result.changed) ctx.duplicate = true;
+  };
+}

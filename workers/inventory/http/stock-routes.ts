@@ -1,0 +1,16 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { StockStore } from '../store/stock-store';
+
+const Params = Type.Object({ productId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }) });
+const Body = Type.Object({ available: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }) }, { additionalProperties: false });
+
+/** Inventory admin on the ops port: set and read a product's stock. */
+export function stockRoutes(app: FastifyInstance, store: StockStore): void {
+  app.put<{ Params: Static<typeof Params>; Body: Static<typeof Body> }>(
+    '/stock/:productId',
+    { schema: { params: Params, body: Body } },
+    async (req) => store.setAvailable(req.params.productId, req.body.available),
+  );
+  app.get<{ Params: Static<typeof Params> }>('/stock/:productId', { schema: { params: Params } }, async (req) => store.get(req.params.productId));
+}

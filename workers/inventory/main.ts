@@ -1,0 +1,21 @@
+import type { ServiceDefinition } from '../../shared/lifecycle/service';
+import { onOrderCancelled, onOrderConfirmed, onOrderPlaced } from './handlers/order-handlers';
+import { stockRoutes } from './http/stock-routes';
+import { StockStore } from './store/stock-store';
+
+export const INVENTORY_QUEUE = 'warren.inventory';
+
+/** Reserves stock for placed orders, releases it for cancelled ones, and commits it for confirmed ones. */
+export const inventoryService: ServiceDefinition = {
+  name: 'inventory',
+  queues: [{ name: INVENTORY_QUEUE, bindings: ['order.placed', 'order.cancelled', 'order.confirmed'] }],
+  wire(runtime) {
+    const store = new StockStore(runtime.redis, runtime.config.redisKeyPrefix, runtime.config.idempotencyRetentionMs, runtime.metrics);
+    stockRoutes(runtime.ops, store);
+    runtime.consume(INVENTORY_QUEUE, {
+      OrderPlaced: onOrderPlaced(store),
+      OrderCancelled: onOrderCancelled(store),
+      OrderConfirmed: onOrderConfirmed(store),
+    });
+  },
+};

@@ -1,0 +1,82 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { createEvent } from '../../../shared/events/codec';
+import { sendProblem } from '../../../shared/http/problem';
+import type { Logger } from '../../../shared/observability/logger';
+import { childSpan, formatTraceparent, parseTraceparent } from '../../../shared/observability/trace';
+import { newOrder, orderView } from '../domain/order-saga';
+import type { OrderMetrics } from '../order-metrics';
+import type { SagaRunner } from '../saga-runner';
+import type { OrderStore } from '../store/order-store';
+import { IdempotencyHeaders, OrderParams, PlaceOrderBody } from './order-schema';
+
+export interface OrderRoutesDeps {
+  store: OrderStore;
+  runner: SagaRunner;
+  metrics: OrderMetrics;
+  log: Logger;
+  orderTimeoutMs: number;
+  /** False while the broker is unreachable: new orders are refused with 503. */
+  brokerUp: () => boolean;
+}
+
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+const unavailable = (reply: FastifyReply, detail: string) =>
+  sendProblem(reply, { type: 'https://warren.dev/problems/unavailable', title: 'Service Unavailable', status: 503, detail });
+
+/**
+ * The order API. An order is stored with its `OrderPlaced` in the Redis outbox in one atomic step, so a 202 is
+ * only answered for an order whose event is durably on its way; the event is then published at once.
+ */
+export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
+  const { store, runner, metrics, log } = deps;
+
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.httpSeconds.labels(req.method, req.routeOptions.url ?? 'unmatched', String(reply.statusCode)).observe(reply.elapsedTime / 1000);
+  });
+
+  app.post<{ Body: PlaceOrderBody; Headers: { 'idempotency-key'?: string; traceparent?: string } }>(
+    '/orders',
+    { schema: { body: PlaceOrderBody, headers: IdempotencyHeaders } },
+    async (req, reply) => {
+      if (!deps.brokerUp()) return unavailable(reply, 'the message broker is unreachable; try again');
+      const body = req.body;
+      const idempotencyKey = req.headers['idempotency-key'];
+      const bodyHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+      const orderId = randomUUID();
+      const span = childSpan(parseTraceparent(req.headers.traceparent));
+      const traceparent = formatTraceparent(span);
+      const createdAt = new Date().toISOString();
+      const event = createEvent('OrderPlaced', { orderId, ...body }, { correlationId: orderId, timestamp: createdAt });
+      const order = newOrder({ orderId, customerId: body.customerId, items: body.items, totalAmount: body.totalAmount, currency: body.currency, createdAt });
+      let result;
+      try {
+        result = await store.create(order, Date.now() + deps.orderTimeoutMs, { event, traceparent }, idempotencyKey ? { key: idempotencyKey, value: `${bodyHash}:${orderId}`, ttlMs: IDEMPOTENCY_TTL_MS } : undefined);
+      } catch (error) {
+        log.warn({ err: (error as Error).message }, 'order store unavailable');
+        return unavailable(reply, 'the order store is unreachable; try again');
+      }
+      if (result.kind === 'idempotent') {
+        const [storedHash, storedOrderId] = result.stored.split(':');
+        if (storedHash !== bodyHash) {
+          return sendProblem(reply, {
+            type: 'https://warren.dev/problems/idempotency-conflict', title: 'Conflict', status: 409,
+            detail: 'this Idempotency-Key was used with a different body', field: '/headers/idempotency-key',
+          });
+        }
+        return reply.code(202).header('location', `/orders/${storedOrderId}`).send({ orderId: storedOrderId, status: 'PENDING' });
+      }
+      metrics.placed.labels('api').inc();
+      log.info({ orderId, correlationId: orderId, traceId: span.traceId, items: body.items.length }, 'order accepted');
+      await runner.flush([{ event, traceparent }]);
+      return reply.code(202).header('location', `/orders/${orderId}`).send({ orderId, status: 'PENDING' });
+    },
+  );
+
+  app.get<{ Params: OrderParams }>('/orders/:orderId', { schema: { params: OrderParams } }, async (req, reply) => {
+    const found = await store.get(req.params.orderId);
+    if (!found) return sendProblem(reply, { type: 'https://warren.dev/problems/not-found', title: 'Not Found', status: 404, detail: `no order ${req.params.orderId}` });
+    return orderView(found.order);
+  });
+}

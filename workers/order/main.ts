@@ -1,0 +1,42 @@
+import { createHttpServer } from '../../shared/http/server';
+import type { ServiceDefinition } from '../../shared/lifecycle/service';
+import { onOrderPlaced, outcomeHandlers } from './handlers/outcome-handlers';
+import { orderRoutes } from './http/order-routes';
+import { createOrderMetrics } from './order-metrics';
+import { OutboxRelay } from './outbox-relay';
+import { SagaRunner } from './saga-runner';
+import { OrderStore } from './store/order-store';
+
+export const ORDER_QUEUE = 'warren.order';
+
+/** Takes orders over HTTP and runs each order's saga from the outcome events to CONFIRMED or CANCELLED. */
+export const orderService: ServiceDefinition = {
+  name: 'order',
+  queues: [
+    {
+      name: ORDER_QUEUE,
+      bindings: ['order.placed', 'inventory.reserved', 'inventory.rejected', 'inventory.released', 'payment.captured', 'payment.declined', 'payment.refunded'],
+    },
+  ],
+  async wire(runtime) {
+    const { config, log } = runtime;
+    const metrics = createOrderMetrics(runtime.metrics.registry);
+    const store = new OrderStore(runtime.redis, config.redisKeyPrefix, config.idempotencyRetentionMs, runtime.metrics);
+    const runner = new SagaRunner(store, runtime.publisher, metrics, log.child({ component: 'saga' }));
+    runtime.consume(ORDER_QUEUE, { ...outcomeHandlers(runner), OrderPlaced: onOrderPlaced(store, metrics, config.orderTimeoutMs) });
+
+    const relay = new OutboxRelay(store, runner, metrics, log.child({ component: 'relay' }), {
+      intervalMs: config.outboxRelayIntervalMs,
+      graceMs: config.publishTimeoutMs + 1000,
+      batch: 200,
+    });
+    relay.start();
+    runtime.onStopBackground(() => relay.stop());
+
+    const api = createHttpServer();
+    orderRoutes(api, { store, runner, metrics, log: log.child({ component: 'api' }), orderTimeoutMs: config.orderTimeoutMs, brokerUp: () => runtime.brokerUp() });
+    await api.listen({ port: config.orderHttpPort, host: '0.0.0.0' });
+    log.info({ port: config.orderHttpPort }, 'order API listening');
+    runtime.onStopIntake(() => api.close());
+  },
+};

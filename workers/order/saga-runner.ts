@@ -1,0 +1,91 @@
+import { createEvent, derivedEventId } from '../../shared/events/codec';
+import type { Logger } from '../../shared/observability/logger';
+import { childSpan, formatTraceparent, parseTraceparent } from '../../shared/observability/trace';
+import type { Publisher } from '../../shared/messaging/publisher';
+import { TransientError } from '../../shared/messaging/errors';
+import { applyToOrder, isFinal, type Order, type SagaCommand, type SagaInput } from './domain/order-saga';
+import type { OrderMetrics } from './order-metrics';
+import type { OrderStore, OutboxEntry } from './store/order-store';
+
+export class UnknownOrderError extends TransientError {
+  override readonly name = 'UnknownOrderError';
+}
+
+/** The event that moved the saga, for causation and trace context. */
+export interface Cause {
+  eventId?: string;
+  traceparent?: string;
+}
+
+const MAX_CAS_ATTEMPTS = 8;
+
+/**
+ * Applies saga inputs to stored orders: load, apply the pure state machine, compare-and-set together with the
+ * outbox, then publish the outbox entries at once (the relay retries what fails).
+ */
+export class SagaRunner {
+  constructor(
+    private readonly store: OrderStore,
+    private readonly publisher: Publisher,
+    private readonly metrics: OrderMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  /** Returns false when the input changed nothing (a duplicate or a late event). */
+  async advance(orderId: string, input: SagaInput, cause: Cause = {}): Promise<boolean> {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const current = await this.store.get(orderId);
+      if (!current) throw new UnknownOrderError(`order ${orderId} is not known (yet)`);
+      const at = new Date().toISOString();
+      const step = applyToOrder(current.order, input, at);
+      if (!step.changed) return false;
+      const outbox = step.emit.map((command) => this.toOutbox(step.order, command, at, cause));
+      if (await this.store.update(step.order, current.version, isFinal(step.order), outbox)) {
+        if (step.emit.length > 0) this.recordEnd(step.order);
+        await this.flush(outbox);
+        return true;
+      }
+    }
+    throw new TransientError(`order ${orderId}: too much contention, retry later`);
+  }
+
+  /** Publishes outbox entries now and removes them once confirmed; failures stay for the relay. Returns how many went out. */
+  async flush(entries: readonly OutboxEntry[]): Promise<number> {
+    const sent = await Promise.all(
+      entries.map(async (entry) => {
+        try {
+          await this.publisher.publishEvent(entry.event, entry.traceparent ? { traceparent: entry.traceparent } : {});
+          await this.store.removeFromOutbox(entry.event.eventId);
+          return 1;
+        } catch (error) {
+          this.log.warn({ orderId: entry.event.orderId, eventId: entry.event.eventId, err: (error as Error).message }, 'publish failed; the outbox relay will retry');
+          return 0;
+        }
+      }),
+    );
+    return sent.reduce<number>((a, b) => a + b, 0);
+  }
+
+  private toOutbox(order: Order, command: SagaCommand, at: string, cause: Cause): OutboxEntry {
+    const causation = {
+      correlationId: order.orderId,
+      eventId: derivedEventId(order.orderId, command.eventType),
+      timestamp: at,
+      ...(cause.eventId ? { causationId: cause.eventId } : {}),
+    };
+    const event =
+      command.eventType === 'OrderConfirmed'
+        ? createEvent('OrderConfirmed', { orderId: order.orderId, items: order.items, totalAmount: order.totalAmount, currency: order.currency }, causation)
+        : createEvent('OrderCancelled', { orderId: order.orderId, reason: command.reason, items: order.items }, causation);
+    return { event, traceparent: formatTraceparent(childSpan(parseTraceparent(cause.traceparent))) };
+  }
+
+  private recordEnd(order: Order): void {
+    const seconds = (Date.parse(order.updatedAt) - Date.parse(order.createdAt)) / 1000;
+    const outcome = order.status === 'CONFIRMED' ? 'confirmed' : 'cancelled';
+    this.metrics.sagaSeconds.labels(outcome).observe(Math.max(0, seconds));
+    if (order.status === 'CONFIRMED') this.metrics.confirmed.inc();
+    else this.metrics.cancelled.labels(order.reason ?? 'UNKNOWN').inc();
+    this.log.info({ orderId: order.orderId, correlationId: order.orderId, status: order.status, reason: order.reason }, 'order ended');
+  }
+}

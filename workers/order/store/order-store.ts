@@ -1,0 +1,123 @@
+import type { Redis } from 'ioredis';
+import type { AnyEvent } from '../../../shared/events/catalog';
+import type { Metrics } from '../../../shared/observability/metrics';
+import { timed } from '../../../shared/redis/client';
+import type { Order } from '../domain/order-saga';
+
+/** An event waiting in the outbox, with the trace context to publish it under. */
+export interface OutboxEntry {
+  event: AnyEvent;
+  traceparent?: string;
+}
+
+// KEYS: order, outbox hash, outbox due zset, deadlines zset, http idempotency key (or a placeholder).
+// ARGV: order json, orderId, deadline ms, outbox event id ('' for none), outbox entry json, now ms,
+//       idempotency value ('' for none), idempotency ttl ms, retention ms.
+const CREATE = `
+if ARGV[7] ~= '' then
+  local prior = redis.call('GET', KEYS[5])
+  if prior then return {'IDEMPOTENT', prior} end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {'EXISTS', ''} end
+redis.call('HSET', KEYS[1], 'version', 1, 'data', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[9])
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+  redis.call('ZADD', KEYS[3], ARGV[6], ARGV[4])
+end
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
+if ARGV[7] ~= '' then redis.call('SET', KEYS[5], ARGV[7], 'PX', ARGV[8]) end
+return {'CREATED', ''}`;
+
+// KEYS: order, outbox hash, outbox due zset, deadlines zset. ARGV: expected version, order json, orderId,
+// final ('1' drops the deadline), now ms, then outbox pairs (event id, entry json).
+const UPDATE = `
+if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'version', tonumber(ARGV[1]) + 1, 'data', ARGV[2])
+if ARGV[4] == '1' then redis.call('ZREM', KEYS[4], ARGV[3]) end
+for i = 6, #ARGV, 2 do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[i])
+end
+return 1`;
+
+export type CreateResult = { kind: 'created' } | { kind: 'exists' } | { kind: 'idempotent'; stored: string };
+
+/**
+ * Orders in Redis, each with a version for compare-and-set, and the transactional outbox: a state change and the
+ * events it causes are written in one Lua script, then published; the relay publishes whatever a crash left.
+ */
+export class OrderStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly retentionMs: number,
+    private readonly metrics: Metrics,
+  ) {}
+
+  private readonly keys = {
+    order: (id: string) => `${this.prefix}order:${id}`,
+    outbox: () => `${this.prefix}outbox`,
+    outboxDue: () => `${this.prefix}outbox:due`,
+    deadlines: () => `${this.prefix}order:deadlines`,
+    idempotency: (key: string) => `${this.prefix}idem:http:${key}`,
+  };
+
+  async create(order: Order, deadlineMs: number, outbox?: OutboxEntry, idempotency?: { key: string; value: string; ttlMs: number }): Promise<CreateResult> {
+    const k = this.keys;
+    const [kind, stored] = (await timed(this.metrics, 'order_create', () =>
+      this.redis.eval(
+        CREATE, 5,
+        k.order(order.orderId), k.outbox(), k.outboxDue(), k.deadlines(), k.idempotency(idempotency?.key ?? '-'),
+        JSON.stringify(order), order.orderId, deadlineMs, outbox?.event.eventId ?? '', outbox ? JSON.stringify(outbox) : '', Date.now(),
+        idempotency?.value ?? '', idempotency?.ttlMs ?? 0, this.retentionMs,
+      ),
+    )) as [string, string];
+    if (kind === 'IDEMPOTENT') return { kind: 'idempotent', stored };
+    return kind === 'EXISTS' ? { kind: 'exists' } : { kind: 'created' };
+  }
+
+  async get(orderId: string): Promise<{ order: Order; version: string } | undefined> {
+    const [version, data] = await this.redis.hmget(this.keys.order(orderId), 'version', 'data');
+    return version && data ? { order: JSON.parse(data) as Order, version } : undefined;
+  }
+
+  /** Compare-and-set: false when another writer got there first (reload and apply again). */
+  async update(order: Order, expectedVersion: string, final: boolean, outbox: OutboxEntry[]): Promise<boolean> {
+    const k = this.keys;
+    const pairs = outbox.flatMap((entry) => [entry.event.eventId, JSON.stringify(entry)]);
+    const ok = await timed(this.metrics, 'order_update', () =>
+      this.redis.eval(UPDATE, 4, k.order(order.orderId), k.outbox(), k.outboxDue(), k.deadlines(), expectedVersion, JSON.stringify(order), order.orderId, final ? '1' : '0', Date.now(), ...pairs),
+    );
+    return ok === 1;
+  }
+
+  /** Orders whose deadline has passed. */
+  async dueDeadlines(now: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.deadlines(), '-inf', now, 'LIMIT', 0, limit);
+  }
+
+  async dropDeadline(orderId: string): Promise<void> {
+    await this.redis.zrem(this.keys.deadlines(), orderId);
+  }
+
+  /** Outbox entries written before `olderThan` (the fast path publishes newer ones itself). */
+  async pendingOutbox(olderThan: number, limit: number): Promise<OutboxEntry[]> {
+    const ids = await this.redis.zrangebyscore(this.keys.outboxDue(), '-inf', olderThan, 'LIMIT', 0, limit);
+    if (ids.length === 0) return [];
+    const entries = await this.redis.hmget(this.keys.outbox(), ...ids);
+    return entries.flatMap((json, i) => {
+      if (json) return [JSON.parse(json) as OutboxEntry];
+      void this.redis.zrem(this.keys.outboxDue(), ids[i]!);
+      return [];
+    });
+  }
+
+  async removeFromOutbox(eventId: string): Promise<void> {
+    await this.redis.multi().hdel(this.keys.outbox(), eventId).zrem(this.keys.outboxDue(), eventId).exec();
+  }
+
+  async outboxDepth(): Promise<number> {
+    return this.redis.zcard(this.keys.outboxDue());
+  }
+}

@@ -1,0 +1,91 @@
+import type { Redis } from 'ioredis';
+import { TransientError } from '../../../shared/messaging/errors';
+
+export class GatewayUnavailableError extends TransientError {
+  override readonly name = 'GatewayUnavailableError';
+}
+
+export interface ChargeRequest {
+  /** Honoured as real providers do: the same key returns the first result and never charges again. */
+  idempotencyKey: string;
+  orderId: string;
+  amount: number;
+  currency: string;
+  token?: string;
+}
+
+export interface ChargeResult {
+  status: 'succeeded' | 'declined';
+  chargeId: string;
+  /** True when this answer replays an earlier request with the same key. */
+  replayed: boolean;
+}
+
+export interface GatewayOptions {
+  prefix: string;
+  /** Share (0..1) of calls that fail transiently. */
+  failureRate: number;
+  latencyMs: number;
+  /** Source of randomness, replaceable in tests. */
+  random?: () => number;
+}
+
+// The provider's own books: one record per idempotency key, and per-order counts of money actually moved.
+const CHARGE = `
+local prior = redis.call('GET', KEYS[1])
+if prior then return {prior, 1} end
+redis.call('SET', KEYS[1], ARGV[1])
+if ARGV[2] == 'succeeded' then redis.call('HINCRBY', KEYS[2], 'captures', 1) end
+return {ARGV[1], 0}`;
+
+const REFUND = `
+local prior = redis.call('GET', KEYS[1])
+if prior then return {prior, 1} end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HINCRBY', KEYS[2], 'refunds', 1)
+return {ARGV[1], 0}`;
+
+/**
+ * A stand-in payment provider with a provider's semantics: `tok_decline` is declined, `tok_flaky` fails
+ * transiently on its first two calls for an order, any other token (or none) is approved; calls fail at
+ * `failureRate` and take `latencyMs`. Its records live in Redis so that they outlive a worker crash.
+ */
+export class SimulatedGateway {
+  private readonly random: () => number;
+
+  constructor(private readonly redis: Redis, private readonly options: GatewayOptions) {
+    this.random = options.random ?? Math.random;
+  }
+
+  private key = (...parts: string[]) => `${this.options.prefix}gateway:${parts.join(':')}`;
+
+  async charge(request: ChargeRequest): Promise<ChargeResult> {
+    await this.simulateNetwork();
+    if (request.token === 'tok_flaky') {
+      const calls = await this.redis.incr(this.key('flaky', request.orderId));
+      if (calls <= 2) throw new GatewayUnavailableError(`gateway timeout (flaky token, call ${calls})`);
+    }
+    const status = request.token === 'tok_decline' ? 'declined' : 'succeeded';
+    const record = JSON.stringify({ status, chargeId: `ch_${request.idempotencyKey}` });
+    const [stored, replayed] = (await this.redis.eval(CHARGE, 2, this.key('charge', request.idempotencyKey), this.key('order', request.orderId), record, status)) as [string, number];
+    return { ...(JSON.parse(stored) as Omit<ChargeResult, 'replayed'>), replayed: replayed === 1 };
+  }
+
+  async refund(request: { idempotencyKey: string; orderId: string; chargeId: string }): Promise<{ refundId: string; replayed: boolean }> {
+    await this.simulateNetwork();
+    const record = JSON.stringify({ refundId: `re_${request.idempotencyKey}`, chargeId: request.chargeId });
+    const [stored, replayed] = (await this.redis.eval(REFUND, 2, this.key('refund', request.idempotencyKey), this.key('order', request.orderId), record)) as [string, number];
+    return { refundId: (JSON.parse(stored) as { refundId: string }).refundId, replayed: replayed === 1 };
+  }
+
+  /** Money the provider actually moved for an order. */
+  async totals(orderId: string): Promise<{ captures: number; refunds: number }> {
+    const [captures, refunds] = await this.redis.hmget(this.key('order', orderId), 'captures', 'refunds');
+    return { captures: Number(captures ?? 0), refunds: Number(refunds ?? 0) };
+  }
+
+  private async simulateNetwork(): Promise<void> {
+    if (this.options.latencyMs > 0) await new Promise((r) => setTimeout(r, this.options.latencyMs));
+    if (this.options.failureRate > 0 && this.random() < this.options.failureRate) throw new GatewayUnavailableError('gateway unavailable (simulated)');
+  }
+}

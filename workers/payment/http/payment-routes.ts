@@ -1,0 +1,19 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { sendProblem } from '../../../shared/http/problem';
+import type { SimulatedGateway } from '../gateway/simulated-gateway';
+import type { Ledger } from '../store/ledger';
+
+const Params = Type.Object({ orderId: Type.String({ minLength: 1, maxLength: 128 }) });
+
+/** The payment ledger on the ops port: what was charged and refunded for an order, as the gateway counted it. */
+export function paymentRoutes(app: FastifyInstance, ledger: Ledger, gateway: SimulatedGateway): void {
+  app.get<{ Params: Static<typeof Params> }>('/payments/:orderId', { schema: { params: Params } }, async (req, reply) => {
+    const { orderId } = req.params;
+    const [entry, totals] = await Promise.all([ledger.get(orderId), gateway.totals(orderId)]);
+    if (!entry.status) {
+      return sendProblem(reply, { type: 'https://warren.dev/problems/not-found', title: 'Not Found', status: 404, detail: `no payment for order ${orderId}` });
+    }
+    return { orderId, status: entry.status, amount: entry.amount, currency: entry.currency, captures: totals.captures, refunds: totals.refunds };
+  });
+}

@@ -1,0 +1,25 @@
+import type { ServiceDefinition } from '../../shared/lifecycle/service';
+import { SimulatedGateway } from './gateway/simulated-gateway';
+import { onOrderCancelled, onOrderPlaced } from './handlers/order-handlers';
+import { paymentRoutes } from './http/payment-routes';
+import { Ledger } from './store/ledger';
+
+export const PAYMENT_QUEUE = 'warren.payment';
+
+/** Charges placed orders through the (simulated) gateway and refunds cancelled ones. */
+export const paymentService: ServiceDefinition = {
+  name: 'payment',
+  queues: [{ name: PAYMENT_QUEUE, bindings: ['order.placed', 'order.cancelled'] }],
+  wire(runtime) {
+    const { config } = runtime;
+    const gateway = new SimulatedGateway(runtime.redis, {
+      prefix: config.redisKeyPrefix,
+      failureRate: config.paymentGatewayFailureRate,
+      latencyMs: config.paymentGatewayLatencyMs,
+    });
+    const ledger = new Ledger(runtime.redis, config.redisKeyPrefix, config.idempotencyRetentionMs, runtime.metrics);
+    paymentRoutes(runtime.ops, ledger, gateway);
+    const deps = { gateway, ledger };
+    runtime.consume(PAYMENT_QUEUE, { OrderPlaced: onOrderPlaced(deps), OrderCancelled: onOrderCancelled(deps) });
+  },
+};

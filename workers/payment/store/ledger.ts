@@ -1,0 +1,83 @@
+import type { Redis } from 'ioredis';
+import type { Metrics } from '../../../shared/observability/metrics';
+import { timed } from '../../../shared/redis/client';
+
+export type PaymentStatus = 'CAPTURED' | 'DECLINED' | 'REFUNDED';
+
+export interface LedgerEntry {
+  orderId: string;
+  /** Absent until the gateway answered. */
+  status?: PaymentStatus;
+  /** Set once `order.cancelled` arrived: a capture must then be refunded, and no charge may start. */
+  cancelled: boolean;
+  amount?: number;
+  currency?: string;
+  paymentId?: string;
+  reason?: string;
+  /** True when the call that returned this entry changed it. */
+  changed: boolean;
+}
+
+// KEYS[1] ledger; ARGV status, amount, currency, paymentId, reason, retention. First answer wins.
+const RECORD_CHARGE = `
+if not redis.call('HGET', KEYS[1], 'status') then
+  redis.call('HSET', KEYS[1], 'status', ARGV[1], 'amount', ARGV[2], 'currency', ARGV[3], 'paymentId', ARGV[4], 'reason', ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+  return 1
+end
+return 0`;
+
+const MARK_CANCELLED = `
+if redis.call('HGET', KEYS[1], 'cancelled') == '1' then return 0 end
+redis.call('HSET', KEYS[1], 'cancelled', '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`;
+
+const MARK_REFUNDED = `
+if redis.call('HGET', KEYS[1], 'status') == 'CAPTURED' then
+  redis.call('HSET', KEYS[1], 'status', 'REFUNDED', 'refundId', ARGV[1])
+  return 1
+end
+return 0`;
+
+/** The payment service's ledger in Redis: what the gateway answered per order, and whether the order was cancelled. */
+export class Ledger {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly retentionMs: number,
+    private readonly metrics: Metrics,
+  ) {}
+
+  private key = (orderId: string) => `${this.prefix}payment:${orderId}`;
+
+  async get(orderId: string, changed = false): Promise<LedgerEntry> {
+    const h = await this.redis.hgetall(this.key(orderId));
+    return {
+      orderId,
+      cancelled: h['cancelled'] === '1',
+      changed,
+      ...(h['status'] ? { status: h['status'] as PaymentStatus } : {}),
+      ...(h['amount'] ? { amount: Number(h['amount']) } : {}),
+      ...(h['currency'] ? { currency: h['currency'] } : {}),
+      ...(h['paymentId'] ? { paymentId: h['paymentId'] } : {}),
+      ...(h['reason'] ? { reason: h['reason'] } : {}),
+    };
+  }
+
+  async recordCharge(orderId: string, outcome: { status: 'CAPTURED' | 'DECLINED'; amount: number; currency: string; paymentId: string; reason?: string }): Promise<LedgerEntry> {
+    const changed = await timed(this.metrics, 'payment_record', () =>
+      this.redis.eval(RECORD_CHARGE, 1, this.key(orderId), outcome.status, outcome.amount, outcome.currency, outcome.paymentId, outcome.reason ?? '', this.retentionMs),
+    );
+    return this.get(orderId, changed === 1);
+  }
+
+  async markCancelled(orderId: string): Promise<LedgerEntry> {
+    const changed = await timed(this.metrics, 'payment_cancel', () => this.redis.eval(MARK_CANCELLED, 1, this.key(orderId), this.retentionMs));
+    return this.get(orderId, changed === 1);
+  }
+
+  async markRefunded(orderId: string, refundId: string): Promise<boolean> {
+    return (await this.redis.eval(MARK_REFUNDED, 1, this.key(orderId), refundId)) === 1;
+  }
+}

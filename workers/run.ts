@@ -1,0 +1,29 @@
+import { ConfigError, loadConfig, SERVICE_NAMES, type ServiceName } from '../shared/config/config';
+import { stopOnSignals } from '../shared/lifecycle/signals';
+import { startService } from './services';
+
+/** `npm run worker -- <order|inventory|payment>`: one service in the foreground (what a container runs). */
+async function main(): Promise<void> {
+  const name = process.argv[2] as ServiceName | undefined;
+  if (!name || !SERVICE_NAMES.includes(name)) {
+    process.stderr.write(`usage: npm run worker -- <${SERVICE_NAMES.join('|')}>\n`);
+    process.exit(2);
+  }
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+  const runtime = await startService(name, config);
+  stopOnSignals(() => runtime.stop(), (error) => runtime.log.error({ err: (error as Error).message }, 'shutdown failed'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'start-up failed', err: (error as Error).message })}\n`);
+  process.exit(1);
+});
