@@ -15,5 +15,7 @@ export function createHttpServer(): FastifyInstance {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   app.setErrorHandler(problemErrorHandler);
+  // JSON only: Fastify would otherwise parse text/plain bodies and answer a misleading 400 instead of 415.
+  app.removeContentTypeParser('text/plain');
   return app;
 }
