@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { registerReadinessGauge } from '../observability/readiness-metric';
 import { createHttpServer } from './server';
 
 export interface ReadinessCheck {
@@ -13,6 +14,7 @@ export interface ReadinessCheck {
  */
 export function createOpsServer(registry: Registry, checks: readonly ReadinessCheck[]): FastifyInstance {
   const app = createHttpServer();
+  registerReadinessGauge(registry, checks);
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const results = Object.fromEntries(checks.map((c) => [c.name, c.ok()]));

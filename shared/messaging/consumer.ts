@@ -5,7 +5,7 @@ import { createEvent, decodeEvent } from '../events/codec';
 import type { AnyEvent } from '../events/catalog';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
-import { childSpan, formatTraceparent, parseTraceparent } from '../observability/trace';
+import { childSpan, formatTraceparent, parseTraceparent, type TraceContext } from '../observability/trace';
 import { compose, type EventHandler, type HandlerMap, type MessageContext, type Middleware } from './context';
 import { MalformedMessageError, MessageTooLargeError, UnknownEventError, UnsupportedContentTypeError } from './errors';
 import type { Publisher } from './publisher';
@@ -107,12 +107,14 @@ export class Consumer {
 
   private async process(channel: Channel, msg: ConsumeMessage): Promise<void> {
     let eventType = 'unknown';
-    let log = this.log;
+    // The span is made before decoding, so that even a message that cannot be read is logged under its trace.
+    const span = childSpan(parseTraceparent(msg.properties.headers?.['traceparent']));
+    let log = this.log.child({ traceId: span.traceId });
     let event: AnyEvent | undefined;
     try {
       event = this.decode(msg);
       eventType = event.eventType;
-      const ctx = this.context(event, msg);
+      const ctx = this.context(event, msg, span);
       log = ctx.log;
       const pipeline = this.pipelines.get(eventType);
       if (!pipeline) throw new UnknownEventError(`queue ${this.options.queue} has no handler for ${eventType}`);
@@ -141,10 +143,7 @@ export class Consumer {
     return decodeEvent(body);
   }
 
-  private context(event: AnyEvent, msg: ConsumeMessage): MessageContext {
-    const headers = msg.properties.headers ?? {};
-    const span = childSpan(parseTraceparent(headers['traceparent']));
-    const traceparent = formatTraceparent(span);
+  private context(event: AnyEvent, msg: ConsumeMessage, span: TraceContext): MessageContext {
     const publisher = this.options.publisher;
     return {
       event,
@@ -205,6 +204,7 @@ export class Consumer {
       }
       this.settle(channel, msg, 'ack');
       metrics.consumed.labels(queue, eventType, action.kind === 'retry' ? 'retry' : 'dead_letter').inc();
+      if (action.kind === 'dead-letter') metrics.deadLettered.labels(queue, eventType, action.reasonCode).inc();
     } catch (publishError) {
       // The copy was not confirmed: hand the original back to the broker after a pause rather than lose it.
       log.error({ err: (publishError as Error).message }, 'could not route failed message; requeueing');

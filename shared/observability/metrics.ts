@@ -22,6 +22,12 @@ export function createMetrics(service: string) {
       labelNames: ['queue', 'event_type', 'outcome'] as const,
       registers: r,
     }),
+    deadLettered: new Counter({
+      name: 'warren_messages_dead_lettered_total',
+      help: 'Messages sent to a dead-letter queue, by queue, event type and reason code (e.g. SCHEMA_VIOLATION, RETRIES_EXHAUSTED).',
+      labelNames: ['queue', 'event_type', 'reason_code'] as const,
+      registers: r,
+    }),
     published: new Counter({
       name: 'warren_messages_published_total',
       help: 'Messages published, by routing key, event type and outcome (confirmed, nacked, returned, timeout, buffer_full, closed).',

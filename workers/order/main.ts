@@ -20,8 +20,8 @@ export const orderService: ServiceDefinition = {
   ],
   async wire(runtime) {
     const { config, log } = runtime;
-    const metrics = createOrderMetrics(runtime.metrics.registry);
     const store = new OrderStore(runtime.redis, config.redisKeyPrefix, config.idempotencyRetentionMs, runtime.metrics);
+    const metrics = createOrderMetrics(runtime.metrics.registry, { outboxDepth: () => store.outboxDepth(), openOrders: () => store.openOrders() });
     const runner = new SagaRunner(store, runtime.publisher, metrics, log.child({ component: 'saga' }));
     runtime.consume(ORDER_QUEUE, { ...outcomeHandlers(runner), OrderPlaced: onOrderPlaced(store, metrics, config.orderTimeoutMs) });
 

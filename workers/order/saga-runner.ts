@@ -39,9 +39,12 @@ export class SagaRunner {
       const at = new Date().toISOString();
       const step = applyToOrder(current.order, input, at);
       if (!step.changed) return false;
-      const outbox = step.emit.map((command) => this.toOutbox(step.order, command, at, cause));
+      // An input with no trace of its own (the deadline sweep) continues the trace the order was placed under.
+      const traceparent = cause.traceparent ?? current.traceparent;
+      const traced: Cause = traceparent ? { ...cause, traceparent } : cause;
+      const outbox = step.emit.map((command) => this.toOutbox(step.order, command, at, traced));
       if (await this.store.update(step.order, current.version, isFinal(step.order), outbox)) {
-        if (step.emit.length > 0) this.recordEnd(step.order);
+        if (step.emit.length > 0) this.recordEnd(step.order, traced.traceparent);
         await this.flush(outbox);
         return true;
       }
@@ -58,7 +61,8 @@ export class SagaRunner {
           await this.store.removeFromOutbox(entry.event.eventId);
           return 1;
         } catch (error) {
-          this.log.warn({ orderId: entry.event.orderId, eventId: entry.event.eventId, err: (error as Error).message }, 'publish failed; the outbox relay will retry');
+          const traceId = parseTraceparent(entry.traceparent)?.traceId;
+          this.log.warn({ orderId: entry.event.orderId, eventId: entry.event.eventId, traceId, err: (error as Error).message }, 'publish failed; the outbox relay will retry');
           return 0;
         }
       }),
@@ -80,12 +84,13 @@ export class SagaRunner {
     return { event, traceparent: formatTraceparent(childSpan(parseTraceparent(cause.traceparent))) };
   }
 
-  private recordEnd(order: Order): void {
+  private recordEnd(order: Order, traceparent: string | undefined): void {
     const seconds = (Date.parse(order.updatedAt) - Date.parse(order.createdAt)) / 1000;
     const outcome = order.status === 'CONFIRMED' ? 'confirmed' : 'cancelled';
     this.metrics.sagaSeconds.labels(outcome).observe(Math.max(0, seconds));
     if (order.status === 'CONFIRMED') this.metrics.confirmed.inc();
     else this.metrics.cancelled.labels(order.reason ?? 'UNKNOWN').inc();
-    this.log.info({ orderId: order.orderId, correlationId: order.orderId, status: order.status, reason: order.reason }, 'order ended');
+    const traceId = parseTraceparent(traceparent)?.traceId;
+    this.log.info({ orderId: order.orderId, correlationId: order.orderId, traceId, status: order.status, reason: order.reason }, 'order ended');
   }
 }

@@ -1,4 +1,6 @@
 import { ClaimHeldError, type ClaimStore } from '../../idempotency/claims';
+import type { Metrics } from '../../observability/metrics';
+import { timed } from '../../redis/client';
 import type { Middleware } from '../context';
 
 /**
@@ -6,11 +8,13 @@ import type { Middleware } from '../context';
  * running at once: the second finds the claim held and is retried after a delay. Handlers keep their own effects
  * idempotent too (atomic with their state in Redis), so a crash between effect and done marker is harmless.
  */
-export function idempotencyMiddleware(claims: ClaimStore): Middleware {
+export function idempotencyMiddleware(claims: ClaimStore, metrics?: Metrics): Middleware {
+  // Claims are two Redis round trips on every delivery: timed (and their failures counted) when metrics are given.
+  const time = <T>(operation: string, run: () => Promise<T>) => (metrics ? timed(metrics, operation, run) : run());
   return async (ctx, next) => {
     const scope = ctx.queue;
     const id = `${ctx.event.eventType}:${ctx.event.eventId}`;
-    const claim = await claims.claim(scope, id);
+    const claim = await time('claim', () => claims.claim(scope, id));
     if (claim.kind === 'done') {
       ctx.duplicate = true;
       return;
@@ -19,9 +23,9 @@ export function idempotencyMiddleware(claims: ClaimStore): Middleware {
     try {
       await next();
     } catch (error) {
-      await claims.release(scope, id, claim.token).catch(() => undefined);
+      await time('claim_release', () => claims.release(scope, id, claim.token)).catch(() => undefined);
       throw error;
     }
-    await claims.complete(scope, id, claim.token);
+    await time('claim_complete', () => claims.complete(scope, id, claim.token));
   };
 }

@@ -12,7 +12,7 @@ export interface OutboxEntry {
 
 // KEYS: order, outbox hash, outbox due zset, deadlines zset, http idempotency key (or a placeholder).
 // ARGV: order json, orderId, deadline ms, outbox event id ('' for none), outbox entry json, now ms,
-//       idempotency value ('' for none), idempotency ttl ms, retention ms.
+//       idempotency value ('' for none), idempotency ttl ms, retention ms, traceparent ('' for none).
 const CREATE = `
 if ARGV[7] ~= '' then
   local prior = redis.call('GET', KEYS[5])
@@ -20,6 +20,7 @@ if ARGV[7] ~= '' then
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'EXISTS', ''} end
 redis.call('HSET', KEYS[1], 'version', 1, 'data', ARGV[1])
+if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'traceparent', ARGV[10]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[9])
 if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
@@ -70,16 +71,18 @@ export class OrderStore {
         CREATE, 5,
         k.order(order.orderId), k.outbox(), k.outboxDue(), k.deadlines(), k.idempotency(idempotency?.key ?? '-'),
         JSON.stringify(order), order.orderId, deadlineMs, outbox?.event.eventId ?? '', outbox ? JSON.stringify(outbox) : '', Date.now(),
-        idempotency?.value ?? '', idempotency?.ttlMs ?? 0, this.retentionMs,
+        idempotency?.value ?? '', idempotency?.ttlMs ?? 0, this.retentionMs, outbox?.traceparent ?? '',
       ),
     )) as [string, string];
     if (kind === 'IDEMPOTENT') return { kind: 'idempotent', stored };
     return kind === 'EXISTS' ? { kind: 'exists' } : { kind: 'created' };
   }
 
-  async get(orderId: string): Promise<{ order: Order; version: string } | undefined> {
-    const [version, data] = await this.redis.hmget(this.keys.order(orderId), 'version', 'data');
-    return version && data ? { order: JSON.parse(data) as Order, version } : undefined;
+  /** The order, its version for compare-and-set, and the trace context it was placed under (if any). */
+  async get(orderId: string): Promise<{ order: Order; version: string; traceparent?: string } | undefined> {
+    const [version, data, traceparent] = await timed(this.metrics, 'order_get', () => this.redis.hmget(this.keys.order(orderId), 'version', 'data', 'traceparent'));
+    if (!version || !data) return undefined;
+    return { order: JSON.parse(data) as Order, version, ...(traceparent ? { traceparent } : {}) };
   }
 
   /** Compare-and-set: false when another writer got there first (reload and apply again). */
@@ -115,6 +118,11 @@ export class OrderStore {
 
   async removeFromOutbox(eventId: string): Promise<void> {
     await this.redis.multi().hdel(this.keys.outbox(), eventId).zrem(this.keys.outboxDue(), eventId).exec();
+  }
+
+  /** Orders with a running deadline: placed, not yet confirmed or cancelled. */
+  async openOrders(): Promise<number> {
+    return this.redis.zcard(this.keys.deadlines());
   }
 
   async outboxDepth(): Promise<number> {
