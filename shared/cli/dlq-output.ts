@@ -1,0 +1,53 @@
+import type { DlqDepth, ReplayResult, ShownMessage, ShowResult } from '../dlq/dlq-admin';
+
+/** Human-readable output of the `dlq` commands; `--json` prints the results themselves instead. */
+
+export function formatList(depths: readonly DlqDepth[]): string {
+  const rows = [['DLQ', 'DEPTH', 'REPLAYS TO'], ...depths.map((d) => [d.dlq, d.exists ? String(d.depth) : 'missing', d.queue])];
+  const width = [0, 1].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map(([dlq, depth, queue]) => `${dlq!.padEnd(width[0]!)}  ${depth!.padStart(width[1]!)}  ${queue}`).join('\n') + '\n';
+}
+
+export function formatShow(result: ShowResult): string {
+  const { dlq, depth, truncated, messages } = result;
+  const total = `${depth}${truncated ? '+' : ''} message${depth === 1 ? '' : 's'}`;
+  const head = messages.length < depth ? `${dlq}: ${total}, showing the first ${messages.length}` : `${dlq}: ${total}`;
+  return [head, ...messages.map(formatMessage)].join('\n\n') + '\n';
+}
+
+function formatMessage(m: ShownMessage): string {
+  const lines: [string, string | number | undefined][] = [
+    ['event type', m.eventType],
+    ['order id', m.orderId],
+    ['correlation id', m.correlationId],
+    ['reason', m.reason],
+    ['reason code', m.reasonCode],
+    ['error class', m.errorClass],
+    ['attempts', m.attempts],
+    ['first failure', m.firstFailureAt],
+    ['last failure', m.lastFailureAt],
+    ['dead-lettered', [m.deadLetteredAt, `by ${m.source === 'broker' ? 'the broker' : m.source === 'consumer' ? `the ${m.service ?? ''} consumer` : 'an unknown party'}`].filter(Boolean).join(' ')],
+    ['failing queue', m.failingQueue],
+    ['origin', m.originalRoutingKey ? `${m.originalExchange || '(default exchange)'} / ${m.originalRoutingKey}` : undefined],
+    ['replays so far', m.replayCount],
+    ['body', m.body],
+  ];
+  const id = `#${m.position}  ${m.messageId}${m.derivedId ? '  (no message id; derived from the body)' : ''}`;
+  return [id, ...lines.filter(([, v]) => v !== undefined).map(([k, v]) => `    ${k.padEnd(15)} ${String(v)}`)].join('\n');
+}
+
+export function formatReplay(result: ReplayResult): string {
+  const { dlq, dryRun, replayed, skipped, remaining } = result;
+  const verb = dryRun ? 'would replay' : 'replayed';
+  const lines = [`${dryRun ? 'dry run: ' : ''}${verb} ${replayed.length} message${replayed.length === 1 ? '' : 's'} from ${dlq}`];
+  for (const r of replayed) {
+    lines.push(`  #${r.position}  ${r.messageId}  ${r.eventType ?? '-'}  order ${r.orderId ?? '-'}  (${r.reasonCode ?? 'no reason code'})  -> ${r.to}`);
+  }
+  for (const s of skipped) lines.push(`  skipped #${s.position}  ${s.messageId}: ${s.why}`);
+  lines.push(dryRun ? `nothing was changed; ${remaining} messages in ${dlq}` : `${remaining} messages left in ${dlq}`);
+  return lines.join('\n') + '\n';
+}
+
+export function formatPurge({ dlq, purged }: { dlq: string; purged: number }): string {
+  return `purged ${purged} message${purged === 1 ? '' : 's'} from ${dlq}\n`;
+}

@@ -1,0 +1,38 @@
+/** Headers the DLQ tool sets on a replayed message: an audit trail that survives a later failure. */
+export const REPLAY_HEADERS = {
+  /** How often the message was replayed from a DLQ. */
+  count: 'x-warren-replay-count',
+  /** When it was last replayed (ISO 8601). */
+  at: 'x-warren-replayed-at',
+} as const;
+
+/** Headers the broker owns: dead-letter history, and the delivery count a quorum queue keeps. */
+export const BROKER_HEADERS = /^x-(death|first-death-|last-death-|delivery-count)/;
+
+/** One `x-death` entry, as amqplib decodes it. */
+export interface DeathEntry {
+  queue?: unknown;
+  reason?: unknown;
+  time?: unknown;
+  exchange?: unknown;
+  'routing-keys'?: unknown;
+}
+
+/** The broker's dead-letter history, newest first; empty for a message Warren's consumer dead-lettered. */
+export function deathsOf(headers: Record<string, unknown>): DeathEntry[] {
+  const value = headers['x-death'];
+  return Array.isArray(value) ? value.filter((d): d is DeathEntry => typeof d === 'object' && d !== null) : [];
+}
+
+export function firstRoutingKey(death: DeathEntry | undefined): string | undefined {
+  const keys = death?.['routing-keys'];
+  return Array.isArray(keys) ? text(keys[0]) : undefined;
+}
+
+/** Header values arrive as strings, Buffers or numbers, depending on the publisher. */
+export function text(value: unknown): string | undefined {
+  if (typeof value === 'string') return value || undefined;
+  if (Buffer.isBuffer(value)) return value.toString('utf8') || undefined;
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  return undefined;
+}
