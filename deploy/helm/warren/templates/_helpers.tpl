@@ -1,0 +1,113 @@
+{{/* The three services, in a fixed order. */}}
+{{- define "warren.services" -}}order inventory payment{{- end -}}
+
+{{- define "warren.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "warren.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "warren.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "warren.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: warren
+{{- end -}}
+
+{{/* Selector labels of one service; call with (dict "root" $ "service" "order"). */}}
+{{- define "warren.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "warren.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .service }}
+{{- end -}}
+
+{{- define "warren.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "warren.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "warren.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* Whole-number floats (how Helm reads YAML numbers) print as integers, never 6.048e+08. */}}
+{{- define "warren.envValue" -}}
+{{- if and (kindIs "float64" .) (eq (floor .) .) -}}
+{{- printf "%d" (int64 .) -}}
+{{- else -}}
+{{- toString . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A service's ops port (ORDER_OPS_PORT, ...); call with (dict "root" $ "service" "order"). */}}
+{{- define "warren.opsPort" -}}
+{{- include "warren.envValue" (index .root.Values.config (printf "%s_OPS_PORT" (upper .service))) -}}
+{{- end -}}
+
+{{- define "warren.secretName" -}}
+{{- default (printf "%s-credentials" (include "warren.fullname" .)) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{- define "warren.rabbitmqName" -}}
+{{- default (printf "%s-rabbitmq" (include "warren.fullname" .)) .Values.rabbitmqCluster.name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The queue a service consumes (see the main.ts of each worker). */}}
+{{- define "warren.queue" -}}
+{{- printf "warren.%s" . -}}
+{{- end -}}
+
+{{/* Cross-field checks the schema cannot express; fail the render with one line naming the value. */}}
+{{- define "warren.validate" -}}
+{{- $root := . -}}
+{{- $shutdownMs := int64 (include "warren.envValue" .Values.config.SHUTDOWN_TIMEOUT_MS) -}}
+{{- range $service := splitList " " (include "warren.services" .) -}}
+{{- $s := index $root.Values.services $service -}}
+{{- $needMs := add (mul (int64 $s.preStopSleepSeconds) 1000) $shutdownMs 2000 -}}
+{{- if lt (mul (int64 $s.terminationGracePeriodSeconds) 1000) $needMs -}}
+{{- fail (printf "services.%s.terminationGracePeriodSeconds (%v s) must cover preStopSleepSeconds (%v s) + SHUTDOWN_TIMEOUT_MS (%v ms) + 2 s, or SIGKILL cuts the drain" $service $s.terminationGracePeriodSeconds $s.preStopSleepSeconds $shutdownMs) -}}
+{{- end -}}
+{{- if and $s.autoscaling.enabled (gt (int64 $s.autoscaling.minReplicas) (int64 $s.autoscaling.maxReplicas)) -}}
+{{- fail (printf "services.%s.autoscaling.minReplicas must not exceed maxReplicas" $service) -}}
+{{- end -}}
+{{- end -}}
+{{- if not .Values.secrets.existingSecret -}}
+{{- if not .Values.secrets.redisUrl -}}
+{{- fail "secrets.redisUrl is required when secrets.existingSecret is empty" -}}
+{{- end -}}
+{{- range $service := splitList " " (include "warren.services" .) -}}
+{{- if and (not (index $root.Values.secrets.amqpUrls $service)) (not (and $root.Values.rabbitmqCluster.enabled (not $root.Values.rabbitmqCluster.existingDefinitionsSecret))) -}}
+{{- fail (printf "secrets.amqpUrls.%s is required when secrets.existingSecret is empty (or enable rabbitmqCluster with passwords)" $service) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.rabbitmqCluster.enabled (not .Values.rabbitmqCluster.existingDefinitionsSecret) -}}
+{{- range $user := list "order" "inventory" "payment" "admin" -}}
+{{- if not (index $root.Values.rabbitmqCluster.passwords $user) -}}
+{{- fail (printf "rabbitmqCluster.passwords.%s is required when rabbitmqCluster.enabled (or set rabbitmqCluster.existingDefinitionsSecret)" $user) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The AMQP URL the chart builds for a service connecting to the chart's RabbitmqCluster. */}}
+{{- define "warren.clusterAmqpUrl" -}}
+{{- $pw := index .root.Values.rabbitmqCluster.passwords .service -}}
+{{- printf "amqp://warren-%s:%s@%s.%s.svc:5672/warren" .service (urlquery $pw) (include "warren.rabbitmqName" .root) .root.Release.Namespace -}}
+{{- end -}}
