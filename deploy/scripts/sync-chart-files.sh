@@ -23,9 +23,10 @@ PAIRS=(
 status=0
 for pair in "${PAIRS[@]}"; do
   IFS='|' read -r src globs dst <<<"${pair}"
+  IFS=' ' read -r -a patterns <<<"${globs}"
   mkdir -p "${dst}"
   wanted=()
-  for glob in ${globs}; do
+  for glob in "${patterns[@]}"; do
     for file in "${src}"/${glob}; do wanted+=("$(basename "${file}")"); done
   done
   for name in "${wanted[@]}"; do
@@ -34,7 +35,7 @@ for pair in "${PAIRS[@]}"; do
     fi
   done
   # Remove copies whose canonical file is gone.
-  for glob in ${globs}; do
+  for glob in "${patterns[@]}"; do
     for file in "${dst}"/${glob}; do
       name="$(basename "${file}")"
       if [[ ! -e "${src}/${name}" ]]; then

@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { CONFIG_VARIABLES, SERVICE_NAMES } from '../../shared/config/config';
+import { validateManifest } from './k8s-schemas';
+import { byKind, CHART, helm, kindCounts, REPO, renderChart, selects, type Manifest } from './tools';
+
+/** The renders CI checks: defaults, and every optional feature on (once per autoscaling engine). */
+const RENDERS: Record<string, string[]> = {
+  defaults: [],
+  'all features, KEDA, RabbitmqCluster': ['ci/all-features-keda-values.yaml'],
+  'all features, HPA, external broker': ['ci/all-features-hpa-values.yaml'],
+};
+
+const filesIn = (dir: string, pattern: RegExp): string[] => {
+  try {
+    return readdirSync(path.join(REPO, dir)).filter((f) => pattern.test(f));
+  } catch {
+    return [];
+  }
+};
+
+describe('deploy: Helm chart', function () {
+  this.timeout(60_000);
+  const rendered: Record<string, Manifest[]> = {};
+
+  before(async () => {
+    for (const [name, files] of Object.entries(RENDERS)) rendered[name] = await renderChart(files);
+  });
+
+  for (const [name, files] of Object.entries(RENDERS)) {
+    describe(name, () => {
+      it('passes helm lint --strict', async () => {
+        const args = ['lint', '--strict', CHART];
+        for (const file of files) args.push('-f', path.join(CHART, file));
+        const out = await helm(...args);
+        assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+      });
+
+      it('renders manifests valid against the Kubernetes (and CRD) schemas', async () => {
+        const manifests = rendered[name] ?? [];
+        console.log(`      helm template (${name}): ${JSON.stringify(kindCounts(manifests))}`);
+        for (const m of manifests) await validateManifest(m);
+        const names = manifests.map((m) => `${m.kind}/${m.metadata.name}`);
+        assert.equal(new Set(names).size, names.length, 'two objects share a kind and name');
+      });
+
+      it('hardens every Deployment: non-root, read-only root fs, no privilege escalation, probes on the ops port', () => {
+        const manifests = rendered[name] ?? [];
+        const config = byKind(manifests, 'ConfigMap').find((m) => m.metadata.name.endsWith('-config'));
+        assert.ok(config?.data, 'no config ConfigMap');
+        const deployments = byKind(manifests, 'Deployment');
+        assert.deepEqual(deployments.map((d) => d.metadata.labels?.['app.kubernetes.io/component']).sort(), [...SERVICE_NAMES].sort());
+        for (const d of deployments) {
+          const service = d.metadata.labels?.['app.kubernetes.io/component'] as string;
+          const pod = d.spec.template.spec;
+          const [container] = pod.containers;
+          assert.equal(pod.containers.length, 1);
+          assert.deepEqual(container.command, ['node', 'dist/workers/run.js', service]);
+          assert.equal(pod.securityContext.runAsNonRoot, true, `${service}: runAsNonRoot`);
+          assert.equal(container.securityContext.readOnlyRootFilesystem, true, `${service}: readOnlyRootFilesystem`);
+          assert.equal(container.securityContext.allowPrivilegeEscalation, false, `${service}: allowPrivilegeEscalation`);
+          assert.deepEqual(container.securityContext.capabilities.drop, ['ALL']);
+          const opsPort = container.ports.find((p: { name: string }) => p.name === 'ops');
+          assert.equal(String(opsPort.containerPort), config.data[`${service.toUpperCase()}_OPS_PORT`], `${service}: ops port follows config`);
+          assert.deepEqual(container.livenessProbe.httpGet, { path: '/healthz', port: 'ops' });
+          assert.deepEqual(container.readinessProbe.httpGet, { path: '/readyz', port: 'ops' });
+          assert.deepEqual(container.startupProbe.httpGet, { path: '/healthz', port: 'ops' });
+          assert.ok(container.resources?.requests?.memory, `${service}: memory request`);
+          const preStopSeconds = Number(container.lifecycle?.preStop?.exec?.command?.[1] ?? 0);
+          const drainMs = preStopSeconds * 1000 + Number(config.data['SHUTDOWN_TIMEOUT_MS']);
+          assert.ok(pod.terminationGracePeriodSeconds * 1000 > drainMs, `${service}: grace period shorter than preStop + drain`);
+          if (service === 'order') assert.ok(preStopSeconds > 0, 'order API needs a preStop pause before its drain');
+          assert.equal(d.spec.strategy.rollingUpdate.maxUnavailable, 0, `${service}: rolling update must surge, not cut capacity`);
+        }
+      });
+
+      it('wires selectors, ports, secrets and scale targets to objects that exist', () => {
+        const manifests = rendered[name] ?? [];
+        const deployments = byKind(manifests, 'Deployment');
+        const podLabels = deployments.map((d) => d.spec.template.metadata.labels as Record<string, string>);
+        for (const svc of byKind(manifests, 'Service')) {
+          const pods = deployments.filter((d) => selects(svc.spec.selector, d.spec.template.metadata.labels));
+          assert.equal(pods.length, 1, `Service ${svc.metadata.name} selects ${pods.length} Deployments`);
+          const portNames = pods[0]!.spec.template.spec.containers[0].ports.map((p: { name: string }) => p.name);
+          for (const port of svc.spec.ports) assert.ok(portNames.includes(port.targetPort), `Service ${svc.metadata.name}: no container port ${port.targetPort}`);
+        }
+        for (const pdb of byKind(manifests, 'PodDisruptionBudget')) {
+          assert.equal(podLabels.filter((l) => selects(pdb.spec.selector.matchLabels, l)).length, 1, `PDB ${pdb.metadata.name}`);
+        }
+        const deploymentNames = new Set(deployments.map((d) => d.metadata.name));
+        for (const hpa of byKind(manifests, 'HorizontalPodAutoscaler')) assert.ok(deploymentNames.has(hpa.spec.scaleTargetRef.name));
+        for (const so of byKind(manifests, 'ScaledObject')) {
+          assert.ok(deploymentNames.has(so.spec.scaleTargetRef.name));
+          const auth = byKind(manifests, 'TriggerAuthentication').find((t) => t.metadata.name === so.spec.triggers[0].authenticationRef.name);
+          assert.ok(auth, `ScaledObject ${so.metadata.name}: TriggerAuthentication missing`);
+        }
+        const scaled = new Set([...byKind(manifests, 'HorizontalPodAutoscaler'), ...byKind(manifests, 'ScaledObject')].map((s) => s.spec.scaleTargetRef.name));
+        for (const d of deployments) assert.equal(d.spec.replicas === undefined, scaled.has(d.metadata.name), `${d.metadata.name}: replicas vs autoscaler`);
+        // Every secretKeyRef names a key the chart's Secret (when it renders one) holds.
+        const secret = byKind(manifests, 'Secret').find((s) => s.metadata.name.endsWith('-credentials'));
+        for (const d of deployments) {
+          for (const env of d.spec.template.spec.containers[0].env ?? []) {
+            const ref = env.valueFrom?.secretKeyRef;
+            if (ref && secret) assert.ok(secret.stringData?.[ref.key], `Secret has no ${ref.key}`);
+          }
+        }
+        for (const sm of byKind(manifests, 'ServiceMonitor').filter((s) => s.spec.endpoints[0].port === 'ops')) {
+          const targets = byKind(manifests, 'Service').filter((s) => selects(sm.spec.selector.matchLabels, s.metadata.labels));
+          assert.equal(targets.length, SERVICE_NAMES.length, 'ServiceMonitor must select every ops Service');
+        }
+      });
+
+      it('names exactly the environment variables the services read (CONFIG_VARIABLES)', () => {
+        const manifests = rendered[name] ?? [];
+        for (const d of byKind(manifests, 'Deployment')) {
+          const container = d.spec.template.spec.containers[0];
+          const names = new Set<string>((container.env ?? []).map((e: { name: string }) => e.name));
+          for (const source of container.envFrom ?? []) {
+            const cm = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === source.configMapRef?.name);
+            assert.ok(cm, `${d.metadata.name}: envFrom ConfigMap ${source.configMapRef?.name} not rendered`);
+            for (const key of Object.keys(cm.data ?? {})) {
+              assert.ok(!names.has(key), `${d.metadata.name}: ${key} set twice`);
+              names.add(key);
+            }
+          }
+          assert.deepEqual([...names].sort(), [...CONFIG_VARIABLES].sort(), `${d.metadata.name}: env drift from CONFIG_VARIABLES`);
+        }
+      });
+    });
+  }
+
+  it('ships every dashboard as a sidecar ConfigMap and every rules file as a PrometheusRule, content unchanged', () => {
+    const manifests = rendered['all features, HPA, external broker'] ?? [];
+    const dashboards = filesIn('deploy/grafana/dashboards', /\.json$/);
+    const rules = filesIn('deploy/prometheus/rules', /\.ya?ml$/);
+    console.log(`      shipped: ${dashboards.length} dashboards, ${rules.length} rules files`);
+    assert.ok(dashboards.length > 0 && rules.length > 0, 'deploy/grafana/dashboards and deploy/prometheus/rules must not be empty');
+    const dashboardMaps = byKind(manifests, 'ConfigMap').filter((m) => m.metadata.labels?.['grafana_dashboard'] === '1');
+    assert.deepEqual(dashboardMaps.flatMap((m) => Object.keys(m.data ?? {})).sort(), [...dashboards].sort());
+    for (const file of dashboards) {
+      const shipped = dashboardMaps.find((m) => m.data?.[file] !== undefined)?.data?.[file] ?? '';
+      assert.deepEqual(JSON.parse(shipped), JSON.parse(readFileSync(path.join(REPO, 'deploy/grafana/dashboards', file), 'utf8')), file);
+    }
+    const prometheusRules = byKind(manifests, 'PrometheusRule');
+    const shippedGroups = prometheusRules.flatMap((r) => r.spec.groups);
+    const sourceGroups = rules.flatMap((file) => parseYaml(readFileSync(path.join(REPO, 'deploy/prometheus/rules', file), 'utf8')).groups);
+    assert.equal(prometheusRules.length, rules.length);
+    assert.deepEqual(shippedGroups, sourceGroups);
+  });
+
+  it('schema validation is not vacuous: a broken Deployment and a broken RabbitmqCluster are refused', async () => {
+    const manifests = rendered['all features, KEDA, RabbitmqCluster'] ?? [];
+    const deployment = structuredClone(byKind(manifests, 'Deployment')[0]!);
+    deployment.spec.template.spec.containers[0].ports[0].containerPort = 'not-a-port';
+    await assert.rejects(validateManifest(deployment), /containerPort must be integer/);
+    const cluster = structuredClone(byKind(manifests, 'RabbitmqCluster')[0]!);
+    cluster.spec.rabbitmq.additionalConfig = 'x'.repeat(2001);
+    await assert.rejects(validateManifest(cluster), /additionalConfig/);
+    await assert.rejects(validateManifest({ apiVersion: 'example.com/v1', kind: 'Unknown', metadata: { name: 'x' } }), /no schema/);
+  });
+
+  it('loads the same RabbitMQ definitions as compose into the RabbitmqCluster', () => {
+    const manifests = rendered['all features, KEDA, RabbitmqCluster'] ?? [];
+    const [cluster] = byKind(manifests, 'RabbitmqCluster');
+    assert.equal(cluster?.spec.replicas, 3);
+    assert.match(cluster.spec.rabbitmq.additionalConfig, /^load_definitions = \/etc\/rabbitmq\/definitions\/definitions\.json$/m);
+    const secretName = cluster.spec.override.statefulSet.spec.template.spec.volumes[0].secret.secretName;
+    const definitions = JSON.parse(byKind(manifests, 'Secret').find((s) => s.metadata.name === secretName)?.stringData?.['definitions.json'] ?? '{}');
+    assert.deepEqual(definitions.users.map((u: { name: string }) => u.name), ['warren-order', 'warren-inventory', 'warren-payment', 'warren-admin']);
+    for (const user of definitions.users) assert.ok(user.password && !user.password_env, `${user.name}: password not filled in`);
+    assert.ok(!definitions.users.some((u: { name: string }) => u.name === 'guest'));
+  });
+
+  describe('values.schema.json refuses bad values at install', () => {
+    const refused: [string, RegExp][] = [
+      ['config.QUEUE_TYPE=mirrored', /QUEUE_TYPE/],
+      ['config.NOT_A_WARREN_VARIABLE=1', /NOT_A_WARREN_VARIABLE/],
+      ['config.ORDER_OPS_PORT=70000', /ORDER_OPS_PORT/],
+      ['config.PAYMENT_GATEWAY_FAILURE_RATE=1.5', /PAYMENT_GATEWAY_FAILURE_RATE/],
+      ['services.inventory.replicas=-1', /replicas/],
+      ['autoscaling.engine=cron', /engine/],
+      ['rabbitmqCluster.passwordz.order=x', /passwordz/],
+    ];
+    for (const [set, message] of refused) {
+      it(`--set ${set}`, async () => {
+        await assert.rejects(renderChart([], [set]), message);
+      });
+    }
+
+    it('fails when the grace period cannot cover preStop + SHUTDOWN_TIMEOUT_MS', async () => {
+      await assert.rejects(renderChart([], ['services.order.preStopSleepSeconds=20']), /terminationGracePeriodSeconds/);
+    });
+
+    it('fails when chart-managed credentials are incomplete', async () => {
+      await assert.rejects(renderChart([], ['secrets.existingSecret=']), /secrets\.redisUrl is required/);
+      await assert.rejects(renderChart(['ci/all-features-keda-values.yaml'], ['rabbitmqCluster.passwords.admin=']), /rabbitmqCluster\.passwords\.admin/);
+    });
+  });
+});
