@@ -76,13 +76,7 @@ export class Publisher {
     metrics.publishBuffer.set(this.pending);
     const stopTimer = metrics.publishConfirmSeconds.labels(routingKey).startTimer();
     try {
-      await this.channel.publish(exchange, routingKey, content, {
-        persistent: true,
-        mandatory: true,
-        contentType: 'application/json',
-        appId: this.options.appId,
-        ...properties,
-      });
+      await this.publishUntilSettled(exchange, routingKey, content, properties);
     } catch (error) {
       this.returned.delete(properties.messageId);
       const outcome = /timeout/i.test(String((error as Error)?.message)) ? 'timeout' : 'nacked';
@@ -99,6 +93,33 @@ export class Publisher {
       throw new PublishError(`unroutable: no queue bound for ${exchange || '(default)'}/${routingKey}`, 'returned');
     }
     metrics.published.labels(routingKey, eventType, 'confirmed').inc();
+  }
+
+  /**
+   * A confirm lost to a closed channel is not a broker nack: amqplib fails it with "channel closed" before
+   * amqp-connection-manager notices the channel is gone, so it is published again (on the next channel) until
+   * the broker confirms or nacks it, or the timeout passes. Consumers dedupe the possible second copy by id.
+   */
+  private async publishUntilSettled(exchange: string, routingKey: string, content: Buffer, properties: PublishProperties): Promise<void> {
+    const deadline = Date.now() + this.options.timeoutMs;
+    for (;;) {
+      const timeout = deadline - Date.now();
+      if (timeout <= 0) throw new Error('timeout waiting for a confirm');
+      try {
+        await this.channel.publish(exchange, routingKey, content, {
+          persistent: true,
+          mandatory: true,
+          contentType: 'application/json',
+          appId: this.options.appId,
+          ...properties,
+          timeout,
+        });
+        return;
+      } catch (error) {
+        if (!/channel closed|connection closed/i.test(String((error as Error)?.message))) throw error;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
   }
 
   /** Publishes waiting for a confirm or for a connection. */

@@ -27,15 +27,27 @@ export async function queueDepths(url: string, queues: string[]): Promise<Record
   }
 }
 
-/** Reads (and acks) every message now in a queue. */
-export async function drainQueue(url: string, queue: string): Promise<amqplib.GetMessage[]> {
+/** Reads (and acks) every message now in a queue: a consumer, since basic.get is one round trip a message. */
+export async function drainQueue(url: string, queue: string, timeoutMs = 30_000): Promise<amqplib.ConsumeMessage[]> {
   const connection = await amqplib.connect(url);
   try {
     const channel = await connection.createChannel();
-    const messages: amqplib.GetMessage[] = [];
-    for (let m = await channel.get(queue); m; m = await channel.get(queue)) {
-      messages.push(m);
-      channel.ack(m);
+    const { messageCount } = await channel.checkQueue(queue);
+    const messages: amqplib.ConsumeMessage[] = [];
+    if (messageCount > 0) {
+      await channel.prefetch(500);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`drained ${messages.length} of ${messageCount} from ${queue}`)), timeoutMs);
+        void channel.consume(queue, (m) => {
+          if (!m) return;
+          messages.push(m);
+          channel.ack(m);
+          if (messages.length >= messageCount) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
     }
     await channel.close();
     return messages;
