@@ -87,7 +87,9 @@ function buildProgram(io: CliIo, run: (json: boolean, work: Work) => Promise<voi
       return run(!!o.json, async (admin) => {
         const result = await admin.replay(dlq, { select: o.id ? { id: o.id } : { all: true }, dryRun: !!o.dryRun });
         if (result.notFound) io.err(`dlq: no message with id ${redactText(o.id ?? '')} in ${dlq}\n`);
-        return { result, text: formatReplay(result), exitCode: result.notFound ? EXIT.failed : EXIT.ok };
+        if (result.skipped.length > 0) io.err(`dlq: ${result.skipped.length} selected message(s) could not be replayed and stay in ${dlq}\n`);
+        const incomplete = result.notFound || result.skipped.length > 0;
+        return { result, text: formatReplay(result), exitCode: incomplete ? EXIT.failed : EXIT.ok };
       });
     });
 
