@@ -23,6 +23,15 @@ const MAY_BE_EMPTY: Record<string, string> = {
 describe('observability config: promtool and the dashboard model', function () {
   this.timeout(60_000);
 
+  it('the shipped config scrapes the compose fleet: order:9101, inventory:9102, payment:9103 and rabbitmq:15692 per object', async () => {
+    const config = parseYaml(await readFile(path.join(PROMETHEUS_DIR, 'prometheus.yml'), 'utf8')) as { scrape_configs: Record<string, any>[] };
+    const job = (name: string) => config.scrape_configs.find((c) => c['job_name'] === name)!;
+    const warren = (job('warren')['dns_sd_configs'] as { names: string[]; port: number }[]).map((d) => `${d.names.join(',')}:${d.port}`);
+    assert.deepEqual(warren, ['order:9101', 'inventory:9102', 'payment:9103']);
+    assert.equal(job('rabbitmq')['metrics_path'], '/metrics/per-object');
+    assert.deepEqual(job('rabbitmq')['static_configs'][0].targets, ['rabbitmq:15692']);
+  });
+
   it('promtool check config, check rules and test rules pass', async () => {
     const config = await promtool('check', 'config', path.join(PROMETHEUS_DIR, 'prometheus.yml'));
     const rules = await promtool('check', 'rules', ...(await ruleFiles()));
