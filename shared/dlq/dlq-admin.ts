@@ -7,7 +7,10 @@ import { DlqMissingError, DlqMoveError, UnknownDlqError } from './dlq-errors';
 import { openDlqPublisher, type DlqPublisher } from './dlq-publisher';
 import { DlqSession, type Move } from './dlq-session';
 import { redactBody, redactDeep } from './redact';
-import { replayProperties, requeueProperties } from './replay-properties';
+import { planReplay, type ReplayEntry, type ReplaySelection, type SkippedEntry } from './replay-plan';
+import { requeueProperties } from './replay-properties';
+
+export type { ReplayEntry, ReplaySelection, SkippedEntry };
 
 export interface DlqAdminOptions {
   /** The broker; the vhost in the URL holds the queues. */
@@ -47,24 +50,12 @@ export interface ShowResult {
   messages: ShownMessage[];
 }
 
-export type ReplaySelection = { all: true } | { id: string };
-
-export interface ReplayEntry {
-  position: number;
-  messageId: string;
-  eventType?: string;
-  orderId?: string;
-  reasonCode?: string;
-  /** The failing queue it goes back to (or would, on a dry run). */
-  to: string;
-}
-
 export interface ReplayResult {
   dlq: string;
   dryRun: boolean;
   replayed: ReplayEntry[];
   /** Selected messages left in the DLQ because no failing queue of this DLQ is recorded on them. */
-  skipped: { position: number; messageId: string; why: string }[];
+  skipped: SkippedEntry[];
   /** Messages in the DLQ afterwards (as far as this replay knows). */
   remaining: number;
   /** With `--id`: true when no message had that id. */
@@ -126,26 +117,9 @@ export class DlqAdmin {
   async replay(dlq: string, { select, dryRun }: { select: ReplaySelection; dryRun: boolean }): Promise<ReplayResult> {
     const source = await this.existing(dlq);
     const session = await this.openSession(dlq);
-    const now = new Date();
-    const result: ReplayResult = { dlq, dryRun, replayed: [], skipped: [], remaining: 0, notFound: 'id' in select };
-    const moves = session.messages.map((msg, i): Move => {
-      const keep = { queue: dlq, properties: requeueProperties(msg) };
-      const info = describeDeadLetter(msg);
-      const wanted = 'all' in select || (result.notFound && info.messageId === select.id);
-      if (!wanted) return keep;
-      result.notFound = false;
-      const why = info.failingQueue === undefined ? 'no failing queue recorded (no x-warren-queue or x-death header)'
-        : info.failingQueue !== source ? `its failing queue ${info.failingQueue} is not the one ${dlq} serves` : undefined;
-      if (why) {
-        result.skipped.push({ position: i + 1, messageId: info.messageId, why });
-        return keep;
-      }
-      result.replayed.push(redactDeep({ position: i + 1, messageId: info.messageId, eventType: info.eventType, orderId: info.orderId, reasonCode: info.reasonCode, to: source }));
-      return dryRun ? keep : { queue: source, properties: replayProperties(msg, now) };
-    });
+    const { moves, replayed, skipped, notFound } = planReplay(session.messages, { dlq, source }, select, dryRun, new Date());
     await this.settle(session, moves);
-    result.remaining = session.messages.length - (dryRun ? 0 : result.replayed.length);
-    return result;
+    return { dlq, dryRun, replayed, skipped, remaining: session.messages.length - (dryRun ? 0 : replayed.length), notFound };
   }
 
   /** Deletes every ready message of a DLQ; returns how many. */

@@ -292,6 +292,18 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
     assert.deepEqual((await cli('purge', INVENTORY_DLQ, '--yes', '--json')).json(), { dlq: INVENTORY_DLQ, purged: 120 });
   });
 
+  it('acks nothing it could not deliver: a replay to a queue that is gone leaves the DLQ whole', async () => {
+    assert.equal(await depth(ORDER_DLQ), 3);
+    await fleet.stopService('order');
+    const channel = await amqp.createChannel();
+    await channel.deleteQueue('warren.order');
+    await channel.close();
+    const { code, err } = await cli('replay', ORDER_DLQ, '--all');
+    assert.equal(code, 1);
+    assert.match(err, /^dlq: stopped after 0 of 3 messages of warren\.order\.dlq: .*unroutable/);
+    assert.equal(await depth(ORDER_DLQ), 3);
+  });
+
   it('list reports a missing DLQ without losing the others; show on it fails cleanly', async () => {
     const channel = await amqp.createChannel();
     await channel.deleteQueue(ORDER_DLQ);
