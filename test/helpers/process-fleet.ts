@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { SERVICE_NAMES, type ServiceName } from '../../shared/config/config';
+import { http } from './api';
+import { createVhost, deleteVhost, REDIS_URL, uniqueName } from './broker';
+import { deleteKeys } from './fleet';
+import { freePort } from './ports';
+import { waitFor } from './wait';
+
+const ROOT = path.resolve(__dirname, '../..');
+const RUN = path.join(ROOT, 'dist/workers/run.js');
+
+/**
+ * The services as real processes (`node dist/workers/run.js <name>`, what a container runs), so that chaos tests
+ * can kill -9 them. Each fleet has its own vhost, key prefix and ports.
+ */
+export class ProcessFleet {
+  readonly env: Record<string, string>;
+  readonly urls: { api: string; ops: Record<ServiceName, string> };
+  readonly output: string[] = [];
+  private readonly children = new Map<ServiceName, ChildProcess>();
+  readonly exits: { name: ServiceName; code: number | null; signal: string | null }[] = [];
+
+  private constructor(readonly vhost: string, env: Record<string, string>, ports: Record<'api' | ServiceName, number>) {
+    this.env = env;
+    this.urls = {
+      api: `http://127.0.0.1:${ports.api}`,
+      ops: { order: `http://127.0.0.1:${ports.order}`, inventory: `http://127.0.0.1:${ports.inventory}`, payment: `http://127.0.0.1:${ports.payment}` },
+    };
+  }
+
+  static async start(overrides: Record<string, string> = {}): Promise<ProcessFleet> {
+    const { vhost, url } = await createVhost('warren-chaos');
+    const ports = { api: await freePort(), order: await freePort(), inventory: await freePort(), payment: await freePort() };
+    const env = {
+      AMQP_URL: url,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: `${uniqueName('chaos')}:`,
+      ORDER_HTTP_PORT: String(ports.api),
+      ORDER_OPS_PORT: String(ports.order),
+      INVENTORY_OPS_PORT: String(ports.inventory),
+      PAYMENT_OPS_PORT: String(ports.payment),
+      LOG_LEVEL: 'info',
+      RETRY_DELAYS_MS: '200,500,1000,2000',
+      IDEMPOTENCY_LEASE_MS: '1000',
+      OUTBOX_RELAY_INTERVAL_MS: '200',
+      PUBLISH_TIMEOUT_MS: '5000',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      ...overrides,
+    };
+    const fleet = new ProcessFleet(vhost, env, ports);
+    for (const name of ['inventory', 'payment', 'order'] as const) await fleet.spawn(name);
+    return fleet;
+  }
+
+  /** Starts (or restarts) one service and waits until it is ready. */
+  async spawn(name: ServiceName, extraEnv: Record<string, string> = {}): Promise<void> {
+    const child = spawn(process.execPath, [RUN, name], { env: { ...process.env, ...this.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.set(name, child);
+    const collect = (chunk: Buffer) => this.output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    child.on('exit', (code, signal) => {
+      this.exits.push({ name, code, signal });
+      if (this.children.get(name) === child) this.children.delete(name);
+    });
+    await waitFor(`${name} ready`, async () => (await http('GET', `${this.urls.ops[name]}/readyz`)).status === 200 || undefined, 30_000, 100);
+  }
+
+  /** kill -9: no drain, no goodbye; unacked deliveries go back to the broker. */
+  async kill(name: ServiceName): Promise<void> {
+    const child = this.children.get(name);
+    if (!child) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** SIGTERM: drains, then exits. Resolves with the exit code. */
+  async terminate(name: ServiceName): Promise<number | null> {
+    const child = this.children.get(name);
+    if (!child) return null;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    return exited;
+  }
+
+  isRunning(name: ServiceName): boolean {
+    return this.children.has(name);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(SERVICE_NAMES.map((n) => this.terminate(n)));
+    const redis = new Redis(this.env['REDIS_URL']!);
+    await deleteKeys(redis, this.env['REDIS_KEY_PREFIX']!);
+    await redis.quit();
+    await deleteVhost(this.vhost);
+  }
+}
