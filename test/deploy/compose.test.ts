@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CONFIG_VARIABLES, SERVICE_NAMES } from '../../shared/config/config';
+import { composeConfig, dockerComposeBinary, REPO } from './tools';
+
+/** Reads user and password out of an AMQP or Redis URL. */
+const credentials = (url: string): { user: string; password: string; vhost: string } => {
+  const u = new URL(url);
+  return { user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), vhost: decodeURIComponent(u.pathname.slice(1)) };
+};
+
+describe('deploy: docker-compose.yml', function () {
+  this.timeout(60_000);
+  const configs: Record<string, any> = {};
+  let scratch: string;
+
+  before(async () => {
+    dockerComposeBinary(); // fails with the install hint when the binary is missing
+    scratch = mkdtempSync(path.join(tmpdir(), 'warren-compose-'));
+    const empty = path.join(scratch, 'empty.env');
+    writeFileSync(empty, '');
+    // Without a .env (dev-only defaults) and with the documented example.
+    configs['defaults'] = await composeConfig(empty);
+    configs['.env.example'] = await composeConfig(path.join(REPO, '.env.example'));
+  });
+
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('passes `docker-compose config` with and without a .env', () => {
+    for (const config of Object.values(configs)) {
+      assert.deepEqual(Object.keys(config.services).sort(), ['grafana', 'inventory', 'order', 'payment', 'prometheus', 'rabbitmq', 'rabbitmq-definitions', 'redis']);
+    }
+  });
+
+  it('gives each service exactly the environment variables the services read (CONFIG_VARIABLES)', () => {
+    for (const service of SERVICE_NAMES) {
+      const environment = configs['defaults'].services[service].environment as Record<string, string>;
+      assert.deepEqual(Object.keys(environment).sort(), [...CONFIG_VARIABLES].sort(), `${service}: env drift`);
+      assert.deepEqual(configs['defaults'].services[service].command, ['node', 'dist/workers/run.js', service]);
+    }
+  });
+
+  it('connects each service as its own RabbitMQ user, with the password the definitions get', () => {
+    const template = JSON.parse(readFileSync(path.join(REPO, 'deploy/rabbitmq/definitions.template.json'), 'utf8'));
+    for (const config of Object.values(configs)) {
+      const definitionsEnv = config.services['rabbitmq-definitions'].environment as Record<string, string>;
+      for (const service of SERVICE_NAMES) {
+        const amqp = credentials(config.services[service].environment.AMQP_URL);
+        const user = template.users.find((u: { name: string }) => u.name === amqp.user);
+        assert.ok(user, `${service} connects as ${amqp.user}, which the definitions do not create`);
+        assert.equal(amqp.user, `warren-${service}`);
+        assert.equal(amqp.password, definitionsEnv[user.password_env], `${service}: AMQP password differs from ${user.password_env}`);
+        assert.equal(amqp.vhost, template.vhosts[0].name);
+        const redisPassword = credentials(config.services[service].environment.REDIS_URL).password;
+        assert.ok(config.services.redis.command.join(' ').includes(`--requirepass ${redisPassword}`), `${service}: Redis password differs`);
+      }
+    }
+    // The example's credentials are used when given; the defaults say they are dev-only.
+    assert.match(configs['defaults'].services.order.environment.AMQP_URL, /:dev-only-order@/);
+    assert.match(configs['.env.example'].services.order.environment.AMQP_URL, /:change-me-order@/);
+  });
+
+  it('scales workers without port clashes: only order publishes a host port, nothing pins a container name', () => {
+    const { services } = configs['defaults'];
+    for (const [name, service] of Object.entries<any>(services)) {
+      assert.equal(service.container_name, undefined, `${name} has a container_name: it cannot scale`);
+      for (const port of service.ports ?? []) assert.equal(port.host_ip ?? String(port).split(':')[0], '127.0.0.1', `${name}: host port not bound to 127.0.0.1`);
+    }
+    assert.equal(services.inventory.ports, undefined);
+    assert.equal(services.payment.ports, undefined);
+    assert.deepEqual(services.order.ports.map((p: any) => String(p.target ?? p).replace(/\/tcp$/, '').split(':').pop()), ['3000']);
+  });
+
+  it('starts services in order, with healthchecks: definitions -> RabbitMQ, Redis -> services -> Prometheus -> Grafana', () => {
+    const { services } = configs['defaults'];
+    for (const name of [...SERVICE_NAMES, 'rabbitmq', 'redis', 'prometheus', 'grafana']) assert.ok(services[name].healthcheck?.test, `${name} has no healthcheck`);
+    for (const name of SERVICE_NAMES) {
+      assert.deepEqual(services[name].depends_on, { rabbitmq: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+      assert.deepEqual(services[name].healthcheck.test, ['CMD', 'node', 'healthcheck.mjs', '/readyz']);
+      assert.equal(services[name].read_only, true);
+    }
+    assert.deepEqual(services.rabbitmq.depends_on, { 'rabbitmq-definitions': { condition: 'service_completed_successfully' } });
+  });
+
+  it('persists broker, Redis (AOF), Prometheus and Grafana in named volumes, and mounts files that exist', () => {
+    const { services, volumes } = configs['defaults'];
+    assert.deepEqual(Object.keys(volumes).sort(), ['grafana-data', 'prometheus-data', 'rabbitmq-data', 'rabbitmq-definitions', 'redis-data']);
+    assert.ok(services.redis.command.includes('--appendonly') && services.redis.command.includes('yes'));
+    for (const [name, service] of Object.entries<any>(services)) {
+      for (const volume of service.volumes ?? []) {
+        const source = typeof volume === 'string' ? volume.split(':')[0] : volume.source;
+        if (source.startsWith('/')) assert.ok(existsSync(source), `${name} mounts ${source}, which does not exist`);
+      }
+    }
+  });
+});

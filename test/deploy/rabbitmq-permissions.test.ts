@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import amqplib from 'amqplib';
+import { loadConfig, SERVICE_NAMES, type ServiceName } from '../../shared/config/config';
+import { assertTopology, deadLetterQueueName, retryQueueName, type Topology } from '../../shared/messaging/topology';
+import { SERVICES } from '../../workers/services';
+import { rabbitmqctl, uniqueName } from '../helpers/broker';
+import { waitFor } from '../helpers/wait';
+import {
+  allowed, importDefinitions, publish, readTemplate, refusal, removeDefinitions, renameDefinitions, renderWithScript,
+  type Definitions, type DefinitionsToImport, type ImportedDefinitions,
+} from './broker-access';
+import { byKind, renderChart } from './tools';
+
+const EXCHANGE = 'warren.events';
+/** The routing keys each service publishes (CONTRACT.md, Events). */
+const PUBLISHES: Record<ServiceName, string[]> = {
+  order: ['order.placed', 'order.confirmed', 'order.cancelled'],
+  inventory: ['inventory.reserved', 'inventory.rejected', 'inventory.released'],
+  payment: ['payment.captured', 'payment.declined', 'payment.refunded'],
+};
+const queueOf = (service: ServiceName): string => SERVICES[service].queues[0]!.name;
+
+/** The topology each service asserts at start-up: its definition's queues with the default config. */
+function topologyOf(service: ServiceName): Topology {
+  const config = loadConfig({});
+  return { exchange: EXCHANGE, queues: SERVICES[service].queues, retryDelaysMs: config.retryDelaysMs, queueType: config.queueType };
+}
+
+async function getOne(connection: amqplib.ChannelModel, queue: string, routingKey: string): Promise<void> {
+  const channel = await connection.createChannel();
+  try {
+    await waitFor(`${routingKey} in ${queue}`, async () => {
+      const message = await channel.get(queue, { noAck: false });
+      if (!message) return false;
+      channel.ack(message);
+      return message.fields.routingKey === routingKey || undefined;
+    }, 10_000, 50);
+  } finally {
+    await channel.close();
+  }
+}
+
+/** deploy/rabbitmq's template, renamed, rendered by the script compose runs (hashes only), and imported. */
+async function composeDefinitions(): Promise<DefinitionsToImport> {
+  const id = uniqueName('wdp');
+  const template = renameDefinitions(readTemplate(), id);
+  const passwords: Record<string, string> = {};
+  const env: Record<string, string> = {};
+  for (const user of template.users) {
+    const password = randomBytes(12).toString('hex');
+    passwords[user.name.replace(`${id}-`, 'warren-')] = password;
+    env[user.password_env!] = password;
+  }
+  const rendered = await renderWithScript(template, env);
+  assert.ok(rendered.users.every((u) => !('password' in u) && !('password_env' in u)), 'rendered definitions hold a plaintext password');
+  return { definitions: rendered, id, passwords };
+}
+
+/** The definitions Secret the chart renders for its RabbitmqCluster, renamed and imported. */
+async function chartDefinitions(): Promise<DefinitionsToImport> {
+  const manifests = await renderChart(['ci/all-features-keda-values.yaml']);
+  const secret = byKind(manifests, 'Secret').find((s) => s.metadata.name.endsWith('-rabbitmq-definitions'));
+  const chartDefinitions = JSON.parse(secret?.stringData?.['definitions.json'] ?? 'null') as Definitions;
+  const id = uniqueName('wdc');
+  const passwords = Object.fromEntries(chartDefinitions.users.map((u) => [u.name, u.password ?? '']));
+  return { definitions: renameDefinitions(chartDefinitions, id), id, passwords };
+}
+
+describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', function () {
+  this.timeout(60_000);
+  let defs: ImportedDefinitions;
+  let chartDefs: ImportedDefinitions;
+  const connections = {} as Record<ServiceName, amqplib.ChannelModel>;
+
+  before(async () => {
+    // Two imports in parallel (each rabbitmqctl call starts an Erlang VM): compose's hashed definitions and the
+    // chart's definitions with plaintext passwords, each under unique names.
+    [defs, chartDefs] = (await importDefinitions(await Promise.all([composeDefinitions(), chartDefinitions()]))) as [ImportedDefinitions, ImportedDefinitions];
+    for (const service of SERVICE_NAMES) connections[service] = await amqplib.connect(defs.url(`warren-${service}`));
+  });
+
+  after(async () => {
+    for (const connection of Object.values(connections)) await connection.close().catch(() => undefined);
+    await removeDefinitions([defs, chartDefs]);
+  });
+
+  it('creates one vhost with one user per service plus an operator, and no guest access', async () => {
+    const listed = await rabbitmqctl('list_permissions', '-p', defs.vhost);
+    const users = listed.trim().split('\n').slice(1).map((line) => line.split('\t')[0]).sort();
+    assert.deepEqual(users, Object.values(defs.users).sort());
+    assert.ok(!users.includes('guest'));
+    await assert.rejects(amqplib.connect(defs.url('guest', 'guest')), 'guest opened the Warren vhost');
+  });
+
+  it('lets each service declare its whole topology (exchange, queue, retry tiers, DLQ, bindings)', async () => {
+    for (const service of SERVICE_NAMES) await allowed(connections[service], (ch) => assertTopology(ch, topologyOf(service)));
+  });
+
+  it('carries the saga: order.placed reaches inventory and payment; their outcomes reach order', async () => {
+    await allowed(connections.order, async (ch) => publish(ch, EXCHANGE, 'order.placed'));
+    await getOne(connections.inventory, queueOf('inventory'), 'order.placed');
+    await getOne(connections.payment, queueOf('payment'), 'order.placed');
+    await getOne(connections.order, queueOf('order'), 'order.placed');
+    await allowed(connections.inventory, async (ch) => publish(ch, EXCHANGE, 'inventory.reserved'));
+    await allowed(connections.payment, async (ch) => publish(ch, EXCHANGE, 'payment.captured'));
+    await getOne(connections.order, queueOf('order'), 'inventory.reserved');
+    await getOne(connections.order, queueOf('order'), 'payment.captured');
+    for (const service of SERVICE_NAMES) {
+      for (const key of PUBLISHES[service]) await allowed(connections[service], async (ch) => publish(ch, EXCHANGE, key));
+    }
+  });
+
+  it("lets each service copy a failed message to its own retry tier and DLQ (default exchange) and read its DLQ", async () => {
+    const [delay] = topologyOf('order').retryDelaysMs;
+    for (const service of SERVICE_NAMES) {
+      const queue = queueOf(service);
+      await allowed(connections[service], async (ch) => publish(ch, '', retryQueueName(queue, delay!)));
+      await allowed(connections[service], async (ch) => publish(ch, '', deadLetterQueueName(queue)));
+      await getOne(connections[service], deadLetterQueueName(queue), deadLetterQueueName(queue));
+      // What a KEDA rabbitmq trigger does with the service's own URL.
+      await allowed(connections[service], (ch) => ch.checkQueue(queue));
+    }
+  });
+
+  it("refuses every service another service's queues and events with ACCESS_REFUSED (403)", async () => {
+    const refusals: string[] = [];
+    const expectRefused = async (service: ServiceName, what: string, operation: (ch: amqplib.ConfirmChannel) => Promise<unknown>) => {
+      const error = await refusal(connections[service], operation).catch((e: Error) => assert.fail(`${service} may not ${what}, but ${e.message}`));
+      assert.equal(error.code, 403, `${service} ${what}: ${error.message}`);
+      assert.match(error.message, /ACCESS_REFUSED/);
+      refusals.push(`${service}: ${what}`);
+    };
+    for (const service of SERVICE_NAMES) {
+      const own = topologyOf(service).queues[0]!;
+      for (const other of SERVICE_NAMES.filter((s) => s !== service)) {
+        const queue = queueOf(other);
+        await expectRefused(service, `consume ${queue}`, (ch) => ch.consume(queue, () => undefined));
+        await expectRefused(service, `get from ${deadLetterQueueName(queue)}`, (ch) => ch.get(deadLetterQueueName(queue)));
+        await expectRefused(service, `declare ${queue}`, (ch) => ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } }));
+        await expectRefused(service, `purge ${queue}`, (ch) => ch.purgeQueue(queue));
+        await expectRefused(service, `publish ${PUBLISHES[other][0]}`, async (ch) => publish(ch, EXCHANGE, PUBLISHES[other][0]!));
+      }
+      const foreignBinding = service === 'order' ? 'order.confirmed' : 'payment.captured';
+      if (!own.bindings.includes(foreignBinding)) {
+        await expectRefused(service, `bind ${own.name} to ${foreignBinding}`, (ch) => ch.bindQueue(own.name, EXCHANGE, foreignBinding));
+      }
+      await expectRefused(service, 'publish to amq.topic', async (ch) => publish(ch, 'amq.topic', PUBLISHES[service][0]!));
+      await expectRefused(service, 'declare another exchange', (ch) => ch.assertExchange('warren.rogue', 'topic'));
+    }
+    console.log(`      refused with 403 ACCESS_REFUSED (${refusals.length}): ${refusals.join('; ')}`);
+  });
+
+  it("refuses a login with another service's password", async () => {
+    await assert.rejects(amqplib.connect(defs.url('warren-inventory', defs.passwords['warren-payment'])), /ACCESS_REFUSED|403/);
+  });
+
+  it('known gap (docs/deploy.md): amq.default write lets a service push into any queue by name', async () => {
+    // Retry and DLQ copies go through the default exchange, and RabbitMQ authorises that exchange, not the
+    // target queue. Closing this needs the services to publish copies through an exchange of their own.
+    await allowed(connections.inventory, async (ch) => publish(ch, '', queueOf('payment')));
+  });
+
+  it("the chart's definitions (plaintext passwords in a Secret) import, and every user logs in with its password", async () => {
+    // importDefinitions returned only once each user had logged in; the operator keeps its management tag.
+    const listed = await rabbitmqctl('list_users');
+    assert.match(listed, new RegExp(`${chartDefs.users['warren-admin']}\\s+\\[administrator\\]`));
+  });
+});
