@@ -192,6 +192,7 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
   });
 
   it('replay --dry-run reports what would be replayed and changes nothing', async () => {
+    const raw = await rawSnapshot(PAYMENT_DLQ);
     const before = await show(PAYMENT_DLQ);
     const { code, json } = await cli('replay', PAYMENT_DLQ, '--all', '--dry-run', '--json');
     assert.equal(code, 0);
@@ -203,6 +204,7 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
     const after = await show(PAYMENT_DLQ);
     assert.deepEqual(after.messages, before.messages, 'the DLQ is unchanged, message for message');
     assert.equal(await depth(PAYMENT), 0, 'nothing reached the payment queue');
+    assert.deepEqual(await rawSnapshot(PAYMENT_DLQ), raw, 'bodies, properties and headers are as they were');
   });
 
   it('replay --id of one exhausted payment, once the gateway is back, confirms that order with one capture', async () => {
@@ -320,6 +322,23 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
     assert.match(shown.err, /^dlq: queue warren\.order\.dlq does not exist/);
     for (const text of printed) assert.doesNotMatch(text, LEAKED_TOKEN);
   });
+
+  /** Every message of a queue (body, properties, headers) by id, as the broker holds it; order is not kept here. */
+  async function rawSnapshot(queue: string): Promise<Map<string, unknown[]>> {
+    const channel = await amqp.createChannel();
+    const byId = new Map<string, unknown[]>();
+    try {
+      for (let msg = await channel.get(queue); msg; msg = await channel.get(queue)) {
+        const { 'x-delivery-count': _count, ...headers } = msg.properties.headers ?? {};
+        const copies = byId.get(msg.properties.messageId as string) ?? [];
+        copies.push({ content: msg.content.toString('base64'), properties: { ...msg.properties, headers } });
+        byId.set(msg.properties.messageId as string, copies);
+      }
+    } finally {
+      await channel.close();
+    }
+    return byId;
+  }
 
   /** Publishes a second, identical copy of a DLQ message to the DLQ; the DLQ's order is not kept here. */
   async function duplicateInDlq(messageId: string): Promise<void> {
