@@ -148,6 +148,12 @@ describe('deploy: Helm chart', function () {
     const sourceGroups = rules.flatMap((file) => parseYaml(readFileSync(path.join(REPO, 'deploy/prometheus/rules', file), 'utf8')).groups);
     assert.equal(prometheusRules.length, rules.length);
     assert.deepEqual(shippedGroups, sourceGroups);
+    // Rules that select a scrape job must find it under the same name in Kubernetes (ServiceMonitor relabelings).
+    const keda = rendered['all features, KEDA, RabbitmqCluster'] ?? [];
+    const jobs = new Set(byKind(keda, 'ServiceMonitor').flatMap((sm) => sm.spec.endpoints.flatMap((e: any) => (e.relabelings ?? []).filter((r: any) => r.targetLabel === 'job').map((r: any) => r.replacement))));
+    const wanted = new Set([...JSON.stringify(sourceGroups).matchAll(/job=\\"([^\\"]+)\\"/g)].map((m) => m[1]));
+    console.log(`      rules select jobs ${JSON.stringify([...wanted])}; ServiceMonitors produce ${JSON.stringify([...jobs])}`);
+    for (const job of wanted) assert.ok(jobs.has(job), `rules select job="${job}", which no ServiceMonitor produces`);
   });
 
   it('schema validation is not vacuous: a broken Deployment and a broken RabbitmqCluster are refused', async () => {
