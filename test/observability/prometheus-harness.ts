@@ -94,11 +94,16 @@ export async function startPrometheus(config: string): Promise<PrometheusServer>
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let output = '';
-  const child: ChildProcess = spawn(
-    bin,
-    [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const args = [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'];
+  // A watchdog shell runs prometheus and ends it with this process too: a test runner killed outright
+  // (a CI timeout, kill -9) must not leave a prometheus behind.
+  const watchdog = [
+    '"$0" "$@" & child=$!',
+    "trap 'kill $child 2>/dev/null; wait $child; exit 0' TERM INT",
+    `while kill -0 ${process.pid} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1 & wait $!; done`,
+    'kill $child 2>/dev/null; wait $child',
+  ].join('\n');
+  const child: ChildProcess = spawn('sh', ['-c', watchdog, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
