@@ -35,7 +35,8 @@ export function onOrderCancelled(store: StockStore): EventHandler<OrderCancelled
     if (result?.status === 'RELEASED' && result.items) {
       await ctx.publish('InventoryReleased', { orderId, items: result.items }, { eventId: derivedEventId(orderId, 'InventoryReleased') });
     }
-    if (result && !result.changed) ctx.duplicate = true;
+    // A rejected order had nothing reserved: that is not a duplicate, just nothing to give back.
+    if (result && !result.changed && (result.status === 'RELEASED' || result.status === 'CANCELLED')) ctx.duplicate = true;
   };
 }
 
@@ -43,6 +44,6 @@ export function onOrderCancelled(store: StockStore): EventHandler<OrderCancelled
 export function onOrderConfirmed(store: StockStore): EventHandler<OrderConfirmed> {
   return async (ctx) => {
     const result = await store.settle(ctx.event.orderId, 'commit');
-    if (result && !result.changed) ctx.duplicate = true;
+    if (result?.status === 'COMMITTED' && !result.changed) ctx.duplicate = true;
   };
 }
