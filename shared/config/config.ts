@@ -86,6 +86,10 @@ export function loadConfig(env: Env = process.env): WarrenConfig {
     },
     { reporter: throwOneLine },
   );
+  const retryHorizonMs = e.RETRY_DELAYS_MS.reduce((sum, d) => sum + d, 0) + e.IDEMPOTENCY_LEASE_MS;
+  if (e.IDEMPOTENCY_RETENTION_MS <= retryHorizonMs) {
+    throw new ConfigError(`Invalid configuration: IDEMPOTENCY_RETENTION_MS: must be longer than the retry horizon (${retryHorizonMs} ms: RETRY_DELAYS_MS plus IDEMPOTENCY_LEASE_MS)`);
+  }
   return {
     amqpUrl: e.AMQP_URL,
     redisUrl: e.REDIS_URL,

@@ -42,6 +42,13 @@ describe('config', () => {
     });
   }
 
+  it('refuses done markers that would expire before the last retry', () => {
+    assert.throws(
+      () => loadConfig({ RETRY_DELAYS_MS: '60000,60000', IDEMPOTENCY_LEASE_MS: '1000', IDEMPOTENCY_RETENTION_MS: '100000' }),
+      (e: unknown) => e instanceof ConfigError && e.message.startsWith('Invalid configuration: IDEMPOTENCY_RETENTION_MS:'),
+    );
+  });
+
   it('never echoes a password from a bad URL', () => {
     assert.throws(() => loadConfig({ AMQP_URL: 'http://user:hunter2@host' }), (e: unknown) => !(e as Error).message.includes('hunter2'));
     assert.throws(() => loadConfig({ AMQP_URL: 'amqp//user:hunter2@host' }), (e: unknown) => !(e as Error).message.includes('hunter2'));
