@@ -105,6 +105,9 @@ describe('observability proof: a real Prometheus scraping a fleet that is proces
     const { amqpUrl, eventsExchange } = fleet.config;
     await publishRaw(amqpUrl, eventsExchange, 'order.placed', '{"eventType":"OrderPlaced","orderId":', { messageId: 'obs-poison-json' });
     await publishRaw(amqpUrl, eventsExchange, 'order.placed', JSON.stringify({ eventType: 'OrderPlaced', orderId: 'obs-poison', items: [], totalAmount: 1, timestamp: new Date().toISOString() }), { messageId: 'obs-poison-schema', contentType: 'application/json' });
+    // A seed-shaped order published twice, so that the duplicate series exist (the second copy is acked as one).
+    const seed = JSON.stringify({ eventType: 'OrderPlaced', orderId: `obs-dup-${Date.now()}`, items: [{ productId: 'OBS-IN', quantity: 1 }], totalAmount: 1, timestamp: new Date().toISOString() });
+    for (let copy = 0; copy < 2; copy++) await publishRaw(amqpUrl, eventsExchange, 'order.placed', seed, { messageId: 'obs-dup' });
     const port = (url: string) => `127.0.0.1:${new URL(url).port}`;
     prometheus = await startPrometheus(await testConfig({ warren: Object.values(fleet.urls.ops).map(port), rabbitmq: '127.0.0.1:15692' }));
     const prom = prometheus.url;
