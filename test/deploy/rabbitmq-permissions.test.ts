@@ -155,7 +155,7 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
     await assert.rejects(amqplib.connect(defs.url('warren-inventory', defs.passwords['warren-payment'])), /ACCESS_REFUSED|403/);
   });
 
-  it('known gap (docs/deploy.md): amq.default write lets a service push into any queue by name', async () => {
+  it('known gap (README.md, Deploy): amq.default write lets a service push into any queue by name', async () => {
     // Retry and DLQ copies go through the default exchange, and RabbitMQ authorises that exchange, not the
     // target queue. Closing this needs the services to publish copies through an exchange of their own.
     await allowed(connections.inventory, async (ch) => publish(ch, '', queueOf('payment')));

@@ -47,11 +47,11 @@ describe('observability config: promtool and the dashboard model', function () {
     for (const required of ['WarrenDeadLetterQueueGrowing', 'WarrenHighRetryRate', 'WarrenConsumerAbsent', 'WarrenPublishConfirmSlow', 'WarrenEventLagHigh', 'WarrenSagaTimeouts', 'WarrenApiErrorRatio', 'WarrenHandlerErrorRatio', 'WarrenServiceNotReady', 'WarrenServiceDown']) {
       assert.ok(names.includes(required), `missing alert ${required}`);
     }
-    const doc = await readFile(path.join(ROOT, 'docs/observability.md'), 'utf8');
+    const doc = await readFile(path.join(ROOT, 'README.md'), 'utf8');
     for (const a of alerts) {
       assert.ok(a['annotations']?.summary && a['annotations']?.description, `${a['alert']} lacks summary or description`);
       assert.equal(a['annotations'].runbook_url, `README.md#runbook-${String(a['alert']).toLowerCase()}`);
-      assert.ok(doc.includes(`Runbook: ${a['alert']}`), `docs/observability.md has no "Runbook: ${a['alert']}" section`);
+      assert.ok(doc.includes(`Runbook: ${a['alert']}`), `README.md has no "Runbook: ${a['alert']}" section`);
     }
   });
 
