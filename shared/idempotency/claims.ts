@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { TransientError } from '../messaging/errors';
+import { RedisScript } from '../redis/script';
 
 export class ClaimHeldError extends TransientError {
   override readonly name = 'ClaimHeldError';
@@ -8,8 +9,8 @@ export class ClaimHeldError extends TransientError {
 
 export type ClaimResult = { kind: 'claimed'; token: string } | { kind: 'done' } | { kind: 'held' };
 
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-const COMPLETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2]) end return 0`;
+const RELEASE = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
+const COMPLETE = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2]) end return 0`);
 
 /**
  * Claims on work in progress, and done markers, in Redis. A claim is a lease: if its worker dies, it expires and
@@ -37,10 +38,10 @@ export class ClaimStore {
   }
 
   async complete(scope: string, id: string, token: string): Promise<void> {
-    await this.redis.eval(COMPLETE, 1, this.key(scope, id), token, this.retentionMs);
+    await COMPLETE.run(this.redis, [this.key(scope, id)], [token, this.retentionMs]);
   }
 
   async release(scope: string, id: string, token: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.key(scope, id), token);
+    await RELEASE.run(this.redis, [this.key(scope, id)], [token]);
   }
 }

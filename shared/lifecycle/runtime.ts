@@ -78,7 +78,7 @@ export class Runtime {
 
   /** The standard middleware, outermost first: metrics, logging, handler timeout, idempotency. */
   standardMiddleware(): Middleware[] {
-    return [metricsMiddleware(this.metrics), loggingMiddleware(), timeoutMiddleware(this.config.handlerTimeoutMs), idempotencyMiddleware(this.claims, this.metrics)];
+    return [metricsMiddleware(this.metrics), loggingMiddleware(this.log), timeoutMiddleware(this.config.handlerTimeoutMs), idempotencyMiddleware(this.claims, this.metrics)];
   }
 
   /** Starts consuming one of this service's queues. */

@@ -109,20 +109,20 @@ export class Consumer {
     let eventType = 'unknown';
     // The span is made before decoding, so that even a message that cannot be read is logged under its trace.
     const span = childSpan(parseTraceparent(msg.properties.headers?.['traceparent']));
-    let log = this.log.child({ traceId: span.traceId });
+    let log = (): Logger => this.log.child({ traceId: span.traceId });
     let event: AnyEvent | undefined;
     try {
       event = this.decode(msg);
       eventType = event.eventType;
       const ctx = this.context(event, msg, span);
-      log = ctx.log;
+      log = () => ctx.log;
       const pipeline = this.pipelines.get(eventType);
       if (!pipeline) throw new UnknownEventError(`queue ${this.options.queue} has no handler for ${eventType}`);
       await pipeline(ctx);
       this.settle(channel, msg, 'ack');
       this.options.metrics.consumed.labels(this.options.queue, eventType, ctx.duplicate ? 'duplicate' : 'ack').inc();
     } catch (error) {
-      await this.fail(channel, msg, eventType, error, log, event);
+      await this.fail(channel, msg, eventType, error, log(), event);
     }
   }
 
@@ -145,13 +145,20 @@ export class Consumer {
 
   private context(event: AnyEvent, msg: ConsumeMessage, span: TraceContext): MessageContext {
     const publisher = this.options.publisher;
+    const parentLog = this.log;
+    let log: Logger | undefined;
     return {
       event,
       queue: this.options.queue,
       message: msg,
       attempt: attemptOf(msg),
       duplicate: false,
-      log: this.log.child({ orderId: event.orderId, correlationId: event.correlationId, eventId: event.eventId, eventType: event.eventType, traceId: span.traceId }),
+      // Made on first use: most deliveries log nothing at the service's level, and a child logger (its bindings
+      // scrubbed and redacted) costs about as much as the rest of the delivery's own work.
+      get log() {
+        log ??= parentLog.child({ orderId: event.orderId, correlationId: event.correlationId, eventId: event.eventId, eventType: event.eventType, traceId: span.traceId });
+        return log;
+      },
       async publish(eventType, payload, options) {
         const next = createEvent(eventType, payload, {
           correlationId: event.correlationId,

@@ -23,8 +23,24 @@ export function formatTraceparent({ traceId, spanId, flags }: TraceContext): str
 /** A new span in the caller's trace, or the root of a new trace when there is none. */
 export function childSpan(parent: TraceContext | undefined): TraceContext {
   return {
-    traceId: parent?.traceId ?? randomBytes(16).toString('hex'),
-    spanId: randomBytes(8).toString('hex'),
+    traceId: parent?.traceId ?? randomHex(16),
+    spanId: randomHex(8),
     flags: parent?.flags ?? '01',
   };
+}
+
+// Every delivery makes a span or two: ids are cut from a pooled block of random bytes, as randomUUID does,
+// instead of one randomBytes call (a synchronous trip into OpenSSL) per id.
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let offset = 0;
+
+function randomHex(bytes: number): string {
+  if (offset + bytes > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    offset = 0;
+  }
+  const hex = pool.toString('hex', offset, offset + bytes);
+  offset += bytes;
+  return hex;
 }

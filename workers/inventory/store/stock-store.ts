@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Metrics } from '../../../shared/observability/metrics';
 import { timed } from '../../../shared/redis/client';
+import { RedisScript } from '../../../shared/redis/script';
 import type { Line, ReservationStatus } from '../domain/stock';
 
 // Each script checks the order's reservation record and changes stock in one atomic step: the record is the
 // done marker, so a redelivered event never reserves or releases twice.
-const RESERVE = `
+const RESERVE = new RedisScript(`
 local st = redis.call('HGET', KEYS[1], 'status')
 if st then return {st, redis.call('HGET', KEYS[1], 'productId') or '', 0} end
 local n = #KEYS - 1
@@ -23,10 +24,10 @@ for i = 1, n do
 end
 redis.call('HSET', KEYS[1], 'status', 'RESERVED', 'items', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {'RESERVED', '', 1}`;
+return {'RESERVED', '', 1}`);
 
 // ARGV[1] key prefix, ARGV[2] retention, ARGV[3] 'release' or 'commit'.
-const SETTLE = `
+const SETTLE = new RedisScript(`
 local st = redis.call('HGET', KEYS[1], 'status')
 if st == 'RESERVED' then
   local items = redis.call('HGET', KEYS[1], 'items')
@@ -45,7 +46,7 @@ if not st and ARGV[3] == 'release' then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return {'CANCELLED', '', 1}
 end
-return {st or '', redis.call('HGET', KEYS[1], 'items') or '', 0}`;
+return {st or '', redis.call('HGET', KEYS[1], 'items') or '', 0}`);
 
 export interface ReservationResult {
   status: ReservationStatus;
@@ -78,7 +79,7 @@ export class StockStore {
     const keys = [this.orderKey(orderId), ...lines.map((l) => this.stockKey(l.productId))];
     const args = [JSON.stringify(lines), this.retentionMs, ...lines.map((l) => l.quantity), ...lines.map((l) => l.productId)];
     const [status, productId, changed] = (await timed(this.metrics, 'inventory_reserve', () =>
-      this.redis.eval(RESERVE, keys.length, ...keys, ...args),
+      RESERVE.run(this.redis, keys, args),
     )) as [ReservationStatus, string, number];
     return { status, changed: changed === 1, ...(productId ? { productId } : {}) };
   }
@@ -86,7 +87,7 @@ export class StockStore {
   /** `release` on cancel (stock back to available), `commit` on confirm (the reservation is consumed). */
   async settle(orderId: string, how: 'release' | 'commit'): Promise<ReservationResult | undefined> {
     const [status, items, changed] = (await timed(this.metrics, `inventory_${how}`, () =>
-      this.redis.eval(SETTLE, 1, this.orderKey(orderId), this.prefix, this.retentionMs, how),
+      SETTLE.run(this.redis, [this.orderKey(orderId)], [this.prefix, this.retentionMs, how]),
     )) as [ReservationStatus | '', string, number];
     if (!status) return undefined;
     return { status, changed: changed === 1, ...(items ? { items: JSON.parse(items) as Line[] } : {}) };

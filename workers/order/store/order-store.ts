@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { AnyEvent } from '../../../shared/events/catalog';
 import type { Metrics } from '../../../shared/observability/metrics';
 import { timed } from '../../../shared/redis/client';
+import { RedisScript } from '../../../shared/redis/script';
 import type { Order } from '../domain/order-saga';
 
 /** An event waiting in the outbox, with the trace context to publish it under. */
@@ -13,7 +14,7 @@ export interface OutboxEntry {
 // KEYS: order, outbox hash, outbox due zset, deadlines zset, http idempotency key (or a placeholder).
 // ARGV: order json, orderId, deadline ms, outbox event id ('' for none), outbox entry json, now ms,
 //       idempotency value ('' for none), idempotency ttl ms, retention ms, traceparent ('' for none).
-const CREATE = `
+const CREATE = new RedisScript(`
 if ARGV[7] ~= '' then
   local prior = redis.call('GET', KEYS[5])
   if prior then return {'IDEMPOTENT', prior} end
@@ -28,11 +29,11 @@ if ARGV[4] ~= '' then
 end
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
 if ARGV[7] ~= '' then redis.call('SET', KEYS[5], ARGV[7], 'PX', ARGV[8]) end
-return {'CREATED', ''}`;
+return {'CREATED', ''}`);
 
 // KEYS: order, outbox hash, outbox due zset, deadlines zset. ARGV: expected version, order json, orderId,
 // final ('1' drops the deadline), now ms, then outbox pairs (event id, entry json).
-const UPDATE = `
+const UPDATE = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'version', tonumber(ARGV[1]) + 1, 'data', ARGV[2])
 if ARGV[4] == '1' then redis.call('ZREM', KEYS[4], ARGV[3]) end
@@ -40,7 +41,7 @@ for i = 6, #ARGV, 2 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[i])
 end
-return 1`;
+return 1`);
 
 export type CreateResult = { kind: 'created' } | { kind: 'exists' } | { kind: 'idempotent'; stored: string };
 
@@ -67,11 +68,13 @@ export class OrderStore {
   async create(order: Order, deadlineMs: number, outbox?: OutboxEntry, idempotency?: { key: string; value: string; ttlMs: number }): Promise<CreateResult> {
     const k = this.keys;
     const [kind, stored] = (await timed(this.metrics, 'order_create', () =>
-      this.redis.eval(
-        CREATE, 5,
-        k.order(order.orderId), k.outbox(), k.outboxDue(), k.deadlines(), k.idempotency(idempotency?.key ?? '-'),
-        JSON.stringify(order), order.orderId, deadlineMs, outbox?.event.eventId ?? '', outbox ? JSON.stringify(outbox) : '', Date.now(),
-        idempotency?.value ?? '', idempotency?.ttlMs ?? 0, this.retentionMs, outbox?.traceparent ?? '',
+      CREATE.run(
+        this.redis,
+        [k.order(order.orderId), k.outbox(), k.outboxDue(), k.deadlines(), k.idempotency(idempotency?.key ?? '-')],
+        [
+          JSON.stringify(order), order.orderId, deadlineMs, outbox?.event.eventId ?? '', outbox ? JSON.stringify(outbox) : '', Date.now(),
+          idempotency?.value ?? '', idempotency?.ttlMs ?? 0, this.retentionMs, outbox?.traceparent ?? '',
+        ],
       ),
     )) as [string, string];
     if (kind === 'IDEMPOTENT') return { kind: 'idempotent', stored };
@@ -90,7 +93,7 @@ export class OrderStore {
     const k = this.keys;
     const pairs = outbox.flatMap((entry) => [entry.event.eventId, JSON.stringify(entry)]);
     const ok = await timed(this.metrics, 'order_update', () =>
-      this.redis.eval(UPDATE, 4, k.order(order.orderId), k.outbox(), k.outboxDue(), k.deadlines(), expectedVersion, JSON.stringify(order), order.orderId, final ? '1' : '0', Date.now(), ...pairs),
+      UPDATE.run(this.redis, [k.order(order.orderId), k.outbox(), k.outboxDue(), k.deadlines()], [expectedVersion, JSON.stringify(order), order.orderId, final ? '1' : '0', Date.now(), ...pairs]),
     );
     return ok === 1;
   }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { TransientError } from '../../../shared/messaging/errors';
+import { RedisScript } from '../../../shared/redis/script';
 
 export class GatewayUnavailableError extends TransientError {
   override readonly name = 'GatewayUnavailableError';
@@ -31,19 +32,19 @@ export interface GatewayOptions {
 }
 
 // The provider's own books: one record per idempotency key, and per-order counts of money actually moved.
-const CHARGE = `
+const CHARGE = new RedisScript(`
 local prior = redis.call('GET', KEYS[1])
 if prior then return {prior, 1} end
 redis.call('SET', KEYS[1], ARGV[1])
 if ARGV[2] == 'succeeded' then redis.call('HINCRBY', KEYS[2], 'captures', 1) end
-return {ARGV[1], 0}`;
+return {ARGV[1], 0}`);
 
-const REFUND = `
+const REFUND = new RedisScript(`
 local prior = redis.call('GET', KEYS[1])
 if prior then return {prior, 1} end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HINCRBY', KEYS[2], 'refunds', 1)
-return {ARGV[1], 0}`;
+return {ARGV[1], 0}`);
 
 /**
  * A stand-in payment provider with a provider's semantics: `tok_decline` is declined, `tok_flaky` fails
@@ -67,14 +68,14 @@ export class SimulatedGateway {
     }
     const status = request.token === 'tok_decline' ? 'declined' : 'succeeded';
     const record = JSON.stringify({ status, chargeId: `ch_${request.idempotencyKey}` });
-    const [stored, replayed] = (await this.redis.eval(CHARGE, 2, this.key('charge', request.idempotencyKey), this.key('order', request.orderId), record, status)) as [string, number];
+    const [stored, replayed] = (await CHARGE.run(this.redis, [this.key('charge', request.idempotencyKey), this.key('order', request.orderId)], [record, status])) as [string, number];
     return { ...(JSON.parse(stored) as Omit<ChargeResult, 'replayed'>), replayed: replayed === 1 };
   }
 
   async refund(request: { idempotencyKey: string; orderId: string; chargeId: string }): Promise<{ refundId: string; replayed: boolean }> {
     await this.simulateNetwork();
     const record = JSON.stringify({ refundId: `re_${request.idempotencyKey}`, chargeId: request.chargeId });
-    const [stored, replayed] = (await this.redis.eval(REFUND, 2, this.key('refund', request.idempotencyKey), this.key('order', request.orderId), record)) as [string, number];
+    const [stored, replayed] = (await REFUND.run(this.redis, [this.key('refund', request.idempotencyKey), this.key('order', request.orderId)], [record])) as [string, number];
     return { refundId: (JSON.parse(stored) as { refundId: string }).refundId, replayed: replayed === 1 };
   }
 

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Metrics } from '../../../shared/observability/metrics';
 import { timed } from '../../../shared/redis/client';
+import { RedisScript } from '../../../shared/redis/script';
 
 export type PaymentStatus = 'CAPTURED' | 'DECLINED' | 'REFUNDED';
 
@@ -19,26 +20,26 @@ export interface LedgerEntry {
 }
 
 // KEYS[1] ledger; ARGV status, amount, currency, paymentId, reason, retention. First answer wins.
-const RECORD_CHARGE = `
+const RECORD_CHARGE = new RedisScript(`
 if not redis.call('HGET', KEYS[1], 'status') then
   redis.call('HSET', KEYS[1], 'status', ARGV[1], 'amount', ARGV[2], 'currency', ARGV[3], 'paymentId', ARGV[4], 'reason', ARGV[5])
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
   return 1
 end
-return 0`;
+return 0`);
 
-const MARK_CANCELLED = `
+const MARK_CANCELLED = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'cancelled') == '1' then return 0 end
 redis.call('HSET', KEYS[1], 'cancelled', '1')
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1`;
+return 1`);
 
-const MARK_REFUNDED = `
+const MARK_REFUNDED = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'status') == 'CAPTURED' then
   redis.call('HSET', KEYS[1], 'status', 'REFUNDED', 'refundId', ARGV[1])
   return 1
 end
-return 0`;
+return 0`);
 
 /** The payment service's ledger in Redis: what the gateway answered per order, and whether the order was cancelled. */
 export class Ledger {
@@ -67,17 +68,17 @@ export class Ledger {
 
   async recordCharge(orderId: string, outcome: { status: 'CAPTURED' | 'DECLINED'; amount: number; currency: string; paymentId: string; reason?: string }): Promise<LedgerEntry> {
     const changed = await timed(this.metrics, 'payment_record', () =>
-      this.redis.eval(RECORD_CHARGE, 1, this.key(orderId), outcome.status, outcome.amount, outcome.currency, outcome.paymentId, outcome.reason ?? '', this.retentionMs),
+      RECORD_CHARGE.run(this.redis, [this.key(orderId)], [outcome.status, outcome.amount, outcome.currency, outcome.paymentId, outcome.reason ?? '', this.retentionMs]),
     );
     return this.get(orderId, changed === 1);
   }
 
   async markCancelled(orderId: string): Promise<LedgerEntry> {
-    const changed = await timed(this.metrics, 'payment_cancel', () => this.redis.eval(MARK_CANCELLED, 1, this.key(orderId), this.retentionMs));
+    const changed = await timed(this.metrics, 'payment_cancel', () => MARK_CANCELLED.run(this.redis, [this.key(orderId)], [this.retentionMs]));
     return this.get(orderId, changed === 1);
   }
 
   async markRefunded(orderId: string, refundId: string): Promise<boolean> {
-    return (await this.redis.eval(MARK_REFUNDED, 1, this.key(orderId), refundId)) === 1;
+    return (await MARK_REFUNDED.run(this.redis, [this.key(orderId)], [refundId])) === 1;
   }
 }
