@@ -10,7 +10,7 @@ import { compose, type EventHandler, type HandlerMap, type MessageContext, type 
 import { MalformedMessageError, MessageTooLargeError, UnknownEventError, UnsupportedContentTypeError } from './errors';
 import type { Publisher } from './publisher';
 import { decideFailure, describeFailure, H } from './retry-policy';
-import { assertTopology, deadLetterQueueName, retryQueueName, type Topology } from './topology';
+import { assertTopology, DEAD_LETTER_ROUTING_KEY, failuresExchangeName, retryRoutingKey, type Topology } from './topology';
 
 export interface ConsumerOptions {
   queue: string;
@@ -35,7 +35,8 @@ const BROKER_HEADERS = /^x-(death|first-death|last-death|delivery-count)/;
 /**
  * Consumes one queue with manual acks. The handler returns (ack) or throws; the consumer, never the handler,
  * turns a failure into a delayed retry (a copy to the queue's own retry tier, then ack) or a dead-letter
- * (a copy with the reason to `<queue>.dlq`, then ack). A copy is acked only once the broker confirmed it.
+ * (a copy with the reason to `<queue>.dlq`, then ack), both through the queue's own failures exchange.
+ * The original is acked only once the broker confirmed its copy.
  */
 export class Consumer {
   private readonly channel: ChannelWrapper;
@@ -190,11 +191,11 @@ export class Consumer {
     };
     try {
       if (action.kind === 'retry') {
-        await publisher.publish('', retryQueueName(queue, action.delayMs), msg.content, { ...properties, headers: { ...headers, [H.attempt]: action.nextAttempt } });
+        await publisher.publish(failuresExchangeName(queue), retryRoutingKey(action.delayMs), msg.content, { ...properties, headers: { ...headers, [H.attempt]: action.nextAttempt } });
         log.warn({ attempt, delayMs: action.delayMs, errorClass, reason }, 'handler failed; retry scheduled');
       } else {
         const correlationId = event?.correlationId ?? (msg.properties.correlationId as string | undefined);
-        await publisher.publish('', deadLetterQueueName(queue), msg.content, {
+        await publisher.publish(failuresExchangeName(queue), DEAD_LETTER_ROUTING_KEY, msg.content, {
           ...properties,
           headers: {
             ...headers,

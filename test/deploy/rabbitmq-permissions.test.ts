@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
 import { loadConfig, SERVICE_NAMES, type ServiceName } from '../../shared/config/config';
-import { assertTopology, deadLetterQueueName, retryQueueName, type Topology } from '../../shared/messaging/topology';
+import { assertTopology, DEAD_LETTER_ROUTING_KEY, deadLetterQueueName, failuresExchangeName, retryQueueName, retryRoutingKey, type Topology } from '../../shared/messaging/topology';
 import { SERVICES } from '../../workers/services';
 import { rabbitmqctl, uniqueName } from '../helpers/broker';
 import { waitFor } from '../helpers/wait';
@@ -111,13 +111,14 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
     }
   });
 
-  it("lets each service copy a failed message to its own retry tier and DLQ (default exchange) and read its DLQ", async () => {
+  it("lets each service copy a failed message to its own retry tier and DLQ (its own failures exchange) and read its DLQ", async () => {
     const [delay] = topologyOf('order').retryDelaysMs;
     for (const service of SERVICE_NAMES) {
       const queue = queueOf(service);
-      await allowed(connections[service], async (ch) => publish(ch, '', retryQueueName(queue, delay!)));
-      await allowed(connections[service], async (ch) => publish(ch, '', deadLetterQueueName(queue)));
-      await getOne(connections[service], deadLetterQueueName(queue), deadLetterQueueName(queue));
+      await allowed(connections[service], async (ch) => publish(ch, failuresExchangeName(queue), retryRoutingKey(delay!)));
+      await allowed(connections[service], async (ch) => publish(ch, failuresExchangeName(queue), DEAD_LETTER_ROUTING_KEY));
+      assert.ok(retryQueueName(queue, delay!));
+      await getOne(connections[service], deadLetterQueueName(queue), DEAD_LETTER_ROUTING_KEY);
       // What a KEDA rabbitmq trigger does with the service's own URL.
       await allowed(connections[service], (ch) => ch.checkQueue(queue));
     }
@@ -155,10 +156,17 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
     await assert.rejects(amqplib.connect(defs.url('warren-inventory', defs.passwords['warren-payment'])), /ACCESS_REFUSED|403/);
   });
 
-  it('known gap (README.md, Deploy): amq.default write lets a service push into any queue by name', async () => {
-    // Retry and DLQ copies go through the default exchange, and RabbitMQ authorises that exchange, not the
-    // target queue. Closing this needs the services to publish copies through an exchange of their own.
-    await allowed(connections.inventory, async (ch) => publish(ch, '', queueOf('payment')));
+  it("closes the default-exchange gap: no service can push into a queue by name, nor into another's failures exchange", async () => {
+    // Copies go through each service's own failures exchange, so no user holds write on amq.default.
+    for (const service of SERVICE_NAMES) {
+      for (const other of SERVICE_NAMES) {
+        const error = await refusal(connections[service], async (ch) => publish(ch, '', queueOf(other)));
+        assert.equal(error.code, 403, `${service} publishing to ${queueOf(other)} by name`);
+        if (other === service) continue;
+        const foreign = await refusal(connections[service], async (ch) => publish(ch, failuresExchangeName(queueOf(other)), DEAD_LETTER_ROUTING_KEY));
+        assert.equal(foreign.code, 403, `${service} publishing to ${failuresExchangeName(queueOf(other))}`);
+      }
+    }
   });
 
   it("the chart's definitions (plaintext passwords in a Secret) import, and every user logs in with its password", async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { MalformedMessageError, TransientError } from '../../shared/messaging/errors';
 import { decideFailure, describeFailure } from '../../shared/messaging/retry-policy';
-import { deadLetterQueueName, deliveryLimit, planTopology, retryQueueName } from '../../shared/messaging/topology';
+import { deadLetterQueueName, deliveryLimit, failuresExchangeName, planTopology, retryQueueName } from '../../shared/messaging/topology';
 
 describe('retry policy', () => {
   const tiers = [100, 500, 2000];
@@ -43,9 +43,14 @@ describe('topology plan', () => {
     assert.equal(main.options.arguments!['x-dead-letter-strategy'], 'at-least-once');
     const retry = plan[1]!;
     assert.equal(retry.options.arguments!['x-message-ttl'], 100);
-    assert.equal(retry.options.arguments!['x-dead-letter-routing-key'], 'q');
-    assert.equal(retry.options.arguments!['x-dead-letter-exchange'], '');
-    assert.deepEqual(retry.bindings, [], 'retry queues are not bound: other subscribers never see a retry');
+    assert.equal(retry.options.arguments!['x-dead-letter-exchange'], 'q.failures');
+    assert.equal(retry.options.arguments!['x-dead-letter-routing-key'], 'return');
+    assert.deepEqual(main.failureBinding, { exchange: 'q.failures', routingKey: 'return' }, 'only the failing queue takes a retry back');
+    assert.equal(main.options.arguments!['x-dead-letter-exchange'], 'q.failures');
+    assert.equal(main.options.arguments!['x-dead-letter-routing-key'], 'dlq');
+    assert.deepEqual(retry.bindings, [], 'retry queues are not bound to the events exchange: other subscribers never see a retry');
+    assert.deepEqual(retry.failureBinding, { exchange: failuresExchangeName('q'), routingKey: 'retry.100' });
+    assert.deepEqual(plan[3]!.failureBinding, { exchange: 'q.failures', routingKey: 'dlq' });
   });
 
   it('declares classic queues without quorum-only arguments', () => {
