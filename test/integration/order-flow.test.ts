@@ -57,6 +57,20 @@ describe('order flow end to end (real RabbitMQ and Redis)', function () {
     await assertInvariants(urls, { 'FLOW-SCARCE': 5 }, outcomes);
   });
 
+  it('confirms a tok_flaky order after two payment retries, while inventory sees its OrderPlaced once', async () => {
+    await setStock('FLOW-FLAKY', 5);
+    const count = async (ops: string, pattern: RegExp) => Number(pattern.exec(await (await fetch(`${ops}/metrics`)).text())?.[1] ?? 0);
+    const inventoryOrderPlaced = /warren_messages_consumed_total\{queue="warren\.inventory",event_type="OrderPlaced",outcome="ack"[^}]*\} (\d+)/;
+    const paymentRetries = /warren_messages_consumed_total\{queue="warren\.payment",event_type="OrderPlaced",outcome="retry"[^}]*\} (\d+)/;
+    const before = { inventory: await count(fleet.urls.ops.inventory, inventoryOrderPlaced), retries: await count(fleet.urls.ops.payment, paymentRetries) };
+    const placed = await http('POST', `${urls.api}/orders`, orderRequest({ items: [{ productId: 'FLOW-FLAKY', quantity: 1 }], paymentToken: 'tok_flaky' }));
+    const outcomes = await awaitFinal(urls.api, [placed.body.orderId]);
+    assert.equal(outcomes.get(placed.body.orderId)!.status, 'CONFIRMED');
+    assert.equal(await count(fleet.urls.ops.payment, paymentRetries), before.retries + 2, 'two transient gateway failures, two delayed retries');
+    assert.equal(await count(fleet.urls.ops.inventory, inventoryOrderPlaced), before.inventory + 1, 'inventory saw the OrderPlaced once');
+    assert.equal((await http('GET', `${urls.payment}/payments/${placed.body.orderId}`)).body.captures, 1);
+  });
+
   it('shows an order with its history', async () => {
     await setStock('FLOW-HIST', 3);
     const placed = await http('POST', `${urls.api}/orders`, orderRequest({ items: [{ productId: 'FLOW-HIST', quantity: 2 }], totalAmount: 42.5, currency: 'EUR' }));
