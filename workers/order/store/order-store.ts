@@ -43,6 +43,12 @@ for i = 6, #ARGV, 2 do
 end
 return 1`);
 
+// KEYS: outbox hash, outbox due zset. ARGV: event id. One script instead of MULTI, HDEL, ZREM, EXEC.
+const REMOVE_FROM_OUTBOX = new RedisScript(`
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1`);
+
 export type CreateResult = { kind: 'created' } | { kind: 'exists' } | { kind: 'idempotent'; stored: string };
 
 /**
@@ -120,7 +126,7 @@ export class OrderStore {
   }
 
   async removeFromOutbox(eventId: string): Promise<void> {
-    await this.redis.multi().hdel(this.keys.outbox(), eventId).zrem(this.keys.outboxDue(), eventId).exec();
+    await REMOVE_FROM_OUTBOX.run(this.redis, [this.keys.outbox(), this.keys.outboxDue()], [eventId]);
   }
 
   /** Orders with a running deadline: placed, not yet confirmed or cancelled. */

@@ -20,19 +20,24 @@ export interface LedgerEntry {
 }
 
 // KEYS[1] ledger; ARGV status, amount, currency, paymentId, reason, retention. First answer wins.
+// Both scripts answer {changed, the entry after the change}: one round trip where a write and a read were two.
 const RECORD_CHARGE = new RedisScript(`
+local changed = 0
 if not redis.call('HGET', KEYS[1], 'status') then
   redis.call('HSET', KEYS[1], 'status', ARGV[1], 'amount', ARGV[2], 'currency', ARGV[3], 'paymentId', ARGV[4], 'reason', ARGV[5])
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
-  return 1
+  changed = 1
 end
-return 0`);
+return {changed, redis.call('HGETALL', KEYS[1])}`);
 
 const MARK_CANCELLED = new RedisScript(`
-if redis.call('HGET', KEYS[1], 'cancelled') == '1' then return 0 end
-redis.call('HSET', KEYS[1], 'cancelled', '1')
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1`);
+local changed = 0
+if redis.call('HGET', KEYS[1], 'cancelled') ~= '1' then
+  redis.call('HSET', KEYS[1], 'cancelled', '1')
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  changed = 1
+end
+return {changed, redis.call('HGETALL', KEYS[1])}`);
 
 const MARK_REFUNDED = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'status') == 'CAPTURED' then
@@ -52,33 +57,42 @@ export class Ledger {
 
   private key = (orderId: string) => `${this.prefix}payment:${orderId}`;
 
-  async get(orderId: string, changed = false): Promise<LedgerEntry> {
-    const h = await this.redis.hgetall(this.key(orderId));
-    return {
-      orderId,
-      cancelled: h['cancelled'] === '1',
-      changed,
-      ...(h['status'] ? { status: h['status'] as PaymentStatus } : {}),
-      ...(h['amount'] ? { amount: Number(h['amount']) } : {}),
-      ...(h['currency'] ? { currency: h['currency'] } : {}),
-      ...(h['paymentId'] ? { paymentId: h['paymentId'] } : {}),
-      ...(h['reason'] ? { reason: h['reason'] } : {}),
-    };
+  async get(orderId: string): Promise<LedgerEntry> {
+    return entryOf(orderId, await this.redis.hgetall(this.key(orderId)), false);
   }
 
   async recordCharge(orderId: string, outcome: { status: 'CAPTURED' | 'DECLINED'; amount: number; currency: string; paymentId: string; reason?: string }): Promise<LedgerEntry> {
-    const changed = await timed(this.metrics, 'payment_record', () =>
+    const [changed, flat] = (await timed(this.metrics, 'payment_record', () =>
       RECORD_CHARGE.run(this.redis, [this.key(orderId)], [outcome.status, outcome.amount, outcome.currency, outcome.paymentId, outcome.reason ?? '', this.retentionMs]),
-    );
-    return this.get(orderId, changed === 1);
+    )) as [number, string[]];
+    return entryOf(orderId, hashOf(flat), changed === 1);
   }
 
   async markCancelled(orderId: string): Promise<LedgerEntry> {
-    const changed = await timed(this.metrics, 'payment_cancel', () => MARK_CANCELLED.run(this.redis, [this.key(orderId)], [this.retentionMs]));
-    return this.get(orderId, changed === 1);
+    const [changed, flat] = (await timed(this.metrics, 'payment_cancel', () => MARK_CANCELLED.run(this.redis, [this.key(orderId)], [this.retentionMs]))) as [number, string[]];
+    return entryOf(orderId, hashOf(flat), changed === 1);
   }
 
   async markRefunded(orderId: string, refundId: string): Promise<boolean> {
     return (await MARK_REFUNDED.run(this.redis, [this.key(orderId)], [refundId])) === 1;
   }
+}
+
+function hashOf(flat: readonly string[]): Record<string, string> {
+  const h: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
+  return h;
+}
+
+function entryOf(orderId: string, h: Record<string, string>, changed: boolean): LedgerEntry {
+  return {
+    orderId,
+    cancelled: h['cancelled'] === '1',
+    changed,
+    ...(h['status'] ? { status: h['status'] as PaymentStatus } : {}),
+    ...(h['amount'] ? { amount: Number(h['amount']) } : {}),
+    ...(h['currency'] ? { currency: h['currency'] } : {}),
+    ...(h['paymentId'] ? { paymentId: h['paymentId'] } : {}),
+    ...(h['reason'] ? { reason: h['reason'] } : {}),
+  };
 }
