@@ -1,0 +1,57 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/**
+ * CPU time spent by this process, the broker (beam.smp) and Redis over a measured phase, so a report can say
+ * where a message's time goes, not just how many went through. Processes found by name once; children by pid.
+ */
+export interface CpuSnapshot {
+  self: number;
+  broker: number;
+  redis: number;
+  children: Record<string, number>;
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+function pidOf(name: string): number | undefined {
+  try {
+    const out = execFileSync('pgrep', ['-o', '-x', name], { encoding: 'utf8' }).trim();
+    return out ? Number(out) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let pids: { broker?: number; redis?: number } | undefined;
+
+/** utime + stime of a process in milliseconds, or NaN when it cannot be read. */
+export function processCpuMs(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export function cpuSnapshot(children: Record<string, number> = {}): CpuSnapshot {
+  pids ??= { broker: pidOf('beam.smp'), redis: pidOf('redis-server') };
+  const { user, system } = process.cpuUsage();
+  return {
+    self: (user + system) / 1000,
+    broker: processCpuMs(pids.broker),
+    redis: processCpuMs(pids.redis),
+    children: Object.fromEntries(Object.entries(children).map(([name, pid]) => [name, processCpuMs(pid)])),
+  };
+}
+
+/** Microseconds of CPU per message in each process between two snapshots. */
+export function cpuPerMessage(before: CpuSnapshot, after: CpuSnapshot, messages: number): Record<string, number> {
+  const per = (a: number, b: number) => Math.round(((b - a) * 1000) / messages);
+  const out: Record<string, number> = { client: per(before.self, after.self), broker: per(before.broker, after.broker), redis: per(before.redis, after.redis) };
+  for (const [name, ms] of Object.entries(after.children)) out[name] = per(before.children[name] ?? Number.NaN, ms);
+  return out;
+}

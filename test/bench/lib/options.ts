@@ -1,0 +1,48 @@
+import type { QueueType } from '../../../shared/config/config';
+
+/** Sizes of one run. `--quick` is a smoke run (a minute or two); the full run stays under ~10 minutes. */
+export interface BenchOptions {
+  quick: boolean;
+  defaultQueueType: QueueType;
+  /** Queue types the main scenarios run on (the quorum vs classic sweep). */
+  queueTypes: QueueType[];
+  publish: { count: number; window: number; reps: number };
+  consume: { count: number; prefetch: number; reps: number };
+  relay: { count: number; prefetch: number; reps: number };
+  sweep: { prefetches: number[]; windowMs: number; reps: number; preload: number };
+  fleet: { orders: number; httpConcurrency: number; reps: number };
+  latency: { publishMs: number; windowMs: number; windows: number; classicWindows: number };
+  blocked: { ratePerSecond: number; baselineMs: number; blockedMs: number; recoveryMs: number };
+}
+
+export function benchOptions(argv: readonly string[]): BenchOptions & { only?: string[] } {
+  const quick = argv.includes('--quick');
+  const onlyArg = argv.find((a) => a.startsWith('--only='));
+  const only = onlyArg ? onlyArg.slice('--only='.length).split(',') : undefined;
+  const base: BenchOptions = quick
+    ? {
+        quick,
+        defaultQueueType: 'quorum',
+        queueTypes: ['quorum', 'classic'],
+        publish: { count: 3000, window: 300, reps: 2 },
+        consume: { count: 3000, prefetch: 200, reps: 2 },
+        relay: { count: 1500, prefetch: 200, reps: 2 },
+        sweep: { prefetches: [1, 100, 500], windowMs: 1500, reps: 1, preload: 3000 },
+        fleet: { orders: 600, httpConcurrency: 32, reps: 1 },
+        latency: { publishMs: 1000, windowMs: 3000, windows: 2, classicWindows: 1 },
+        blocked: { ratePerSecond: 2000, baselineMs: 2000, blockedMs: 3000, recoveryMs: 4000 },
+      }
+    : {
+        quick,
+        defaultQueueType: 'quorum',
+        queueTypes: ['quorum', 'classic'],
+        publish: { count: 15000, window: 300, reps: 3 },
+        consume: { count: 15000, prefetch: 200, reps: 3 },
+        relay: { count: 5000, prefetch: 200, reps: 3 },
+        sweep: { prefetches: [1, 10, 50, 100, 200, 500], windowMs: 3000, reps: 3, preload: 12000 },
+        fleet: { orders: 3000, httpConcurrency: 32, reps: 3 },
+        latency: { publishMs: 3000, windowMs: 6000, windows: 5, classicWindows: 3 },
+        blocked: { ratePerSecond: 2500, baselineMs: 3000, blockedMs: 6000, recoveryMs: 8000 },
+      };
+  return { ...base, ...(only ? { only } : {}) };
+}

@@ -1,0 +1,125 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { QueueType, ServiceName } from '../../../shared/config/config';
+import { freePort } from '../../helpers/ports';
+import { EXCHANGE } from './payload';
+import type { BenchScope } from './scope';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const RUN = path.join(ROOT, 'dist/workers/run.js');
+const RAW_PATTERN = path.join(__dirname, '../workers/raw-pattern.ts');
+
+/** Resident set size of a process in MB, from /proc (NaN once it is gone). */
+export function rssMb(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** A group of child processes that `stop()` ends with SIGTERM (SIGKILL after 10 s). */
+export class ProcessGroup {
+  readonly children = new Map<string, ChildProcess>();
+
+  pids(): Record<string, number> {
+    return Object.fromEntries([...this.children].map(([name, c]) => [name, c.pid!]));
+  }
+
+  add(name: string, child: ChildProcess): ChildProcess {
+    this.children.set(name, child);
+    child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk.toString('utf8')}`));
+    child.once('exit', () => this.children.delete(name));
+    return child;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      [...this.children.values()].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.once('exit', () => (clearTimeout(timer), resolve()));
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+}
+
+export interface WarrenFleet extends ProcessGroup {
+  api: string;
+  ops: Record<ServiceName, string>;
+}
+
+/**
+ * Warren's fleet as `npm run fleet` runs it: each service its own process (`node dist/workers/run.js`), with
+ * production defaults except the scope's vhost, key prefix and free ports; logs go to /dev/null.
+ */
+export async function startWarrenFleet(scope: BenchScope, queueType: QueueType, env: Record<string, string> = {}): Promise<WarrenFleet> {
+  if (!existsSync(RUN)) throw new Error(`${RUN} is missing: run \`npm run build\` first (npm run bench does)`);
+  const ports = { api: await freePort(), order: await freePort(), inventory: await freePort(), payment: await freePort() };
+  const group = new ProcessGroup() as WarrenFleet;
+  group.api = `http://127.0.0.1:${ports.api}`;
+  group.ops = { order: `http://127.0.0.1:${ports.order}`, inventory: `http://127.0.0.1:${ports.inventory}`, payment: `http://127.0.0.1:${ports.payment}` };
+  const childEnv = {
+    ...process.env,
+    AMQP_URL: scope.url,
+    REDIS_URL: scope.redisUrl,
+    REDIS_KEY_PREFIX: scope.prefix,
+    EVENTS_EXCHANGE: EXCHANGE,
+    QUEUE_TYPE: queueType,
+    ORDER_HTTP_PORT: String(ports.api),
+    ORDER_OPS_PORT: String(ports.order),
+    INVENTORY_OPS_PORT: String(ports.inventory),
+    PAYMENT_OPS_PORT: String(ports.payment),
+    ...env,
+  };
+  try {
+    // Consumers first, so that the order service's first publish finds their queues bound.
+    for (const name of ['inventory', 'payment', 'order'] as const) {
+      const profile = process.env['BENCH_PROFILE_DIR'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+      group.add(name, spawn(process.execPath, [...profile, RUN, name], { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] }));
+      await waitReady(`${group.ops[name]}/readyz`, name);
+    }
+  } catch (error) {
+    await group.stop();
+    throw error;
+  }
+  return group;
+}
+
+/** The raw pattern's three processes (see workers/raw-pattern.ts), each reporting ready over IPC. */
+export async function startRawPattern(scope: BenchScope, queueType: QueueType, mirror: boolean): Promise<ProcessGroup> {
+  const group = new ProcessGroup();
+  const env = { ...process.env, AMQP_URL: scope.url, EVENTS_EXCHANGE: EXCHANGE, QUEUE_TYPE: queueType, RAW_MIRROR: mirror ? '1' : '0' };
+  try {
+    for (const role of ['inventory', 'payment', 'order']) {
+      const child = group.add(role, spawn(process.execPath, ['--import', 'tsx', RAW_PATTERN, role], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
+      await new Promise<void>((resolve, reject) => {
+        child.once('message', () => resolve());
+        child.once('exit', (code) => reject(new Error(`raw ${role} exited with ${code}`)));
+      });
+      child.removeAllListeners('exit');
+      child.once('exit', () => group.children.delete(role));
+    }
+  } catch (error) {
+    await group.stop();
+    throw error;
+  }
+  return group;
+}
+
+async function waitReady(url: string, name: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} not ready after ${timeoutMs} ms`);
+}

@@ -1,0 +1,130 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import type { QueueType } from '../../shared/config/config';
+import { rabbitmqctl, REDIS_URL } from '../helpers/broker';
+import { benchOptions } from './lib/options';
+import { renderMarkdown, renderTable, type Meta } from './lib/report';
+import { Results } from './lib/results';
+import { closeAllScopes } from './lib/scope';
+import { restoreWatermark } from './lib/watermark';
+import { benchBlocked } from './scenarios/blocked';
+import { benchFleet } from './scenarios/fleet';
+import { benchPublish } from './scenarios/publish';
+import { benchRelay } from './scenarios/relay';
+import { benchPrefetchSweep } from './scenarios/sweep';
+
+/**
+ * `npm run bench [-- --quick] [-- --only=publish,relay,sweep,fleet,blocked]`: Warren against raw amqplib on the
+ * local RabbitMQ and Redis, in one run; prints the table, writes test/bench/results/<mode>.json, and (full runs
+ * of every scenario) the results section of BENCHMARKS.md. Set BENCH_PROFILE_DIR to get CPU profiles of the
+ * measured parts.
+ */
+const ROOT = path.resolve(__dirname, '../..');
+const RESULTS_DIR = path.join(__dirname, 'results');
+const MARK_START = '<!-- bench:results:start -->';
+const MARK_END = '<!-- bench:results:end -->';
+
+type Scenario = { name: string; queueType: QueueType; run: (r: Results, o: ReturnType<typeof benchOptions>, q: QueueType) => Promise<void> };
+
+async function main(): Promise<number> {
+  const options = benchOptions(process.argv.slice(2));
+  const results = new Results();
+  const started = Date.now();
+  const meta: Meta = {
+    startedAt: new Date(started).toISOString(),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    mode: options.quick ? 'quick' : 'full',
+    machine: await machine(),
+  };
+  const q = options.defaultQueueType;
+  const scenarios: Scenario[] = [
+    ...options.queueTypes.map((queueType) => ({ name: 'publish', queueType, run: benchPublish })),
+    ...options.queueTypes.map((queueType) => ({ name: 'relay', queueType, run: benchRelay })),
+    { name: 'sweep', queueType: q, run: benchPrefetchSweep },
+    ...options.queueTypes.map((queueType) => ({ name: 'fleet', queueType, run: benchFleet })),
+    { name: 'blocked', queueType: q, run: benchBlocked },
+  ].filter((s) => !options.only || options.only.includes(s.name));
+  for (const s of scenarios) {
+    const t = Date.now();
+    process.stderr.write(`bench: ${s.name} (${s.queueType})…`);
+    try {
+      await s.run(results, options, s.queueType);
+      process.stderr.write(` ${((Date.now() - t) / 1000).toFixed(0)} s\n`);
+    } catch (error) {
+      process.stderr.write(` failed: ${(error as Error).message}\n`);
+      results.errors.push({ scenario: `${s.name} (${s.queueType})`, error: (error as Error).stack ?? String(error) });
+    }
+  }
+  meta.durationS = Math.round((Date.now() - started) / 1000);
+  meta.machine['loadEnd'] = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+  process.stdout.write(`${renderTable(results, meta)}\n`);
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${options.only ? 'partial' : meta.mode}.json`);
+  await writeFile(file, JSON.stringify({ meta, options, ...results }, null, 2));
+  process.stdout.write(`\nresults: ${path.relative(ROOT, file)} (${meta.durationS} s)\n`);
+  if (!options.quick && !options.only) await updateBenchmarksMd(renderMarkdown(results, meta));
+  return results.errors.length > 0 ? 1 : 0;
+}
+
+async function updateBenchmarksMd(section: string): Promise<void> {
+  const file = path.join(ROOT, 'BENCHMARKS.md');
+  if (!existsSync(file)) return;
+  const text = await readFile(file, 'utf8');
+  const start = text.indexOf(MARK_START);
+  const end = text.indexOf(MARK_END);
+  if (start < 0 || end < start) return;
+  await writeFile(file, `${text.slice(0, start + MARK_START.length)}\n${section}\n${text.slice(end)}`);
+  process.stdout.write('BENCHMARKS.md: results section updated\n');
+}
+
+async function machine(): Promise<Record<string, string | number>> {
+  const cpus = os.cpus();
+  let rabbitmq = '?';
+  let redis = '?';
+  try {
+    rabbitmq = (JSON.parse(await rabbitmqctl('status', '--formatter', 'json')) as { rabbitmq_version?: string }).rabbitmq_version ?? '?';
+  } catch {
+    // reported as '?'
+  }
+  const client = new Redis(REDIS_URL);
+  try {
+    redis = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? '?';
+  } finally {
+    client.disconnect();
+  }
+  return {
+    cpu: cpus[0]?.model.trim() ?? '?',
+    cores: cpus.length,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    rabbitmq,
+    redis,
+    loadStart: os.loadavg().map((l) => l.toFixed(1)).join(' '),
+  };
+}
+
+let exiting = false;
+async function interrupted(signal: string): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  process.stderr.write(`\nbench: ${signal}: restoring the broker's watermark and deleting this run's vhosts and keys\n`);
+  await restoreWatermark().catch(() => undefined);
+  await closeAllScopes();
+  process.exit(130);
+}
+process.on('SIGINT', () => void interrupted('SIGINT'));
+process.on('SIGTERM', () => void interrupted('SIGTERM'));
+
+main().then(
+  (code) => process.exit(code),
+  async (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    await restoreWatermark().catch(() => undefined);
+    await closeAllScopes();
+    process.exit(1);
+  },
+);

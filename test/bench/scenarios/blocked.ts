@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { loadConfig, type QueueType } from '../../../shared/config/config';
+import type { BenchOptions } from '../lib/options';
+import { EXCHANGE } from '../lib/payload';
+import { ProcessGroup } from '../lib/procs';
+import { connectRaw, sleep } from '../lib/raw';
+import type { Results } from '../lib/results';
+import { openScope } from '../lib/scope';
+import { withMemoryAlarm } from '../lib/watermark';
+
+const WORKER = path.join(__dirname, '../workers/blocked-publisher.ts');
+const ROOT = path.resolve(__dirname, '../../..');
+
+interface Report {
+  t: number;
+  rssMb: number;
+  heapMb: number;
+  pending: number;
+  offered: number;
+  outcomes: Record<string, number>;
+}
+
+/**
+ * A Warren publisher (its own process) offering a steady rate while the broker blocks every publisher (memory
+ * alarm via `rabbitmqctl set_vm_memory_high_watermark`): its buffer must stop at PUBLISH_BUFFER_LIMIT and its
+ * RSS with it, and once the alarm clears it must drain and confirm again. The watermark is restored in `finally`.
+ */
+export async function benchBlocked(results: Results, options: BenchOptions, queueType: QueueType): Promise<void> {
+  const { ratePerSecond, baselineMs, blockedMs, recoveryMs } = options.blocked;
+  const scope = await openScope('blocked');
+  const raw = await connectRaw(scope.url, 'blocked');
+  const group = new ProcessGroup();
+  const reports: Report[] = [];
+  const marks: Record<string, number> = {};
+  try {
+    const ch = await raw.createChannel();
+    await ch.assertExchange(EXCHANGE, 'topic', { durable: true });
+    // A short classic queue that drops its head: the messages are not the point, the publisher's memory is.
+    await ch.assertQueue('bench.blocked', { durable: true, arguments: { 'x-queue-type': 'classic', 'x-max-length': 1000 } });
+    await ch.bindQueue('bench.blocked', EXCHANGE, 'order.placed');
+    await ch.close();
+    const env = { ...process.env, AMQP_URL: scope.url, REDIS_URL: scope.redisUrl, REDIS_KEY_PREFIX: scope.prefix, EVENTS_EXCHANGE: EXCHANGE, QUEUE_TYPE: queueType, BENCH_RATE: String(ratePerSecond), LOG_LEVEL: 'warn' };
+    const child = group.add('publisher', spawn(process.execPath, ['--import', 'tsx', WORKER], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
+    await new Promise<void>((resolve, reject) => {
+      child.on('message', (m) => (m === 'ready' ? resolve() : reports.push(m as Report)));
+      child.once('exit', (code) => reject(new Error(`blocked publisher exited with ${code}`)));
+    });
+    marks['start'] = Date.now();
+    await sleep(baselineMs);
+    await withMemoryAlarm(async () => {
+      marks['blocked'] = Date.now();
+      await sleep(blockedMs);
+    });
+    marks['unblocked'] = Date.now();
+    await sleep(recoveryMs);
+    marks['end'] = Date.now();
+  } finally {
+    await group.stop();
+    await raw.close().catch(() => undefined);
+    await scope.close();
+  }
+  analyse(results, reports, marks, loadConfig({}).publishBufferLimit);
+}
+
+function analyse(results: Results, reports: Report[], marks: Record<string, number>, bufferLimit: number): void {
+  const phase = (from: number, to: number) => reports.filter((r) => r.t >= from && r.t < to);
+  const baseline = phase(marks['start']!, marks['blocked']!);
+  const blocked = phase(marks['blocked']!, marks['unblocked']!);
+  const recovery = phase(marks['unblocked']!, marks['end']! + 1);
+  const last = (rs: Report[]) => rs[rs.length - 1];
+  const baseRss = Math.max(...baseline.slice(Math.floor(baseline.length / 2)).map((r) => r.rssMb));
+  const peakRss = Math.max(...[...blocked, ...recovery].map((r) => r.rssMb));
+  const peakPending = Math.max(...[...blocked, ...recovery].map((r) => r.pending));
+  const confirmedAtBlock = last(baseline)?.outcomes['confirmed'] ?? 0;
+  const confirmedAtUnblock = last(blocked)?.outcomes['confirmed'] ?? 0;
+  const end = last(recovery);
+  const refused = end?.outcomes['buffer_full'] ?? 0;
+  const bounded = peakPending <= bufferLimit && peakRss - baseRss < 150;
+  // Recovered: confirms flow again, and the buffer is back near where it was before the alarm.
+  const basePending = Math.max(...baseline.map((r) => r.pending), 0);
+  const recovered = !!end && end.outcomes['confirmed']! > confirmedAtUnblock && end.pending <= Math.max(basePending * 2, 600);
+  const data = { baseRss, peakRss, endRss: end?.rssMb, peakPending, bufferLimit, refused, confirmedAtBlock, confirmedAtUnblock, end, marks, reports };
+  results.check(
+    'blocked.bounded',
+    'publisher under a broker memory alarm: buffer and RSS bounded',
+    bounded,
+    `RSS ${baseRss.toFixed(0)} → peak ${peakRss.toFixed(0)} MB; buffer peaked at ${peakPending} of ${bufferLimit}; ${refused} publishes refused (buffer_full) instead of queued`,
+    data,
+  );
+  results.check(
+    'blocked.recovers',
+    'publisher after the alarm clears: drains and confirms again',
+    recovered,
+    `confirmed ${confirmedAtUnblock} at unblock → ${end?.outcomes['confirmed'] ?? 0} at end; buffer ${end?.pending ?? '?'} at end; RSS at end ${end?.rssMb.toFixed(0) ?? '?'} MB`,
+  );
+}

@@ -1,0 +1,56 @@
+import type { ChannelModel } from 'amqplib';
+import type { QueueType } from '../../../shared/config/config';
+import { placeOnExchangePaced, placeOverHttpPaced, type Placed } from '../lib/drive';
+import { leveling, RssSampler } from '../lib/memory';
+import type { BenchOptions } from '../lib/options';
+import type { WarrenFleet } from '../lib/procs';
+import type { Sink } from '../lib/raw';
+import type { Results } from '../lib/results';
+import { latency, type Latency } from '../lib/stats';
+
+export interface LatencySystem {
+  raw: ChannelModel;
+  sink: Sink;
+}
+
+/**
+ * Place-to-CONFIRMED latency at half the fleet's measured maximum (HTTP) rate, open loop, in windows that are the
+ * repetitions: Warren through its HTTP API (the target), Warren with orders on the exchange, and the raw pattern
+ * at the same rate (what the broker itself costs), interleaved. The same sustained run samples each service's
+ * RSS, which must level off. "Placed" is when the POST (or publish) went out; "CONFIRMED" is when
+ * `order.confirmed` reached the sink (the order's record says CONFIRMED just before it is published).
+ */
+export async function halfLoad(results: Results, options: BenchOptions, queueType: QueueType, fleet: WarrenFleet, warren: LatencySystem, raw: LatencySystem, maxRate: number): Promise<void> {
+  const rate = Math.max(20, Math.round(maxRate / 2));
+  const isDefault = queueType === options.defaultQueueType;
+  const windows = isDefault ? options.latency.windows : options.latency.classicWindows;
+  const { windowMs } = options.latency;
+  const sampler = new RssSampler(fleet.pids(), 1000);
+  const reps = { http: [] as Latency[], exchange: [] as Latency[], raw: [] as Latency[] };
+  let orders = 0;
+  const window = async (system: LatencySystem, place: () => Promise<Placed>): Promise<Latency> => {
+    system.sink.reset();
+    const placed = await place();
+    await system.sink.waitFor(placed.size, 60_000);
+    return latency([...placed].map(([id, at]) => (system.sink.byCorrelation.get(id) ?? Number.NaN) - at));
+  };
+  try {
+    for (let w = 0; w < windows; w++) {
+      reps.http.push(await window(warren, () => placeOverHttpPaced(fleet.api, rate, windowMs)));
+      reps.exchange.push(await window(warren, () => placeOnExchangePaced(warren.raw, rate, windowMs)));
+      reps.raw.push(await window(raw, () => placeOnExchangePaced(raw.raw, rate, windowMs)));
+      orders += 2 * Math.floor((rate * windowMs) / 1000);
+    }
+  } finally {
+    const series = sampler.stop();
+    const levels = Object.fromEntries(Object.entries(series).map(([name, s]) => [name, leveling(s)]));
+    const ok = Object.values(levels).every((l) => l.levelsOff);
+    const seconds = Math.round(series['order']!.t.at(-1) ?? 0);
+    const detail = Object.entries(levels).map(([n, l]) => `${n} ${l.earlyMb.toFixed(0)}→${l.lateMb.toFixed(0)} MB (peak ${l.peakMb.toFixed(0)}, ${l.lateSlopeMbPerMin} MB/min late)`).join('; ');
+    results.check(`rss.services.${queueType}`, `service RSS levels off over ${seconds} s, ${orders} orders at ${rate}/s (${queueType})`, ok, detail, { levels, series, orders });
+  }
+  const limit = queueType === 'classic' ? 50 : 100;
+  results.latency(`latency.e2e.http.${queueType}`, `Warren, place (HTTP) to CONFIRMED (${queueType})`, rate, reps.http, { kind: 'max', value: limit });
+  results.latency(`latency.e2e.exchange.${queueType}`, `Warren, order.placed on the exchange to CONFIRMED (${queueType})`, rate, reps.exchange);
+  results.latency(`latency.e2e.raw.${queueType}`, `raw pattern, order.placed to order.confirmed (${queueType})`, rate, reps.raw);
+}

@@ -1,0 +1,104 @@
+import { performance } from 'node:perf_hooks';
+import type { QueueType } from '../../../shared/config/config';
+import type { Publisher } from '../../../shared/messaging/publisher';
+import type { BenchOptions } from '../lib/options';
+import { EXCHANGE, orderPlaced, rawKilobyte } from '../lib/payload';
+import { connectRaw, declareQueue, publishPaced, publishPipelined, type PublishRun } from '../lib/raw';
+import type { Results } from '../lib/results';
+import { openScope } from '../lib/scope';
+import { latency, steadyRate } from '../lib/stats';
+import { benchConfig, warrenPublisher } from '../lib/warren';
+
+const QUEUE = 'bench.publish';
+
+/**
+ * Item 1 and 2 for publishing: raw amqplib pipelined confirms vs Warren's Publisher, both ~1 KB persistent
+ * messages to the events exchange and one bound queue of the given type, the same window in flight; then the
+ * confirm latency of each at half the raw maximum rate.
+ */
+export async function benchPublish(results: Results, options: BenchOptions, queueType: QueueType): Promise<void> {
+  const scope = await openScope(`publish-${queueType}`);
+  const raw = await connectRaw(scope.url, 'publish');
+  const warren = await warrenPublisher(await benchConfig(scope, queueType));
+  try {
+    const ch = await raw.createConfirmChannel();
+    await ch.assertExchange(EXCHANGE, 'topic', { durable: true });
+    await declareQueue(ch, QUEUE, queueType, EXCHANGE, ['order.placed']);
+    const { count, window, reps } = options.publish;
+    const runRaw = () => publishPipelined(ch, count, window, rawKilobyte);
+    const runWarren = () => warrenPipelined(warren.publisher, count, window);
+    await runRaw();
+    await runWarren();
+    await ch.purgeQueue(QUEUE);
+    const rawRates: number[] = [];
+    const warrenRates: number[] = [];
+    for (let rep = 0; rep < reps; rep++) {
+      rawRates.push(steadyRate((await runRaw()).confirmedAt));
+      await ch.purgeQueue(QUEUE);
+      warrenRates.push(steadyRate((await runWarren()).confirmedAt));
+      await ch.purgeQueue(QUEUE);
+    }
+    const g = `publish (${queueType})`;
+    const rawRow = results.row(`publish.raw.${queueType}`, g, `raw amqplib, pipelined confirms, window ${window}`, 'msg/s', rawRates);
+    const warrenRow = results.row(`publish.warren.${queueType}`, g, `Warren Publisher (createEvent + publishEvent), window ${window}`, 'msg/s', warrenRates);
+    results.ratio(`ratio.publish.${queueType}`, `Warren publisher / raw pipelined publish (${queueType})`, warrenRow, rawRow, queueType === options.defaultQueueType ? { kind: 'min', value: 0.8 } : undefined);
+
+    // Confirm latency, open loop at half the raw maximum: the time a caller waits for its confirm.
+    const rate = Math.max(100, Math.round(rawRow.summary.median / 2));
+    const durationMs = options.latency.publishMs;
+    const rawLat = [];
+    const warrenLat = [];
+    for (let rep = 0; rep < reps; rep++) {
+      rawLat.push(latency((await publishPaced(ch, rate, durationMs, rawKilobyte)).latenciesMs));
+      await ch.purgeQueue(QUEUE);
+      warrenLat.push(latency((await warrenPaced(warren.publisher, rate, durationMs)).latenciesMs));
+      await ch.purgeQueue(QUEUE);
+    }
+    results.latency(`latency.confirm.raw.${queueType}`, `publish confirm, raw amqplib (${queueType})`, rate, rawLat);
+    results.latency(`latency.confirm.warren.${queueType}`, `publish confirm, Warren Publisher (${queueType})`, rate, warrenLat);
+  } finally {
+    await warren.close().catch(() => undefined);
+    await raw.close().catch(() => undefined);
+    await scope.close();
+  }
+}
+
+/** `window` callers, each awaiting its confirm before publishing again: how a service's handlers use the Publisher. */
+async function warrenPipelined(publisher: Publisher, count: number, window: number): Promise<PublishRun> {
+  const run: PublishRun = { startedAt: performance.now(), confirmedAt: [], latenciesMs: [] };
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: window }, async () => {
+      while (next < count) {
+        const event = orderPlaced(next++, 20);
+        const sentAt = performance.now();
+        await publisher.publishEvent(event);
+        const now = performance.now();
+        run.confirmedAt.push(now);
+        run.latenciesMs.push(now - sentAt);
+      }
+    }),
+  );
+  return run;
+}
+
+async function warrenPaced(publisher: Publisher, ratePerSecond: number, durationMs: number): Promise<PublishRun> {
+  const run: PublishRun = { startedAt: performance.now(), confirmedAt: [], latenciesMs: [] };
+  const total = Math.floor((ratePerSecond * durationMs) / 1000);
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = run.startedAt + (i * 1000) / ratePerSecond - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const event = orderPlaced(i, 20);
+    const sentAt = performance.now();
+    pending.push(
+      publisher.publishEvent(event).then(() => {
+        const now = performance.now();
+        run.confirmedAt.push(now);
+        run.latenciesMs.push(now - sentAt);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  return run;
+}
