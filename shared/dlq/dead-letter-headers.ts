@@ -7,7 +7,7 @@ export const REPLAY_HEADERS = {
 } as const;
 
 /** Headers the broker owns: dead-letter history, and the delivery count a quorum queue keeps. */
-export const BROKER_HEADERS = /^x-(death|first-death-|last-death-|delivery-count)/;
+export { BROKER_HEADERS } from '../messaging/retry-policy';
 
 /** One `x-death` entry, as amqplib decodes it. */
 export interface DeathEntry {

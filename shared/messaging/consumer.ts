@@ -9,7 +9,7 @@ import { childSpan, formatTraceparent, parseTraceparent, type TraceContext } fro
 import { compose, type EventHandler, type HandlerMap, type MessageContext, type Middleware } from './context';
 import { MalformedMessageError, MessageTooLargeError, UnknownEventError, UnsupportedContentTypeError } from './errors';
 import type { Publisher } from './publisher';
-import { decideFailure, describeFailure, H } from './retry-policy';
+import { BROKER_HEADERS, decideFailure, describeFailure, H } from './retry-policy';
 import { assertTopology, DEAD_LETTER_ROUTING_KEY, failuresExchangeName, retryRoutingKey, type Topology } from './topology';
 
 export interface ConsumerOptions {
@@ -30,7 +30,6 @@ export interface ConsumerOptions {
 }
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
-const BROKER_HEADERS = /^x-(death|first-death|last-death|delivery-count)/;
 
 /**
  * Consumes one queue with manual acks. The handler returns (ack) or throws; the consumer, never the handler,
@@ -173,9 +172,9 @@ export class Consumer {
   }
 
   private async fail(channel: Channel, msg: ConsumeMessage, eventType: string, error: unknown, log: Logger, event?: AnyEvent): Promise<void> {
-    const { queue, metrics, publisher, retryDelays } = { ...this.options, retryDelays: this.options.topology.retryDelaysMs };
+    const { queue, metrics, publisher, topology } = this.options;
     const attempt = attemptOf(msg);
-    const action = decideFailure(error, attempt, retryDelays);
+    const action = decideFailure(error, attempt, topology.retryDelaysMs);
     const { reason, errorClass } = describeFailure(error);
     const now = new Date().toISOString();
     const headers: Record<string, unknown> = {};

@@ -15,6 +15,9 @@ export function decideFailure(error: unknown, attempt: number, retryDelaysMs: re
   return { kind: 'retry', delayMs, nextAttempt: attempt + 1 };
 }
 
+/** Headers the broker sets when it dead-letters or redelivers: never copied onto a message Warren re-publishes. */
+export const BROKER_HEADERS = /^x-(death|first-death-|last-death-|delivery-count)/;
+
 /** Header names Warren sets on retry and dead-letter copies. */
 export const H = {
   attempt: 'x-warren-attempt',
