@@ -30,7 +30,7 @@ export function benchOptions(argv: readonly string[]): BenchOptions & { only?: s
         sweep: { prefetches: [1, 100, 500], windowMs: 1500, reps: 1, preload: 3000 },
         fleet: { orders: 600, httpConcurrency: 32, reps: 1 },
         latency: { publishMs: 1000, windowMs: 3000, windows: 2, classicWindows: 1 },
-        blocked: { ratePerSecond: 2000, baselineMs: 2000, blockedMs: 3000, recoveryMs: 4000 },
+        blocked: { ratePerSecond: 2000, baselineMs: 2000, blockedMs: 3000, recoveryMs: 10000 },
       }
     : {
         quick,
@@ -42,7 +42,7 @@ export function benchOptions(argv: readonly string[]): BenchOptions & { only?: s
         sweep: { prefetches: [1, 10, 50, 100, 200, 500], windowMs: 3000, reps: 3, preload: 12000 },
         fleet: { orders: 3000, httpConcurrency: 32, reps: 3 },
         latency: { publishMs: 3000, windowMs: 6000, windows: 5, classicWindows: 3 },
-        blocked: { ratePerSecond: 2500, baselineMs: 3000, blockedMs: 6000, recoveryMs: 8000 },
+        blocked: { ratePerSecond: 2500, baselineMs: 3000, blockedMs: 6000, recoveryMs: 12000 },
       };
   return { ...base, ...(only ? { only } : {}) };
 }

@@ -80,6 +80,8 @@ function analyse(results: Results, reports: Report[], marks: Record<string, numb
   // Recovered: confirms flow again, and the buffer is back near where it was before the alarm.
   const basePending = Math.max(...baseline.map((r) => r.pending), 0);
   const recovered = !!end && end.outcomes['confirmed']! > confirmedAtUnblock && end.pending <= Math.max(basePending * 2, 600);
+  const drainedAt = recovery.find((r) => r.pending <= Math.max(basePending * 2, 600))?.t;
+  const drainS = drainedAt ? ((drainedAt - marks['unblocked']!) / 1000).toFixed(1) : '—';
   const data = { baseRss, peakRss, endRss: end?.rssMb, peakPending, bufferLimit, refused, confirmedAtBlock, confirmedAtUnblock, end, marks, reports };
   results.check(
     'blocked.bounded',
@@ -92,6 +94,6 @@ function analyse(results: Results, reports: Report[], marks: Record<string, numb
     'blocked.recovers',
     'publisher after the alarm clears: drains and confirms again',
     recovered,
-    `confirmed ${confirmedAtUnblock} at unblock → ${end?.outcomes['confirmed'] ?? 0} at end; buffer ${end?.pending ?? '?'} at end; RSS at end ${end?.rssMb.toFixed(0) ?? '?'} MB`,
+    `buffer back to normal ${drainS} s after the alarm cleared; confirmed ${confirmedAtUnblock} at unblock → ${end?.outcomes['confirmed'] ?? 0} at end; buffer ${end?.pending ?? '?'} and RSS ${end?.rssMb.toFixed(0) ?? '?'} MB at end`,
   );
 }
