@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { rabbitmqctl, REDIS_URL } from '../helpers/broker';
 import { benchOptions } from './lib/options';
 import { renderMarkdown, renderTable, type Meta } from './lib/report';
 import { Results } from './lib/results';
+import { median } from './lib/stats';
 import { closeAllScopes } from './lib/scope';
 import { restoreWatermark } from './lib/watermark';
 import { benchBlocked } from './scenarios/blocked';
@@ -17,7 +18,7 @@ import { benchRelay } from './scenarios/relay';
 import { benchPrefetchSweep } from './scenarios/sweep';
 
 /**
- * `npm run bench [-- --quick] [-- --only=publish,relay,sweep,fleet,blocked]`: Warren against raw amqplib on the
+ * `npm run bench [-- --quick] [--only=publish,relay,sweep,fleet,blocked] [--queue=quorum|classic]`: Warren against raw amqplib on the
  * local RabbitMQ and Redis, in one run; prints the table, writes test/bench/results/<mode>.json, and (full runs
  * of every scenario) the results section of BENCHMARKS.md. Set BENCH_PROFILE_DIR to get CPU profiles of the
  * measured parts.
@@ -90,8 +91,16 @@ async function machine(): Promise<Record<string, string | number>> {
     // reported as '?'
   }
   const client = new Redis(REDIS_URL);
+  let redisRttUs = Number.NaN;
   try {
     redis = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? '?';
+    const rtts: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t = process.hrtime.bigint();
+      await client.ping();
+      rtts.push(Number(process.hrtime.bigint() - t) / 1000);
+    }
+    redisRttUs = Math.round(median(rtts));
   } finally {
     client.disconnect();
   }
@@ -103,8 +112,33 @@ async function machine(): Promise<Record<string, string | number>> {
     node: process.version,
     rabbitmq,
     redis,
+    virtualization: readText('/proc/cmdline').includes('firecracker') ? 'Firecracker microVM' : '?',
+    // What a system call and a loopback round trip cost here: both weigh on Warren's per-message work.
+    syscallNs: syscallCost(),
+    redisPingRttUs: redisRttUs,
     loadStart: os.loadavg().map((l) => l.toFixed(1)).join(' '),
   };
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Nanoseconds per write(2) of 16 bytes to /dev/null. */
+function syscallCost(): number {
+  const fd = openSync('/dev/null', 'w');
+  const buffer = Buffer.alloc(16);
+  try {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < 20_000; i++) writeSync(fd, buffer);
+    return Math.round(Number(process.hrtime.bigint() - t) / 20_000);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 let exiting = false;

@@ -19,6 +19,7 @@ export function benchOptions(argv: readonly string[]): BenchOptions & { only?: s
   const quick = argv.includes('--quick');
   const onlyArg = argv.find((a) => a.startsWith('--only='));
   const only = onlyArg ? onlyArg.slice('--only='.length).split(',') : undefined;
+  const queueArg = argv.find((a) => a.startsWith('--queue='))?.slice('--queue='.length);
   const base: BenchOptions = quick
     ? {
         quick,
@@ -28,7 +29,7 @@ export function benchOptions(argv: readonly string[]): BenchOptions & { only?: s
         consume: { count: 3000, prefetch: 200, reps: 2 },
         relay: { count: 1500, prefetch: 200, reps: 2 },
         sweep: { prefetches: [1, 100, 500], windowMs: 1500, reps: 1, preload: 3000 },
-        fleet: { orders: 600, httpConcurrency: 32, reps: 1 },
+        fleet: { orders: 600, httpConcurrency: 128, reps: 1 },
         latency: { publishMs: 1000, windowMs: 3000, windows: 2, classicWindows: 1 },
         blocked: { ratePerSecond: 2000, baselineMs: 2000, blockedMs: 3000, recoveryMs: 10000 },
       }
@@ -40,9 +41,10 @@ export function benchOptions(argv: readonly string[]): BenchOptions & { only?: s
         consume: { count: 15000, prefetch: 200, reps: 3 },
         relay: { count: 5000, prefetch: 200, reps: 3 },
         sweep: { prefetches: [1, 10, 50, 100, 200, 500], windowMs: 3000, reps: 3, preload: 12000 },
-        fleet: { orders: 3000, httpConcurrency: 32, reps: 3 },
+        fleet: { orders: 3000, httpConcurrency: 128, reps: 3 },
         latency: { publishMs: 3000, windowMs: 6000, windows: 5, classicWindows: 3 },
         blocked: { ratePerSecond: 2500, baselineMs: 3000, blockedMs: 6000, recoveryMs: 12000 },
       };
-  return { ...base, ...(only ? { only } : {}) };
+  if (queueArg === 'quorum' || queueArg === 'classic') base.queueTypes = [queueArg];
+  return { ...base, ...(only || queueArg ? { only: only ?? ['publish', 'relay', 'sweep', 'fleet', 'blocked'] } : {}) };
 }
