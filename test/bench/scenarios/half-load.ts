@@ -6,11 +6,13 @@ import type { BenchOptions } from '../lib/options';
 import type { WarrenFleet } from '../lib/procs';
 import type { Sink } from '../lib/raw';
 import type { Results } from '../lib/results';
+import { cpuPerMessage, cpuSnapshot } from '../lib/cpu';
 import { latency, type Latency } from '../lib/stats';
 
 export interface LatencySystem {
   raw: ChannelModel;
   sink: Sink;
+  processes: { pids(): Record<string, number> };
 }
 
 /**
@@ -18,7 +20,8 @@ export interface LatencySystem {
  * repetitions: Warren through its HTTP API (the target), Warren with orders on the exchange, and the raw pattern
  * at the same rate (what the broker itself costs), interleaved. The same sustained run samples each service's
  * RSS, which must level off. "Placed" is when the POST (or publish) went out; "CONFIRMED" is when
- * `order.confirmed` reached the sink (the order's record says CONFIRMED just before it is published).
+ * `order.confirmed` reached the sink (the order's record says CONFIRMED just before it is published). Then the
+ * same at a light 50 orders/s, where the two cores are not the bottleneck.
  */
 export async function halfLoad(results: Results, options: BenchOptions, queueType: QueueType, fleet: WarrenFleet, warren: LatencySystem, raw: LatencySystem, maxRate: number): Promise<void> {
   const rate = Math.max(20, Math.round(maxRate / 2));
@@ -27,18 +30,23 @@ export async function halfLoad(results: Results, options: BenchOptions, queueTyp
   const { windowMs } = options.latency;
   const sampler = new RssSampler(fleet.pids(), 1000);
   const reps = { http: [] as Latency[], exchange: [] as Latency[], raw: [] as Latency[] };
+  const cpu: Record<string, Record<string, number>[]> = {};
   let orders = 0;
-  const window = async (system: LatencySystem, place: () => Promise<Placed>): Promise<Latency> => {
+  // Also the CPU each order costs at this pace: without a backlog there is little batching, so it is more than
+  // at the maximum rate.
+  const window = async (system: LatencySystem, place: () => Promise<Placed>, cpuKey?: string): Promise<Latency> => {
     system.sink.reset();
+    const before = cpuSnapshot(system.processes.pids());
     const placed = await place();
-    await system.sink.waitFor(placed.size, 60_000);
+    await system.sink.waitFor(placed.size, 120_000);
+    if (cpuKey) (cpu[cpuKey] ??= []).push(cpuPerMessage(before, cpuSnapshot(system.processes.pids()), placed.size));
     return latency([...placed].map(([id, at]) => (system.sink.byCorrelation.get(id) ?? Number.NaN) - at));
   };
   try {
     for (let w = 0; w < windows; w++) {
-      reps.http.push(await window(warren, () => placeOverHttpPaced(fleet.api, rate, windowMs)));
-      reps.exchange.push(await window(warren, () => placeOnExchangePaced(warren.raw, rate, windowMs)));
-      reps.raw.push(await window(raw, () => placeOnExchangePaced(raw.raw, rate, windowMs)));
+      reps.http.push(await window(warren, () => placeOverHttpPaced(fleet.api, rate, windowMs), 'http'));
+      reps.exchange.push(await window(warren, () => placeOnExchangePaced(warren.raw, rate, windowMs), 'exchange'));
+      reps.raw.push(await window(raw, () => placeOnExchangePaced(raw.raw, rate, windowMs), 'raw'));
       orders += 2 * Math.floor((rate * windowMs) / 1000);
     }
   } finally {
@@ -49,8 +57,27 @@ export async function halfLoad(results: Results, options: BenchOptions, queueTyp
     const detail = Object.entries(levels).map(([n, l]) => `${n} ${l.earlyMb.toFixed(0)}→${l.lateMb.toFixed(0)} MB (peak ${l.peakMb.toFixed(0)}, ${l.lateSlopeMbPerMin} MB/min late)`).join('; ');
     results.check(`rss.services.${queueType}`, `service RSS levels off over ${seconds} s, ${orders} orders at ${rate}/s (${queueType})`, ok, detail, { levels, series, orders });
   }
+  // The same at a light, fixed rate: what an order waits when the two cores are not the bottleneck.
+  const light = { http: [] as Latency[], raw: [] as Latency[] };
+  const lightRate = Math.min(50, rate);
+  for (let w = 0; w < options.latency.lightWindows; w++) {
+    light.http.push(await window(warren, () => placeOverHttpPaced(fleet.api, lightRate, windowMs), 'lightHttp'));
+    light.raw.push(await window(raw, () => placeOnExchangePaced(raw.raw, lightRate, windowMs), 'lightRaw'));
+  }
   const limit = queueType === 'classic' ? 50 : 100;
   results.latency(`latency.e2e.http.${queueType}`, `Warren, place (HTTP) to CONFIRMED (${queueType})`, rate, reps.http, { kind: 'max', value: limit });
   results.latency(`latency.e2e.exchange.${queueType}`, `Warren, order.placed on the exchange to CONFIRMED (${queueType})`, rate, reps.exchange);
   results.latency(`latency.e2e.raw.${queueType}`, `raw pattern, order.placed to order.confirmed (${queueType})`, rate, reps.raw);
+  const paced: Record<string, string> = {
+    raw: `raw pattern at ${rate}/s paced, per order`,
+    exchange: `Warren fleet, exchange at ${rate}/s paced, per order`,
+    http: `Warren fleet, HTTP at ${rate}/s paced, per order`,
+    lightRaw: `raw pattern at ${lightRate}/s paced, per order`,
+    lightHttp: `Warren fleet, HTTP at ${lightRate}/s paced, per order`,
+  };
+  for (const [key, label] of Object.entries(paced)) if (cpu[key]) results.cpuCost(`cpu.paced.${key}.${queueType}`, `${label} (${queueType})`, cpu[key]!);
+  if (light.http.length > 0) {
+    results.latency(`latency.e2e.http.light.${queueType}`, `Warren, place (HTTP) to CONFIRMED, light load (${queueType})`, lightRate, light.http);
+    results.latency(`latency.e2e.raw.light.${queueType}`, `raw pattern, order.placed to order.confirmed, light load (${queueType})`, lightRate, light.raw);
+  }
 }
