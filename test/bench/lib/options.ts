@@ -37,7 +37,7 @@ export function benchOptions(argv: readonly string[]): BenchOptions & { only?: s
         quick,
         defaultQueueType: 'quorum',
         queueTypes: ['quorum', 'classic'],
-        publish: { count: 15000, window: 300, reps: 3 },
+        publish: { count: 15000, window: 300, reps: 5 },
         consume: { count: 15000, prefetch: 200, reps: 3 },
         relay: { count: 5000, prefetch: 200, reps: 3 },
         sweep: { prefetches: [1, 10, 50, 100, 200, 500], windowMs: 3000, reps: 3, preload: 12000 },

@@ -6,6 +6,8 @@ import { EXCHANGE, orderPlaced, rawKilobyte } from '../lib/payload';
 import { connectRaw, declareQueue, publishPaced, publishPipelined, type PublishRun } from '../lib/raw';
 import type { Results } from '../lib/results';
 import { openScope } from '../lib/scope';
+import { cpuPerMessage, cpuSnapshot } from '../lib/cpu';
+import { profiled } from '../lib/profiler';
 import { latency, steadyRate } from '../lib/stats';
 import { benchConfig, warrenPublisher } from '../lib/warren';
 
@@ -32,15 +34,23 @@ export async function benchPublish(results: Results, options: BenchOptions, queu
     await ch.purgeQueue(QUEUE);
     const rawRates: number[] = [];
     const warrenRates: number[] = [];
+    const rawCpu: Record<string, number>[] = [];
+    const warrenCpu: Record<string, number>[] = [];
     for (let rep = 0; rep < reps; rep++) {
+      let before = cpuSnapshot();
       rawRates.push(steadyRate((await runRaw()).confirmedAt));
+      rawCpu.push(cpuPerMessage(before, cpuSnapshot(), count));
       await ch.purgeQueue(QUEUE);
-      warrenRates.push(steadyRate((await runWarren()).confirmedAt));
+      before = cpuSnapshot();
+      warrenRates.push(steadyRate((await profiled('warren-publisher', runWarren)).confirmedAt));
+      warrenCpu.push(cpuPerMessage(before, cpuSnapshot(), count));
       await ch.purgeQueue(QUEUE);
     }
     const g = `publish (${queueType})`;
     const rawRow = results.row(`publish.raw.${queueType}`, g, `raw amqplib, pipelined confirms, window ${window}`, 'msg/s', rawRates);
     const warrenRow = results.row(`publish.warren.${queueType}`, g, `Warren Publisher (createEvent + publishEvent), window ${window}`, 'msg/s', warrenRates);
+    results.cpuCost(`cpu.publish.raw.${queueType}`, `raw pipelined publish (${queueType})`, rawCpu);
+    results.cpuCost(`cpu.publish.warren.${queueType}`, `Warren Publisher (${queueType})`, warrenCpu);
     results.ratio(`ratio.publish.${queueType}`, `Warren publisher / raw pipelined publish (${queueType})`, warrenRow, rawRow, queueType === options.defaultQueueType ? { kind: 'min', value: 0.8 } : undefined);
 
     // Confirm latency, open loop at half the raw maximum: the time a caller waits for its confirm.
