@@ -9,6 +9,7 @@ import { benchOptions } from './lib/options';
 import { renderMarkdown, renderTable, type Meta } from './lib/report';
 import { Results } from './lib/results';
 import { median } from './lib/stats';
+import { stopAllChildren } from './lib/procs';
 import { closeAllScopes } from './lib/scope';
 import { restoreWatermark } from './lib/watermark';
 import { benchBlocked } from './scenarios/blocked';
@@ -145,8 +146,9 @@ let exiting = false;
 async function interrupted(signal: string): Promise<void> {
   if (exiting) return;
   exiting = true;
-  process.stderr.write(`\nbench: ${signal}: restoring the broker's watermark and deleting this run's vhosts and keys\n`);
+  process.stderr.write(`\nbench: ${signal}: stopping child processes, restoring the broker's watermark, deleting this run's vhosts and keys\n`);
   await restoreWatermark().catch(() => undefined);
+  await stopAllChildren();
   await closeAllScopes();
   process.exit(130);
 }
@@ -158,6 +160,7 @@ main().then(
   async (error: unknown) => {
     process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
     await restoreWatermark().catch(() => undefined);
+    await stopAllChildren();
     await closeAllScopes();
     process.exit(1);
   },

@@ -37,12 +37,12 @@ export function benchOptions(argv: readonly string[]): BenchOptions & { only?: s
         quick,
         defaultQueueType: 'quorum',
         queueTypes: ['quorum', 'classic'],
-        publish: { count: 15000, window: 300, reps: 5 },
+        publish: { count: 10000, window: 300, reps: 5 },
         consume: { count: 15000, prefetch: 200, reps: 3 },
         relay: { count: 5000, prefetch: 200, reps: 3 },
-        sweep: { prefetches: [1, 10, 50, 100, 200, 500], windowMs: 3000, reps: 3, preload: 12000 },
+        sweep: { prefetches: [1, 10, 50, 100, 200, 500], windowMs: 2500, reps: 3, preload: 11000 },
         fleet: { orders: 3000, httpConcurrency: 128, reps: 3 },
-        latency: { publishMs: 3000, windowMs: 6000, windows: 4, classicWindows: 3, lightWindows: 2 },
+        latency: { publishMs: 3000, windowMs: 5000, windows: 4, classicWindows: 3, lightWindows: 2 },
         blocked: { ratePerSecond: 2500, baselineMs: 3000, blockedMs: 6000, recoveryMs: 12000 },
       };
   if (queueArg === 'quorum' || queueArg === 'classic') base.queueTypes = [queueArg];

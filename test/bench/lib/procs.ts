@@ -21,6 +21,27 @@ export function rssMb(pid: number | undefined): number {
   }
 }
 
+const live = new Set<ChildProcess>();
+// However the harness ends (an error, Ctrl-C, process.exit), no child outlives it: a service left running would
+// keep reconnecting to a deleted vhost for ever.
+process.on('exit', () => {
+  for (const child of live) if (child.exitCode === null) child.kill('SIGTERM');
+});
+
+/** Ends every child still running (SIGTERM, SIGKILL after 10 s): first thing on an interrupted run. */
+export async function stopAllChildren(): Promise<void> {
+  await Promise.all([...live].map((child) => stopChild(child)));
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => (clearTimeout(timer), resolve()));
+    child.kill('SIGTERM');
+  });
+}
+
 /** A group of child processes that `stop()` ends with SIGTERM (SIGKILL after 10 s). */
 export class ProcessGroup {
   readonly children = new Map<string, ChildProcess>();
@@ -31,23 +52,17 @@ export class ProcessGroup {
 
   add(name: string, child: ChildProcess): ChildProcess {
     this.children.set(name, child);
+    live.add(child);
     child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk.toString('utf8')}`));
-    child.once('exit', () => this.children.delete(name));
+    child.once('exit', () => {
+      this.children.delete(name);
+      live.delete(child);
+    });
     return child;
   }
 
   async stop(): Promise<void> {
-    await Promise.all(
-      [...this.children.values()].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-            child.once('exit', () => (clearTimeout(timer), resolve()));
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all([...this.children.values()].map((child) => stopChild(child)));
   }
 }
 
@@ -101,11 +116,13 @@ export async function startRawPattern(scope: BenchScope, queueType: QueueType, m
     for (const role of ['inventory', 'payment', 'order']) {
       const child = group.add(role, spawn(process.execPath, ['--import', 'tsx', RAW_PATTERN, role], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
       await new Promise<void>((resolve, reject) => {
-        child.once('message', () => resolve());
-        child.once('exit', (code) => reject(new Error(`raw ${role} exited with ${code}`)));
+        const failed = (code: number | null) => reject(new Error(`raw ${role} exited with ${code}`));
+        child.once('exit', failed);
+        child.once('message', () => {
+          child.off('exit', failed);
+          resolve();
+        });
       });
-      child.removeAllListeners('exit');
-      child.once('exit', () => group.children.delete(role));
     }
   } catch (error) {
     await group.stop();

@@ -38,6 +38,8 @@ async function main(): Promise<void> {
     const mem = process.memoryUsage();
     process.send?.({ t: Date.now(), rssMb: mem.rss / 2 ** 20, heapMb: mem.heapUsed / 2 ** 20, pending: publisher.depth, offered, outcomes: { ...outcomes }, afterGc: true });
   });
+  // The harness is gone (even killed outright): so is the reason to run.
+  process.on('disconnect', () => process.exit(0));
   process.on('SIGTERM', () => {
     clearInterval(tick);
     clearInterval(report);

@@ -70,6 +70,8 @@ async function main(): Promise<void> {
     }
   });
   process.send?.('ready');
+  // The harness is gone (even killed outright): so is the reason to run.
+  process.on('disconnect', () => process.exit(0));
   process.on('SIGTERM', () => void connection.close().finally(() => process.exit(0)));
 }
 
