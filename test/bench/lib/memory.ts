@@ -36,44 +36,33 @@ export class RssSampler {
 
 export interface Leveling {
   startMb: number;
-  peakMb: number;
-  /** Median of the second quarter (after warm-up) and of the last quarter. */
-  earlyMb: number;
-  lateMb: number;
-  /** Least-squares slope over the second half, MB per minute. */
-  lateSlopeMbPerMin: number;
+  /** Highest RSS in the first and in the second half of the run. */
+  earlyPeakMb: number;
+  latePeakMb: number;
+  /** Least-squares trend over the whole run, MB per minute (a sawtooth of GC cycles makes it noisy). */
+  slopeMbPerMin: number;
   levelsOff: boolean;
 }
 
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)]! : Number.NaN;
-};
-
 /**
- * Whether a sustained run's RSS levels off: the last quarter is within 10 % (or 15 MB) of the second quarter,
- * or the second half's trend is under 5 MB a minute. A heap that grows without bound fails both.
+ * Whether a sustained run's RSS levels off. A heap's RSS is a sawtooth (it grows until a collection, then drops),
+ * so the test compares peaks: the second half's highest RSS may not exceed the first half's by more than 10 %
+ * (or 15 MB). A leak raises every peak after the last; a service that levels off repeats them.
  */
 export function leveling(series: RssSeries): Leveling {
   const n = series.mb.length;
-  const quarter = (k: number) => series.mb.slice(Math.floor((n * k) / 4), Math.max(Math.floor((n * (k + 1)) / 4), Math.floor((n * k) / 4) + 1));
-  const earlyMb = median(quarter(1));
-  const lateMb = median(quarter(3));
-  const half = Math.floor(n / 2);
-  const xs = series.t.slice(half);
-  const ys = series.mb.slice(half);
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
-  const sxy = xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0);
-  const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
-  const lateSlopeMbPerMin = sxx > 0 ? (sxy / sxx) * 60 : 0;
-  const growth = lateMb - earlyMb;
+  const half = Math.max(1, Math.floor(n / 2));
+  const earlyPeakMb = Math.max(...series.mb.slice(0, half));
+  const latePeakMb = Math.max(...series.mb.slice(half));
+  const mx = series.t.reduce((a, b) => a + b, 0) / n;
+  const my = series.mb.reduce((a, b) => a + b, 0) / n;
+  const sxy = series.t.reduce((a, x, i) => a + (x - mx) * (series.mb[i]! - my), 0);
+  const sxx = series.t.reduce((a, x) => a + (x - mx) ** 2, 0);
   return {
     startMb: series.mb[0] ?? Number.NaN,
-    peakMb: Math.max(...series.mb),
-    earlyMb,
-    lateMb,
-    lateSlopeMbPerMin: Math.round(lateSlopeMbPerMin * 10) / 10,
-    levelsOff: growth <= Math.max(0.1 * earlyMb, 15) || lateSlopeMbPerMin < 5,
+    earlyPeakMb,
+    latePeakMb,
+    slopeMbPerMin: sxx > 0 ? Math.round((sxy / sxx) * 600) / 10 : 0,
+    levelsOff: latePeakMb <= earlyPeakMb + Math.max(0.1 * earlyPeakMb, 15),
   };
 }

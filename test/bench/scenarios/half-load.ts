@@ -54,7 +54,7 @@ export async function halfLoad(results: Results, options: BenchOptions, queueTyp
     const levels = Object.fromEntries(Object.entries(series).map(([name, s]) => [name, leveling(s)]));
     const ok = Object.values(levels).every((l) => l.levelsOff);
     const seconds = Math.round(series['order']!.t.at(-1) ?? 0);
-    const detail = Object.entries(levels).map(([n, l]) => `${n} ${l.earlyMb.toFixed(0)}→${l.lateMb.toFixed(0)} MB (peak ${l.peakMb.toFixed(0)}, ${l.lateSlopeMbPerMin} MB/min late)`).join('; ');
+    const detail = Object.entries(levels).map(([n, l]) => `${n} peaks ${l.earlyPeakMb.toFixed(0)} → ${l.latePeakMb.toFixed(0)} MB (first half → second)`).join('; ');
     results.check(`rss.services.${queueType}`, `service RSS levels off over ${seconds} s, ${orders} orders at ${rate}/s (${queueType})`, ok, detail, { levels, series, orders });
   }
   // The same at a light, fixed rate: what an order waits when the two cores are not the bottleneck.
