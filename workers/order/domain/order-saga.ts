@@ -69,24 +69,23 @@ export function applyToOrder(order: Order, input: SagaInput, at: string): SagaSt
   return { order: next, emit, changed: true };
 }
 
+type Leg = 'inventory' | 'payment';
+
+/** Each outcome moves one leg of the saga from one state to the next; from any other state it changes nothing. */
+const LEG_STEPS: Record<Exclude<SagaInput['eventType'], 'TimedOut'>, [Leg, string, string]> = {
+  InventoryReserved: ['inventory', 'PENDING', 'RESERVED'],
+  InventoryRejected: ['inventory', 'PENDING', 'REJECTED'],
+  InventoryReleased: ['inventory', 'RESERVED', 'RELEASED'],
+  PaymentCaptured: ['payment', 'PENDING', 'CAPTURED'],
+  PaymentDeclined: ['payment', 'PENDING', 'DECLINED'],
+  PaymentRefunded: ['payment', 'CAPTURED', 'REFUNDED'],
+};
+
 /** The order with the input's effect on the inventory or payment leg, or undefined if it has none. */
 function patch(order: Order, input: SagaInput): Order | undefined {
-  switch (input.eventType) {
-    case 'InventoryReserved':
-      return order.inventory === 'PENDING' ? { ...order, inventory: 'RESERVED' } : undefined;
-    case 'InventoryRejected':
-      return order.inventory === 'PENDING' ? { ...order, inventory: 'REJECTED' } : undefined;
-    case 'InventoryReleased':
-      return order.inventory === 'RESERVED' ? { ...order, inventory: 'RELEASED' } : undefined;
-    case 'PaymentCaptured':
-      return order.payment === 'PENDING' ? { ...order, payment: 'CAPTURED' } : undefined;
-    case 'PaymentDeclined':
-      return order.payment === 'PENDING' ? { ...order, payment: 'DECLINED' } : undefined;
-    case 'PaymentRefunded':
-      return order.payment === 'CAPTURED' ? { ...order, payment: 'REFUNDED' } : undefined;
-    case 'TimedOut':
-      return order.status === 'PENDING' ? { ...order } : undefined;
-  }
+  if (input.eventType === 'TimedOut') return order.status === 'PENDING' ? { ...order } : undefined;
+  const [leg, from, to] = LEG_STEPS[input.eventType];
+  return order[leg] === from ? ({ ...order, [leg]: to } as Order) : undefined;
 }
 
 function cancelReason(order: Order, input: SagaInput): CancelReason | undefined {
