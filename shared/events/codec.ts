@@ -5,7 +5,9 @@ import type { TSchema } from '@sinclair/typebox';
 import { SchemaViolationError, UnknownEventError } from '../messaging/errors';
 import { EVENT_CATALOG, isEventType, type AnyEvent, type CatalogEntry, type EventOf, type EventType, type PayloadOf } from './catalog';
 
-const ajv = addFormats(new Ajv({ allErrors: false, strict: true }), ['date-time']);
+// `fast` date-time: one regular expression per value instead of a parse and a calendar check (a profile of the
+// inventory worker had the full check at 2 % of its time). The shape is still enforced; Feb 30 is not caught.
+const ajv = addFormats(new Ajv({ allErrors: false, strict: true }), { mode: 'fast', formats: ['date-time'] });
 const compiled = new Map<TSchema, ValidateFunction>();
 
 /** Validators are compiled once per schema, at first use, never per message. */

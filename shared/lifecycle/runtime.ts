@@ -30,6 +30,24 @@ export interface RuntimeOptions {
 type StopHook = () => Promise<void>;
 
 /**
+ * How a queue's handlers keep a redelivered event from having a second effect.
+ * - `claim`: a Redis claim on the event id (a lease while the handler runs, then a done marker that outlives the
+ *   retry horizon) around every handler, so two copies never run at once. For handlers with an effect outside
+ *   Redis, such as a payment gateway. Two Redis round trips a delivery.
+ * - `atomic`: every handler's effect is one atomic Redis script whose record is its own done marker (keyed by the
+ *   order), so a second copy, even one running at the same time, finds the record and changes nothing; its
+ *   outcome event is re-derived with the same id, which consumers downstream dedupe. No extra round trip.
+ */
+export type Idempotency = 'claim' | 'atomic';
+
+export interface ConsumeOptions {
+  /** @defaultValue 'claim' */
+  idempotency?: Idempotency;
+  /** Replaces the standard middleware altogether. */
+  middleware?: Middleware[];
+}
+
+/**
  * Everything a Warren service stands on, built once from typed config: logger, metrics, Redis, the two AMQP
  * connections, the confirmed publisher, consumers with the standard middleware, and the ops server. `stop()`
  * drains in order: intake first, then consumers (in-flight handlers finish), then background work, then I/O.
@@ -76,13 +94,19 @@ export class Runtime {
     ]);
   }
 
-  /** The standard middleware, outermost first: metrics, logging, handler timeout, idempotency. */
-  standardMiddleware(): Middleware[] {
-    return [metricsMiddleware(this.metrics), loggingMiddleware(this.log), timeoutMiddleware(this.config.handlerTimeoutMs), idempotencyMiddleware(this.claims, this.metrics)];
+  /**
+   * The standard middleware, outermost first: metrics, logging, handler timeout, and (with `claim` idempotency)
+   * the idempotency claim.
+   */
+  standardMiddleware(idempotency: Idempotency = 'claim'): Middleware[] {
+    const middleware = [metricsMiddleware(this.metrics), loggingMiddleware(this.log), timeoutMiddleware(this.config.handlerTimeoutMs)];
+    if (idempotency === 'claim') middleware.push(idempotencyMiddleware(this.claims, this.metrics));
+    return middleware;
   }
 
   /** Starts consuming one of this service's queues. */
-  consume(queue: string, handlers: HandlerMap, middleware: Middleware[] = this.standardMiddleware()): Consumer {
+  consume(queue: string, handlers: HandlerMap, options: ConsumeOptions = {}): Consumer {
+    const middleware = options.middleware ?? this.standardMiddleware(options.idempotency);
     const consumer = new Consumer(this.connections.consume, {
       queue,
       topology: this.topology,

@@ -4,7 +4,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import { createEvent, decodeEvent } from '../events/codec';
 import type { AnyEvent } from '../events/catalog';
 import type { Logger } from '../observability/logger';
-import type { Metrics } from '../observability/metrics';
+import { labelled, type Metrics } from '../observability/metrics';
 import { childSpan, formatTraceparent, parseTraceparent, type TraceContext } from '../observability/trace';
 import { compose, type EventHandler, type HandlerMap, type MessageContext, type Middleware } from './context';
 import { MalformedMessageError, MessageTooLargeError, UnknownEventError, UnsupportedContentTypeError } from './errors';
@@ -98,10 +98,11 @@ export class Consumer {
       return;
     }
     this.inFlight++;
-    this.options.metrics.inFlight.labels(this.options.queue).inc();
+    const gauge = labelled(this.options.metrics.inFlight)(this.options.queue);
+    gauge.inc();
     void this.process(channel, msg).finally(() => {
       this.inFlight--;
-      this.options.metrics.inFlight.labels(this.options.queue).dec();
+      gauge.dec();
     });
   }
 
@@ -120,7 +121,7 @@ export class Consumer {
       if (!pipeline) throw new UnknownEventError(`queue ${this.options.queue} has no handler for ${eventType}`);
       await pipeline(ctx);
       this.settle(channel, msg, 'ack');
-      this.options.metrics.consumed.labels(this.options.queue, eventType, ctx.duplicate ? 'duplicate' : 'ack').inc();
+      labelled(this.options.metrics.consumed)(this.options.queue, eventType, ctx.duplicate ? 'duplicate' : 'ack').inc();
     } catch (error) {
       await this.fail(channel, msg, eventType, error, log(), event);
     }
@@ -210,7 +211,7 @@ export class Consumer {
         log.error({ attempt, errorClass, reason, reasonCode: action.reasonCode }, 'message dead-lettered');
       }
       this.settle(channel, msg, 'ack');
-      metrics.consumed.labels(queue, eventType, action.kind === 'retry' ? 'retry' : 'dead_letter').inc();
+      labelled(metrics.consumed)(queue, eventType, action.kind === 'retry' ? 'retry' : 'dead_letter').inc();
       if (action.kind === 'dead-letter') metrics.deadLettered.labels(queue, eventType, action.reasonCode).inc();
     } catch (publishError) {
       // The copy was not confirmed: hand the original back to the broker after a pause rather than lose it.

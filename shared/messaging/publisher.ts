@@ -2,7 +2,7 @@ import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-mana
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { routingKeyOf, type AnyEvent } from '../events/catalog';
 import type { Logger } from '../observability/logger';
-import type { Metrics } from '../observability/metrics';
+import { labelled, type Metrics } from '../observability/metrics';
 import { PublishError } from './errors';
 import { assertTopology, type Topology } from './topology';
 
@@ -69,18 +69,18 @@ export class Publisher {
     const { metrics } = this.options;
     const eventType = properties.type ?? 'unknown';
     if (this.pending >= this.options.bufferLimit) {
-      metrics.published.labels(routingKey, eventType, 'buffer_full').inc();
+      labelled(metrics.published)(routingKey, eventType, 'buffer_full').inc();
       throw new PublishError(`publish buffer full (${this.options.bufferLimit} awaiting confirm)`, 'buffer_full');
     }
     this.pending++;
     metrics.publishBuffer.set(this.pending);
-    const stopTimer = metrics.publishConfirmSeconds.labels(routingKey).startTimer();
+    const stopTimer = labelled(metrics.publishConfirmSeconds)(routingKey).startTimer();
     try {
       await this.publishUntilSettled(exchange, routingKey, content, properties);
     } catch (error) {
       this.returned.delete(properties.messageId);
       const outcome = /timeout/i.test(String((error as Error)?.message)) ? 'timeout' : 'nacked';
-      metrics.published.labels(routingKey, eventType, outcome).inc();
+      labelled(metrics.published)(routingKey, eventType, outcome).inc();
       throw new PublishError(`publish to ${exchange || '(default)'}/${routingKey} ${outcome}: ${(error as Error)?.message}`, outcome);
     } finally {
       this.pending--;
@@ -89,10 +89,10 @@ export class Publisher {
     stopTimer();
     // The broker sends basic.return before the confirm, so the mark is already set when the confirm resolves.
     if (this.returned.delete(properties.messageId)) {
-      metrics.published.labels(routingKey, eventType, 'returned').inc();
+      labelled(metrics.published)(routingKey, eventType, 'returned').inc();
       throw new PublishError(`unroutable: no queue bound for ${exchange || '(default)'}/${routingKey}`, 'returned');
     }
-    metrics.published.labels(routingKey, eventType, 'confirmed').inc();
+    labelled(metrics.published)(routingKey, eventType, 'confirmed').inc();
   }
 
   /**

@@ -90,3 +90,28 @@ export function createMetrics(service: string) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 export { FAST_BUCKETS, SLOW_BUCKETS };
+
+const accessors = new WeakMap<object, (...values: string[]) => unknown>();
+
+/**
+ * A metric's labelled children, each made once (and one accessor per metric). prom-client's `labels()` validates
+ * its arguments and binds a new child on every call; on the message path the same few label sets come round
+ * thousands of times a second.
+ */
+export function labelled<C>(metric: { labels(...values: string[]): C }): (...values: string[]) => C {
+  let accessor = accessors.get(metric) as ((...values: string[]) => C) | undefined;
+  if (!accessor) {
+    const children = new Map<string, C>();
+    accessor = (...values) => {
+      const key = values.join('\u0000');
+      let child = children.get(key);
+      if (child === undefined) {
+        child = metric.labels(...values);
+        children.set(key, child);
+      }
+      return child;
+    };
+    accessors.set(metric, accessor);
+  }
+  return accessor;
+}

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger';
-import type { Metrics } from '../observability/metrics';
+import { labelled, type Metrics } from '../observability/metrics';
 
 /**
  * A Redis client tuned for a message path: commands fail fast while Redis is away (so handlers fail transiently
@@ -30,7 +30,7 @@ export function createRedis(url: string, log: Logger, metrics: Metrics): Redis {
 
 /** Times one Redis operation on the message path and counts its failures. */
 export async function timed<T>(metrics: Metrics, operation: string, run: () => Promise<T>): Promise<T> {
-  const stop = metrics.redisSeconds.labels(operation).startTimer();
+  const stop = labelled(metrics.redisSeconds)(operation).startTimer();
   try {
     return await run();
   } catch (error) {

@@ -12,10 +12,11 @@ export const inventoryService: ServiceDefinition = {
   wire(runtime) {
     const store = new StockStore(runtime.redis, runtime.config.redisKeyPrefix, runtime.config.idempotencyRetentionMs, runtime.metrics);
     stockRoutes(runtime.ops, store);
-    runtime.consume(INVENTORY_QUEUE, {
-      OrderPlaced: onOrderPlaced(store),
-      OrderCancelled: onOrderCancelled(store),
-      OrderConfirmed: onOrderConfirmed(store),
-    });
+    // Every handler's effect is one Lua script whose reservation record is its done marker: no claim needed.
+    runtime.consume(
+      INVENTORY_QUEUE,
+      { OrderPlaced: onOrderPlaced(store), OrderCancelled: onOrderCancelled(store), OrderConfirmed: onOrderConfirmed(store) },
+      { idempotency: 'atomic' },
+    );
   },
 };

@@ -23,7 +23,9 @@ export const orderService: ServiceDefinition = {
     const store = new OrderStore(runtime.redis, config.redisKeyPrefix, config.idempotencyRetentionMs, runtime.metrics);
     const metrics = createOrderMetrics(runtime.metrics.registry, { outboxDepth: () => store.outboxDepth(), openOrders: () => store.openOrders() });
     const runner = new SagaRunner(store, runtime.publisher, metrics, log.child({ component: 'saga' }));
-    runtime.consume(ORDER_QUEUE, { ...outcomeHandlers(runner), OrderPlaced: onOrderPlaced(store, metrics, config.orderTimeoutMs) });
+    // Every handler's effect is one compare-and-set of the order (with its outbox) or a create-if-absent: a second
+    // copy of an event changes nothing, so no claim is needed.
+    runtime.consume(ORDER_QUEUE, { ...outcomeHandlers(runner), OrderPlaced: onOrderPlaced(store, metrics, config.orderTimeoutMs) }, { idempotency: 'atomic' });
 
     const relay = new OutboxRelay(store, runner, metrics, log.child({ component: 'relay' }), {
       intervalMs: config.outboxRelayIntervalMs,

@@ -20,6 +20,7 @@ export const paymentService: ServiceDefinition = {
     const ledger = new Ledger(runtime.redis, config.redisKeyPrefix, config.idempotencyRetentionMs, runtime.metrics);
     paymentRoutes(runtime.ops, ledger, gateway);
     const deps = { gateway, ledger };
-    runtime.consume(PAYMENT_QUEUE, { OrderPlaced: onOrderPlaced(deps), OrderCancelled: onOrderCancelled(deps) });
+    // The gateway is outside Redis: a claim keeps two copies of one event from calling it at once.
+    runtime.consume(PAYMENT_QUEUE, { OrderPlaced: onOrderPlaced(deps), OrderCancelled: onOrderCancelled(deps) }, { idempotency: 'claim' });
   },
 };

@@ -1,4 +1,4 @@
-import type { Metrics } from '../../observability/metrics';
+import { labelled, type Metrics } from '../../observability/metrics';
 import type { Middleware } from '../context';
 
 /** Handler duration by outcome, and event lag (now − event timestamp) at the moment of consumption. */
@@ -6,7 +6,7 @@ export function metricsMiddleware(metrics: Metrics): Middleware {
   return async (ctx, next) => {
     const { queue, event } = ctx;
     const lagMs = Date.now() - Date.parse(event.timestamp);
-    if (Number.isFinite(lagMs)) metrics.eventLagSeconds.labels(queue, event.eventType).observe(Math.max(0, lagMs) / 1000);
+    if (Number.isFinite(lagMs)) labelled(metrics.eventLagSeconds)(queue, event.eventType).observe(Math.max(0, lagMs) / 1000);
     const started = process.hrtime.bigint();
     let outcome = 'error';
     try {
@@ -14,7 +14,7 @@ export function metricsMiddleware(metrics: Metrics): Middleware {
       outcome = ctx.duplicate ? 'duplicate' : 'ok';
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.handlerSeconds.labels(queue, event.eventType, outcome).observe(seconds);
+      labelled(metrics.handlerSeconds)(queue, event.eventType, outcome).observe(seconds);
     }
   };
 }

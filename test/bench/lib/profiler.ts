@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 
 /**
@@ -17,6 +17,7 @@ export async function profiled<T>(name: string, run: () => Promise<T>): Promise<
     return await run();
   } finally {
     const { profile } = await session.post('Profiler.stop');
+    await mkdir(dir, { recursive: true });
     await writeFile(`${dir}/${name}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
     session.disconnect();
   }
