@@ -18,12 +18,23 @@ export interface Cause {
 }
 
 const MAX_CAS_ATTEMPTS = 8;
+/** Open orders this process keeps its own last write of (about 1 KB each). */
+const OPEN_ORDERS_CACHED = 10_000;
+
+type Stored = NonNullable<Awaited<ReturnType<OrderStore['get']>>>;
 
 /**
  * Applies saga inputs to stored orders: load, apply the pure state machine, compare-and-set together with the
  * outbox, then publish the outbox entries at once (the relay retries what fails).
  */
 export class SagaRunner {
+  /**
+   * The last write of each open order made here (placed through this API, or advanced here), so that an outcome
+   * event usually needs no read: the compare-and-set still guards every write, and a copy that another replica
+   * made stale fails it and is reloaded. Insertion-ordered, the oldest dropped first; final orders leave it.
+   */
+  private readonly open = new Map<string, Stored>();
+
   constructor(
     private readonly store: OrderStore,
     private readonly publisher: Publisher,
@@ -33,23 +44,50 @@ export class SagaRunner {
 
   /** Returns false when the input changed nothing (a duplicate or a late event). */
   async advance(orderId: string, input: SagaInput, cause: Cause = {}): Promise<boolean> {
+    let current = this.open.get(orderId);
+    let cached = current !== undefined;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const current = await this.store.get(orderId);
-      if (!current) throw new UnknownOrderError(`order ${orderId} is not known (yet)`);
+      if (!current) {
+        current = await this.store.get(orderId);
+        cached = false;
+        if (!current) throw new UnknownOrderError(`order ${orderId} is not known (yet)`);
+      }
       const at = new Date().toISOString();
       const step = applyToOrder(current.order, input, at);
-      if (!step.changed) return false;
+      if (!step.changed) {
+        if (!cached) return false;
+        // Decided on a copy another replica may have moved on from: decide again on the stored order.
+        current = undefined;
+        continue;
+      }
       // An input with no trace of its own (the deadline sweep) continues the trace the order was placed under.
       const traceparent = cause.traceparent ?? current.traceparent;
       const traced: Cause = traceparent ? { ...cause, traceparent } : cause;
       const outbox = step.emit.map((command) => this.toOutbox(step.order, command, at, traced));
-      if (await this.store.update(step.order, current.version, isFinal(step.order), outbox)) {
+      const final = isFinal(step.order);
+      if (await this.store.update(step.order, current.version, final, outbox)) {
+        this.remember(step.order, String(Number(current.version) + 1), final, current.traceparent);
         if (step.emit.length > 0) this.recordEnd(step.order, traced.traceparent);
         await this.flush(outbox);
         return true;
       }
+      this.open.delete(orderId);
+      current = undefined;
     }
     throw new TransientError(`order ${orderId}: too much contention, retry later`);
+  }
+
+  /** Keeps this process's write of an open order (version as stored), or forgets a final one. */
+  remember(order: Order, version: string, final: boolean, traceparent?: string): void {
+    this.open.delete(order.orderId);
+    if (final) return;
+    if (this.open.size >= OPEN_ORDERS_CACHED) this.open.delete(this.open.keys().next().value!);
+    this.open.set(order.orderId, { order, version, ...(traceparent ? { traceparent } : {}) });
+  }
+
+  /** True when this process placed or advanced the order and it is still open: it is stored. */
+  knows(orderId: string): boolean {
+    return this.open.has(orderId);
   }
 
   /** Publishes outbox entries now and removes them once confirmed; failures stay for the relay. Returns how many went out. */

@@ -26,11 +26,13 @@ export function outcomeHandlers(runner: SagaRunner): HandlerMap {
 
 /**
  * Adopts an order placed straight onto the exchange (a seed-shaped v1 event, or another publisher's), so its
- * saga runs and ends like any other. The order service's own orders are already stored: nothing to do.
+ * saga runs and ends like any other. The order service's own orders are already stored: nothing to do (known
+ * without a read when this process placed it; otherwise the create finds it and changes nothing).
  */
-export function onOrderPlaced(store: OrderStore, metrics: OrderMetrics, orderTimeoutMs: number): EventHandler<OrderPlaced> {
+export function onOrderPlaced(store: OrderStore, runner: SagaRunner, metrics: OrderMetrics, orderTimeoutMs: number): EventHandler<OrderPlaced> {
   return async (ctx) => {
     const { orderId, customerId, items, totalAmount, currency, timestamp } = ctx.event;
+    if (runner.knows(orderId)) return;
     const createdAt = Number.isFinite(Date.parse(timestamp)) ? new Date(timestamp).toISOString() : new Date().toISOString();
     const order = newOrder({ orderId, customerId, items, totalAmount, currency, createdAt });
     const result = await store.create(order, Date.now() + orderTimeoutMs);

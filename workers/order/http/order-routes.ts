@@ -67,6 +67,7 @@ export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
         }
         return reply.code(202).header('location', `/orders/${storedOrderId}`).send({ orderId: storedOrderId, status: 'PENDING' });
       }
+      runner.remember(order, '1', false, traceparent);
       metrics.placed.labels('api').inc();
       log.info({ orderId, correlationId: orderId, traceId: span.traceId, items: body.items.length }, 'order accepted');
       await runner.flush([{ event, traceparent }]);

@@ -43,11 +43,16 @@ for i = 6, #ARGV, 2 do
 end
 return 1`);
 
-// KEYS: outbox hash, outbox due zset. ARGV: event id. One script instead of MULTI, HDEL, ZREM, EXEC.
+// KEYS: outbox hash, outbox due zset. ARGV: event ids. One script instead of MULTI, HDEL, ZREM, EXEC.
 const REMOVE_FROM_OUTBOX = new RedisScript(`
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-return 1`);
+for i = 1, #ARGV do
+  redis.call('HDEL', KEYS[1], ARGV[i])
+  redis.call('ZREM', KEYS[2], ARGV[i])
+end
+return #ARGV`);
+
+/** Removals gathered in one turn of the event loop go to Redis as one script call (bounded, for Lua's stack). */
+const MAX_REMOVALS_PER_CALL = 500;
 
 export type CreateResult = { kind: 'created' } | { kind: 'exists' } | { kind: 'idempotent'; stored: string };
 
@@ -62,6 +67,9 @@ export class OrderStore {
     private readonly retentionMs: number,
     private readonly metrics: Metrics,
   ) {}
+
+  /** Outbox removals waiting for the end of this turn of the event loop. */
+  private removals?: { ids: string[]; done?: Promise<void> };
 
   private readonly keys = {
     order: (id: string) => `${this.prefix}order:${id}`,
@@ -125,8 +133,21 @@ export class OrderStore {
     });
   }
 
-  async removeFromOutbox(eventId: string): Promise<void> {
-    await REMOVE_FROM_OUTBOX.run(this.redis, [this.keys.outbox(), this.keys.outboxDue()], [eventId]);
+  /**
+   * Removes a published event from the outbox. Removals asked for in the same turn of the event loop (every
+   * confirm the broker acknowledged in one frame, say) share one script call.
+   */
+  removeFromOutbox(eventId: string): Promise<void> {
+    if (!this.removals || this.removals.ids.length >= MAX_REMOVALS_PER_CALL) {
+      const batch: { ids: string[]; done?: Promise<void> } = { ids: [] };
+      batch.done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        if (this.removals === batch) this.removals = undefined;
+        await REMOVE_FROM_OUTBOX.run(this.redis, [this.keys.outbox(), this.keys.outboxDue()], batch.ids);
+      });
+      this.removals = batch;
+    }
+    this.removals.ids.push(eventId);
+    return this.removals.done!;
   }
 
   /** Orders with a running deadline: placed, not yet confirmed or cancelled. */
