@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
+import { AckBatcher } from './ack-batcher';
 import { createEvent, decodeEvent } from '../events/codec';
 import type { AnyEvent } from '../events/catalog';
 import type { Logger } from '../observability/logger';
@@ -41,7 +42,7 @@ export class Consumer {
   private readonly channel: ChannelWrapper;
   private readonly pipelines = new Map<string, EventHandler>();
   private readonly log: Logger;
-  private active?: { channel: Channel; consumerTag: string };
+  private active?: { channel: Channel; consumerTag: string; acks: AckBatcher };
   private inFlight = 0;
   private stopping = false;
 
@@ -76,6 +77,7 @@ export class Consumer {
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     if (this.inFlight > 0) this.log.warn({ inFlight: this.inFlight }, 'shutdown deadline passed with handlers in flight; they will be redelivered');
+    active?.acks.flush();
     await this.channel.close().catch(() => undefined);
   }
 
@@ -83,30 +85,32 @@ export class Consumer {
     await assertTopology(channel, this.options.topology);
     if (this.stopping) return;
     await channel.prefetch(this.options.prefetch);
-    const { consumerTag } = await channel.consume(this.options.queue, (msg) => this.onDelivery(channel, msg), { noAck: false });
-    this.active = { channel, consumerTag };
+    const acks = new AckBatcher(channel, (err) => this.log.debug({ err: err.message }, 'settle on a closed channel; the broker will redeliver'));
+    const { consumerTag } = await channel.consume(this.options.queue, (msg) => this.onDelivery(channel, acks, msg), { noAck: false });
+    this.active = { channel, consumerTag, acks };
     channel.once('close', () => {
       if (this.active?.channel === channel) this.active = undefined;
     });
     this.log.info({ prefetch: this.options.prefetch }, 'consuming');
   }
 
-  private onDelivery(channel: Channel, msg: ConsumeMessage | null): void {
+  private onDelivery(channel: Channel, acks: AckBatcher, msg: ConsumeMessage | null): void {
     if (!msg) {
       this.log.warn('consumer cancelled by the broker');
       if (this.active?.channel === channel) this.active = undefined;
       return;
     }
+    acks.track(msg);
     this.inFlight++;
     const gauge = labelled(this.options.metrics.inFlight)(this.options.queue);
     gauge.inc();
-    void this.process(channel, msg).finally(() => {
+    void this.process(acks, msg).finally(() => {
       this.inFlight--;
       gauge.dec();
     });
   }
 
-  private async process(channel: Channel, msg: ConsumeMessage): Promise<void> {
+  private async process(acks: AckBatcher, msg: ConsumeMessage): Promise<void> {
     let eventType = 'unknown';
     // The span is made before decoding, so that even a message that cannot be read is logged under its trace.
     const span = childSpan(parseTraceparent(msg.properties.headers?.['traceparent']));
@@ -120,10 +124,10 @@ export class Consumer {
       const pipeline = this.pipelines.get(eventType);
       if (!pipeline) throw new UnknownEventError(`queue ${this.options.queue} has no handler for ${eventType}`);
       await pipeline(ctx);
-      this.settle(channel, msg, 'ack');
+      acks.ack(msg);
       labelled(this.options.metrics.consumed)(this.options.queue, eventType, ctx.duplicate ? 'duplicate' : 'ack').inc();
     } catch (error) {
-      await this.fail(channel, msg, eventType, error, log(), event);
+      await this.fail(acks, msg, eventType, error, log(), event);
     }
   }
 
@@ -172,7 +176,7 @@ export class Consumer {
     };
   }
 
-  private async fail(channel: Channel, msg: ConsumeMessage, eventType: string, error: unknown, log: Logger, event?: AnyEvent): Promise<void> {
+  private async fail(acks: AckBatcher, msg: ConsumeMessage, eventType: string, error: unknown, log: Logger, event?: AnyEvent): Promise<void> {
     const { queue, metrics, publisher, topology } = this.options;
     const attempt = attemptOf(msg);
     const action = decideFailure(error, attempt, topology.retryDelaysMs);
@@ -210,24 +214,14 @@ export class Consumer {
         });
         log.error({ attempt, errorClass, reason, reasonCode: action.reasonCode }, 'message dead-lettered');
       }
-      this.settle(channel, msg, 'ack');
+      acks.ack(msg);
       labelled(metrics.consumed)(queue, eventType, action.kind === 'retry' ? 'retry' : 'dead_letter').inc();
       if (action.kind === 'dead-letter') metrics.deadLettered.labels(queue, eventType, action.reasonCode).inc();
     } catch (publishError) {
       // The copy was not confirmed: hand the original back to the broker after a pause rather than lose it.
       log.error({ err: (publishError as Error).message }, 'could not route failed message; requeueing');
       await new Promise((r) => setTimeout(r, 1000));
-      this.settle(channel, msg, 'requeue');
-    }
-  }
-
-  /** Acks on the channel the delivery came on; after a reconnect that channel is gone and the broker redelivers. */
-  private settle(channel: Channel, msg: ConsumeMessage, how: 'ack' | 'requeue'): void {
-    try {
-      if (how === 'ack') channel.ack(msg);
-      else channel.nack(msg, false, true);
-    } catch (error) {
-      this.log.debug({ err: (error as Error).message }, 'settle on a closed channel; the broker will redeliver');
+      acks.requeue(msg);
     }
   }
 }

@@ -26,7 +26,9 @@ describe('deploy: docker-compose.yml', function () {
     configs['.env.example'] = await composeConfig(path.join(REPO, '.env.example'));
   });
 
-  after(() => rmSync(scratch, { recursive: true, force: true }));
+  after(() => {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
 
   it('passes `docker-compose config` with and without a .env', () => {
     for (const config of Object.values(configs)) {

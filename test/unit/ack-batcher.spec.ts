@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import type { Channel, Message } from 'amqplib';
+import { AckBatcher } from '../../shared/messaging/ack-batcher';
+
+/** The frames an AckBatcher sends, recorded (the batching is pure bookkeeping over delivery tags). */
+function recorder(options: { closed?: boolean } = {}) {
+  const frames: string[] = [];
+  const guard = () => {
+    if (options.closed) throw new Error('Channel closed');
+  };
+  const channel = {
+    ack: (m: Message, multiple = false) => (guard(), frames.push(`ack ${m.fields.deliveryTag}${multiple ? ' multiple' : ''}`)),
+    nack: (m: Message, multiple = false, requeue = true) => (guard(), frames.push(`nack ${m.fields.deliveryTag}${multiple ? ' multiple' : ''}${requeue ? ' requeue' : ''}`)),
+  } as unknown as Channel;
+  const closed: Error[] = [];
+  const batcher = new AckBatcher(channel, (e) => closed.push(e));
+  const msgs = Array.from({ length: 8 }, (_, i) => ({ fields: { deliveryTag: i + 1 } }) as Message);
+  for (const m of msgs) batcher.track(m);
+  return { frames, batcher, msgs, closed };
+}
+const turn = () => new Promise((r) => setImmediate(r));
+
+describe('AckBatcher', () => {
+  it('acks a run of settled deliveries with one multiple ack at the end of the turn', async () => {
+    const { frames, batcher, msgs } = recorder();
+    for (const m of msgs.slice(0, 5)) batcher.ack(m);
+    assert.deepEqual(frames, [], 'nothing is sent before the turn ends');
+    await turn();
+    assert.deepEqual(frames, ['ack 5 multiple']);
+  });
+
+  it('never covers a delivery still running: those behind it are acked one by one, then the run closes over it', async () => {
+    const { frames, batcher, msgs } = recorder();
+    batcher.ack(msgs[0]!);
+    batcher.ack(msgs[2]!);
+    batcher.ack(msgs[3]!);
+    await turn();
+    assert.deepEqual(frames, ['ack 1 multiple', 'ack 3', 'ack 4']);
+    batcher.ack(msgs[1]!);
+    batcher.ack(msgs[4]!);
+    await turn();
+    // 2 and 5 are the only outstanding ones below 5: one multiple ack covers them; 3 and 4 are not acked twice.
+    assert.deepEqual(frames.slice(3), ['ack 5 multiple']);
+  });
+
+  it('sends a requeue at once, and a later multiple ack does not cover it again', async () => {
+    const { frames, batcher, msgs } = recorder();
+    batcher.requeue(msgs[0]!);
+    assert.deepEqual(frames, ['nack 1 requeue']);
+    batcher.ack(msgs[1]!);
+    await turn();
+    assert.deepEqual(frames, ['nack 1 requeue', 'ack 2 multiple']);
+  });
+
+  it('flush() sends what is settled now (a consumer stopping), and ignores deliveries it does not know', () => {
+    const { frames, batcher, msgs } = recorder();
+    batcher.ack(msgs[0]!);
+    batcher.ack(msgs[1]!);
+    batcher.flush();
+    assert.deepEqual(frames, ['ack 2 multiple']);
+    batcher.ack(msgs[0]!);
+    batcher.ack({ fields: { deliveryTag: 99 } } as Message);
+    batcher.flush();
+    assert.deepEqual(frames, ['ack 2 multiple']);
+  });
+
+  it('on a closed channel, reports once and forgets its deliveries (the broker redelivers them)', () => {
+    const { frames, batcher, msgs, closed } = recorder({ closed: true });
+    batcher.ack(msgs[0]!);
+    batcher.flush();
+    assert.deepEqual(frames, []);
+    assert.equal(closed.length, 1);
+    batcher.ack(msgs[1]!);
+    batcher.flush();
+    assert.equal(closed.length, 1);
+  });
+});
