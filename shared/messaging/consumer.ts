@@ -85,7 +85,7 @@ export class Consumer {
     await assertTopology(channel, this.options.topology);
     if (this.stopping) return;
     await channel.prefetch(this.options.prefetch);
-    const acks = new AckBatcher(channel, (err) => this.log.debug({ err: err.message }, 'settle on a closed channel; the broker will redeliver'));
+    const acks = new AckBatcher(channel, this.options.prefetch, (err) => this.log.debug({ err: err.message }, 'settle on a closed channel; the broker will redeliver'));
     const { consumerTag } = await channel.consume(this.options.queue, (msg) => this.onDelivery(channel, acks, msg), { noAck: false });
     this.active = { channel, consumerTag, acks };
     channel.once('close', () => {

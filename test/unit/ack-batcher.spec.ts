@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import type { Channel, Message } from 'amqplib';
-import { AckBatcher } from '../../shared/messaging/ack-batcher';
+import { ACK_DELAY_MS, AckBatcher } from '../../shared/messaging/ack-batcher';
 
 /** The frames an AckBatcher sends, recorded (the batching is pure bookkeeping over delivery tags). */
-function recorder(options: { closed?: boolean } = {}) {
+function recorder(options: { closed?: boolean; prefetch?: number } = {}) {
   const frames: string[] = [];
   const guard = () => {
     if (options.closed) throw new Error('Channel closed');
@@ -13,7 +13,7 @@ function recorder(options: { closed?: boolean } = {}) {
     nack: (m: Message, multiple = false, requeue = true) => (guard(), frames.push(`nack ${m.fields.deliveryTag}${multiple ? ' multiple' : ''}${requeue ? ' requeue' : ''}`)),
   } as unknown as Channel;
   const closed: Error[] = [];
-  const batcher = new AckBatcher(channel, (e) => closed.push(e));
+  const batcher = new AckBatcher(channel, options.prefetch ?? 4, (e: Error) => closed.push(e));
   const msgs = Array.from({ length: 8 }, (_, i) => ({ fields: { deliveryTag: i + 1 } }) as Message);
   for (const m of msgs) batcher.track(m);
   return { frames, batcher, msgs, closed };
@@ -21,6 +21,24 @@ function recorder(options: { closed?: boolean } = {}) {
 const turn = () => new Promise((r) => setImmediate(r));
 
 describe('AckBatcher', () => {
+  it('under a light load, lets an ack wait a few milliseconds for others to share its frame', async () => {
+    const { frames, batcher, msgs } = recorder({ prefetch: 100 });
+    batcher.ack(msgs[0]!);
+    await turn();
+    assert.deepEqual(frames, [], 'one ack of a window of 100 waits');
+    batcher.ack(msgs[1]!);
+    await new Promise((r) => setTimeout(r, ACK_DELAY_MS + 5));
+    assert.deepEqual(frames, ['ack 2 multiple']);
+  });
+
+  it('flushes at the end of the turn once a quarter of the prefetch window is settled', async () => {
+    const { frames, batcher, msgs } = recorder({ prefetch: 8 });
+    batcher.ack(msgs[0]!);
+    batcher.ack(msgs[1]!);
+    await turn();
+    assert.deepEqual(frames, ['ack 2 multiple']);
+  });
+
   it('acks a run of settled deliveries with one multiple ack at the end of the turn', async () => {
     const { frames, batcher, msgs } = recorder();
     for (const m of msgs.slice(0, 5)) batcher.ack(m);

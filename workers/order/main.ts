@@ -33,7 +33,10 @@ export const orderService: ServiceDefinition = {
       batch: 200,
     });
     relay.start();
-    runtime.onStopBackground(() => relay.stop());
+    runtime.onStopBackground(async () => {
+      await relay.stop();
+      await store.drainRemovals();
+    });
 
     const api = createHttpServer();
     orderRoutes(api, { store, runner, metrics, log: log.child({ component: 'api' }), orderTimeoutMs: config.orderTimeoutMs, brokerUp: () => runtime.brokerUp() });

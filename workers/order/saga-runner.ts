@@ -90,13 +90,13 @@ export class SagaRunner {
     return this.open.has(orderId);
   }
 
-  /** Publishes outbox entries now and removes them once confirmed; failures stay for the relay. Returns how many went out. */
+  /** Publishes outbox entries now and removes them (soon, in a batch) once confirmed; failures stay for the relay. Returns how many went out. */
   async flush(entries: readonly OutboxEntry[]): Promise<number> {
     const sent = await Promise.all(
       entries.map(async (entry) => {
         try {
           await this.publisher.publishEvent(entry.event, entry.traceparent ? { traceparent: entry.traceparent } : {});
-          await this.store.removeFromOutbox(entry.event.eventId);
+          this.store.removeFromOutbox(entry.event.eventId);
           return 1;
         } catch (error) {
           const traceId = parseTraceparent(entry.traceparent)?.traceId;

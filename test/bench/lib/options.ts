@@ -11,7 +11,8 @@ export interface BenchOptions {
   relay: { count: number; prefetch: number; reps: number };
   sweep: { prefetches: number[]; windowMs: number; reps: number; preload: number };
   fleet: { orders: number; httpConcurrency: number; reps: number };
-  latency: { publishMs: number; windowMs: number; windows: number; classicWindows: number; lightWindows: number };
+  /** `curve`: fractions of the fleet's HTTP maximum at which place-to-CONFIRMED is also measured (default queue type). */
+  latency: { publishMs: number; windowMs: number; windows: number; classicWindows: number; lightWindows: number; curve: number[] };
   blocked: { ratePerSecond: number; baselineMs: number; blockedMs: number; recoveryMs: number };
 }
 
@@ -30,7 +31,7 @@ export function benchOptions(argv: readonly string[]): BenchOptions & { only?: s
         relay: { count: 1500, prefetch: 200, reps: 2 },
         sweep: { prefetches: [1, 100, 500], windowMs: 1500, reps: 1, preload: 3000 },
         fleet: { orders: 600, httpConcurrency: 128, reps: 1 },
-        latency: { publishMs: 1000, windowMs: 3000, windows: 2, classicWindows: 1, lightWindows: 1 },
+        latency: { publishMs: 1000, windowMs: 3000, windows: 2, classicWindows: 1, lightWindows: 1, curve: [0.25] },
         blocked: { ratePerSecond: 2000, baselineMs: 2000, blockedMs: 3000, recoveryMs: 10000 },
       }
     : {
@@ -42,7 +43,7 @@ export function benchOptions(argv: readonly string[]): BenchOptions & { only?: s
         relay: { count: 5000, prefetch: 200, reps: 3 },
         sweep: { prefetches: [1, 10, 50, 100, 200, 500], windowMs: 2500, reps: 3, preload: 11000 },
         fleet: { orders: 3000, httpConcurrency: 128, reps: 3 },
-        latency: { publishMs: 3000, windowMs: 5000, windows: 4, classicWindows: 3, lightWindows: 2 },
+        latency: { publishMs: 3000, windowMs: 5000, windows: 4, classicWindows: 3, lightWindows: 2, curve: [0.2, 0.3, 0.4] },
         blocked: { ratePerSecond: 2500, baselineMs: 3000, blockedMs: 6000, recoveryMs: 12000 },
       };
   if (queueArg === 'quorum' || queueArg === 'classic') base.queueTypes = [queueArg];

@@ -21,7 +21,8 @@ export interface LatencySystem {
  * at the same rate (what the broker itself costs), interleaved. The same sustained run samples each service's
  * RSS, which must level off. "Placed" is when the POST (or publish) went out; "CONFIRMED" is when
  * `order.confirmed` reached the sink (the order's record says CONFIRMED just before it is published). Then the
- * same at a light 50 orders/s, where the two cores are not the bottleneck.
+ * same at a light 50 orders/s, where the two cores are not the bottleneck, and (default queue type) at a few
+ * fractions of the maximum in between: the load up to which the latency targets hold on this machine.
  */
 export async function halfLoad(results: Results, options: BenchOptions, queueType: QueueType, fleet: WarrenFleet, warren: LatencySystem, raw: LatencySystem, maxRate: number): Promise<void> {
   const rate = Math.max(20, Math.round(maxRate / 2));
@@ -64,6 +65,14 @@ export async function halfLoad(results: Results, options: BenchOptions, queueTyp
     light.http.push(await window(warren, () => placeOverHttpPaced(fleet.api, lightRate, windowMs), 'lightHttp'));
     light.raw.push(await window(raw, () => placeOnExchangePaced(raw.raw, lightRate, windowMs), 'lightRaw'));
   }
+  const curve: { fraction: number; rate: number; reps: Latency[] }[] = [];
+  if (isDefault) {
+    for (const fraction of options.latency.curve) {
+      const curveRate = Math.round(maxRate * fraction);
+      if (curveRate <= lightRate || curveRate >= rate) continue;
+      curve.push({ fraction, rate: curveRate, reps: [await window(warren, () => placeOverHttpPaced(fleet.api, curveRate, windowMs), `curve${fraction}`)] });
+    }
+  }
   const limit = queueType === 'classic' ? 50 : 100;
   results.latency(`latency.e2e.http.${queueType}`, `Warren, place (HTTP) to CONFIRMED (${queueType})`, rate, reps.http, { kind: 'max', value: limit });
   results.latency(`latency.e2e.exchange.${queueType}`, `Warren, order.placed on the exchange to CONFIRMED (${queueType})`, rate, reps.exchange);
@@ -76,6 +85,10 @@ export async function halfLoad(results: Results, options: BenchOptions, queueTyp
     lightHttp: `Warren fleet, HTTP at ${lightRate}/s paced, per order`,
   };
   for (const [key, label] of Object.entries(paced)) if (cpu[key]) results.cpuCost(`cpu.paced.${key}.${queueType}`, `${label} (${queueType})`, cpu[key]!);
+  for (const point of curve) {
+    results.latency(`latency.e2e.http.curve${point.fraction}.${queueType}`, `Warren, place (HTTP) to CONFIRMED at ${Math.round(point.fraction * 100)} % of max (${queueType})`, point.rate, point.reps);
+    results.cpuCost(`cpu.paced.curve${point.fraction}.${queueType}`, `Warren fleet, HTTP at ${point.rate}/s paced (${Math.round(point.fraction * 100)} % of max), per order (${queueType})`, cpu[`curve${point.fraction}`]!);
+  }
   if (light.http.length > 0) {
     results.latency(`latency.e2e.http.light.${queueType}`, `Warren, place (HTTP) to CONFIRMED, light load (${queueType})`, lightRate, light.http);
     results.latency(`latency.e2e.raw.light.${queueType}`, `raw pattern, order.placed to order.confirmed, light load (${queueType})`, lightRate, light.raw);

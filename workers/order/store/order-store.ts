@@ -51,7 +51,12 @@ for i = 1, #ARGV do
 end
 return #ARGV`);
 
-/** Removals gathered in one turn of the event loop go to Redis as one script call (bounded, for Lua's stack). */
+/**
+ * Published events leave the outbox together, one script call per this many milliseconds (or per 500 events):
+ * at any rate that is one Redis round trip for many events instead of one each. The relay leaves entries alone
+ * for a publish timeout and more, so a few milliseconds' wait changes nothing it does.
+ */
+const REMOVAL_BATCH_MS = 20;
 const MAX_REMOVALS_PER_CALL = 500;
 
 export type CreateResult = { kind: 'created' } | { kind: 'exists' } | { kind: 'idempotent'; stored: string };
@@ -68,8 +73,9 @@ export class OrderStore {
     private readonly metrics: Metrics,
   ) {}
 
-  /** Outbox removals waiting for the end of this turn of the event loop. */
-  private removals?: { ids: string[]; done?: Promise<void> };
+  /** Event ids published and waiting to leave the outbox. */
+  private readonly removals: string[] = [];
+  private removalTimer?: NodeJS.Timeout;
 
   private readonly keys = {
     order: (id: string) => `${this.prefix}order:${id}`,
@@ -134,20 +140,22 @@ export class OrderStore {
   }
 
   /**
-   * Removes a published event from the outbox. Removals asked for in the same turn of the event loop (every
-   * confirm the broker acknowledged in one frame, say) share one script call.
+   * Removes a published event from the outbox, soon and together with the others published meanwhile. Not awaited
+   * by anyone: if it fails (Redis away), the relay publishes the event again later and consumers drop the copy.
    */
-  removeFromOutbox(eventId: string): Promise<void> {
-    if (!this.removals || this.removals.ids.length >= MAX_REMOVALS_PER_CALL) {
-      const batch: { ids: string[]; done?: Promise<void> } = { ids: [] };
-      batch.done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-        if (this.removals === batch) this.removals = undefined;
-        await REMOVE_FROM_OUTBOX.run(this.redis, [this.keys.outbox(), this.keys.outboxDue()], batch.ids);
-      });
-      this.removals = batch;
-    }
-    this.removals.ids.push(eventId);
-    return this.removals.done!;
+  removeFromOutbox(eventId: string): void {
+    this.removals.push(eventId);
+    if (this.removals.length >= MAX_REMOVALS_PER_CALL) void this.drainRemovals();
+    else this.removalTimer ??= setTimeout(() => void this.drainRemovals(), REMOVAL_BATCH_MS);
+  }
+
+  /** Sends the removals waiting now (also on shutdown, before Redis is closed). */
+  async drainRemovals(): Promise<void> {
+    clearTimeout(this.removalTimer);
+    this.removalTimer = undefined;
+    const ids = this.removals.splice(0);
+    if (ids.length === 0) return;
+    await timed(this.metrics, 'outbox_remove', () => REMOVE_FROM_OUTBOX.run(this.redis, [this.keys.outbox(), this.keys.outboxDue()], ids)).catch(() => undefined);
   }
 
   /** Orders with a running deadline: placed, not yet confirmed or cancelled. */
