@@ -42,6 +42,8 @@ export interface WarrenConfig {
   publishTimeoutMs: number;
   /** `PUBLISH_BUFFER_LIMIT`: publishes awaiting a confirm (or a connection) before callers get an error. @defaultValue 10000 */
   publishBufferLimit: number;
+  /** `PUBLISH_BUFFER_BYTES`: bytes of message bodies awaiting a confirm (or a connection) before callers get an error. @defaultValue 67108864 (64 MiB) */
+  publishBufferBytes: number;
   /** `SHUTDOWN_TIMEOUT_MS`: how long SIGTERM waits for in-flight handlers. @defaultValue 15000 */
   shutdownTimeoutMs: number;
   /** `HANDLER_TIMEOUT_MS`: a handler still running then fails transiently. @defaultValue 30000 */
@@ -78,6 +80,7 @@ export function loadConfig(env: Env = process.env): WarrenConfig {
       PAYMENT_GATEWAY_LATENCY_MS: nonNegativeInt({ default: 0 }),
       PUBLISH_TIMEOUT_MS: positiveInt({ default: 10000 }),
       PUBLISH_BUFFER_LIMIT: positiveInt({ default: 10000 }),
+      PUBLISH_BUFFER_BYTES: positiveInt({ default: 64 * 1024 * 1024 }),
       SHUTDOWN_TIMEOUT_MS: positiveInt({ default: 15000 }),
       HANDLER_TIMEOUT_MS: positiveInt({ default: 30000 }),
       IDEMPOTENCY_LEASE_MS: positiveInt({ default: 30000 }),
@@ -106,6 +109,7 @@ export function loadConfig(env: Env = process.env): WarrenConfig {
     paymentGatewayLatencyMs: e.PAYMENT_GATEWAY_LATENCY_MS,
     publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,
     publishBufferLimit: e.PUBLISH_BUFFER_LIMIT,
+    publishBufferBytes: e.PUBLISH_BUFFER_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     handlerTimeoutMs: e.HANDLER_TIMEOUT_MS,
     idempotencyLeaseMs: e.IDEMPOTENCY_LEASE_MS,
@@ -119,7 +123,7 @@ export const CONFIG_VARIABLES = [
   'AMQP_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'EVENTS_EXCHANGE', 'ORDER_HTTP_PORT', 'ORDER_OPS_PORT',
   'INVENTORY_OPS_PORT', 'PAYMENT_OPS_PORT', 'LOG_LEVEL', 'PREFETCH', 'RETRY_DELAYS_MS', 'QUEUE_TYPE',
   'ORDER_TIMEOUT_MS', 'PAYMENT_GATEWAY_FAILURE_RATE', 'PAYMENT_GATEWAY_LATENCY_MS', 'PUBLISH_TIMEOUT_MS',
-  'PUBLISH_BUFFER_LIMIT', 'SHUTDOWN_TIMEOUT_MS', 'HANDLER_TIMEOUT_MS', 'IDEMPOTENCY_LEASE_MS',
+  'PUBLISH_BUFFER_LIMIT', 'PUBLISH_BUFFER_BYTES', 'SHUTDOWN_TIMEOUT_MS', 'HANDLER_TIMEOUT_MS', 'IDEMPOTENCY_LEASE_MS',
   'IDEMPOTENCY_RETENTION_MS', 'OUTBOX_RELAY_INTERVAL_MS',
 ] as const;
 

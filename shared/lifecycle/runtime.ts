@@ -82,6 +82,7 @@ export class Runtime {
       topology: this.topology,
       timeoutMs: config.publishTimeoutMs,
       bufferLimit: config.publishBufferLimit,
+      bufferBytes: config.publishBufferBytes,
       appId: service,
       log: this.log.child({ component: 'publisher' }),
       metrics: this.metrics,

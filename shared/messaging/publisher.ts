@@ -14,10 +14,17 @@ export interface PublisherOptions {
   timeoutMs: number;
   /** Publishes awaiting a confirm or a connection before new ones are refused. @defaultValue 10000 */
   bufferLimit: number;
+  /**
+   * Bytes of content awaiting a confirm or a connection before new publishes are refused (one publish is always
+   * let through when nothing is pending, whatever its size). @defaultValue 67108864 (64 MiB)
+   */
+  bufferBytes?: number;
   appId: string;
   log: Logger;
   metrics: Metrics;
 }
+
+const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
 
 export interface PublishProperties extends Options.Publish {
   messageId: string;
@@ -33,6 +40,7 @@ export class Publisher {
   private readonly channel: ChannelWrapper;
   private readonly returned = new Set<string>();
   private pending = 0;
+  private pendingBytes = 0;
 
   constructor(connection: AmqpConnectionManager, private readonly options: PublisherOptions) {
     this.channel = connection.createChannel({
@@ -68,11 +76,13 @@ export class Publisher {
   async publish(exchange: string, routingKey: string, content: Buffer, properties: PublishProperties): Promise<void> {
     const { metrics } = this.options;
     const eventType = properties.type ?? 'unknown';
-    if (this.pending >= this.options.bufferLimit) {
+    const bufferBytes = this.options.bufferBytes ?? DEFAULT_BUFFER_BYTES;
+    if (this.pending >= this.options.bufferLimit || (this.pending > 0 && this.pendingBytes + content.length > bufferBytes)) {
       labelled(metrics.published)(routingKey, eventType, 'buffer_full').inc();
-      throw new PublishError(`publish buffer full (${this.options.bufferLimit} awaiting confirm)`, 'buffer_full');
+      throw new PublishError(`publish buffer full (${this.pending} messages, ${this.pendingBytes} bytes awaiting confirm; limits ${this.options.bufferLimit} and ${bufferBytes})`, 'buffer_full');
     }
     this.pending++;
+    this.pendingBytes += content.length;
     metrics.publishBuffer.set(this.pending);
     const stopTimer = labelled(metrics.publishConfirmSeconds)(routingKey).startTimer();
     try {
@@ -84,6 +94,7 @@ export class Publisher {
       throw new PublishError(`publish to ${exchange || '(default)'}/${routingKey} ${outcome}: ${(error as Error)?.message}`, outcome);
     } finally {
       this.pending--;
+      this.pendingBytes -= content.length;
       metrics.publishBuffer.set(this.pending);
     }
     stopTimer();

@@ -17,10 +17,10 @@ import { sleep, waitFor } from '../helpers/wait';
 
 const quiet = createLogger({ service: 'test', level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
 
-function publisherFor(url: string, topology: Topology, bufferLimit: number, timeoutMs = 20_000) {
+function publisherFor(url: string, topology: Topology, bufferLimit: number, timeoutMs = 20_000, bufferBytes?: number) {
   const metrics = createMetrics('test');
   const connection = connect(url, 'publish', 'test', quiet, metrics);
-  const publisher = new Publisher(connection, { exchange: topology.exchange, topology, timeoutMs, bufferLimit, appId: 'test', log: quiet, metrics });
+  const publisher = new Publisher(connection, { exchange: topology.exchange, topology, timeoutMs, bufferLimit, ...(bufferBytes ? { bufferBytes } : {}), appId: 'test', log: quiet, metrics });
   return { publisher, connection, metrics };
 }
 
@@ -54,6 +54,29 @@ describe('publishing through faults (real broker)', function () {
       const got = await drainQueue(url, 'pf.sink');
       assert.deepEqual(new Set(got.map((m) => m.properties.messageId)), new Set(Array.from({ length: 20 }, (_, i) => `m-${i}`)));
       assert.ok(got.every((m) => m.properties.deliveryMode === 2), 'persistent');
+    } finally {
+      await deleteVhost(vhost);
+    }
+  });
+
+  it('bounds the buffer in bytes too: large messages are refused before the count is reached', async () => {
+    const { vhost, url } = await createVhost('warren-pubfault');
+    const topology: Topology = { exchange: 'pf.events', queues: [{ name: 'pf.sink', bindings: ['pf.#'] }], retryDelaysMs: [], queueType: 'classic' };
+    try {
+      await rabbitmqctl('clear_permissions', '-p', vhost, 'guest');
+      // 1 MiB of buffer, 1,000 messages of count: four 300 KiB bodies fit in neither at once.
+      const p = publisherFor(url, topology, 1000, 20_000, 1024 * 1024);
+      connection = p.connection;
+      const body = (i: number) => Buffer.concat([content(i), Buffer.alloc(300 * 1024, 32)]);
+      const accepted = [0, 1, 2].map((i) => p.publisher.publish('pf.events', 'pf.x', body(i), { messageId: `b-${i}` }).then(() => 'ok', (e: Error) => e.message));
+      await assert.rejects(p.publisher.publish('pf.events', 'pf.x', body(3), { messageId: 'b-3' }), (e: unknown) => e instanceof PublishError && e.outcome === 'buffer_full' && /bytes/.test(e.message));
+      assert.equal(p.publisher.depth, 3);
+      await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+      assert.deepEqual(await Promise.all(accepted), ['ok', 'ok', 'ok']);
+      // Drained: room again.
+      await p.publisher.publish('pf.events', 'pf.x', body(4), { messageId: 'b-4' });
+      const got = await drainQueue(url, 'pf.sink');
+      assert.deepEqual(got.map((m) => m.properties.messageId).sort(), ['b-0', 'b-1', 'b-2', 'b-4']);
     } finally {
       await deleteVhost(vhost);
     }

@@ -31,6 +31,8 @@ export interface PublishRun {
   confirmedAt: number[];
   /** Milliseconds from each publish to its confirm. */
   latenciesMs: number[];
+  /** Publishes refused (Warren's bounded buffer full: the broker fell behind the offered rate). */
+  refused?: number;
 }
 
 /**

@@ -37,6 +37,7 @@ export async function warrenPublisher(config: WarrenConfig): Promise<{ publisher
     topology: { exchange: config.eventsExchange, queues: [], retryDelaysMs: config.retryDelaysMs, queueType: config.queueType },
     timeoutMs: config.publishTimeoutMs,
     bufferLimit: config.publishBufferLimit,
+    bufferBytes: config.publishBufferBytes,
     appId: 'bench',
     log,
     metrics,

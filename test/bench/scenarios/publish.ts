@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { QueueType } from '../../../shared/config/config';
+import { PublishError } from '../../../shared/messaging/errors';
 import type { Publisher } from '../../../shared/messaging/publisher';
 import type { BenchOptions } from '../lib/options';
 import { EXCHANGE, orderPlaced, rawKilobyte } from '../lib/payload';
@@ -58,12 +59,17 @@ export async function benchPublish(results: Results, options: BenchOptions, queu
     const durationMs = options.latency.publishMs;
     const rawLat = [];
     const warrenLat = [];
+    let refused = 0;
     for (let rep = 0; rep < reps; rep++) {
       rawLat.push(latency((await publishPaced(ch, rate, durationMs, rawKilobyte)).latenciesMs));
       await ch.purgeQueue(QUEUE);
-      warrenLat.push(latency((await warrenPaced(warren.publisher, rate, durationMs)).latenciesMs));
+      const paced = await warrenPaced(warren.publisher, rate, durationMs);
+      refused += paced.refused ?? 0;
+      warrenLat.push(latency(paced.latenciesMs));
       await ch.purgeQueue(QUEUE);
     }
+    const offered = reps * Math.floor((rate * durationMs) / 1000);
+    results.check(`publish.paced.${queueType}`, `Warren publisher keeps up with ${rate}/s offered (${queueType})`, refused === 0, `${refused} of ${offered} publishes refused with buffer_full (the broker fell behind the offered rate)`);
     results.latency(`latency.confirm.raw.${queueType}`, `publish confirm, raw amqplib (${queueType})`, rate, rawLat);
     results.latency(`latency.confirm.warren.${queueType}`, `publish confirm, Warren Publisher (${queueType})`, rate, warrenLat);
   } finally {
@@ -93,7 +99,7 @@ async function warrenPipelined(publisher: Publisher, count: number, window: numb
 }
 
 async function warrenPaced(publisher: Publisher, ratePerSecond: number, durationMs: number): Promise<PublishRun> {
-  const run: PublishRun = { startedAt: performance.now(), confirmedAt: [], latenciesMs: [] };
+  const run: PublishRun = { startedAt: performance.now(), confirmedAt: [], latenciesMs: [], refused: 0 };
   const total = Math.floor((ratePerSecond * durationMs) / 1000);
   const pending: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
@@ -102,11 +108,17 @@ async function warrenPaced(publisher: Publisher, ratePerSecond: number, duration
     const event = orderPlaced(i, 20);
     const sentAt = performance.now();
     pending.push(
-      publisher.publishEvent(event).then(() => {
-        const now = performance.now();
-        run.confirmedAt.push(now);
-        run.latenciesMs.push(now - sentAt);
-      }),
+      publisher.publishEvent(event).then(
+        () => {
+          const now = performance.now();
+          run.confirmedAt.push(now);
+          run.latenciesMs.push(now - sentAt);
+        },
+        (error: unknown) => {
+          if (!(error instanceof PublishError && error.outcome === 'buffer_full')) throw error;
+          run.refused! += 1;
+        },
+      ),
     );
   }
   await Promise.all(pending);
