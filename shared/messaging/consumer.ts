@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { AckBatcher } from './ack-batcher';
 import { createEvent, decodeEvent } from '../events/codec';
 import type { AnyEvent } from '../events/catalog';
 import type { Logger } from '../observability/logger';
 import { labelled, type Metrics } from '../observability/metrics';
 import { childSpan, formatTraceparent, parseTraceparent, type TraceContext } from '../observability/trace';
+import { AckBatcher } from './ack-batcher';
 import { compose, type EventHandler, type HandlerMap, type MessageContext, type Middleware } from './context';
 import { MalformedMessageError, MessageTooLargeError, UnknownEventError, UnsupportedContentTypeError } from './errors';
 import type { Publisher } from './publisher';

@@ -68,7 +68,8 @@ export class Publisher {
       type: event.eventType,
       correlationId: event.correlationId,
       timestamp: Math.floor(Date.parse(event.timestamp) / 1000),
-      headers: { 'x-warren-version': event.version, ...headers },
+      // The version is in the body; a headers table costs amqplib an encoding pass per publish, so only when needed.
+      ...(Object.keys(headers).length > 0 ? { headers } : {}),
     });
   }
 
