@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * CPU time spent by this process, the broker (beam.smp) and Redis over a measured phase, so a report can say
@@ -12,6 +12,19 @@ export interface CpuSnapshot {
   children: Record<string, number>;
   /** Read and write system calls (socket I/O included) of this process and the children, summed. */
   syscalls: number;
+  /** Times a thread of this process, the children, the broker or Redis went to sleep and was woken, summed. */
+  wakeups: number;
+  /** Milliseconds the hypervisor ran something else while this VM had work (all CPUs, /proc/stat `steal`). */
+  steal: number;
+}
+
+function stealMs(): number {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+    return Number(cpu[8]) * TICK_MS;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
@@ -54,6 +67,24 @@ export function processSyscalls(pid: number | 'self'): number {
   }
 }
 
+/**
+ * Voluntary context switches of every thread of a process: each is a thread that ran out of work, slept, and was
+ * woken again. On a VM each costs far more than the work it wakes for; a message that arrives alone costs several.
+ */
+export function processWakeups(pid: number | 'self' | undefined): number {
+  if (!pid) return Number.NaN;
+  try {
+    let total = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+      total += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    }
+    return total;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export function cpuSnapshot(children: Record<string, number> = {}): CpuSnapshot {
   pids ??= { broker: pidOf('beam.smp'), redis: pidOf('redis-server') };
   const { user, system } = process.cpuUsage();
@@ -63,6 +94,8 @@ export function cpuSnapshot(children: Record<string, number> = {}): CpuSnapshot 
     redis: processCpuMs(pids.redis),
     children: Object.fromEntries(Object.entries(children).map(([name, pid]) => [name, processCpuMs(pid)])),
     syscalls: [processSyscalls('self'), ...Object.values(children).map((pid) => processSyscalls(pid))].reduce((a, b) => a + b, 0),
+    steal: stealMs(),
+    wakeups: ['self' as const, pids.broker, pids.redis, ...Object.values(children)].map((pid) => processWakeups(pid)).reduce((a, b) => a + b, 0),
   };
 }
 
@@ -72,5 +105,7 @@ export function cpuPerMessage(before: CpuSnapshot, after: CpuSnapshot, messages:
   const out: Record<string, number> = { client: per(before.self, after.self), broker: per(before.broker, after.broker), redis: per(before.redis, after.redis) };
   for (const [name, ms] of Object.entries(after.children)) out[name] = per(before.children[name] ?? Number.NaN, ms);
   out['io-syscalls'] = Math.round(((after.syscalls - before.syscalls) / messages) * 10) / 10;
+  out['wakeups'] = Math.round(((after.wakeups - before.wakeups) / messages) * 10) / 10;
+  out['steal'] = per(before.steal, after.steal);
   return out;
 }

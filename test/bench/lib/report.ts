@@ -35,7 +35,7 @@ export function renderTable(results: Results, meta: Meta): string {
     out.push(line([`  ${l.label}`, fmt(l.ratePerSecond), fmt(l.p50.median, 1), fmt(l.p95.median, 1), `${fmt(l.p99.median, 1)} (${fmt(l.p99.min, 0)}–${fmt(l.p99.max, 0)})`, target(l.target), verdict(l.pass)], wl));
   }
   if (results.cpu.length > 0) {
-    out.push('', 'CPU PER MESSAGE (µs, median of repetitions; where the time goes; io-syscalls: read and write system calls of the Node processes per message)');
+    out.push('', 'CPU PER MESSAGE (µs, median of repetitions; where the time goes; io-syscalls: read and write system calls of the Node processes per message; wakeups: voluntary context switches of every thread of all processes, broker and Redis included, per message; steal: µs per message the hypervisor gave this VM CPU time to another guest)');
     for (const c of results.cpu) out.push(`  ${c.label.padEnd(70)} ${Object.entries(c.perMessageUs).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
   }
   if (results.checks.length > 0) {
@@ -64,7 +64,7 @@ export function renderMarkdown(results: Results, meta: Meta): string {
   out.push('', '### Throughput', '', '| group | measured | median | spread | samples |', '|---|---|---:|---:|---|');
   for (const r of results.rows) out.push(`| ${r.group} | ${r.label} | ${fmt(r.summary.median)} ${r.unit} | ${spread(r.summary)} | ${r.summary.samples.map((s) => fmt(s)).join(', ')} |`);
   if (results.cpu.length > 0) {
-    out.push('', '### CPU per message (µs)', '', '`io-syscalls`: read and write system calls of the Node processes (the harness, and the services or raw processes) per message, from `/proc/<pid>/io`.', '', '| measured | per process |', '|---|---|');
+    out.push('', '### CPU per message (µs)', '', '`io-syscalls`: read and write system calls of the Node processes (the harness, and the services or raw processes) per message, from `/proc/<pid>/io`; `wakeups`: voluntary context switches of every thread of those processes, the broker and Redis, per message (a thread that ran out of work, slept and was woken), from `/proc/<pid>/task/*/status`; `steal`: µs per message the hypervisor gave this VM CPU time to another guest (`/proc/stat`), the noise of the machine made visible.', '', '| measured | per process |', '|---|---|');
     for (const c of results.cpu) out.push(`| ${c.label} | ${Object.entries(c.perMessageUs).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')} |`);
   }
   out.push('', '### Checks', '', '| check | | detail |', '|---|---|---|');
