@@ -34,12 +34,25 @@ describe('publishing through faults (real broker)', function () {
     connection = undefined;
   });
 
-  it('buffers while the broker is unreachable, refuses past the bound, and never drops what it accepted', async () => {
+  /**
+   * A vhost the publisher cannot reach yet: guest's permissions are taken away, so connections fail until
+   * `reopen()` gives them back. Deleted afterwards.
+   */
+  async function withUnreachableVhost(run: (url: string, topology: Topology, reopen: () => Promise<void>) => Promise<void>): Promise<void> {
     const { vhost, url } = await createVhost('warren-pubfault');
     const topology: Topology = { exchange: 'pf.events', queues: [{ name: 'pf.sink', bindings: ['pf.#'] }], retryDelaysMs: [], queueType: 'classic' };
     try {
-      // Take the vhost away from guest: connections fail until the permissions come back.
       await rabbitmqctl('clear_permissions', '-p', vhost, 'guest');
+      await run(url, topology, async () => {
+        await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+      });
+    } finally {
+      await deleteVhost(vhost);
+    }
+  }
+
+  it('buffers while the broker is unreachable, refuses past the bound, and never drops what it accepted', () =>
+    withUnreachableVhost(async (url, topology, reopen) => {
       const p = publisherFor(url, topology, 20);
       connection = p.connection;
       const accepted = Array.from({ length: 20 }, (_, i) => p.publisher.publish('pf.events', 'pf.x', content(i), { messageId: `m-${i}` }));
@@ -49,21 +62,15 @@ describe('publishing through faults (real broker)', function () {
       const gauge = await p.metrics.registry.getSingleMetricAsString('warren_publish_buffer_depth');
       assert.match(gauge, / 20$/m);
       await sleep(1500);
-      await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+      await reopen();
       assert.deepEqual(await Promise.all(settled), Array(20).fill('ok'));
       const got = await drainQueue(url, 'pf.sink');
       assert.deepEqual(new Set(got.map((m) => m.properties.messageId)), new Set(Array.from({ length: 20 }, (_, i) => `m-${i}`)));
       assert.ok(got.every((m) => m.properties.deliveryMode === 2), 'persistent');
-    } finally {
-      await deleteVhost(vhost);
-    }
-  });
+    }));
 
-  it('bounds the buffer in bytes too: large messages are refused before the count is reached', async () => {
-    const { vhost, url } = await createVhost('warren-pubfault');
-    const topology: Topology = { exchange: 'pf.events', queues: [{ name: 'pf.sink', bindings: ['pf.#'] }], retryDelaysMs: [], queueType: 'classic' };
-    try {
-      await rabbitmqctl('clear_permissions', '-p', vhost, 'guest');
+  it('bounds the buffer in bytes too: large messages are refused before the count is reached', () =>
+    withUnreachableVhost(async (url, topology, reopen) => {
       // 1 MiB of buffer, 1,000 messages of count: four 300 KiB bodies fit in neither at once.
       const p = publisherFor(url, topology, 1000, 20_000, 1024 * 1024);
       connection = p.connection;
@@ -71,16 +78,13 @@ describe('publishing through faults (real broker)', function () {
       const accepted = [0, 1, 2].map((i) => p.publisher.publish('pf.events', 'pf.x', body(i), { messageId: `b-${i}` }).then(() => 'ok', (e: Error) => e.message));
       await assert.rejects(p.publisher.publish('pf.events', 'pf.x', body(3), { messageId: 'b-3' }), (e: unknown) => e instanceof PublishError && e.outcome === 'buffer_full' && /bytes/.test(e.message));
       assert.equal(p.publisher.depth, 3);
-      await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+      await reopen();
       assert.deepEqual(await Promise.all(accepted), ['ok', 'ok', 'ok']);
       // Drained: room again.
       await p.publisher.publish('pf.events', 'pf.x', body(4), { messageId: 'b-4' });
       const got = await drainQueue(url, 'pf.sink');
       assert.deepEqual(got.map((m) => m.properties.messageId).sort(), ['b-0', 'b-1', 'b-2', 'b-4']);
-    } finally {
-      await deleteVhost(vhost);
-    }
-  });
+    }));
 
   it('re-publishes confirms lost to a closed connection: every message arrives', async () => {
     const { vhost, url } = await createVhost('warren-pubfault');
