@@ -37,6 +37,8 @@ export function onOrderPlaced(store: OrderStore, runner: SagaRunner, metrics: Or
     const order = newOrder({ orderId, customerId, items, totalAmount, currency, createdAt });
     const result = await store.create(order, Date.now() + orderTimeoutMs);
     if (result.kind === 'created') {
+      // Its first outcome then needs no read (unless one was handled meanwhile: that write is the newer copy).
+      if (!runner.knows(orderId)) runner.remember(order, '1', false);
       metrics.placed.labels('event').inc();
       ctx.log.info('adopted an order placed on the exchange');
     }
