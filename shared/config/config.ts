@@ -80,7 +80,7 @@ export function loadConfig(env: Env = process.env): WarrenConfig {
       PAYMENT_GATEWAY_LATENCY_MS: nonNegativeInt({ default: 0 }),
       PUBLISH_TIMEOUT_MS: positiveInt({ default: 10000 }),
       PUBLISH_BUFFER_LIMIT: positiveInt({ default: 10000 }),
-      PUBLISH_BUFFER_BYTES: positiveInt({ default: 64 * 1024 * 1024 }),
+      PUBLISH_BUFFER_BYTES: positiveInt({ default: DEFAULT_PUBLISH_BUFFER_BYTES }),
       SHUTDOWN_TIMEOUT_MS: positiveInt({ default: 15000 }),
       HANDLER_TIMEOUT_MS: positiveInt({ default: 30000 }),
       IDEMPOTENCY_LEASE_MS: positiveInt({ default: 30000 }),
@@ -119,6 +119,9 @@ export function loadConfig(env: Env = process.env): WarrenConfig {
 }
 
 /** The environment variables the services read: the chart and the compose file must name no others. */
+/** `PUBLISH_BUFFER_BYTES` when unset: 64 MiB. Also the DLQ tool's bound, which takes no environment of its own for it. */
+export const DEFAULT_PUBLISH_BUFFER_BYTES = 64 * 1024 * 1024;
+
 export const CONFIG_VARIABLES = [
   'AMQP_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'EVENTS_EXCHANGE', 'ORDER_HTTP_PORT', 'ORDER_OPS_PORT',
   'INVENTORY_OPS_PORT', 'PAYMENT_OPS_PORT', 'LOG_LEVEL', 'PREFETCH', 'RETRY_DELAYS_MS', 'QUEUE_TYPE',

@@ -1,4 +1,5 @@
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import { DEFAULT_PUBLISH_BUFFER_BYTES } from '../config/config';
 import { connect } from '../messaging/connection';
 import { Publisher } from '../messaging/publisher';
 import type { Logger } from '../observability/logger';
@@ -32,6 +33,7 @@ export async function openDlqPublisher({ amqpUrl, eventsExchange, publishTimeout
     topology: { exchange: eventsExchange, queues: [], retryDelaysMs: [], queueType: 'quorum' },
     timeoutMs: publishTimeoutMs,
     bufferLimit: 1000,
+    bufferBytes: DEFAULT_PUBLISH_BUFFER_BYTES,
     appId: 'dlq',
     log,
     metrics,

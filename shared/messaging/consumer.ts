@@ -44,10 +44,13 @@ export class Consumer {
   private readonly log: Logger;
   private active?: { channel: Channel; consumerTag: string; acks: AckBatcher };
   private inFlight = 0;
+  /** The in-flight gauge of this queue: one label set, so its child is made once. */
+  private readonly inFlightGauge: { inc(): void; dec(): void };
   private stopping = false;
 
   constructor(connection: AmqpConnectionManager, private readonly options: ConsumerOptions) {
     this.log = options.log.child({ queue: options.queue });
+    this.inFlightGauge = options.metrics.inFlight.labels(options.queue);
     for (const [eventType, handler] of Object.entries(options.handlers)) {
       this.pipelines.set(eventType, compose(options.middleware, handler as EventHandler));
     }
@@ -102,11 +105,10 @@ export class Consumer {
     }
     acks.track(msg);
     this.inFlight++;
-    const gauge = labelled(this.options.metrics.inFlight)(this.options.queue);
-    gauge.inc();
+    this.inFlightGauge.inc();
     void this.process(acks, msg).finally(() => {
       this.inFlight--;
-      gauge.dec();
+      this.inFlightGauge.dec();
     });
   }
 

@@ -16,15 +16,13 @@ export interface PublisherOptions {
   bufferLimit: number;
   /**
    * Bytes of content awaiting a confirm or a connection before new publishes are refused (one publish is always
-   * let through when nothing is pending, whatever its size). @defaultValue 67108864 (64 MiB)
+   * let through when nothing is pending, whatever its size).
    */
-  bufferBytes?: number;
+  bufferBytes: number;
   appId: string;
   log: Logger;
   metrics: Metrics;
 }
-
-const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
 
 export interface PublishProperties extends Options.Publish {
   messageId: string;
@@ -77,7 +75,7 @@ export class Publisher {
   async publish(exchange: string, routingKey: string, content: Buffer, properties: PublishProperties): Promise<void> {
     const { metrics } = this.options;
     const eventType = properties.type ?? 'unknown';
-    const bufferBytes = this.options.bufferBytes ?? DEFAULT_BUFFER_BYTES;
+    const { bufferBytes } = this.options;
     if (this.pending >= this.options.bufferLimit || (this.pending > 0 && this.pendingBytes + content.length > bufferBytes)) {
       labelled(metrics.published)(routingKey, eventType, 'buffer_full').inc();
       throw new PublishError(`publish buffer full (${this.pending} messages, ${this.pendingBytes} bytes awaiting confirm; limits ${this.options.bufferLimit} and ${bufferBytes})`, 'buffer_full');

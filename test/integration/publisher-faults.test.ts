@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import { DEFAULT_PUBLISH_BUFFER_BYTES } from '../../shared/config/config';
 import { connect } from '../../shared/messaging/connection';
 import { PublishError } from '../../shared/messaging/errors';
 import { Publisher } from '../../shared/messaging/publisher';
@@ -17,10 +18,10 @@ import { sleep, waitFor } from '../helpers/wait';
 
 const quiet = createLogger({ service: 'test', level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
 
-function publisherFor(url: string, topology: Topology, bufferLimit: number, timeoutMs = 20_000, bufferBytes?: number) {
+function publisherFor(url: string, topology: Topology, bufferLimit: number, timeoutMs = 20_000, bufferBytes = DEFAULT_PUBLISH_BUFFER_BYTES) {
   const metrics = createMetrics('test');
   const connection = connect(url, 'publish', 'test', quiet, metrics);
-  const publisher = new Publisher(connection, { exchange: topology.exchange, topology, timeoutMs, bufferLimit, ...(bufferBytes ? { bufferBytes } : {}), appId: 'test', log: quiet, metrics });
+  const publisher = new Publisher(connection, { exchange: topology.exchange, topology, timeoutMs, bufferLimit, bufferBytes, appId: 'test', log: quiet, metrics });
   return { publisher, connection, metrics };
 }
 
