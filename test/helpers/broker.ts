@@ -8,12 +8,45 @@ const run = promisify(execFile);
 export const BASE_AMQP_URL = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
+/** A broker the helpers talk to: its AMQP URL and the command line that runs rabbitmqctl against it. */
+export interface BrokerTarget {
+  amqpUrl: string;
+  /** e.g. `['rabbitmqctl']` or `['docker', 'exec', 'warren-test-rabbitmq-x', 'rabbitmqctl']`. */
+  rabbitmqctl: readonly string[];
+}
+
+/**
+ * The broker of AMQP_URL. `WARREN_TEST_RABBITMQCTL` says how to reach its rabbitmqctl, e.g.
+ * `docker exec warren-test-rabbitmq-x rabbitmqctl` for one in a container (split on spaces; no shell involved).
+ * @defaultValue plain `rabbitmqctl`, the local broker's
+ */
+export const ENV_BROKER: BrokerTarget = {
+  amqpUrl: BASE_AMQP_URL,
+  rabbitmqctl: (process.env['WARREN_TEST_RABBITMQCTL'] ?? 'rabbitmqctl').trim().split(/\s+/),
+};
+
+let current: BrokerTarget = ENV_BROKER;
+
+/**
+ * Points `createVhost`, `deleteVhost` and `rabbitmqctl` (and so every fleet helper) at another broker until the
+ * returned function is called. Mocha runs suites one after another, so a suite may switch in `before` and switch
+ * back in `after`: how a test that restarts a broker of its own keeps every call away from the shared one.
+ */
+export function useBroker(target: BrokerTarget): () => void {
+  const previous = current;
+  current = target;
+  return () => {
+    current = previous;
+  };
+}
+
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 export async function rabbitmqctl(...args: string[]): Promise<string> {
-  const { stdout } = await run('rabbitmqctl', ['-q', ...args], { timeout: 60_000 });
+  const [command, ...prefix] = current.rabbitmqctl;
+  const { stdout } = await run(command!, [...prefix, '-q', ...args], { timeout: 60_000 });
   return stdout;
 }
 
@@ -22,7 +55,7 @@ export async function createVhost(prefix = 'warren-test'): Promise<{ vhost: stri
   const vhost = uniqueName(prefix);
   await rabbitmqctl('add_vhost', vhost);
   await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
-  const url = new URL(BASE_AMQP_URL);
+  const url = new URL(current.amqpUrl);
   url.pathname = `/${encodeURIComponent(vhost)}`;
   return { vhost, url: url.toString() };
 }
