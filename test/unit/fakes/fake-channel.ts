@@ -1,0 +1,155 @@
+import { EventEmitter } from 'node:events';
+import type { ConfirmChannel, ConsumeMessage, Message, MessageProperties, Options, Replies } from 'amqplib';
+
+/**
+ * How the fake broker settles a publish: `ack` confirms it, `nack` fails its confirm, `return` hands it back as
+ * unroutable (basic.return, then the confirm, as RabbitMQ does for a mandatory message no queue takes), `closed`
+ * fails it as amqplib does when the channel dies under it, and `never` leaves it to the test ({@link Published.settle})
+ * or to a timeout.
+ */
+export type Confirm = 'ack' | 'nack' | 'return' | 'closed' | 'never';
+
+export interface Published {
+  exchange: string;
+  routingKey: string;
+  content: Buffer;
+  options: Options.Publish;
+  /** Settles a publish left pending (`never`); settling one twice throws. */
+  settle(outcome: Exclude<Confirm, 'never'>): void;
+}
+
+/** What happened to a delivery, as the broker saw it. */
+export type Settlement = 'ack' | 'requeue' | 'reject';
+
+/** The methods of amqplib's channel that the core calls: the fake is checked against their real signatures. */
+type Used = 'assertExchange' | 'assertQueue' | 'bindQueue' | 'prefetch' | 'consume' | 'cancel' | 'ack' | 'nack' | 'publish';
+
+/**
+ * An amqplib (confirm) channel with a broker of one's own behind it: it records topology and settle calls, lets
+ * the test deliver to the registered consumer, and settles each publish as {@link FakeChannel.confirm} says.
+ */
+export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Used> {
+  /** Topology and consumer calls, in order: `assertQueue q`, `bindQueue q ex key`, `consume q`, … */
+  readonly calls: string[] = [];
+  /** Ack and nack frames as sent, in the ack-batcher spec's notation: `ack 3 multiple`, `nack 1 requeue`. */
+  readonly frames: string[] = [];
+  readonly published: Published[] = [];
+  /** Protocol errors a real broker would close the channel for (a delivery tag settled twice). */
+  readonly violations: string[] = [];
+  /** How the next publishes are settled: one outcome for all, or one chosen per publish. */
+  confirm: Confirm | ((publish: Published) => Confirm) = 'ack';
+  prefetchCount = 0;
+  private readonly consumers = new Map<string, { queue: string; onMessage: (msg: ConsumeMessage | null) => void }>();
+  private readonly settled = new Map<number, Settlement>();
+  private nextTag = 1;
+
+  async assertExchange(exchange: string, type: string): Promise<Replies.AssertExchange> {
+    this.calls.push(`assertExchange ${exchange} ${type}`);
+    return { exchange };
+  }
+
+  async assertQueue(queue = '', options?: Options.AssertQueue): Promise<Replies.AssertQueue> {
+    this.calls.push(`assertQueue ${queue}${options?.arguments?.['x-message-ttl'] ? ` ttl=${options.arguments['x-message-ttl']}` : ''}`);
+    return { queue, messageCount: 0, consumerCount: 0 };
+  }
+
+  async bindQueue(queue: string, source: string, pattern: string): Promise<Replies.Empty> {
+    this.calls.push(`bindQueue ${queue} ${source} ${pattern}`);
+    return {};
+  }
+
+  async prefetch(count: number): Promise<Replies.Empty> {
+    this.prefetchCount = count;
+    this.calls.push(`prefetch ${count}`);
+    return {};
+  }
+
+  async consume(queue: string, onMessage: (msg: ConsumeMessage | null) => void, options?: Options.Consume): Promise<Replies.Consume> {
+    const consumerTag = `ctag-${this.consumers.size + 1}`;
+    this.consumers.set(consumerTag, { queue, onMessage });
+    this.calls.push(`consume ${queue}${options?.noAck ? ' noAck' : ''}`);
+    return { consumerTag };
+  }
+
+  async cancel(consumerTag: string): Promise<Replies.Cancel> {
+    this.consumers.delete(consumerTag);
+    this.calls.push(`cancel ${consumerTag}`);
+    return { consumerTag };
+  }
+
+  ack(message: Message, allUpTo = false): void {
+    this.frames.push(`ack ${message.fields.deliveryTag}${allUpTo ? ' multiple' : ''}`);
+    this.settle(message.fields.deliveryTag, allUpTo, 'ack');
+  }
+
+  nack(message: Message, allUpTo = false, requeue = true): void {
+    this.frames.push(`nack ${message.fields.deliveryTag}${allUpTo ? ' multiple' : ''}${requeue ? ' requeue' : ''}`);
+    this.settle(message.fields.deliveryTag, allUpTo, requeue ? 'requeue' : 'reject');
+  }
+
+  publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish = {}, callback?: (err: unknown, ok: Replies.Empty) => void): boolean {
+    let done = false;
+    const publish: Published = {
+      exchange,
+      routingKey,
+      content,
+      options,
+      settle: (outcome) => {
+        if (done) throw new Error(`publish to ${exchange}/${routingKey} settled twice`);
+        done = true;
+        if (outcome === 'return') this.emit('return', { content, fields: { exchange, routingKey, deliveryTag: 0, redelivered: false }, properties: properties(options) });
+        if (outcome === 'nack') callback?.(new Error('message nacked'), {});
+        else if (outcome === 'closed') callback?.(new Error('Channel closed'), {});
+        else callback?.(null, {});
+      },
+    };
+    this.published.push(publish);
+    const outcome = typeof this.confirm === 'function' ? this.confirm(publish) : this.confirm;
+    // A broker's confirm arrives on a later turn, never inside publish().
+    if (outcome !== 'never') setImmediate(() => publish.settle(outcome));
+    return true;
+  }
+
+  /** Delivers a message to the consumer of `queue`, as the broker would; returns it for settle checks. */
+  deliver(queue: string, content: Buffer, props: Partial<MessageProperties> = {}, routingKey = 'test.key'): ConsumeMessage {
+    const consumer = [...this.consumers.entries()].find(([, c]) => c.queue === queue);
+    if (!consumer) throw new Error(`no consumer on ${queue}`);
+    const [consumerTag, { onMessage }] = consumer;
+    const msg: ConsumeMessage = { content, fields: { deliveryTag: this.nextTag++, redelivered: false, exchange: 'test.events', routingKey, consumerTag }, properties: properties(props) };
+    onMessage(msg);
+    return msg;
+  }
+
+  /** How the broker settled a delivery, if it has (a multiple ack counts for every tag it covers). */
+  settlement(msg: Message): Settlement | undefined {
+    return this.settled.get(msg.fields.deliveryTag);
+  }
+
+  private settle(tag: number, allUpTo: boolean, how: Settlement): void {
+    if (this.settled.has(tag) || tag >= this.nextTag) this.violations.push(`unknown delivery tag ${tag}`);
+    const tags = allUpTo ? Array.from({ length: tag }, (_, i) => i + 1).filter((t) => !this.settled.has(t)) : [tag];
+    for (const t of tags) this.settled.set(t, how);
+  }
+}
+
+/** amqplib fills every property, `undefined` where the message has none. */
+const NO_PROPERTIES: MessageProperties = {
+  contentType: undefined,
+  contentEncoding: undefined,
+  headers: undefined,
+  deliveryMode: undefined,
+  priority: undefined,
+  correlationId: undefined,
+  replyTo: undefined,
+  expiration: undefined,
+  messageId: undefined,
+  timestamp: undefined,
+  type: undefined,
+  userId: undefined,
+  appId: undefined,
+  clusterId: undefined,
+};
+
+function properties(p: Partial<MessageProperties>): MessageProperties {
+  return { ...NO_PROPERTIES, ...p };
+}

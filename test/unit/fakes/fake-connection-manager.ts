@@ -1,0 +1,31 @@
+import type { AmqpConnectionManager, ChannelWrapper, CreateChannelOpts } from 'amqp-connection-manager';
+import type { FakeChannel } from './fake-channel';
+import { FakeChannelWrapper } from './fake-channel-wrapper';
+
+/**
+ * An always-connected amqp-connection-manager: hand {@link FakeConnectionManager.manager} to a Publisher or a
+ * Consumer, then reach the fake broker channel behind each of their channels by name (`publisher`,
+ * `consumer:<queue>`).
+ */
+export class FakeConnectionManager {
+  readonly wrappers = new Map<string, FakeChannelWrapper>();
+  readonly manager: AmqpConnectionManager;
+
+  constructor() {
+    const createChannel = (options: CreateChannelOpts = {}): ChannelWrapper => {
+      const wrapper = new FakeChannelWrapper(options);
+      this.wrappers.set(options.name ?? `channel-${this.wrappers.size + 1}`, wrapper);
+      // The seam: the core calls only waitForConnect, publish, close and on of a ChannelWrapper (FakeChannelWrapper
+      // implements those against the real types), and only createChannel of the manager.
+      return wrapper as unknown as ChannelWrapper;
+    };
+    this.manager = { createChannel } as Partial<AmqpConnectionManager> as AmqpConnectionManager;
+  }
+
+  /** The fake broker channel behind the named channel. */
+  channel(name: string): FakeChannel {
+    const wrapper = this.wrappers.get(name);
+    if (!wrapper) throw new Error(`no channel named ${name}; have ${[...this.wrappers.keys()].join(', ') || 'none'}`);
+    return wrapper.channel;
+  }
+}

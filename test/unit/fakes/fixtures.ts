@@ -1,0 +1,35 @@
+import { Writable } from 'node:stream';
+import { createEvent } from '../../../shared/events/codec';
+import type { AnyEvent } from '../../../shared/events/catalog';
+import { createLogger } from '../../../shared/observability/logger';
+import { createMetrics, type Metrics } from '../../../shared/observability/metrics';
+
+/** A logger that writes nowhere. */
+export const quietLog = createLogger({ service: 'test', level: 'silent', destination: new Writable({ write: (_chunk, _enc, done) => done() }) });
+
+export const testMetrics = (): Metrics => createMetrics('test');
+
+/** The value of one counter (or gauge) child, 0 when it was never touched. */
+export async function valueOf(metric: { get(): Promise<{ values: { labels: object; value: number }[] }> }, labels: Record<string, string> = {}): Promise<number> {
+  const { values } = await metric.get();
+  const match = values.find((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l));
+  return match?.value ?? 0;
+}
+
+/** A valid event of a type every spec can use. */
+export function paymentDeclined(orderId = 'o-1'): AnyEvent {
+  return createEvent('PaymentDeclined', { orderId, reason: 'CARD_DECLINED' }, { correlationId: orderId }) as AnyEvent;
+}
+
+export const body = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` every millisecond until it holds; fails naming `what` after `withinMs`. */
+export async function until(what: string, check: () => boolean, withinMs = 1000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(1);
+  }
+}

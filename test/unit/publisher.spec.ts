@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { routingKeyOf } from '../../shared/events/catalog';
+import { PublishError } from '../../shared/messaging/errors';
+import { Publisher, type PublisherOptions } from '../../shared/messaging/publisher';
+import type { Topology } from '../../shared/messaging/topology';
+import { FakeConnectionManager } from './fakes/fake-connection-manager';
+import { paymentDeclined, quietLog, sleep, testMetrics, until, valueOf } from './fakes/fixtures';
+
+const topology: Topology = { exchange: 'test.events', queues: [{ name: 'q', bindings: ['#'] }], retryDelaysMs: [], queueType: 'quorum' };
+
+async function publisherWith(options: Partial<PublisherOptions> = {}) {
+  const amqp = new FakeConnectionManager();
+  const metrics = testMetrics();
+  const publisher = new Publisher(amqp.manager, { exchange: 'test.events', topology, timeoutMs: 2000, bufferLimit: 100, bufferBytes: 1 << 20, appId: 'test-app', log: quietLog, metrics, ...options });
+  await publisher.ready();
+  return { publisher, broker: amqp.channel('publisher'), metrics };
+}
+
+const bytes = (n: number) => Buffer.alloc(n, 'x');
+const isPublishError = (outcome: PublishError['outcome'], message?: RegExp) => (e: unknown) =>
+  e instanceof PublishError && e.outcome === outcome && (!message || message.test(e.message));
+
+/** Settles and records a publish's outcome without an unhandled rejection while the test looks elsewhere. */
+function watch(promise: Promise<void>) {
+  const state = { outcome: 'pending' as string };
+  void promise.then(
+    () => (state.outcome = 'resolved'),
+    (e: PublishError) => (state.outcome = e.outcome),
+  );
+  return state;
+}
+
+describe('Publisher (fake broker)', () => {
+  it('declares the topology and listens for returns when its channel is set up', async () => {
+    const { broker } = await publisherWith();
+    assert.ok(broker.calls.includes('assertExchange test.events topic'));
+    assert.ok(broker.calls.includes('bindQueue q test.events #'));
+    assert.equal(broker.listenerCount('return'), 1);
+  });
+
+  it('resolves only once the broker confirms, with a persistent, mandatory message', async () => {
+    const { publisher, broker, metrics } = await publisherWith();
+    broker.confirm = 'never';
+    const state = watch(publisher.publish('test.events', 'k', bytes(3), { messageId: 'm-1', type: 'PaymentDeclined' }));
+    await until('the publish', () => broker.published.length === 1);
+    await sleep(10);
+    assert.equal(state.outcome, 'pending', 'no confirm, no resolve');
+    assert.equal(publisher.depth, 1);
+    broker.published[0]!.settle('ack');
+    await until('the confirm', () => state.outcome !== 'pending');
+    assert.equal(state.outcome, 'resolved');
+    const { options } = broker.published[0]!;
+    assert.deepEqual(
+      { persistent: options.persistent, mandatory: options.mandatory, contentType: options.contentType, appId: options.appId, messageId: options.messageId },
+      { persistent: true, mandatory: true, contentType: 'application/json', appId: 'test-app', messageId: 'm-1' },
+    );
+    assert.equal('timeout' in options, false, 'the wrapper option is not an AMQP property');
+    assert.equal(publisher.depth, 0);
+    assert.equal(await valueOf(metrics.published, { outcome: 'confirmed', event_type: 'PaymentDeclined' }), 1);
+  });
+
+  it('rejects with PublishError(nacked) when the broker nacks', async () => {
+    const { publisher, broker, metrics } = await publisherWith();
+    broker.confirm = 'nack';
+    await assert.rejects(publisher.publish('test.events', 'k', bytes(3), { messageId: 'm-1' }), isPublishError('nacked', /message nacked/));
+    assert.equal(await valueOf(metrics.published, { outcome: 'nacked' }), 1);
+    assert.equal(publisher.depth, 0);
+  });
+
+  it('rejects with PublishError(returned) when the broker returns a mandatory message, although it confirms it', async () => {
+    const { publisher, broker, metrics } = await publisherWith();
+    broker.confirm = (p) => (p.options.messageId === 'lost' ? 'return' : 'ack');
+    await assert.rejects(publisher.publish('test.events', 'nowhere', bytes(3), { messageId: 'lost' }), isPublishError('returned', /unroutable.*nowhere/));
+    await publisher.publish('test.events', 'k', bytes(3), { messageId: 'found' });
+    assert.equal(await valueOf(metrics.published, { outcome: 'returned' }), 1);
+    assert.equal(await valueOf(metrics.published, { outcome: 'confirmed' }), 1);
+  });
+
+  it('rejects with PublishError(timeout) when no confirm comes in time, and frees its buffer slot', async () => {
+    const { publisher, broker, metrics } = await publisherWith({ timeoutMs: 30 });
+    broker.confirm = 'never';
+    const started = Date.now();
+    await assert.rejects(publisher.publish('test.events', 'k', bytes(3), { messageId: 'm-1' }), isPublishError('timeout'));
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 25 && elapsed < 500, `timed out after ${elapsed} ms`);
+    assert.equal(publisher.depth, 0);
+    assert.equal(await valueOf(metrics.published, { outcome: 'timeout' }), 1);
+    assert.equal(await valueOf(metrics.publishBuffer), 0);
+  });
+
+  it('refuses a publish past the buffer count with PublishError(buffer_full), without sending it', async () => {
+    const { publisher, broker, metrics } = await publisherWith({ bufferLimit: 2 });
+    broker.confirm = 'never';
+    const first = watch(publisher.publish('test.events', 'k', bytes(1), { messageId: 'm-1' }));
+    watch(publisher.publish('test.events', 'k', bytes(1), { messageId: 'm-2' }));
+    await assert.rejects(publisher.publish('test.events', 'k', bytes(1), { messageId: 'm-3' }), isPublishError('buffer_full', /2 messages/));
+    await until('two publishes', () => broker.published.length === 2);
+    assert.equal(await valueOf(metrics.publishBuffer), 2);
+    assert.equal(await valueOf(metrics.published, { outcome: 'buffer_full' }), 1);
+    broker.published[0]!.settle('ack');
+    await until('the first confirm', () => first.outcome === 'resolved');
+    watch(publisher.publish('test.events', 'k', bytes(1), { messageId: 'm-4' }));
+    await until('a slot to free up', () => broker.published.length === 3);
+    assert.deepEqual(broker.published.map((p) => p.options.messageId), ['m-1', 'm-2', 'm-4']);
+  });
+
+  it('refuses a publish past the byte bound, but always lets one through when nothing is pending', async () => {
+    const { publisher, broker } = await publisherWith({ bufferBytes: 100 });
+    broker.confirm = 'never';
+    const big = watch(publisher.publish('test.events', 'k', bytes(150), { messageId: 'big' }));
+    await assert.rejects(publisher.publish('test.events', 'k', bytes(10), { messageId: 'small' }), isPublishError('buffer_full', /150 bytes/));
+    await until('the big publish', () => broker.published.length === 1);
+    broker.published[0]!.settle('ack');
+    await until('its confirm', () => big.outcome === 'resolved');
+    watch(publisher.publish('test.events', 'k', bytes(60), { messageId: 'a' }));
+    watch(publisher.publish('test.events', 'k', bytes(40), { messageId: 'b' }));
+    await assert.rejects(publisher.publish('test.events', 'k', bytes(1), { messageId: 'c' }), isPublishError('buffer_full', /bytes/));
+    assert.equal(publisher.depth, 2);
+  });
+
+  it('publishes again when a confirm is lost to a closed channel, and resolves on the next confirm', async () => {
+    const { publisher, broker } = await publisherWith();
+    let publishes = 0;
+    broker.confirm = () => (++publishes === 1 ? 'closed' : 'ack');
+    await publisher.publish('test.events', 'k', bytes(3), { messageId: 'm-1' });
+    assert.deepEqual(broker.published.map((p) => p.options.messageId), ['m-1', 'm-1']);
+  });
+
+  it('publishes an event under its routing key, with properties mirroring its metadata', async () => {
+    const { publisher, broker } = await publisherWith();
+    const event = paymentDeclined('o-7');
+    await publisher.publishEvent(event, { traceparent: 'tp' });
+    const [sent] = broker.published;
+    assert.equal(sent!.routingKey, routingKeyOf('PaymentDeclined'));
+    assert.deepEqual(JSON.parse(sent!.content.toString()), event);
+    assert.equal(sent!.options.messageId, event.eventId);
+    assert.equal(sent!.options.type, 'PaymentDeclined');
+    assert.equal(sent!.options.correlationId, 'o-7');
+    assert.deepEqual(sent!.options.headers, { traceparent: 'tp' });
+  });
+});
