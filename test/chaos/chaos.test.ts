@@ -13,7 +13,7 @@ const STOCK = { 'CHAOS-IN': 100_000, 'CHAOS-OUT': 0 };
 
 /**
  * Each case runs real service processes against the real broker and Redis, breaks something while orders flow,
- * lets the fleet heal on its own, then checks CONTRACT.md's invariants and counts lost and duplicated effects.
+ * lets the fleet heal on its own, then checks docs/contract.md's invariants and counts lost and duplicated effects.
  * No broker restart here: that runs only against a broker container the run owns (test/docker/broker-restart.test.ts).
  */
 describe('chaos (real processes, broker and Redis)', function () {

@@ -13,7 +13,7 @@ import {
 import { byKind, renderChart } from './tools';
 
 const EXCHANGE = 'warren.events';
-/** The routing keys each service publishes (CONTRACT.md, Events). */
+/** The routing keys each service publishes (docs/contract.md, Events). */
 const PUBLISHES: Record<ServiceName, string[]> = {
   order: ['order.placed', 'order.confirmed', 'order.cancelled'],
   inventory: ['inventory.reserved', 'inventory.rejected', 'inventory.released'],

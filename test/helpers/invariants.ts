@@ -38,7 +38,7 @@ export async function awaitFinal(api: string, orderIds: readonly string[], timeo
 }
 
 /**
- * Checks CONTRACT.md's invariants from outside: stock per product (final = initial − Σ confirmed), nothing left
+ * Checks docs/contract.md's invariants from outside: stock per product (final = initial − Σ confirmed), nothing left
  * reserved, at most one capture per order, confirmed orders captured and not refunded, cancelled ones holding no
  * money. Waits for compensation to settle before asserting.
  */

@@ -40,18 +40,18 @@ describe('observability config: promtool and the dashboard model', function () {
     console.log(`      ${[config, rules, tests].join('').trim().split('\n').filter((l) => /SUCCESS|rules found/.test(l)).map((l) => l.trim()).join('\n      ')}`);
   });
 
-  it('every alert has a summary, a description and a README runbook anchor named after it', async () => {
+  it('every alert has a summary, a description and a runbook anchor in docs/operations.md named after it', async () => {
     const raw = await Promise.all((await ruleFiles()).map(async (f) => parseYaml(await readFile(f, 'utf8')) as { groups: { rules: Record<string, any>[] }[] }));
     const alerts = raw.flatMap((d) => d.groups.flatMap((g) => g.rules)).filter((r) => r['alert']);
     const names = alerts.map((a) => a['alert'] as string);
     for (const required of ['WarrenDeadLetterQueueGrowing', 'WarrenHighRetryRate', 'WarrenConsumerAbsent', 'WarrenPublishConfirmSlow', 'WarrenEventLagHigh', 'WarrenSagaTimeouts', 'WarrenApiErrorRatio', 'WarrenHandlerErrorRatio', 'WarrenServiceNotReady', 'WarrenServiceDown']) {
       assert.ok(names.includes(required), `missing alert ${required}`);
     }
-    const doc = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+    const doc = await readFile(path.join(ROOT, 'docs/operations.md'), 'utf8');
     for (const a of alerts) {
       assert.ok(a['annotations']?.summary && a['annotations']?.description, `${a['alert']} lacks summary or description`);
-      assert.equal(a['annotations'].runbook_url, `README.md#runbook-${String(a['alert']).toLowerCase()}`);
-      assert.ok(doc.includes(`Runbook: ${a['alert']}`), `README.md has no "Runbook: ${a['alert']}" section`);
+      assert.equal(a['annotations'].runbook_url, `docs/operations.md#runbook-${String(a['alert']).toLowerCase()}`);
+      assert.ok(doc.includes(`Runbook: ${a['alert']}`), `docs/operations.md has no "Runbook: ${a['alert']}" section`);
     }
   });
 
