@@ -1,9 +1,10 @@
-# syntax=docker/dockerfile:1
 # One image for every Warren service; the command picks the service:
 #   docker run warren node dist/workers/run.js inventory
 # Node runs as PID 1 in exec form, so SIGTERM reaches it and the runtime drains (intake, consumers, I/O) before exit.
 
-ARG NODE_IMAGE=node:20-alpine
+# No `# syntax=` line: it would make every build fetch a frontend image from a registry (BuildKit), which fails
+# behind a mirror or offline. A mirror or a local stand-in is passed as NODE_IMAGE.
+ARG NODE_IMAGE=node:24-alpine
 
 # --- build: full dependency tree, compile TypeScript to dist/ ---------------------------------------------------
 FROM ${NODE_IMAGE} AS build

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CONFIG_VARIABLES, SERVICE_NAMES } from '../../shared/config/config';
-import { composeConfig, dockerComposeBinary, REPO } from './tools';
+import { composeConfig, dockerComposeCommand, REPO } from './tools';
 
 /** Reads user and password out of an AMQP or Redis URL. */
 const credentials = (url: string): { user: string; password: string; vhost: string } => {
@@ -11,13 +11,17 @@ const credentials = (url: string): { user: string; password: string; vhost: stri
   return { user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), vhost: decodeURIComponent(u.pathname.slice(1)) };
 };
 
+/** `depends_on` as service → condition (Compose v2 adds `required: true` and `restart: false` to each entry). */
+const conditions = (dependsOn: Record<string, { condition: string }>): Record<string, string> =>
+  Object.fromEntries(Object.entries(dependsOn).map(([name, d]) => [name, d.condition]));
+
 describe('deploy: docker-compose.yml', function () {
   this.timeout(60_000);
   const configs: Record<string, any> = {};
   let scratch: string;
 
   before(async () => {
-    dockerComposeBinary(); // fails with the install hint when the binary is missing
+    dockerComposeCommand(); // fails with the install hint when Compose is missing
     scratch = mkdtempSync(path.join(tmpdir(), 'warren-compose-'));
     const empty = path.join(scratch, 'empty.env');
     writeFileSync(empty, '');
@@ -79,11 +83,20 @@ describe('deploy: docker-compose.yml', function () {
     const { services } = configs['defaults'];
     for (const name of [...SERVICE_NAMES, 'rabbitmq', 'redis', 'prometheus', 'grafana']) assert.ok(services[name].healthcheck?.test, `${name} has no healthcheck`);
     for (const name of SERVICE_NAMES) {
-      assert.deepEqual(services[name].depends_on, { rabbitmq: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+      assert.deepEqual(conditions(services[name].depends_on), { rabbitmq: 'service_healthy', redis: 'service_healthy' });
       assert.deepEqual(services[name].healthcheck.test, ['CMD', 'node', 'healthcheck.mjs', '/readyz']);
       assert.equal(services[name].read_only, true);
     }
-    assert.deepEqual(services.rabbitmq.depends_on, { 'rabbitmq-definitions': { condition: 'service_completed_successfully' } });
+    assert.deepEqual(conditions(services.rabbitmq.depends_on), { 'rabbitmq-definitions': 'service_completed_successfully' });
+  });
+
+  it('builds the one image once: only order has a build, the other services run the same tag', () => {
+    const { services } = configs['defaults'];
+    assert.ok(services.order.build, 'order builds the image');
+    for (const name of SERVICE_NAMES) {
+      assert.equal(services[name].image, services.order.image, `${name} runs another image`);
+      if (name !== 'order') assert.equal(services[name].build, undefined, `${name} would build the same image again`);
+    }
   });
 
   it('persists broker, Redis (AOF), Prometheus and Grafana in named volumes, and mounts files that exist', () => {

@@ -76,20 +76,28 @@ export function selects(selector: Record<string, string> | undefined, labels: Re
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 }
 
-/** The docker-compose binary (Debian package `docker-compose`), or a failure saying how to get it. */
-export function dockerComposeBinary(): string {
-  for (const dir of (process.env['PATH'] ?? '/usr/bin').split(':')) {
-    const candidate = path.join(dir, 'docker-compose');
-    if (existsSync(candidate)) return candidate;
+/**
+ * How to run Compose: the v2 CLI plugin (`docker compose`, what users have; test/docker/standin-images.sh installs
+ * it here), else a standalone `docker-compose`, else a failure saying how to get one.
+ */
+export function dockerComposeCommand(): string[] {
+  try {
+    execFileSync('docker', ['compose', 'version'], { stdio: 'ignore', timeout: 20_000 });
+    return ['docker', 'compose'];
+  } catch {
+    for (const dir of (process.env['PATH'] ?? '/usr/bin').split(':')) {
+      const candidate = path.join(dir, 'docker-compose');
+      if (existsSync(candidate)) return [candidate];
+    }
   }
-  throw new Error('docker-compose is not installed: CI must `apt-get install -y docker-compose` (Debian package) for test/deploy');
+  throw new Error('docker compose is not installed: `bash test/docker/standin-images.sh compose` installs the v2 plugin');
 }
 
-/** `docker-compose config` of the repo's compose file with only the given env file (the caller's env is ignored). */
+/** `docker compose config` of the repo's compose file with only the given env file (the caller's env is ignored). */
 export async function composeConfig(envFile: string): Promise<any> {
-  const binary = dockerComposeBinary();
+  const [binary = 'docker', ...sub] = dockerComposeCommand();
   try {
-    const { stdout } = await run(binary, ['--project-directory', REPO, '--env-file', envFile, '-f', path.join(REPO, 'docker-compose.yml'), 'config'], {
+    const { stdout } = await run(binary, [...sub, '--project-directory', REPO, '--env-file', envFile, '-f', path.join(REPO, 'docker-compose.yml'), 'config'], {
       cwd: REPO,
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root' },
       timeout: 60_000,
@@ -97,6 +105,6 @@ export async function composeConfig(envFile: string): Promise<any> {
     return parseAllDocuments(stdout)[0]?.toJS();
   } catch (error) {
     const e = error as { stderr?: string; message: string };
-    throw new Error(`docker-compose config failed: ${e.stderr || e.message}`);
+    throw new Error(`docker compose config failed: ${e.stderr || e.message}`);
   }
 }
