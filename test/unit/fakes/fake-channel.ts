@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { ConfirmChannel, ConsumeMessage, Message, MessageProperties, Options, Replies } from 'amqplib';
+import type { ConfirmChannel, ConsumeMessage, Message, MessageFields, MessageProperties, Options, Replies } from 'amqplib';
 
 /**
  * How the fake broker settles a publish: `ack` confirms it, `nack` fails its confirm, `return` hands it back as
@@ -111,11 +111,12 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
   }
 
   /** Delivers a message to the consumer of `queue`, as the broker would; returns it for settle checks. */
-  deliver(queue: string, content: Buffer, props: Partial<MessageProperties> = {}, routingKey = 'test.key'): ConsumeMessage {
+  deliver(queue: string, content: Buffer, props: Partial<MessageProperties> = {}, from: Partial<Pick<MessageFields, 'exchange' | 'routingKey'>> = {}): ConsumeMessage {
     const consumer = [...this.consumers.entries()].find(([, c]) => c.queue === queue);
     if (!consumer) throw new Error(`no consumer on ${queue}`);
     const [consumerTag, { onMessage }] = consumer;
-    const msg: ConsumeMessage = { content, fields: { deliveryTag: this.nextTag++, redelivered: false, exchange: 'test.events', routingKey, consumerTag }, properties: properties(props) };
+    const fields = { deliveryTag: this.nextTag++, redelivered: false, exchange: 'test.events', routingKey: 'test.key', ...from, consumerTag };
+    const msg: ConsumeMessage = { content, fields, properties: properties(props) };
     onMessage(msg);
     return msg;
   }

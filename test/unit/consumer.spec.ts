@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import type { MessageProperties } from 'amqplib';
+import { createEvent } from '../../shared/events/codec';
+import type { HandlerMap } from '../../shared/messaging/context';
+import { Consumer, type ConsumerOptions } from '../../shared/messaging/consumer';
+import { BusinessRuleError, TransientError } from '../../shared/messaging/errors';
+import { Publisher } from '../../shared/messaging/publisher';
+import { H } from '../../shared/messaging/retry-policy';
+import type { Topology } from '../../shared/messaging/topology';
+import type { FakeChannel, Published } from './fakes/fake-channel';
+import { FakeConnectionManager } from './fakes/fake-connection-manager';
+import { body, paymentDeclined, quietLog, sleep, testMetrics, until, valueOf } from './fakes/fixtures';
+
+const TIERS = [10, 20];
+const topology: Topology = { exchange: 'test.events', queues: [{ name: 'q', bindings: ['payment.#'] }], retryDelaysMs: TIERS, queueType: 'quorum' };
+/** What the broker said of every fake channel in the test: checked after each one. */
+const brokers: FakeChannel[] = [];
+
+async function consumerWith(handlers: HandlerMap, options: Partial<ConsumerOptions> & { confirmTimeoutMs?: number } = {}) {
+  const amqp = new FakeConnectionManager();
+  const metrics = testMetrics();
+  const { confirmTimeoutMs = 2000, ...consumerOptions } = options;
+  const publisher = new Publisher(amqp.manager, { exchange: 'test.events', topology, timeoutMs: confirmTimeoutMs, bufferLimit: 100, bufferBytes: 1 << 20, appId: 'test', log: quietLog, metrics });
+  const consumer = new Consumer(amqp.manager, { queue: 'q', topology, prefetch: 4, handlers, middleware: [], publisher, service: 'payment', log: quietLog, metrics, ...consumerOptions });
+  await Promise.all([publisher.ready(), consumer.ready()]);
+  const broker = amqp.channel('consumer:q');
+  const copies = amqp.channel('publisher');
+  brokers.push(broker, copies);
+  const deliver = (content: Buffer, props: Partial<MessageProperties> = {}) => broker.deliver('q', content, props, { routingKey: 'payment.declined' });
+  /** The broker hands a retry copy back to the queue once its tier's TTL passed, with its own death headers. */
+  const returnFromTier = (copy: Published) =>
+    broker.deliver('q', copy.content, { ...copy.options, headers: { ...copy.options.headers, 'x-death': [{ count: 1, queue: `q.retry.${TIERS[0]}` }], 'x-first-death-reason': 'expired' } }, { exchange: 'q.failures', routingKey: 'return' });
+  return { broker, copies, metrics, deliver, returnFromTier };
+}
+
+const eventProps = (event: { eventId: string; correlationId: string; eventType: string }): Partial<MessageProperties> => ({
+  messageId: event.eventId,
+  correlationId: event.correlationId,
+  type: event.eventType,
+  contentType: 'application/json',
+});
+
+const headersOf = (copy: Published | undefined): Record<string, unknown> => (copy?.options.headers ?? {}) as Record<string, unknown>;
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+describe('Consumer (fake broker)', () => {
+  afterEach(() => {
+    for (const broker of brokers.splice(0)) assert.deepEqual(broker.violations, [], 'no delivery is settled twice');
+  });
+
+  it('declares its topology, then consumes its queue with manual acks under its prefetch', async () => {
+    const { broker } = await consumerWith({});
+    assert.equal(broker.calls[0], 'assertExchange test.events topic');
+    assert.ok(broker.calls.includes('assertExchange q.failures direct'));
+    assert.ok(broker.calls.includes('bindQueue q test.events payment.#'));
+    assert.ok(broker.calls.includes('assertQueue q.retry.10 ttl=10'));
+    assert.ok(broker.calls.includes('bindQueue q.dlq q.failures dlq'));
+    assert.deepEqual(broker.calls.slice(-2), ['prefetch 4', 'consume q'], 'consumes only once the topology is in place, never with noAck');
+  });
+
+  it('acks a delivery once its handler returns, and publishes nothing', async () => {
+    let release!: () => void;
+    const seen: string[] = [];
+    const { deliver, broker, copies, metrics } = await consumerWith({
+      PaymentDeclined: async (ctx) => {
+        seen.push(`${ctx.event.orderId} attempt ${ctx.attempt}`);
+        await new Promise<void>((r) => (release = r));
+      },
+    });
+    const event = paymentDeclined('o-1');
+    const msg = deliver(body(event), eventProps(event));
+    await until('the handler', () => seen.length === 1);
+    await sleep(15);
+    assert.equal(broker.settlement(msg), undefined, 'not acked while the handler runs');
+    release();
+    await until('the ack', () => broker.settlement(msg) === 'ack');
+    assert.deepEqual(seen, ['o-1 attempt 1']);
+    assert.equal(copies.published.length, 0);
+    assert.equal(await valueOf(metrics.consumed, { queue: 'q', event_type: 'PaymentDeclined', outcome: 'ack' }), 1);
+  });
+
+  it('dead-letters a permanent failure at once, with the reason headers, then acks the original', async () => {
+    let calls = 0;
+    const { deliver, broker, copies, metrics } = await consumerWith({
+      PaymentDeclined: async () => {
+        calls++;
+        throw new BusinessRuleError('order o-1 cannot be declined twice');
+      },
+    });
+    const event = paymentDeclined('o-1');
+    const content = body(event);
+    const msg = deliver(content, { ...eventProps(event), headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } });
+    await until('the ack', () => broker.settlement(msg) === 'ack');
+    assert.equal(calls, 1, 'a permanent failure is not retried');
+    assert.equal(copies.published.length, 1);
+    const [copy] = copies.published;
+    assert.equal(copy!.exchange, 'q.failures');
+    assert.equal(copy!.routingKey, 'dlq');
+    assert.ok(copy!.content.equals(content), 'the body is copied byte for byte');
+    assert.equal(copy!.options.messageId, event.eventId);
+    const headers = headersOf(copy);
+    assert.equal(headers[H.reason], 'order o-1 cannot be declined twice');
+    assert.equal(headers[H.reasonCode], 'BUSINESS_RULE');
+    assert.equal(headers[H.errorClass], 'BusinessRuleError');
+    assert.equal(headers[H.attempt], 1);
+    assert.equal(headers[H.queue], 'q');
+    assert.equal(headers[H.service], 'payment');
+    assert.equal(headers[H.originalExchange], 'test.events');
+    assert.equal(headers[H.originalRoutingKey], 'payment.declined');
+    assert.equal(headers[H.correlationId], 'o-1');
+    for (const key of [H.deadLetteredAt, H.firstFailureAt, H.lastFailureAt]) assert.match(String(headers[key]), ISO, key);
+    assert.equal(headers['traceparent'], '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'its own headers travel with it');
+    assert.equal(await valueOf(metrics.deadLettered, { reason_code: 'BUSINESS_RULE' }), 1);
+    assert.equal(await valueOf(metrics.consumed, { outcome: 'dead_letter' }), 1);
+  });
+
+  it('takes a transient failure through every retry tier with a growing attempt, then dead-letters it as RETRIES_EXHAUSTED', async () => {
+    const attempts: number[] = [];
+    const { deliver, returnFromTier, broker, copies } = await consumerWith({
+      PaymentDeclined: async (ctx) => {
+        attempts.push(ctx.attempt);
+        throw new TransientError('gateway answered 503');
+      },
+    });
+    const event = paymentDeclined('o-2');
+    const first = deliver(body(event), eventProps(event));
+    await until('the first retry copy', () => copies.published.length === 1);
+    const second = returnFromTier(copies.published[0]!);
+    await until('the second retry copy', () => copies.published.length === 2);
+    const third = returnFromTier(copies.published[1]!);
+    await until('the dead-letter copy', () => copies.published.length === 3);
+    await until('every original acked', () => [first, second, third].every((m) => broker.settlement(m) === 'ack'));
+    assert.deepEqual(attempts, [1, 2, 3]);
+    assert.deepEqual(copies.published.map((c) => `${c.exchange}/${c.routingKey}`), ['q.failures/retry.10', 'q.failures/retry.20', 'q.failures/dlq']);
+    assert.deepEqual(copies.published.map((c) => headersOf(c)[H.attempt]), [2, 3, 3]);
+    const [retry1, retry2, dead] = copies.published.map(headersOf);
+    assert.equal(retry1![H.reasonCode], undefined, 'a retry copy carries no dead-letter reason');
+    assert.equal(retry2![H.firstFailureAt], retry1![H.firstFailureAt], 'the first failure is remembered across tiers');
+    assert.equal(dead![H.originalRoutingKey], 'payment.declined', 'the original route survives the trip through the tiers');
+    assert.equal(dead![H.reasonCode], 'RETRIES_EXHAUSTED');
+    assert.equal(dead![H.errorClass], 'TransientError');
+    assert.equal(dead![H.reason], 'gateway answered 503');
+  });
+
+  it('never copies the headers the broker set (x-death, x-first-death-*, x-last-death-*, x-delivery-count)', async () => {
+    const { deliver, copies } = await consumerWith({
+      PaymentDeclined: async (ctx) => {
+        throw ctx.event.orderId === 'o-retry' ? new TransientError('later') : new BusinessRuleError('never');
+      },
+    });
+    const brokerHeaders = { 'x-death': [{ count: 2 }], 'x-first-death-queue': 'q', 'x-first-death-reason': 'expired', 'x-last-death-queue': 'q.retry.10', 'x-delivery-count': 3 };
+    for (const orderId of ['o-retry', 'o-dead']) {
+      const event = paymentDeclined(orderId);
+      deliver(body(event), { ...eventProps(event), headers: { ...brokerHeaders, 'x-tenant': 'kept' } });
+    }
+    await until('both copies', () => copies.published.length === 2);
+    for (const copy of copies.published) {
+      const headers = headersOf(copy);
+      assert.deepEqual(Object.keys(headers).filter((k) => k in brokerHeaders), [], copy.routingKey);
+      assert.equal(headers['x-tenant'], 'kept');
+    }
+  });
+
+  const tooLarge = Buffer.concat([body(paymentDeclined()), Buffer.alloc(2048, 32)]);
+  const unreadable: [string, Buffer, Partial<MessageProperties>, string][] = [
+    ['a body that is not JSON', Buffer.from('{"eventType": "PaymentDecl'), {}, 'MALFORMED_JSON'],
+    ['a body over maxBodyBytes', tooLarge, {}, 'MESSAGE_TOO_LARGE'],
+    ['a declared content type that is not JSON', body(paymentDeclined()), { contentType: 'text/plain' }, 'UNSUPPORTED_CONTENT_TYPE'],
+    ['an unknown event type', body({ ...paymentDeclined(), eventType: 'OrderShipped' }), {}, 'UNKNOWN_EVENT'],
+    ['an unknown event version', body({ ...paymentDeclined(), version: 99 }), {}, 'UNKNOWN_EVENT'],
+    ['an event this queue has no handler for', body(createEvent('InventoryReleased', { orderId: 'o-9', items: [{ productId: 'P', quantity: 1 }] }, { correlationId: 'o-9' })), {}, 'UNKNOWN_EVENT'],
+    ['an event that breaks its schema', body({ ...paymentDeclined(), reason: 42 }), {}, 'SCHEMA_VIOLATION'],
+  ];
+  for (const [what, content, props, reasonCode] of unreadable) {
+    it(`dead-letters ${what} unread, as ${reasonCode}`, async () => {
+      let calls = 0;
+      const { deliver, broker, copies } = await consumerWith({ PaymentDeclined: async () => void calls++ }, { maxBodyBytes: 1024 });
+      const msg = deliver(content, { correlationId: 'o-9', ...props });
+      await until('the ack', () => broker.settlement(msg) === 'ack');
+      assert.equal(calls, 0, 'the handler never sees it');
+      assert.equal(copies.published.length, 1);
+      const [copy] = copies.published;
+      assert.equal(copy!.routingKey, 'dlq');
+      assert.ok(copy!.content.equals(content));
+      assert.equal(headersOf(copy)[H.reasonCode], reasonCode);
+      assert.equal(headersOf(copy)[H.attempt], 1);
+      assert.equal(headersOf(copy)[H.correlationId], 'o-9', 'the correlation id travels with the dead letter');
+    });
+  }
+
+  it('acks the original only after the broker confirmed its copy', async () => {
+    const { deliver, broker, copies } = await consumerWith({ PaymentDeclined: async () => Promise.reject(new BusinessRuleError('no')) });
+    copies.confirm = 'never';
+    const event = paymentDeclined();
+    const msg = deliver(body(event), eventProps(event));
+    await until('the copy', () => copies.published.length === 1);
+    await sleep(20);
+    assert.equal(broker.settlement(msg), undefined, 'no ack while the copy is unconfirmed');
+    copies.published[0]!.settle('ack');
+    await until('the ack', () => broker.settlement(msg) === 'ack');
+  });
+
+  it('hands the original back to the broker (requeue, after a pause) when its copy is nacked, returned or never confirmed', async () => {
+    const { deliver, broker, copies } = await consumerWith({ PaymentDeclined: async () => Promise.reject(new BusinessRuleError('no')) }, { confirmTimeoutMs: 50 });
+    const outcomes = { 'o-nack': 'nack', 'o-return': 'return', 'o-late': 'never' } as const;
+    copies.confirm = (p) => outcomes[JSON.parse(p.content.toString()).orderId as keyof typeof outcomes];
+    const msgs = Object.keys(outcomes).map((orderId) => deliver(body(paymentDeclined(orderId))));
+    await until('three copies', () => copies.published.length === 3);
+    await sleep(300);
+    assert.deepEqual(msgs.map((m) => broker.settlement(m)), [undefined, undefined, undefined], 'not requeued at once: a broker refusing copies is not hammered');
+    await until('three requeues', () => msgs.every((m) => broker.settlement(m) === 'requeue'), 2000);
+    assert.deepEqual(broker.frames.filter((f) => f.startsWith('ack')), [], 'never acked');
+  });
+});
