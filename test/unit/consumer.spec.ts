@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { MessageProperties } from 'amqplib';
+import type { MessageProperties, XDeath } from 'amqplib';
 import { createEvent } from '../../shared/events/codec';
 import type { HandlerMap } from '../../shared/messaging/context';
 import { Consumer, type ConsumerOptions } from '../../shared/messaging/consumer';
@@ -15,6 +15,8 @@ const TIERS = [10, 20];
 const topology: Topology = { exchange: 'test.events', queues: [{ name: 'q', bindings: ['payment.#'] }], retryDelaysMs: TIERS, queueType: 'quorum' };
 /** What the broker said of every fake channel in the test: checked after each one. */
 const brokers: FakeChannel[] = [];
+/** The death record the broker adds when a retry tier's TTL expires. */
+const xDeath = (delayMs: number): XDeath => ({ count: 1, reason: 'expired', queue: `q.retry.${delayMs}`, time: { '!': 'timestamp', value: 1_767_225_600 }, exchange: 'q.failures', 'routing-keys': [`retry.${delayMs}`] });
 
 async function consumerWith(handlers: HandlerMap, options: Partial<ConsumerOptions> & { confirmTimeoutMs?: number } = {}) {
   const amqp = new FakeConnectionManager();
@@ -29,7 +31,7 @@ async function consumerWith(handlers: HandlerMap, options: Partial<ConsumerOptio
   const deliver = (content: Buffer, props: Partial<MessageProperties> = {}) => broker.deliver('q', content, props, { routingKey: 'payment.declined' });
   /** The broker hands a retry copy back to the queue once its tier's TTL passed, with its own death headers. */
   const returnFromTier = (copy: Published) =>
-    broker.deliver('q', copy.content, { ...copy.options, headers: { ...copy.options.headers, 'x-death': [{ count: 1, queue: `q.retry.${TIERS[0]}` }], 'x-first-death-reason': 'expired' } }, { exchange: 'q.failures', routingKey: 'return' });
+    broker.deliver('q', copy.content, { ...copy.options, headers: { ...copy.options.headers, 'x-death': [xDeath(TIERS[0]!)], 'x-first-death-reason': 'expired' } }, { exchange: 'q.failures', routingKey: 'return' });
   return { broker, copies, metrics, deliver, returnFromTier };
 }
 
@@ -148,7 +150,7 @@ describe('Consumer (fake broker)', () => {
         throw ctx.event.orderId === 'o-retry' ? new TransientError('later') : new BusinessRuleError('never');
       },
     });
-    const brokerHeaders = { 'x-death': [{ count: 2 }], 'x-first-death-queue': 'q', 'x-first-death-reason': 'expired', 'x-last-death-queue': 'q.retry.10', 'x-delivery-count': 3 };
+    const brokerHeaders = { 'x-death': [xDeath(10)], 'x-first-death-queue': 'q', 'x-first-death-reason': 'expired', 'x-last-death-queue': 'q.retry.10', 'x-delivery-count': 3 };
     for (const orderId of ['o-retry', 'o-dead']) {
       const event = paymentDeclined(orderId);
       deliver(body(event), { ...eventProps(event), headers: { ...brokerHeaders, 'x-tenant': 'kept' } });
