@@ -1,57 +1,18 @@
 import assert from 'node:assert/strict';
-import type { MessageProperties, XDeath } from 'amqplib';
+import type { MessageProperties } from 'amqplib';
 import { createEvent } from '../../shared/events/codec';
-import type { HandlerMap } from '../../shared/messaging/context';
-import { Consumer, type ConsumerOptions } from '../../shared/messaging/consumer';
 import { BusinessRuleError, TransientError } from '../../shared/messaging/errors';
-import { Publisher } from '../../shared/messaging/publisher';
 import { H } from '../../shared/messaging/retry-policy';
-import type { Topology } from '../../shared/messaging/topology';
-import type { FakeChannel, Published } from './fakes/fake-channel';
-import { FakeConnectionManager } from './fakes/fake-connection-manager';
-import { body, paymentDeclined, quietLog, sleep, testMetrics, until, valueOf } from './fakes/fixtures';
+import { assertBrokersSawNoViolation, eventProps, headersOf, startConsumer, xDeath } from './fakes/consumer-harness';
+import { body, paymentDeclined, sleep, until, valueOf } from './fakes/fixtures';
 
-const TIERS = [10, 20];
-const topology: Topology = { exchange: 'test.events', queues: [{ name: 'q', bindings: ['payment.#'] }], retryDelaysMs: TIERS, queueType: 'quorum' };
-/** What the broker said of every fake channel in the test: checked after each one. */
-const brokers: FakeChannel[] = [];
-/** The death record the broker adds when a retry tier's TTL expires. */
-const xDeath = (delayMs: number): XDeath => ({ count: 1, reason: 'expired', queue: `q.retry.${delayMs}`, time: { '!': 'timestamp', value: 1_767_225_600 }, exchange: 'q.failures', 'routing-keys': [`retry.${delayMs}`] });
-
-async function consumerWith(handlers: HandlerMap, options: Partial<ConsumerOptions> & { confirmTimeoutMs?: number } = {}) {
-  const amqp = new FakeConnectionManager();
-  const metrics = testMetrics();
-  const { confirmTimeoutMs = 2000, ...consumerOptions } = options;
-  const publisher = new Publisher(amqp.manager, { exchange: 'test.events', topology, timeoutMs: confirmTimeoutMs, bufferLimit: 100, bufferBytes: 1 << 20, appId: 'test', log: quietLog, metrics });
-  const consumer = new Consumer(amqp.manager, { queue: 'q', topology, prefetch: 4, handlers, middleware: [], publisher, service: 'payment', log: quietLog, metrics, ...consumerOptions });
-  await Promise.all([publisher.ready(), consumer.ready()]);
-  const broker = amqp.channel('consumer:q');
-  const copies = amqp.channel('publisher');
-  brokers.push(broker, copies);
-  const deliver = (content: Buffer, props: Partial<MessageProperties> = {}) => broker.deliver('q', content, props, { routingKey: 'payment.declined' });
-  /** The broker hands a retry copy back to the queue once its tier's TTL passed, with its own death headers. */
-  const returnFromTier = (copy: Published) =>
-    broker.deliver('q', copy.content, { ...copy.options, headers: { ...copy.options.headers, 'x-death': [xDeath(TIERS[0]!)], 'x-first-death-reason': 'expired' } }, { exchange: 'q.failures', routingKey: 'return' });
-  return { broker, copies, metrics, deliver, returnFromTier };
-}
-
-const eventProps = (event: { eventId: string; correlationId: string; eventType: string }): Partial<MessageProperties> => ({
-  messageId: event.eventId,
-  correlationId: event.correlationId,
-  type: event.eventType,
-  contentType: 'application/json',
-});
-
-const headersOf = (copy: Published | undefined): Record<string, unknown> => (copy?.options.headers ?? {}) as Record<string, unknown>;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 describe('Consumer (fake broker)', () => {
-  afterEach(() => {
-    for (const broker of brokers.splice(0)) assert.deepEqual(broker.violations, [], 'no delivery is settled twice');
-  });
+  afterEach(assertBrokersSawNoViolation);
 
   it('declares its topology, then consumes its queue with manual acks under its prefetch', async () => {
-    const { broker } = await consumerWith({});
+    const { broker } = await startConsumer({});
     assert.equal(broker.calls[0], 'assertExchange test.events topic');
     assert.ok(broker.calls.includes('assertExchange q.failures direct'));
     assert.ok(broker.calls.includes('bindQueue q test.events payment.#'));
@@ -63,7 +24,7 @@ describe('Consumer (fake broker)', () => {
   it('acks a delivery once its handler returns, and publishes nothing', async () => {
     let release!: () => void;
     const seen: string[] = [];
-    const { deliver, broker, copies, metrics } = await consumerWith({
+    const { deliver, broker, copies, metrics } = await startConsumer({
       PaymentDeclined: async (ctx) => {
         seen.push(`${ctx.event.orderId} attempt ${ctx.attempt}`);
         await new Promise<void>((r) => (release = r));
@@ -83,7 +44,7 @@ describe('Consumer (fake broker)', () => {
 
   it('dead-letters a permanent failure at once, with the reason headers, then acks the original', async () => {
     let calls = 0;
-    const { deliver, broker, copies, metrics } = await consumerWith({
+    const { deliver, broker, copies, metrics } = await startConsumer({
       PaymentDeclined: async () => {
         calls++;
         throw new BusinessRuleError('order o-1 cannot be declined twice');
@@ -118,7 +79,7 @@ describe('Consumer (fake broker)', () => {
 
   it('takes a transient failure through every retry tier with a growing attempt, then dead-letters it as RETRIES_EXHAUSTED', async () => {
     const attempts: number[] = [];
-    const { deliver, returnFromTier, broker, copies } = await consumerWith({
+    const { deliver, returnFromTier, broker, copies } = await startConsumer({
       PaymentDeclined: async (ctx) => {
         attempts.push(ctx.attempt);
         throw new TransientError('gateway answered 503');
@@ -145,7 +106,7 @@ describe('Consumer (fake broker)', () => {
   });
 
   it('never copies the headers the broker set (x-death, x-first-death-*, x-last-death-*, x-delivery-count)', async () => {
-    const { deliver, copies } = await consumerWith({
+    const { deliver, copies } = await startConsumer({
       PaymentDeclined: async (ctx) => {
         throw ctx.event.orderId === 'o-retry' ? new TransientError('later') : new BusinessRuleError('never');
       },
@@ -176,7 +137,7 @@ describe('Consumer (fake broker)', () => {
   for (const [what, content, props, reasonCode] of unreadable) {
     it(`dead-letters ${what} unread, as ${reasonCode}`, async () => {
       let calls = 0;
-      const { deliver, broker, copies } = await consumerWith({ PaymentDeclined: async () => void calls++ }, { maxBodyBytes: 1024 });
+      const { deliver, broker, copies } = await startConsumer({ PaymentDeclined: async () => void calls++ }, { maxBodyBytes: 1024 });
       const msg = deliver(content, { correlationId: 'o-9', ...props });
       await until('the ack', () => broker.settlement(msg) === 'ack');
       assert.equal(calls, 0, 'the handler never sees it');
@@ -191,7 +152,7 @@ describe('Consumer (fake broker)', () => {
   }
 
   it('acks the original only after the broker confirmed its copy', async () => {
-    const { deliver, broker, copies } = await consumerWith({ PaymentDeclined: async () => Promise.reject(new BusinessRuleError('no')) });
+    const { deliver, broker, copies } = await startConsumer({ PaymentDeclined: async () => Promise.reject(new BusinessRuleError('no')) });
     copies.confirm = 'never';
     const event = paymentDeclined();
     const msg = deliver(body(event), eventProps(event));
@@ -203,7 +164,7 @@ describe('Consumer (fake broker)', () => {
   });
 
   it('hands the original back to the broker (requeue, after a pause) when its copy is nacked, returned or never confirmed', async () => {
-    const { deliver, broker, copies } = await consumerWith({ PaymentDeclined: async () => Promise.reject(new BusinessRuleError('no')) }, { confirmTimeoutMs: 50 });
+    const { deliver, broker, copies } = await startConsumer({ PaymentDeclined: async () => Promise.reject(new BusinessRuleError('no')) }, { confirmTimeoutMs: 50 });
     const outcomes = { 'o-nack': 'nack', 'o-return': 'return', 'o-late': 'never' } as const;
     copies.confirm = (p) => outcomes[JSON.parse(p.content.toString()).orderId as keyof typeof outcomes];
     const msgs = Object.keys(outcomes).map((orderId) => deliver(body(paymentDeclined(orderId))));

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { ConfirmChannel, ConsumeMessage, Message, MessageFields, MessageProperties, Options, Replies } from 'amqplib';
+import type { ConfirmChannel, Connection, ConsumeMessage, Message, MessageFields, MessageProperties, Options, Replies } from 'amqplib';
 
 /**
  * How the fake broker settles a publish: `ack` confirms it, `nack` fails its confirm, `return` hands it back as
@@ -22,13 +22,15 @@ export interface Published {
 export type Settlement = 'ack' | 'requeue' | 'reject';
 
 /** The methods of amqplib's channel that the core calls: the fake is checked against their real signatures. */
-type Used = 'assertExchange' | 'assertQueue' | 'bindQueue' | 'prefetch' | 'consume' | 'cancel' | 'ack' | 'nack' | 'publish';
+type Used = 'connection' | 'assertExchange' | 'assertQueue' | 'bindQueue' | 'prefetch' | 'consume' | 'cancel' | 'ack' | 'nack' | 'publish';
 
 /**
  * An amqplib (confirm) channel with a broker of one's own behind it: it records topology and settle calls, lets
  * the test deliver to the registered consumer, and settles each publish as {@link FakeChannel.confirm} says.
  */
 export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Used> {
+  /** The broker's identity as it announced it at connection start (its version shapes the topology plan). */
+  readonly connection: Connection = { serverProperties: { host: 'fake', product: 'RabbitMQ', version: '4.1.0', platform: 'fake', information: 'a fake broker' } };
   /** Topology and consumer calls, in order: `assertQueue q`, `bindQueue q ex key`, `consume q`, … */
   readonly calls: string[] = [];
   /** Ack and nack frames as sent, in the ack-batcher spec's notation: `ack 3 multiple`, `nack 1 requeue`. */

@@ -1,6 +1,8 @@
 import { Writable } from 'node:stream';
+import type { ConsumeMessage } from 'amqplib';
 import { createEvent } from '../../../shared/events/codec';
 import type { AnyEvent } from '../../../shared/events/catalog';
+import type { MessageContext } from '../../../shared/messaging/context';
 import { createLogger } from '../../../shared/observability/logger';
 import { createMetrics, type Metrics } from '../../../shared/observability/metrics';
 
@@ -19,6 +21,22 @@ export async function valueOf(metric: { get(): Promise<{ values: { labels: objec
 /** A valid event of a type every spec can use. */
 export function paymentDeclined(orderId = 'o-1'): AnyEvent {
   return createEvent('PaymentDeclined', { orderId, reason: 'CARD_DECLINED' }, { correlationId: orderId }) as AnyEvent;
+}
+
+/** A handler's context for middleware run on its own, without a consumer. */
+export function contextFor(event: AnyEvent, queue = 'q'): MessageContext {
+  return {
+    event,
+    queue,
+    // The seam: no middleware reads the raw delivery; a test that needs one goes through a Consumer.
+    message: {} as ConsumeMessage,
+    attempt: 1,
+    log: quietLog,
+    duplicate: false,
+    publish: async () => {
+      throw new Error('contextFor: publish is not faked');
+    },
+  };
 }
 
 export const body = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));

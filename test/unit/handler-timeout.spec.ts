@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { BusinessRuleError, TransientError } from '../../shared/messaging/errors';
+import { H } from '../../shared/messaging/retry-policy';
+import { HandlerTimeoutError, timeoutMiddleware } from '../../shared/messaging/middleware/timeout';
+import { assertBrokersSawNoViolation, eventProps, headersOf, startConsumer, TIERS } from './fakes/consumer-harness';
+import { body, contextFor, paymentDeclined, sleep, until } from './fakes/fixtures';
+
+const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+describe('timeout middleware (HandlerTimeoutError)', () => {
+  afterEach(assertBrokersSawNoViolation);
+
+  it('fails a handler that runs past its time as a transient HandlerTimeoutError, at the deadline', async () => {
+    const started = Date.now();
+    await assert.rejects(
+      timeoutMiddleware(20)(contextFor(paymentDeclined()), () => sleep(500)),
+      (e: unknown) => e instanceof HandlerTimeoutError && e instanceof TransientError && /exceeded 20 ms/.test(e.message),
+    );
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 15 && elapsed < 250, `failed after ${elapsed} ms, not when the handler ended`);
+  });
+
+  it("passes the handler's own outcome through unchanged", async () => {
+    const middleware = timeoutMiddleware(1000);
+    let ran = false;
+    await middleware(contextFor(paymentDeclined()), async () => void (ran = true));
+    assert.ok(ran);
+    const own = new BusinessRuleError('no');
+    await assert.rejects(middleware(contextFor(paymentDeclined()), () => Promise.reject(own)), (e: unknown) => e === own);
+  });
+
+  it('clears its timer once the handler settles, so no timer is left per message', async () => {
+    await new Promise(setImmediate); // mocha arms its own test timer after the test starts
+    const before = timers();
+    let release!: () => void;
+    const running = timeoutMiddleware(60_000)(contextFor(paymentDeclined()), () => new Promise<void>((r) => (release = r)));
+    assert.equal(timers(), before + 1, 'the deadline is armed while the handler runs');
+    release();
+    await running;
+    await timeoutMiddleware(60_000)(contextFor(paymentDeclined()), () => Promise.reject(new Error('x'))).catch(() => undefined);
+    assert.equal(timers(), before, 'and disarmed when it returns or throws');
+  });
+
+  it('in a consumer, turns a slow handler into a retry copy and acks the original once, whatever the late handler does', async () => {
+    let finished = 0;
+    const { deliver, broker, copies } = await startConsumer(
+      {
+        PaymentDeclined: async () => {
+          await sleep(60);
+          finished++;
+        },
+      },
+      { middleware: [timeoutMiddleware(15)] },
+    );
+    const event = paymentDeclined();
+    const msg = deliver(body(event), eventProps(event));
+    await until('the retry copy', () => copies.published.length === 1);
+    assert.equal(copies.published[0]!.routingKey, `retry.${TIERS[0]}`);
+    await until('the ack', () => broker.settlement(msg) === 'ack');
+    assert.equal(finished, 0, 'the copy went out before the handler ended');
+    await until('the late handler to end', () => finished === 1);
+    await sleep(10);
+    assert.equal(copies.published.length, 1, 'its late end publishes nothing more');
+  });
+
+  it('in a consumer, dead-letters a handler that times out on its last attempt, naming HandlerTimeoutError', async () => {
+    const { deliver, copies } = await startConsumer({ PaymentDeclined: () => sleep(200) }, { middleware: [timeoutMiddleware(10)] });
+    const event = paymentDeclined();
+    deliver(body(event), { ...eventProps(event), headers: { [H.attempt]: TIERS.length + 1 } });
+    await until('the dead-letter copy', () => copies.published.length === 1);
+    const headers = headersOf(copies.published[0]);
+    assert.equal(headers[H.reasonCode], 'RETRIES_EXHAUSTED');
+    assert.equal(headers[H.errorClass], 'HandlerTimeoutError');
+  });
+});
