@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { ClaimHeldError } from '../../shared/idempotency/claims';
+import { TransientError } from '../../shared/messaging/errors';
+import { idempotencyMiddleware } from '../../shared/messaging/middleware/idempotency';
+import { assertBrokersSawNoViolation, eventProps, startConsumer, TIERS } from './fakes/consumer-harness';
+import { body, contextFor, paymentDeclined, sleep, until, valueOf } from './fakes/fixtures';
+import { MemoryClaimStore } from './fakes/memory-claim-store';
+
+describe('idempotency middleware (claims)', () => {
+  afterEach(assertBrokersSawNoViolation);
+
+  it('runs an event once, marks it done, and flags a later copy as a duplicate without running it', async () => {
+    const store = new MemoryClaimStore();
+    const middleware = idempotencyMiddleware(store.asClaimStore());
+    const event = paymentDeclined();
+    let runs = 0;
+    const first = contextFor(event);
+    await middleware(first, async () => void runs++);
+    const again = contextFor(event);
+    await middleware(again, async () => void runs++);
+    assert.equal(runs, 1);
+    assert.deepEqual([first.duplicate, again.duplicate], [false, true]);
+    const id = `PaymentDeclined:${event.eventId}`;
+    assert.deepEqual(store.calls, [`claim q ${id}`, `complete q ${id}`, `claim q ${id}`]);
+  });
+
+  it('in a consumer, acks a duplicate and counts it as such, with no copy published', async () => {
+    const store = new MemoryClaimStore();
+    let runs = 0;
+    const { deliver, broker, copies, metrics } = await startConsumer({ PaymentDeclined: async () => void runs++ }, { middleware: [idempotencyMiddleware(store.asClaimStore())] });
+    const event = paymentDeclined();
+    const first = deliver(body(event), eventProps(event));
+    await until('the first ack', () => broker.settlement(first) === 'ack');
+    const second = deliver(body(event), eventProps(event));
+    await until('the second ack', () => broker.settlement(second) === 'ack');
+    assert.equal(runs, 1);
+    assert.equal(copies.published.length, 0);
+    assert.equal(await valueOf(metrics.consumed, { outcome: 'ack' }), 1);
+    assert.equal(await valueOf(metrics.consumed, { outcome: 'duplicate' }), 1);
+  });
+
+  it('in a consumer, sends a copy that arrives while another holds the claim to a retry tier, unrun', async () => {
+    const store = new MemoryClaimStore();
+    let runs = 0;
+    let release!: () => void;
+    const handler = async () => {
+      runs++;
+      await new Promise<void>((r) => (release = r));
+    };
+    const { deliver, broker, copies } = await startConsumer({ PaymentDeclined: handler }, { middleware: [idempotencyMiddleware(store.asClaimStore())] });
+    const event = paymentDeclined();
+    const first = deliver(body(event), eventProps(event));
+    await until('the first run', () => runs === 1);
+    const second = deliver(body(event), eventProps(event));
+    await until('the retry copy', () => copies.published.length === 1);
+    assert.equal(copies.published[0]!.routingKey, `retry.${TIERS[0]}`, 'a held claim is transient: retried, never dead-lettered');
+    await until('the second ack', () => broker.settlement(second) === 'ack');
+    assert.equal(broker.settlement(first), undefined, 'the first still runs');
+    release();
+    await until('the first ack', () => broker.settlement(first) === 'ack');
+    assert.equal(runs, 1);
+  });
+
+  it('holds off copies of an event whose worker died only until the claim lease ends', async () => {
+    const store = new MemoryClaimStore(30);
+    const middleware = idempotencyMiddleware(store.asClaimStore());
+    const event = paymentDeclined();
+    await store.claim('q', `PaymentDeclined:${event.eventId}`); // a worker that claimed it, then died
+    let runs = 0;
+    await assert.rejects(middleware(contextFor(event), async () => void runs++), (e: unknown) => e instanceof ClaimHeldError && e instanceof TransientError);
+    await sleep(40);
+    await middleware(contextFor(event), async () => void runs++);
+    assert.equal(runs, 1);
+  });
+
+  it('releases the claim when the handler throws, so a retry runs at once; the error passes through unchanged', async () => {
+    const store = new MemoryClaimStore();
+    const middleware = idempotencyMiddleware(store.asClaimStore());
+    const event = paymentDeclined();
+    const failure = new TransientError('gateway 503');
+    await assert.rejects(middleware(contextFor(event), () => Promise.reject(failure)), (e: unknown) => e === failure);
+    const id = `PaymentDeclined:${event.eventId}`;
+    assert.deepEqual(store.calls, [`claim q ${id}`, `release q ${id}`], 'released, never marked done');
+    let runs = 0;
+    await middleware(contextFor(event), async () => void runs++);
+    assert.equal(runs, 1, 'the retry is not held off by its own earlier claim');
+  });
+
+  it("keeps the handler's error when the release fails too (Redis down)", async () => {
+    const store = new MemoryClaimStore();
+    store.failNext.add('release');
+    const failure = new TransientError('gateway 503');
+    await assert.rejects(idempotencyMiddleware(store.asClaimStore())(contextFor(paymentDeclined()), () => Promise.reject(failure)), (e: unknown) => e === failure);
+  });
+
+  it('claims per queue: one event is handled once by each queue that receives it', async () => {
+    const middleware = idempotencyMiddleware(new MemoryClaimStore().asClaimStore());
+    const event = paymentDeclined();
+    const queues: string[] = [];
+    for (const queue of ['inventory', 'order', 'inventory']) await middleware(contextFor(event, queue), async () => void queues.push(queue));
+    assert.deepEqual(queues, ['inventory', 'order']);
+  });
+});
