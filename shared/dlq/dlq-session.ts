@@ -88,6 +88,11 @@ export class DlqSession {
     await this.channel.close().catch(() => undefined);
   }
 
+  /**
+   * Each nack-requeue (and each return of a crashed reader) counts as a delivery on RabbitMQ before 4.3; that is
+   * harmless only because the DLQ is declared with no delivery limit (topology.ts `unlimitedDeliveries`): on
+   * 4.0 with its default of 20, 21 abandoned reads dropped every message (test/integration/dlq-requeue-safety).
+   */
   private release(from: number): void {
     try {
       for (const msg of this.messages.slice(from)) this.channel.nack(msg, false, true);

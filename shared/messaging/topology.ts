@@ -39,6 +39,27 @@ export const RETURN_ROUTING_KEY = 'return';
  */
 export const deliveryLimit = (retryDelaysMs: readonly number[]): number => retryDelaysMs.length + 5;
 
+/** What the plan needs to know of the broker it is declared on: the connection's `server_properties.version`. */
+export interface BrokerInfo {
+  version?: string;
+}
+
+/**
+ * The arguments that let a quorum queue redeliver a message any number of times: for the DLQ (a message read and
+ * handed back by the DLQ tool, or returned by a crashed reader, must never be dropped: it has no dead-letter
+ * target) and the retry tiers (no consumer; a peek must not send a message back before its delay). Version-aware,
+ * because no one value is right on both (measured, docs/rabbitmq-versions.md):
+ * - 3.x has no limit unless one is set, and accepts `x-delivery-limit: -1` but reads it as "no redelivery at
+ *   all": 3.10.8 dropped the message on its first requeue. So nothing is set, as before.
+ * - 4.x gives a queue without one a limit of 20 ("delivery_limit not set, defaulting to 20"), and reads -1 as
+ *   unlimited (4.0.5 kept a message through 25 nack-requeues and 25 channel closes).
+ * A version that cannot be read gets the 3.x plan: at worst 4.x's default of 20, never a drop on first requeue.
+ */
+export function unlimitedDeliveries(broker: BrokerInfo): Record<string, number> {
+  const major = Number(/^(\d+)\./.exec(broker.version ?? '')?.[1] ?? 0);
+  return major >= 4 ? { 'x-delivery-limit': -1 } : {};
+}
+
 export interface QueueDeclaration {
   name: string;
   options: Options.AssertQueue;
@@ -48,10 +69,15 @@ export interface QueueDeclaration {
   failureBinding: { exchange: string; routingKey: string };
 }
 
-/** Expands a topology into every queue to declare, with its arguments. Pure, so it is unit-tested. */
-export function planTopology(topology: Topology): QueueDeclaration[] {
+/**
+ * Expands a topology into every queue to declare, with its arguments. Pure, so it is unit-tested. Every quorum
+ * queue gets its delivery limit explicitly: the main queue {@link deliveryLimit}, the retry tiers and the DLQ
+ * {@link unlimitedDeliveries}. Without `broker`, the plan for a broker whose version is not known (3.x's).
+ */
+export function planTopology(topology: Topology, broker: BrokerInfo = {}): QueueDeclaration[] {
   const declarations: QueueDeclaration[] = [];
   const quorum = topology.queueType === 'quorum';
+  const unlimited = quorum ? unlimitedDeliveries(broker) : {};
   const typeArgs = quorum ? { 'x-queue-type': 'quorum' } : { 'x-queue-type': 'classic' };
   // At-least-once dead-lettering (quorum only) needs reject-publish overflow; at-most-once would drop on a full target.
   const safeDeadLetter = quorum ? { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' } : {};
@@ -83,7 +109,7 @@ export function planTopology(topology: Topology): QueueDeclaration[] {
         options: {
           durable: true,
           // A queue-level TTL: every message in a tier waits the same time, so none blocks the head.
-          arguments: { ...typeArgs, ...safeDeadLetter, 'x-message-ttl': delayMs, 'x-dead-letter-exchange': failures, 'x-dead-letter-routing-key': RETURN_ROUTING_KEY },
+          arguments: { ...typeArgs, ...safeDeadLetter, ...unlimited, 'x-message-ttl': delayMs, 'x-dead-letter-exchange': failures, 'x-dead-letter-routing-key': RETURN_ROUTING_KEY },
         },
       });
     }
@@ -91,7 +117,7 @@ export function planTopology(topology: Topology): QueueDeclaration[] {
       name: dlq,
       bindings: [],
       failureBinding: { exchange: failures, routingKey: DEAD_LETTER_ROUTING_KEY },
-      options: { durable: true, arguments: { ...typeArgs } },
+      options: { durable: true, arguments: { ...typeArgs, ...unlimited } },
     });
   }
   return declarations;
@@ -101,7 +127,7 @@ export function planTopology(topology: Topology): QueueDeclaration[] {
 export async function assertTopology(channel: Channel, topology: Topology): Promise<void> {
   await channel.assertExchange(topology.exchange, 'topic', { durable: true });
   for (const queue of topology.queues) await channel.assertExchange(failuresExchangeName(queue.name), 'direct', { durable: true });
-  for (const declaration of planTopology(topology)) {
+  for (const declaration of planTopology(topology, { version: channel.connection?.serverProperties?.version })) {
     await channel.assertQueue(declaration.name, declaration.options);
     for (const key of declaration.bindings) await channel.bindQueue(declaration.name, topology.exchange, key);
     await channel.bindQueue(declaration.name, declaration.failureBinding.exchange, declaration.failureBinding.routingKey);
