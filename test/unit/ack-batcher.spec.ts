@@ -82,6 +82,19 @@ describe('AckBatcher', () => {
     assert.deepEqual(frames, ['ack 2 multiple']);
   });
 
+  it('settles a delivery once: a second ack, or a requeue after its ack, sends nothing (the broker would close the channel)', async () => {
+    const { frames, batcher, msgs } = recorder();
+    batcher.ack(msgs[1]!);
+    batcher.requeue(msgs[1]!);
+    batcher.flush();
+    assert.deepEqual(frames, ['ack 2'], 'acked alone behind the running first delivery; the requeue is ignored');
+    batcher.ack(msgs[1]!);
+    batcher.requeue(msgs[1]!);
+    batcher.flush();
+    await new Promise((r) => setTimeout(r, ACK_DELAY_MS + 5));
+    assert.deepEqual(frames, ['ack 2']);
+  });
+
   it('on a closed channel, reports once and forgets its deliveries (the broker redelivers them)', () => {
     const { frames, batcher, msgs, closed } = recorder({ closed: true });
     batcher.ack(msgs[0]!);
