@@ -1,14 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { ConfigError, loadConfig, SERVICE_NAMES } from '../shared/config/config';
+import { ConfigError } from '../shared/config/config';
+import { loadFleetConfig, SERVICE_NAMES } from './registry';
 
 /**
- * `npm run fleet`: runs order, inventory and payment as child processes in the foreground. SIGINT/SIGTERM is
+ * `npm run fleet`: runs every service of the registry as a child process in the foreground. SIGINT/SIGTERM is
  * passed to each, which drains and stops; the fleet exits when all have. If one dies, the others are stopped.
  */
 function main(): void {
   try {
-    loadConfig();
+    loadFleetConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

@@ -1,8 +1,9 @@
-import { ConfigError, loadConfig, SERVICE_NAMES, type ServiceName } from '../shared/config/config';
+import { ConfigError } from '../shared/config/config';
 import { stopOnSignals } from '../shared/lifecycle/signals';
+import { loadFleetConfig, SERVICE_NAMES, type ServiceName } from './registry';
 import { startService } from './services';
 
-/** `npm run worker -- <order|inventory|payment>`: one service in the foreground (what a container runs). */
+/** `npm run worker -- <name>`: one service of the registry in the foreground (what a container runs). */
 async function main(): Promise<void> {
   const name = process.argv[2] as ServiceName | undefined;
   if (!name || !SERVICE_NAMES.includes(name)) {
@@ -11,7 +12,7 @@ async function main(): Promise<void> {
   }
   let config;
   try {
-    config = loadConfig();
+    config = loadFleetConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

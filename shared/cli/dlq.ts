@@ -6,7 +6,6 @@ import { UnknownDlqError } from '../dlq/dlq-errors';
 import { redactDeep, redactText } from '../dlq/redact';
 import { deadLetterQueueName } from '../messaging/topology';
 import { createLogger } from '../observability/logger';
-import { SERVICES } from '../../workers/services';
 import { formatList, formatPurge, formatReplay, formatShow } from './dlq-output';
 
 /** Where the CLI reads its environment and writes its output: the process by default, buffers in tests. */
@@ -24,21 +23,18 @@ class UsageError extends Error {}
 
 type Work = (admin: DlqAdmin) => Promise<{ result: unknown; text: string; exitCode?: number }>;
 
-/** The fleet's consumer queues, from the service definitions: every one has a `<queue>.dlq`. */
-export function fleetQueues(): string[] {
-  return Object.values(SERVICES).flatMap((service) => service.queues.map((q) => q.name));
-}
-
 /**
  * `dlq list | show <dlq> | replay <dlq> | purge <dlq>`: runs one command and resolves to the exit code
  * (0 done, 1 failed, 2 bad usage, 78 bad configuration). Everything printed is redacted of payment tokens.
+ * `queues` are the fleet's consumer queues (each has a `<queue>.dlq`); the library knows no fleet, so the entry
+ * point (workers/dlq.ts) passes them from the registry.
  */
-export async function runDlqCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function runDlqCli(argv: readonly string[], queues: readonly string[], io: CliIo = processIo()): Promise<number> {
   let exitCode: number = EXIT.ok;
   const run = async (json: boolean, work: Work) => {
-    exitCode = await execute(io, json, work);
+    exitCode = await execute(io, queues, json, work);
   };
-  const program = buildProgram(io, run);
+  const program = buildProgram(io, queues, run);
   try {
     if (argv.length === 0) throw new UsageError('missing command: list, show, replay or purge (see --help)');
     await program.parseAsync(argv, { from: 'user' });
@@ -51,7 +47,8 @@ export async function runDlqCli(argv: readonly string[], io: CliIo = processIo()
   }
 }
 
-function buildProgram(io: CliIo, run: (json: boolean, work: Work) => Promise<void>): Command {
+function buildProgram(io: CliIo, queues: readonly string[], run: (json: boolean, work: Work) => Promise<void>): Command {
+  const known = (dlq: string): string => knownDlq(queues, dlq);
   const program = new Command('dlq')
     .description("Inspect, replay and purge the fleet's dead-letter queues (broker from AMQP_URL).")
     .exitOverride()
@@ -106,7 +103,7 @@ function buildProgram(io: CliIo, run: (json: boolean, work: Work) => Promise<voi
 }
 
 /** Loads the configuration, connects, does the work, prints, and always disconnects. */
-async function execute(io: CliIo, json: boolean, work: Work): Promise<number> {
+async function execute(io: CliIo, queues: readonly string[], json: boolean, work: Work): Promise<number> {
   let config;
   try {
     config = loadConfig(io.env);
@@ -116,7 +113,7 @@ async function execute(io: CliIo, json: boolean, work: Work): Promise<number> {
     return EXIT.config;
   }
   const log = createLogger({ service: 'dlq', level: 'warn', destination: io.logDestination ?? pino.destination({ dest: 2, sync: true }) });
-  const options = { amqpUrl: config.amqpUrl, queues: fleetQueues(), eventsExchange: config.eventsExchange, publishTimeoutMs: config.publishTimeoutMs, log };
+  const options = { amqpUrl: config.amqpUrl, queues, eventsExchange: config.eventsExchange, publishTimeoutMs: config.publishTimeoutMs, log };
   const admin = await DlqAdmin.open(options).catch((error: Error) => {
     throw new Error(`cannot connect to the broker at ${safeUrl(config.amqpUrl)}: ${error.message}`);
   });
@@ -130,8 +127,8 @@ async function execute(io: CliIo, json: boolean, work: Work): Promise<number> {
 }
 
 /** Checks the name before anything connects, so that a typo is a usage error. */
-function known(dlq: string): string {
-  const dlqs = fleetQueues().map(deadLetterQueueName);
+function knownDlq(queues: readonly string[], dlq: string): string {
+  const dlqs = queues.map(deadLetterQueueName);
   if (!dlqs.includes(dlq)) throw new UnknownDlqError(dlq, dlqs);
   return dlq;
 }
@@ -158,10 +155,4 @@ function oneLine(text: string): string {
 
 function processIo(): CliIo {
   return { env: process.env, out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
-}
-
-if (require.main === module) {
-  void runDlqCli(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
 }

@@ -1,9 +1,11 @@
 import { cleanEnv, str } from 'envalid';
+import type { ServiceDeclaration } from '../lifecycle/service';
 import { amqpUrl, delayList, nonNegativeInt, positiveInt, ratio, redisUrl, tcpPort } from './validators';
 
 export type QueueType = 'quorum' | 'classic';
-export type ServiceName = 'order' | 'inventory' | 'payment';
-export const SERVICE_NAMES: readonly ServiceName[] = ['order', 'inventory', 'payment'];
+
+/** What config needs of a service: the variables of its ports, from its declaration. */
+export type ServicePorts = Pick<ServiceDeclaration, 'name' | 'ops' | 'api'>;
 
 /** Thrown at start-up when a variable is missing or malformed; its message is one line naming the variable. */
 export class ConfigError extends Error {
@@ -20,10 +22,13 @@ export interface WarrenConfig {
   redisKeyPrefix: string;
   /** `EVENTS_EXCHANGE`: the durable topic exchange. @defaultValue `warren.events` */
   eventsExchange: string;
-  /** `ORDER_HTTP_PORT` @defaultValue 3000 */
-  orderHttpPort: number;
-  /** `ORDER_OPS_PORT`, `INVENTORY_OPS_PORT`, `PAYMENT_OPS_PORT` @defaultValue 9101, 9102, 9103 */
-  opsPorts: Record<ServiceName, number>;
+  /**
+   * Each service's ops port, by service name, from the variable its declaration names (`ORDER_OPS_PORT`, ...).
+   * @defaultValue the declaration's default: order 9101, inventory 9102, payment 9103
+   */
+  opsPorts: Readonly<Record<string, number>>;
+  /** The public API port of each service that declares one (`ORDER_HTTP_PORT`). @defaultValue order 3000 */
+  apiPorts: Readonly<Record<string, number>>;
   /** `LOG_LEVEL` @defaultValue `info` */
   logLevel: string;
   /** `PREFETCH`: unacked deliveries per consumer. @defaultValue 100 (see BENCHMARKS.md) */
@@ -58,8 +63,13 @@ export interface WarrenConfig {
 
 type Env = Record<string, string | undefined>;
 
-/** Reads and validates the environment; throws {@link ConfigError} naming the first bad variable. */
-export function loadConfig(env: Env = process.env): WarrenConfig {
+/**
+ * Reads and validates the environment; throws {@link ConfigError} naming the first bad variable. The port
+ * variables are those the given services declare (workers/registry.ts passes the fleet's).
+ */
+export function loadConfig(env: Env = process.env, services: readonly ServicePorts[] = []): WarrenConfig {
+  const ports = portVariables(services);
+  const read = cleanEnv(env, Object.fromEntries(ports.map((p) => [p.env, tcpPort({ default: p.default })])), { reporter: throwOneLine }) as Record<string, number>;
   const e = cleanEnv(
     env,
     {
@@ -67,10 +77,6 @@ export function loadConfig(env: Env = process.env): WarrenConfig {
       REDIS_URL: redisUrl({ default: 'redis://127.0.0.1:6379' }),
       REDIS_KEY_PREFIX: str({ default: 'warren:' }),
       EVENTS_EXCHANGE: str({ default: 'warren.events' }),
-      ORDER_HTTP_PORT: tcpPort({ default: 3000 }),
-      ORDER_OPS_PORT: tcpPort({ default: 9101 }),
-      INVENTORY_OPS_PORT: tcpPort({ default: 9102 }),
-      PAYMENT_OPS_PORT: tcpPort({ default: 9103 }),
       LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
       PREFETCH: positiveInt({ default: 100 }),
       RETRY_DELAYS_MS: delayList({ default: [1000, 5000, 30000] }),
@@ -98,8 +104,8 @@ export function loadConfig(env: Env = process.env): WarrenConfig {
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     eventsExchange: e.EVENTS_EXCHANGE,
-    orderHttpPort: e.ORDER_HTTP_PORT,
-    opsPorts: { order: e.ORDER_OPS_PORT, inventory: e.INVENTORY_OPS_PORT, payment: e.PAYMENT_OPS_PORT },
+    opsPorts: Object.fromEntries(ports.filter((p) => p.kind === 'ops').map((p) => [p.service, read[p.env]!])),
+    apiPorts: Object.fromEntries(ports.filter((p) => p.kind === 'api').map((p) => [p.service, read[p.env]!])),
     logLevel: e.LOG_LEVEL,
     prefetch: e.PREFETCH,
     retryDelaysMs: e.RETRY_DELAYS_MS,
@@ -118,17 +124,42 @@ export function loadConfig(env: Env = process.env): WarrenConfig {
   };
 }
 
-/** The environment variables the services read: the chart and the compose file must name no others. */
 /** `PUBLISH_BUFFER_BYTES` when unset: 64 MiB. Also the DLQ tool's bound, which takes no environment of its own for it. */
 export const DEFAULT_PUBLISH_BUFFER_BYTES = 64 * 1024 * 1024;
 
+/** The variables every service reads, whatever the fleet; {@link configVariables} adds the services' ports. */
 export const CONFIG_VARIABLES = [
-  'AMQP_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'EVENTS_EXCHANGE', 'ORDER_HTTP_PORT', 'ORDER_OPS_PORT',
-  'INVENTORY_OPS_PORT', 'PAYMENT_OPS_PORT', 'LOG_LEVEL', 'PREFETCH', 'RETRY_DELAYS_MS', 'QUEUE_TYPE',
-  'ORDER_TIMEOUT_MS', 'PAYMENT_GATEWAY_FAILURE_RATE', 'PAYMENT_GATEWAY_LATENCY_MS', 'PUBLISH_TIMEOUT_MS',
+  'AMQP_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'EVENTS_EXCHANGE', 'LOG_LEVEL', 'PREFETCH', 'RETRY_DELAYS_MS',
+  'QUEUE_TYPE', 'ORDER_TIMEOUT_MS', 'PAYMENT_GATEWAY_FAILURE_RATE', 'PAYMENT_GATEWAY_LATENCY_MS', 'PUBLISH_TIMEOUT_MS',
   'PUBLISH_BUFFER_LIMIT', 'PUBLISH_BUFFER_BYTES', 'SHUTDOWN_TIMEOUT_MS', 'HANDLER_TIMEOUT_MS', 'IDEMPOTENCY_LEASE_MS',
   'IDEMPOTENCY_RETENTION_MS', 'OUTBOX_RELAY_INTERVAL_MS',
 ] as const;
+
+/** The environment variables a fleet of these services reads: the chart and the compose file must name no others. */
+export function configVariables(services: readonly ServicePorts[]): string[] {
+  return [...CONFIG_VARIABLES, ...portVariables(services).map((p) => p.env)];
+}
+
+interface PortVariable {
+  service: string;
+  kind: 'ops' | 'api';
+  env: string;
+  default: number;
+}
+
+/** Every declared port variable; two services (or a shared variable) claiming one name is a configuration error. */
+function portVariables(services: readonly ServicePorts[]): PortVariable[] {
+  const ports = services.flatMap(({ name, ops, api }) => [
+    { service: name, kind: 'ops' as const, ...ops },
+    ...(api ? [{ service: name, kind: 'api' as const, ...api }] : []),
+  ]);
+  const seen = new Set<string>(CONFIG_VARIABLES);
+  for (const port of ports) {
+    if (seen.has(port.env)) throw new ConfigError(`Invalid configuration: ${port.env}: declared twice (service ${port.service})`);
+    seen.add(port.env);
+  }
+  return ports.map(({ service, kind, env, default: d }) => ({ service, kind, env, default: d }));
+}
 
 function throwOneLine({ errors }: { errors: Partial<Record<string, Error>> }): void {
   const [name, error] = Object.entries(errors)[0] ?? [];

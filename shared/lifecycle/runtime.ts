@@ -23,6 +23,8 @@ export interface RuntimeOptions {
   /** The queues this service consumes; retry and dead-letter queues are derived from them. */
   queues: readonly QueueSpec[];
   opsPort: number;
+  /** The public API port, for a service that declares an API. */
+  apiPort?: number;
   /** Where log lines go (tests capture them); standard output by default. */
   logDestination?: pino.DestinationStream;
 }
@@ -121,6 +123,12 @@ export class Runtime {
     });
     this.consumers.push(consumer);
     return consumer;
+  }
+
+  /** The port of the service's public API (its declaration's `api`); throws for a service that declares none. */
+  get apiPort(): number {
+    if (this.options.apiPort === undefined) throw new Error(`${this.options.service} declares no API port`);
+    return this.options.apiPort;
   }
 
   /** True while the publishing connection to the broker is open. */

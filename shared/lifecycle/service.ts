@@ -1,13 +1,39 @@
 import type { QueueSpec } from '../messaging/topology';
 import type { Runtime } from './runtime';
 
+/** A port a service listens on, and the environment variable that moves it. */
+export interface PortDeclaration {
+  /** The variable, e.g. `ORDER_OPS_PORT`; an outside contract once released (compose, the chart, operators). */
+  env: string;
+  /** The port when the variable is unset. */
+  default: number;
+}
+
+/** An HTTP route a service serves, as `METHOD /path` (for the docs and the chart's notes; routing is in code). */
+export type Route = `${'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'} /${string}`;
+
 /**
- * A Warren service: the queues it consumes and how it wires its handlers and routes onto a runtime.
- * A new worker is one folder exporting one of these.
+ * What a service is, as plain data: what it consumes and publishes, and where it listens. Everything outside the
+ * process is derived from it (broker users and permissions, ops-port variables, the chart's per-service objects,
+ * scrape targets, the container healthcheck, the test fleets), so it holds no code and imports no handler.
  */
-export interface ServiceDefinition {
-  name: string;
-  queues: readonly QueueSpec[];
+export interface ServiceDeclaration<Name extends string = string> {
+  /** Lower-case, `[a-z][a-z0-9-]*`: the compose service, the chart component and the `warren-<name>` broker user. */
+  name: Name;
+  /** One line: what the service does. */
+  summary: string;
+  /** Queues it consumes, each with the routing keys it binds on the events exchange (retry tiers and DLQ follow). */
+  consumes: readonly QueueSpec[];
+  /** Routing keys it publishes on the events exchange: the broker refuses it any other. */
+  publishes: readonly string[];
+  /** The ops server: `/healthz`, `/readyz`, `/metrics`, plus `routes` (admin, cluster-internal). */
+  ops: PortDeclaration & { routes?: readonly Route[] };
+  /** A public HTTP API, if the service takes requests from clients (a Service and a container port of its own). */
+  api?: PortDeclaration & { routes: readonly Route[] };
+}
+
+/** A declared service with its code: how it wires its handlers and routes onto a runtime. */
+export interface ServiceDefinition extends ServiceDeclaration {
   /** Registers consumers, admin routes and background work; the runtime starts and stops them. */
   wire(runtime: Runtime): Promise<void> | void;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ServiceName } from '../../shared/config/config';
+import type { ServiceName } from '../../workers/registry';
 import { http } from '../helpers/api';
 import { rabbitmqctl } from '../helpers/broker';
 import { countEffects } from '../helpers/effects';

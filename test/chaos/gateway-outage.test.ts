@@ -11,7 +11,7 @@ import { placeOrders } from '../helpers/traffic';
 import { waitFor } from '../helpers/wait';
 
 const run = promisify(execFile);
-const DLQ_CLI = path.resolve(__dirname, '../../dist/shared/cli/dlq.js');
+const DLQ_CLI = path.resolve(__dirname, '../../dist/workers/dlq.js');
 
 describe('chaos: a payment gateway outage that outlasts the retries, then recovery and dlq replay', function () {
   this.timeout(300_000);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CONFIG_VARIABLES, SERVICE_NAMES } from '../../shared/config/config';
+import { FLEET_CONFIG_VARIABLES, SERVICE_NAMES } from '../../workers/registry';
 import { composeConfig, dockerComposeCommand, REPO } from './tools';
 
 /** Reads user and password out of an AMQP or Redis URL. */
@@ -40,10 +40,10 @@ describe('deploy: docker-compose.yml', function () {
     }
   });
 
-  it('gives each service exactly the environment variables the services read (CONFIG_VARIABLES)', () => {
+  it('gives each service exactly the environment variables the services read (FLEET_CONFIG_VARIABLES)', () => {
     for (const service of SERVICE_NAMES) {
       const environment = configs['defaults'].services[service].environment as Record<string, string>;
-      assert.deepEqual(Object.keys(environment).sort(), [...CONFIG_VARIABLES].sort(), `${service}: env drift`);
+      assert.deepEqual(Object.keys(environment).sort(), [...FLEET_CONFIG_VARIABLES].sort(), `${service}: env drift`);
       assert.deepEqual(configs['defaults'].services[service].command, ['node', 'dist/workers/run.js', service]);
     }
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { CONFIG_VARIABLES, SERVICE_NAMES } from '../../shared/config/config';
+import { FLEET_CONFIG_VARIABLES, SERVICE_NAMES } from '../../workers/registry';
 import { validateManifest } from './k8s-schemas';
 import { byKind, CHART, helm, kindCounts, REPO, renderChart, selects, type Manifest } from './tools';
 
@@ -112,7 +112,7 @@ describe('deploy: Helm chart', function () {
         }
       });
 
-      it('names exactly the environment variables the services read (CONFIG_VARIABLES)', () => {
+      it('names exactly the environment variables the services read (FLEET_CONFIG_VARIABLES)', () => {
         const manifests = rendered[name] ?? [];
         for (const d of byKind(manifests, 'Deployment')) {
           const container = d.spec.template.spec.containers[0];
@@ -125,7 +125,7 @@ describe('deploy: Helm chart', function () {
               names.add(key);
             }
           }
-          assert.deepEqual([...names].sort(), [...CONFIG_VARIABLES].sort(), `${d.metadata.name}: env drift from CONFIG_VARIABLES`);
+          assert.deepEqual([...names].sort(), [...FLEET_CONFIG_VARIABLES].sort(), `${d.metadata.name}: env drift from FLEET_CONFIG_VARIABLES`);
         }
       });
     });

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
-import { loadConfig, SERVICE_NAMES, type ServiceName } from '../../shared/config/config';
 import { assertTopology, DEAD_LETTER_ROUTING_KEY, deadLetterQueueName, failuresExchangeName, retryQueueName, retryRoutingKey, type Topology } from '../../shared/messaging/topology';
-import { SERVICES } from '../../workers/services';
+import { loadFleetConfig, SERVICE_DECLARATIONS, SERVICE_NAMES, type ServiceName } from '../../workers/registry';
 import { rabbitmqctl, uniqueName } from '../helpers/broker';
 import { waitFor } from '../helpers/wait';
 import {
@@ -13,18 +12,15 @@ import {
 import { byKind, renderChart } from './tools';
 
 const EXCHANGE = 'warren.events';
-/** The routing keys each service publishes (docs/contract.md, Events). */
-const PUBLISHES: Record<ServiceName, string[]> = {
-  order: ['order.placed', 'order.confirmed', 'order.cancelled'],
-  inventory: ['inventory.reserved', 'inventory.rejected', 'inventory.released'],
-  payment: ['payment.captured', 'payment.declined', 'payment.refunded'],
-};
-const queueOf = (service: ServiceName): string => SERVICES[service].queues[0]!.name;
+const declarationOf = (service: ServiceName) => SERVICE_DECLARATIONS.find((s) => s.name === service)!;
+/** The routing keys a service declares it publishes. */
+const publishesOf = (service: ServiceName): readonly string[] => declarationOf(service).publishes;
+const queueOf = (service: ServiceName): string => declarationOf(service).consumes[0]!.name;
 
-/** The topology each service asserts at start-up: its definition's queues with the default config. */
+/** The topology each service asserts at start-up: its declared queues with the default config. */
 function topologyOf(service: ServiceName): Topology {
-  const config = loadConfig({});
-  return { exchange: EXCHANGE, queues: SERVICES[service].queues, retryDelaysMs: config.retryDelaysMs, queueType: config.queueType };
+  const config = loadFleetConfig({});
+  return { exchange: EXCHANGE, queues: declarationOf(service).consumes, retryDelaysMs: config.retryDelaysMs, queueType: config.queueType };
 }
 
 async function getOne(connection: amqplib.ChannelModel, queue: string, routingKey: string): Promise<void> {
@@ -107,7 +103,7 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
     await getOne(connections.order, queueOf('order'), 'inventory.reserved');
     await getOne(connections.order, queueOf('order'), 'payment.captured');
     for (const service of SERVICE_NAMES) {
-      for (const key of PUBLISHES[service]) await allowed(connections[service], async (ch) => publish(ch, EXCHANGE, key));
+      for (const key of publishesOf(service)) await allowed(connections[service], async (ch) => publish(ch, EXCHANGE, key));
     }
   });
 
@@ -140,13 +136,13 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
         await expectRefused(service, `get from ${deadLetterQueueName(queue)}`, (ch) => ch.get(deadLetterQueueName(queue)));
         await expectRefused(service, `declare ${queue}`, (ch) => ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } }));
         await expectRefused(service, `purge ${queue}`, (ch) => ch.purgeQueue(queue));
-        await expectRefused(service, `publish ${PUBLISHES[other][0]}`, async (ch) => publish(ch, EXCHANGE, PUBLISHES[other][0]!));
+        await expectRefused(service, `publish ${publishesOf(other)[0]}`, async (ch) => publish(ch, EXCHANGE, publishesOf(other)[0]!));
       }
       const foreignBinding = service === 'order' ? 'order.confirmed' : 'payment.captured';
       if (!own.bindings.includes(foreignBinding)) {
         await expectRefused(service, `bind ${own.name} to ${foreignBinding}`, (ch) => ch.bindQueue(own.name, EXCHANGE, foreignBinding));
       }
-      await expectRefused(service, 'publish to amq.topic', async (ch) => publish(ch, 'amq.topic', PUBLISHES[service][0]!));
+      await expectRefused(service, 'publish to amq.topic', async (ch) => publish(ch, 'amq.topic', publishesOf(service)[0]!));
       await expectRefused(service, 'declare another exchange', (ch) => ch.assertExchange('warren.rogue', 'topic'));
     }
     console.log(`      refused with 403 ACCESS_REFUSED (${refusals.length}): ${refusals.join('; ')}`);

@@ -1,10 +1,11 @@
 import { Redis } from 'ioredis';
-import { loadConfig, SERVICE_NAMES, type ServiceName, type WarrenConfig } from '../../shared/config/config';
+import type { WarrenConfig } from '../../shared/config/config';
 import type { Runtime } from '../../shared/lifecycle/runtime';
+import { loadFleetConfig, SERVICE_DECLARATIONS, SERVICE_NAMES, type ServiceName } from '../../workers/registry';
 import { startService } from '../../workers/services';
 import { createVhost, deleteVhost, REDIS_URL, uniqueName } from './broker';
+import { fleetPorts, startOrder } from './fleet-ports';
 import { LogCapture } from './log-capture';
-import { freePort } from './ports';
 
 export interface TestFleet {
   config: WarrenConfig;
@@ -26,15 +27,12 @@ export interface TestFleet {
  */
 export async function startTestFleet(env: Record<string, string> = {}, services: readonly ServiceName[] = SERVICE_NAMES): Promise<TestFleet> {
   const { vhost, url } = await createVhost();
-  const ports = { api: await freePort(), order: await freePort(), inventory: await freePort(), payment: await freePort() };
-  const config = loadConfig({
+  const ports = await fleetPorts(SERVICE_DECLARATIONS);
+  const config = loadFleetConfig({
     AMQP_URL: url,
     REDIS_URL,
     REDIS_KEY_PREFIX: `${uniqueName('t')}:`,
-    ORDER_HTTP_PORT: String(ports.api),
-    ORDER_OPS_PORT: String(ports.order),
-    INVENTORY_OPS_PORT: String(ports.inventory),
-    PAYMENT_OPS_PORT: String(ports.payment),
+    ...ports.env,
     LOG_LEVEL: 'debug',
     RETRY_DELAYS_MS: '100,200,400',
     IDEMPOTENCY_LEASE_MS: '500',
@@ -49,10 +47,7 @@ export async function startTestFleet(env: Record<string, string> = {}, services:
   const fleet: TestFleet = {
     config,
     vhost,
-    urls: {
-      api: `http://127.0.0.1:${ports.api}`,
-      ops: { order: `http://127.0.0.1:${ports.order}`, inventory: `http://127.0.0.1:${ports.inventory}`, payment: `http://127.0.0.1:${ports.payment}` },
-    },
+    urls: { api: ports.api, ops: ports.ops },
     runtimes,
     logs,
     redis,
@@ -73,8 +68,7 @@ export async function startTestFleet(env: Record<string, string> = {}, services:
     },
   };
   try {
-    // Consumers first, so that the order service's first publish finds their queues bound.
-    for (const name of [...services].sort((a, b) => Number(a === 'order') - Number(b === 'order'))) await fleet.start(name);
+    for (const name of startOrder(services)) await fleet.start(name);
   } catch (error) {
     await fleet.stop();
     throw error;

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { SERVICE_NAMES, type ServiceName } from '../../shared/config/config';
+import { SERVICE_DECLARATIONS, SERVICE_NAMES, type ServiceName } from '../../workers/registry';
 import { http } from './api';
 import { createVhost, deleteVhost, REDIS_URL, uniqueName } from './broker';
 import { deleteKeys } from './fleet';
-import { freePort } from './ports';
+import { fleetPorts, startOrder, type FleetPorts } from './fleet-ports';
 import { waitFor } from './wait';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -22,25 +22,19 @@ export class ProcessFleet {
   private readonly children = new Map<ServiceName, ChildProcess>();
   readonly exits: { name: ServiceName; code: number | null; signal: string | null }[] = [];
 
-  private constructor(readonly vhost: string, env: Record<string, string>, ports: Record<'api' | ServiceName, number>) {
+  private constructor(readonly vhost: string, env: Record<string, string>, ports: FleetPorts<ServiceName>) {
     this.env = env;
-    this.urls = {
-      api: `http://127.0.0.1:${ports.api}`,
-      ops: { order: `http://127.0.0.1:${ports.order}`, inventory: `http://127.0.0.1:${ports.inventory}`, payment: `http://127.0.0.1:${ports.payment}` },
-    };
+    this.urls = { api: ports.api, ops: ports.ops };
   }
 
   static async start(overrides: Record<string, string> = {}): Promise<ProcessFleet> {
     const { vhost, url } = await createVhost('warren-chaos');
-    const ports = { api: await freePort(), order: await freePort(), inventory: await freePort(), payment: await freePort() };
+    const ports = await fleetPorts(SERVICE_DECLARATIONS);
     const env = {
       AMQP_URL: url,
       REDIS_URL,
       REDIS_KEY_PREFIX: `${uniqueName('chaos')}:`,
-      ORDER_HTTP_PORT: String(ports.api),
-      ORDER_OPS_PORT: String(ports.order),
-      INVENTORY_OPS_PORT: String(ports.inventory),
-      PAYMENT_OPS_PORT: String(ports.payment),
+      ...ports.env,
       LOG_LEVEL: 'info',
       RETRY_DELAYS_MS: '200,500,1000,2000',
       IDEMPOTENCY_LEASE_MS: '1000',
@@ -50,7 +44,7 @@ export class ProcessFleet {
       ...overrides,
     };
     const fleet = new ProcessFleet(vhost, env, ports);
-    for (const name of ['inventory', 'payment', 'order'] as const) await fleet.spawn(name);
+    for (const name of startOrder(SERVICE_NAMES)) await fleet.spawn(name);
     return fleet;
   }
 

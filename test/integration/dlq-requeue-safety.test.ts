@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import amqplib from 'amqplib';
-import { runDlqCli } from '../../shared/cli/dlq';
+import { runFleetDlqCli as runDlqCli } from '../../workers/dlq';
 import type { ShowResult } from '../../shared/dlq/dlq-admin';
 import { DlqSession } from '../../shared/dlq/dlq-session';
 import { assertTopology, DEAD_LETTER_ROUTING_KEY, deadLetterQueueName, failuresExchangeName } from '../../shared/messaging/topology';

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import amqplib from 'amqplib';
-import { runDlqCli } from '../../shared/cli/dlq';
+import { runFleetDlqCli as runDlqCli } from '../../workers/dlq';
 import type { ReplayResult, ShownMessage, ShowResult } from '../../shared/dlq/dlq-admin';
 import { startService } from '../../workers/services';
 import { http, orderRequest } from '../helpers/api';

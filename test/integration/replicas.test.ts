@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { http, orderRequest } from '../helpers/api';
 import { startTestFleet, type TestFleet } from '../helpers/fleet';
 import { assertInvariants, awaitFinal } from '../helpers/invariants';
-import { freePort } from '../helpers/ports';
-import { SERVICE_NAMES } from '../../shared/config/config';
+import { fleetPorts, startOrder } from '../helpers/fleet-ports';
 import type { Runtime } from '../../shared/lifecycle/runtime';
+import { loadFleetConfig, SERVICE_DECLARATIONS, SERVICE_NAMES } from '../../workers/registry';
 import { startService } from '../../workers/services';
 
 /**
@@ -24,11 +24,12 @@ describe('two replicas of every service (real RabbitMQ and Redis)', function () 
   before(async () => {
     // A small prefetch spreads one order's events over both replicas.
     fleet = await startTestFleet({ PREFETCH: '5' });
-    const ports = { api: await freePort(), order: await freePort(), inventory: await freePort(), payment: await freePort() };
-    const config = { ...fleet.config, orderHttpPort: ports.api, opsPorts: { order: ports.order, inventory: ports.inventory, payment: ports.payment } };
-    for (const name of SERVICE_NAMES) second.push(await startService(name, config, { logDestination: fleet.logs }));
-    secondApi = `http://127.0.0.1:${ports.api}`;
-    secondOrderOps = `http://127.0.0.1:${ports.order}`;
+    const ports = await fleetPorts(SERVICE_DECLARATIONS);
+    const { opsPorts, apiPorts } = loadFleetConfig(ports.env);
+    const config = { ...fleet.config, opsPorts, apiPorts };
+    for (const name of startOrder(SERVICE_NAMES)) second.push(await startService(name, config, { logDestination: fleet.logs }));
+    secondApi = ports.api;
+    secondOrderOps = ports.ops.order;
   });
   after(async () => {
     await Promise.all(second.map((r) => r.stop()));

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig } from '../../shared/config/config';
+import { ConfigError, CONFIG_VARIABLES, loadConfig } from '../../shared/config/config';
+import { FLEET_CONFIG_VARIABLES, loadFleetConfig } from '../../workers/registry';
 
 describe('config', () => {
   it('has a working default for every variable', () => {
-    const config = loadConfig({});
+    const config = loadFleetConfig({});
     assert.equal(config.amqpUrl, 'amqp://guest:guest@127.0.0.1:5672');
     assert.equal(config.redisKeyPrefix, 'warren:');
     assert.equal(config.eventsExchange, 'warren.events');
     assert.deepEqual(config.opsPorts, { order: 9101, inventory: 9102, payment: 9103 });
+    assert.deepEqual(config.apiPorts, { order: 3000 });
     assert.deepEqual(config.retryDelaysMs, [1000, 5000, 30000]);
     assert.equal(config.queueType, 'quorum');
     assert.equal(config.paymentGatewayFailureRate, 0);
@@ -36,11 +38,23 @@ describe('config', () => {
   for (const [name, value] of bad) {
     it(`stops with one line naming ${name} for ${JSON.stringify(value)}`, () => {
       assert.throws(
-        () => loadConfig({ [name]: value }),
+        () => loadFleetConfig({ [name]: value }),
         (e: unknown) => e instanceof ConfigError && e.message.startsWith(`Invalid configuration: ${name}:`) && !e.message.includes('\n'),
       );
     });
   }
+
+  it('reads the port variables the services declare, under their outside names', () => {
+    const config = loadFleetConfig({ ORDER_HTTP_PORT: '8080', PAYMENT_OPS_PORT: '9999' });
+    assert.equal(config.apiPorts['order'], 8080);
+    assert.equal(config.opsPorts['payment'], 9999);
+    assert.deepEqual(FLEET_CONFIG_VARIABLES.filter((v) => !(CONFIG_VARIABLES as readonly string[]).includes(v)).sort(), ['INVENTORY_OPS_PORT', 'ORDER_HTTP_PORT', 'ORDER_OPS_PORT', 'PAYMENT_OPS_PORT']);
+  });
+
+  it('refuses two services declaring one port variable', () => {
+    const ops = { env: 'SHARED_OPS_PORT', default: 9200 };
+    assert.throws(() => loadConfig({}, [{ name: 'a', ops }, { name: 'b', ops }]), /SHARED_OPS_PORT: declared twice \(service b\)/);
+  });
 
   it('refuses done markers that would expire before the last retry', () => {
     assert.throws(

@@ -1,14 +1,12 @@
 import type { ServiceDefinition } from '../../shared/lifecycle/service';
 import { onOrderCancelled, onOrderConfirmed, onOrderPlaced } from './handlers/order-handlers';
 import { stockRoutes } from './http/stock-routes';
+import { inventory, INVENTORY_QUEUE } from './service';
 import { StockStore } from './store/stock-store';
-
-export const INVENTORY_QUEUE = 'warren.inventory';
 
 /** Reserves stock for placed orders, releases it for cancelled ones, and commits it for confirmed ones. */
 export const inventoryService: ServiceDefinition = {
-  name: 'inventory',
-  queues: [{ name: INVENTORY_QUEUE, bindings: ['order.placed', 'order.cancelled', 'order.confirmed'] }],
+  ...inventory,
   wire(runtime) {
     const store = new StockStore(runtime.redis, runtime.config.redisKeyPrefix, runtime.config.idempotencyRetentionMs, runtime.metrics);
     stockRoutes(runtime.ops, store);

@@ -5,19 +5,12 @@ import { orderRoutes } from './http/order-routes';
 import { createOrderMetrics } from './order-metrics';
 import { OutboxRelay } from './outbox-relay';
 import { SagaRunner } from './saga-runner';
+import { order, ORDER_QUEUE } from './service';
 import { OrderStore } from './store/order-store';
-
-export const ORDER_QUEUE = 'warren.order';
 
 /** Takes orders over HTTP and runs each order's saga from the outcome events to CONFIRMED or CANCELLED. */
 export const orderService: ServiceDefinition = {
-  name: 'order',
-  queues: [
-    {
-      name: ORDER_QUEUE,
-      bindings: ['order.placed', 'inventory.reserved', 'inventory.rejected', 'inventory.released', 'payment.captured', 'payment.declined', 'payment.refunded'],
-    },
-  ],
+  ...order,
   async wire(runtime) {
     const { config, log } = runtime;
     const store = new OrderStore(runtime.redis, config.redisKeyPrefix, config.idempotencyRetentionMs, runtime.metrics);
@@ -40,8 +33,8 @@ export const orderService: ServiceDefinition = {
 
     const api = createHttpServer();
     orderRoutes(api, { store, runner, metrics, log: log.child({ component: 'api' }), orderTimeoutMs: config.orderTimeoutMs, brokerUp: () => runtime.brokerUp() });
-    await api.listen({ port: config.orderHttpPort, host: '0.0.0.0' });
-    log.info({ port: config.orderHttpPort }, 'order API listening');
+    await api.listen({ port: runtime.apiPort, host: '0.0.0.0' });
+    log.info({ port: runtime.apiPort }, 'order API listening');
     runtime.onStopIntake(() => api.close());
   },
 };

@@ -2,14 +2,12 @@ import type { ServiceDefinition } from '../../shared/lifecycle/service';
 import { SimulatedGateway } from './gateway/simulated-gateway';
 import { onOrderCancelled, onOrderPlaced } from './handlers/order-handlers';
 import { paymentRoutes } from './http/payment-routes';
+import { payment, PAYMENT_QUEUE } from './service';
 import { Ledger } from './store/ledger';
-
-export const PAYMENT_QUEUE = 'warren.payment';
 
 /** Charges placed orders through the (simulated) gateway and refunds cancelled ones. */
 export const paymentService: ServiceDefinition = {
-  name: 'payment',
-  queues: [{ name: PAYMENT_QUEUE, bindings: ['order.placed', 'order.cancelled'] }],
+  ...payment,
   wire(runtime) {
     const { config } = runtime;
     const gateway = new SimulatedGateway(runtime.redis, {

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { QueueType, ServiceName } from '../../../shared/config/config';
+import type { QueueType } from '../../../shared/config/config';
+import type { ServiceName } from '../../../workers/registry';
 import { freePort } from '../../helpers/ports';
 import { EXCHANGE } from './payload';
 import type { BenchScope } from './scope';

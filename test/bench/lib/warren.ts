@@ -1,10 +1,11 @@
 import pino from 'pino';
-import { loadConfig, type QueueType, type WarrenConfig } from '../../../shared/config/config';
+import type { QueueType, WarrenConfig } from '../../../shared/config/config';
+import { loadFleetConfig, SERVICE_DECLARATIONS } from '../../../workers/registry';
+import { fleetPorts } from '../../helpers/fleet-ports';
 import { connect } from '../../../shared/messaging/connection';
 import { Publisher } from '../../../shared/messaging/publisher';
 import { createLogger } from '../../../shared/observability/logger';
 import { createMetrics } from '../../../shared/observability/metrics';
-import { freePort } from '../../helpers/ports';
 import type { BenchScope } from './scope';
 import { EXCHANGE } from './payload';
 
@@ -13,16 +14,13 @@ export const devNull = (): pino.DestinationStream => pino.destination({ dest: '/
 
 /** Warren's own configuration for a benchmark: production defaults, except the scope's vhost, key prefix and ports. */
 export async function benchConfig(scope: BenchScope, queueType: QueueType, env: Record<string, string> = {}): Promise<WarrenConfig> {
-  return loadConfig({
+  return loadFleetConfig({
     AMQP_URL: scope.url,
     REDIS_URL: scope.redisUrl,
     REDIS_KEY_PREFIX: scope.prefix,
     EVENTS_EXCHANGE: EXCHANGE,
     QUEUE_TYPE: queueType,
-    ORDER_HTTP_PORT: String(await freePort()),
-    ORDER_OPS_PORT: String(await freePort()),
-    INVENTORY_OPS_PORT: String(await freePort()),
-    PAYMENT_OPS_PORT: String(await freePort()),
+    ...(await fleetPorts(SERVICE_DECLARATIONS)).env,
     ...env,
   });
 }

@@ -1,6 +1,7 @@
 import type { ChannelModel } from 'amqplib';
 import { Redis } from 'ioredis';
-import { SERVICE_NAMES, type QueueType } from '../../../shared/config/config';
+import type { QueueType } from '../../../shared/config/config';
+import { SERVICE_NAMES } from '../../../workers/registry';
 import { cpuPerMessage, cpuSnapshot } from '../lib/cpu';
 import { placeOnExchange, placeOverHttp, type Placed } from '../lib/drive';
 import type { BenchOptions } from '../lib/options';

@@ -4,7 +4,7 @@ import type { ChannelModel } from 'amqplib';
 import { Redis } from 'ioredis';
 import type { QueueType, WarrenConfig } from '../../../shared/config/config';
 import { planTopology, assertTopology, type Topology } from '../../../shared/messaging/topology';
-import { inventoryService, INVENTORY_QUEUE } from '../../../workers/inventory/main';
+import { inventory, INVENTORY_QUEUE } from '../../../workers/inventory/service';
 import { startService } from '../../../workers/services';
 import type { BenchOptions } from '../lib/options';
 import { EXCHANGE, orderPlaced, PRODUCTS, rawMessage } from '../lib/payload';
@@ -71,7 +71,7 @@ export async function benchRelay(results: Results, options: BenchOptions, queueT
 
 /** Declares the inventory service's topology and gives every product far more stock than a run can take. */
 export async function prepare(raw: ChannelModel, scope: BenchScope, config: WarrenConfig): Promise<Topology> {
-  const topology: Topology = { exchange: EXCHANGE, queues: inventoryService.queues, retryDelaysMs: config.retryDelaysMs, queueType: config.queueType };
+  const topology: Topology = { exchange: EXCHANGE, queues: inventory.consumes, retryDelaysMs: config.retryDelaysMs, queueType: config.queueType };
   const ch = await raw.createChannel();
   await assertTopology(ch, topology);
   await ch.close();

@@ -6,7 +6,7 @@ import { connectRaw, sleep, Sink } from '../lib/raw';
 import type { Results } from '../lib/results';
 import { openScope } from '../lib/scope';
 import { benchConfig, devNull } from '../lib/warren';
-import { INVENTORY_QUEUE } from '../../../workers/inventory/main';
+import { INVENTORY_QUEUE } from '../../../workers/inventory/service';
 import { prepare, preload } from './relay';
 
 /**

@@ -1,0 +1,12 @@
+import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+
+export const INVENTORY_QUEUE = 'warren.inventory';
+
+/** Reserves stock for placed orders, releases it for cancelled ones, and commits it for confirmed ones. */
+export const inventory = {
+  name: 'inventory',
+  summary: 'reserves stock for placed orders, releases it for cancelled ones, commits it for confirmed ones',
+  consumes: [{ name: INVENTORY_QUEUE, bindings: ['order.placed', 'order.cancelled', 'order.confirmed'] }],
+  publishes: ['inventory.reserved', 'inventory.rejected', 'inventory.released'],
+  ops: { env: 'INVENTORY_OPS_PORT', default: 9102, routes: ['PUT /stock/:productId', 'GET /stock/:productId'] },
+} as const satisfies ServiceDeclaration;

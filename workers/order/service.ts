@@ -1,0 +1,18 @@
+import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+
+export const ORDER_QUEUE = 'warren.order';
+
+/** Takes orders over HTTP and runs each order's saga from the outcome events to CONFIRMED or CANCELLED. */
+export const order = {
+  name: 'order',
+  summary: 'takes orders over HTTP and turns the outcome events into CONFIRMED or CANCELLED',
+  consumes: [
+    {
+      name: ORDER_QUEUE,
+      bindings: ['order.placed', 'inventory.reserved', 'inventory.rejected', 'inventory.released', 'payment.captured', 'payment.declined', 'payment.refunded'],
+    },
+  ],
+  publishes: ['order.placed', 'order.confirmed', 'order.cancelled'],
+  ops: { env: 'ORDER_OPS_PORT', default: 9101 },
+  api: { env: 'ORDER_HTTP_PORT', default: 3000, routes: ['POST /orders', 'GET /orders/:orderId'] },
+} as const satisfies ServiceDeclaration;

@@ -1,0 +1,12 @@
+import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+
+export const PAYMENT_QUEUE = 'warren.payment';
+
+/** Charges placed orders through the (simulated) gateway and refunds cancelled ones. */
+export const payment = {
+  name: 'payment',
+  summary: 'charges placed orders through the (simulated) gateway and refunds cancelled ones',
+  consumes: [{ name: PAYMENT_QUEUE, bindings: ['order.placed', 'order.cancelled'] }],
+  publishes: ['payment.captured', 'payment.declined', 'payment.refunded'],
+  ops: { env: 'PAYMENT_OPS_PORT', default: 9103, routes: ['GET /payments/:orderId'] },
+} as const satisfies ServiceDeclaration;
