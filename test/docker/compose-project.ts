@@ -12,6 +12,8 @@ export const REPO = path.resolve(__dirname, '../..');
 /** Real images (a machine with a registry) or the Debian stand-ins of test/docker/standin-images.sh. */
 export const REAL_IMAGES = process.env['WARREN_COMPOSE_REAL_IMAGES'] === '1';
 const STANDIN_NODE_IMAGE = 'warren-standin/node:24';
+/** The image docker-compose.yml gives Grafana: started where it exists (or a registry can provide it). */
+export const GRAFANA_IMAGE = 'grafana/grafana-oss:11.6.0';
 
 export interface HostPorts {
   api: number;
@@ -31,6 +33,8 @@ export class ComposeProject {
     readonly ports: HostPorts,
     private readonly dir: string,
     private readonly files: readonly string[],
+    /** Whether Grafana runs in this project (its image exists, or real images are pulled from a registry). */
+    readonly grafana: boolean,
   ) {}
 
   static async create(): Promise<ComposeProject> {
@@ -52,9 +56,15 @@ export class ComposeProject {
       ...(REAL_IMAGES ? {} : { NODE_IMAGE: STANDIN_NODE_IMAGE }),
     };
     writeFileSync(path.join(dir, '.env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
-    const files = ['docker-compose.yml', 'test/docker/compose.test-ports.yml', ...(REAL_IMAGES ? [] : ['test/docker/compose.standins.yml'])];
+    const grafana = REAL_IMAGES || (await imageExists(GRAFANA_IMAGE));
+    const files = [
+      'docker-compose.yml',
+      'test/docker/compose.test-ports.yml',
+      ...(REAL_IMAGES ? [] : ['test/docker/compose.standins.yml']),
+      ...(grafana ? [] : ['test/docker/compose.no-grafana.yml']),
+    ];
     const name = `warren-test-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
-    return new ComposeProject(name, ports, dir, files);
+    return new ComposeProject(name, ports, dir, files, grafana);
   }
 
   /** `docker compose <args>` for this project; throws with compose's own words on failure. */
@@ -125,10 +135,12 @@ export async function requireDocker(): Promise<string> {
   }
 }
 
-/** True when every image the project runs exists locally (else the stand-ins script must run first). */
+const imageExists = (image: string): Promise<boolean> => run('docker', ['image', 'inspect', image]).then(() => true, () => false);
+
+/** The stand-in images that are not on the engine yet (test/docker/standin-images.sh builds them). */
 export async function missingImages(): Promise<string[]> {
   const wanted = REAL_IMAGES ? [] : [STANDIN_NODE_IMAGE, 'warren-standin/rabbitmq:4.0', 'warren-standin/redis:8.0', 'warren-standin/prometheus:2.53'];
   const missing: string[] = [];
-  for (const image of wanted) await run('docker', ['image', 'inspect', image]).catch(() => missing.push(image));
+  for (const image of wanted) if (!(await imageExists(image))) missing.push(image);
   return missing;
 }
