@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { compose } from '../../shared/messaging/context';
 import { BusinessRuleError, TransientError } from '../../shared/messaging/errors';
 import { H } from '../../shared/messaging/retry-policy';
 import { HandlerTimeoutError, timeoutMiddleware } from '../../shared/messaging/middleware/timeout';
@@ -13,7 +14,7 @@ describe('timeout middleware (HandlerTimeoutError)', () => {
   it('fails a handler that runs past its time as a transient HandlerTimeoutError, at the deadline', async () => {
     const started = Date.now();
     await assert.rejects(
-      timeoutMiddleware(20)(contextFor(paymentDeclined()), () => sleep(500)),
+      compose([timeoutMiddleware(20)], () => sleep(500))(contextFor(paymentDeclined())),
       (e: unknown) => e instanceof HandlerTimeoutError && e instanceof TransientError && /exceeded 20 ms/.test(e.message),
     );
     const elapsed = Date.now() - started;
@@ -21,23 +22,22 @@ describe('timeout middleware (HandlerTimeoutError)', () => {
   });
 
   it("passes the handler's own outcome through unchanged", async () => {
-    const middleware = timeoutMiddleware(1000);
     let ran = false;
-    await middleware(contextFor(paymentDeclined()), async () => void (ran = true));
+    await compose([timeoutMiddleware(1000)], async () => void (ran = true))(contextFor(paymentDeclined()));
     assert.ok(ran);
     const own = new BusinessRuleError('no');
-    await assert.rejects(middleware(contextFor(paymentDeclined()), () => Promise.reject(own)), (e: unknown) => e === own);
+    await assert.rejects(compose([timeoutMiddleware(1000)], () => Promise.reject(own))(contextFor(paymentDeclined())), (e: unknown) => e === own);
   });
 
   it('clears its timer once the handler settles, so no timer is left per message', async () => {
     await new Promise(setImmediate); // mocha arms its own test timer after the test starts
     const before = timers();
     let release!: () => void;
-    const running = timeoutMiddleware(60_000)(contextFor(paymentDeclined()), () => new Promise<void>((r) => (release = r)));
+    const running = compose([timeoutMiddleware(60_000)], () => new Promise<void>((r) => (release = r)))(contextFor(paymentDeclined()));
     assert.equal(timers(), before + 1, 'the deadline is armed while the handler runs');
     release();
     await running;
-    await timeoutMiddleware(60_000)(contextFor(paymentDeclined()), () => Promise.reject(new Error('x'))).catch(() => undefined);
+    await compose([timeoutMiddleware(60_000)], () => Promise.reject(new Error('x')))(contextFor(paymentDeclined())).catch(() => undefined);
     assert.equal(timers(), before, 'and disarmed when it returns or throws');
   });
 
