@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import type { MessageProperties } from 'amqplib';
 import { createEvent } from '../../shared/events/codec';
-import { BusinessRuleError, TransientError } from '../../shared/messaging/errors';
+import { PermanentError, TransientError } from '../../shared/messaging/errors';
 import { H } from '../../shared/messaging/retry-policy';
 import { assertBrokersSawNoViolation, eventProps, headersOf, startConsumer, xDeath } from './fakes/consumer-harness';
 import { body, paymentDeclined, sleep, until, valueOf } from './fakes/fixtures';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** A handler's own permanent failure: its class and code travel to the dead letter. */
+class CannotApplyError extends PermanentError {
+  override readonly name = 'CannotApplyError';
+  override readonly code = 'CANNOT_APPLY';
+}
 
 describe('Consumer (fake broker)', () => {
   afterEach(assertBrokersSawNoViolation);
@@ -19,6 +25,23 @@ describe('Consumer (fake broker)', () => {
     assert.ok(broker.calls.includes('assertQueue q.retry.10 ttl=10'));
     assert.ok(broker.calls.includes('bindQueue q.dlq q.failures dlq'));
     assert.deepEqual(broker.calls.slice(-2), ['prefetch 4', 'consume q'], 'consumes only once the topology is in place, never with noAck');
+  });
+
+  it('on stop, cancels its broker consumer, lets the running handler finish, acks it, then closes its channel', async () => {
+    let release!: () => void;
+    const { consumer, deliver, broker, wrapper } = await startConsumer({ PaymentDeclined: () => new Promise<void>((r) => (release = r)) });
+    const event = paymentDeclined();
+    const msg = deliver(body(event), eventProps(event));
+    assert.equal(consumer.consuming, true);
+    const stopped = consumer.stop(1000);
+    await until('the cancel', () => broker.calls.includes('cancel ctag-1'));
+    assert.equal(consumer.consuming, false);
+    assert.throws(() => deliver(body(event)), /no consumer on q/, 'the broker sends it nothing more');
+    assert.equal(wrapper.closed, false, 'not closed under a running handler');
+    release();
+    await stopped;
+    assert.equal(broker.settlement(msg), 'ack');
+    assert.equal(wrapper.closed, true);
   });
 
   it('acks a delivery once its handler returns, and publishes nothing', async () => {
@@ -47,7 +70,7 @@ describe('Consumer (fake broker)', () => {
     const { deliver, broker, copies, metrics } = await startConsumer({
       PaymentDeclined: async () => {
         calls++;
-        throw new BusinessRuleError('order o-1 cannot be declined twice');
+        throw new CannotApplyError('order o-1 cannot be declined twice');
       },
     });
     const event = paymentDeclined('o-1');
@@ -63,8 +86,8 @@ describe('Consumer (fake broker)', () => {
     assert.equal(copy!.options.messageId, event.eventId);
     const headers = headersOf(copy);
     assert.equal(headers[H.reason], 'order o-1 cannot be declined twice');
-    assert.equal(headers[H.reasonCode], 'BUSINESS_RULE');
-    assert.equal(headers[H.errorClass], 'BusinessRuleError');
+    assert.equal(headers[H.reasonCode], 'CANNOT_APPLY');
+    assert.equal(headers[H.errorClass], 'CannotApplyError');
     assert.equal(headers[H.attempt], 1);
     assert.equal(headers[H.queue], 'q');
     assert.equal(headers[H.service], 'payment');
@@ -73,7 +96,7 @@ describe('Consumer (fake broker)', () => {
     assert.equal(headers[H.correlationId], 'o-1');
     for (const key of [H.deadLetteredAt, H.firstFailureAt, H.lastFailureAt]) assert.match(String(headers[key]), ISO, key);
     assert.equal(headers['traceparent'], '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'its own headers travel with it');
-    assert.equal(await valueOf(metrics.deadLettered, { reason_code: 'BUSINESS_RULE' }), 1);
+    assert.equal(await valueOf(metrics.deadLettered, { reason_code: 'CANNOT_APPLY' }), 1);
     assert.equal(await valueOf(metrics.consumed, { outcome: 'dead_letter' }), 1);
   });
 
@@ -108,7 +131,7 @@ describe('Consumer (fake broker)', () => {
   it('never copies the headers the broker set (x-death, x-first-death-*, x-last-death-*, x-delivery-count)', async () => {
     const { deliver, copies } = await startConsumer({
       PaymentDeclined: async (ctx) => {
-        throw ctx.event.orderId === 'o-retry' ? new TransientError('later') : new BusinessRuleError('never');
+        throw ctx.event.orderId === 'o-retry' ? new TransientError('later') : new CannotApplyError('never');
       },
     });
     const brokerHeaders = { 'x-death': [xDeath(10)], 'x-first-death-queue': 'q', 'x-first-death-reason': 'expired', 'x-last-death-queue': 'q.retry.10', 'x-delivery-count': 3 };
@@ -152,7 +175,7 @@ describe('Consumer (fake broker)', () => {
   }
 
   it('acks the original only after the broker confirmed its copy', async () => {
-    const { deliver, broker, copies } = await startConsumer({ PaymentDeclined: async () => Promise.reject(new BusinessRuleError('no')) });
+    const { deliver, broker, copies } = await startConsumer({ PaymentDeclined: async () => Promise.reject(new CannotApplyError('no')) });
     copies.confirm = 'never';
     const event = paymentDeclined();
     const msg = deliver(body(event), eventProps(event));
@@ -164,7 +187,7 @@ describe('Consumer (fake broker)', () => {
   });
 
   it('hands the original back to the broker (requeue, after a pause) when its copy is nacked, returned or never confirmed', async () => {
-    const { deliver, broker, copies } = await startConsumer({ PaymentDeclined: async () => Promise.reject(new BusinessRuleError('no')) }, { confirmTimeoutMs: 50 });
+    const { deliver, broker, copies } = await startConsumer({ PaymentDeclined: async () => Promise.reject(new CannotApplyError('no')) }, { confirmTimeoutMs: 50 });
     const outcomes = { 'o-nack': 'nack', 'o-return': 'return', 'o-late': 'never' } as const;
     copies.confirm = (p) => outcomes[JSON.parse(p.content.toString()).orderId as keyof typeof outcomes];
     const msgs = Object.keys(outcomes).map((orderId) => deliver(body(paymentDeclined(orderId))));

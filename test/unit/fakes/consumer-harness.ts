@@ -35,7 +35,7 @@ export async function startConsumer(handlers: HandlerMap, options: Partial<Consu
     const headers = { ...copy.options.headers, 'x-death': [xDeath(delayMs)], 'x-first-death-reason': 'expired' };
     return broker.deliver('q', copy.content, { ...copy.options, headers }, { exchange: 'q.failures', routingKey: 'return' });
   };
-  return { broker, copies, metrics, deliver, returnFromTier };
+  return { consumer, broker, copies, metrics, deliver, returnFromTier, wrapper: amqp.wrappers.get('consumer:q')! };
 }
 
 export function assertBrokersSawNoViolation(): void {

@@ -40,7 +40,6 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
   readonly violations: string[] = [];
   /** How the next publishes are settled: one outcome for all, or one chosen per publish. */
   confirm: Confirm | ((publish: Published) => Confirm) = 'ack';
-  prefetchCount = 0;
   private readonly consumers = new Map<string, { queue: string; onMessage: (msg: ConsumeMessage | null) => void }>();
   private readonly settled = new Map<number, Settlement>();
   private nextTag = 1;
@@ -61,7 +60,6 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
   }
 
   async prefetch(count: number): Promise<Replies.Empty> {
-    this.prefetchCount = count;
     this.calls.push(`prefetch ${count}`);
     return {};
   }
