@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { compose } from '../../shared/messaging/context';
-import { BusinessRuleError, TransientError } from '../../shared/messaging/errors';
+import { PermanentError, TransientError } from '../../shared/messaging/errors';
 import { H } from '../../shared/messaging/retry-policy';
 import { HandlerTimeoutError, timeoutMiddleware } from '../../shared/messaging/middleware/timeout';
 import { assertBrokersSawNoViolation, eventProps, headersOf, startConsumer, TIERS } from './fakes/consumer-harness';
@@ -25,7 +25,7 @@ describe('timeout middleware (HandlerTimeoutError)', () => {
     let ran = false;
     await compose([timeoutMiddleware(1000)], async () => void (ran = true))(contextFor(paymentDeclined()));
     assert.ok(ran);
-    const own = new BusinessRuleError('no');
+    const own = new PermanentError('no');
     await assert.rejects(compose([timeoutMiddleware(1000)], () => Promise.reject(own))(contextFor(paymentDeclined())), (e: unknown) => e === own);
   });
 
