@@ -30,7 +30,7 @@ COPY package.json ./
 COPY deploy/scripts/container-healthcheck.mjs ./healthcheck.mjs
 # The node image's unprivileged user (uid 1000); Kubernetes can enforce it with runAsNonRoot.
 USER 1000:1000
-# Order API; ops ports (/healthz, /readyz, /metrics) of order, inventory, payment.
+# Each service's API and ops port (/healthz, /readyz, /metrics), generated from workers/registry.ts by `npm run deploy:generate`:
 EXPOSE 3000 9101 9102 9103
 # Liveness only: /healthz answers while the event loop runs. Compose checks /readyz separately.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 CMD ["node", "healthcheck.mjs", "/healthz"]

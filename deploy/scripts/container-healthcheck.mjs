@@ -1,11 +1,13 @@
 // Container healthcheck without curl: GET <path> on this container's ops port, exit 0 on 200.
 // Usage: node healthcheck.mjs [/healthz|/readyz]
 // One container runs one service, so the service is read from PID 1's command line
-// (`node dist/workers/run.js <service>`) and its ops port from the same variables the service reads.
+// (`node dist/workers/run.js <service>`) and its ops port from the same variable the service reads.
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 
-const DEFAULT_OPS_PORTS = { order: 9101, inventory: 9102, payment: 9103 };
+// Each service's ops-port variable and default. The image holds no source to read them from, so they are
+// generated from workers/registry.ts by `npm run deploy:generate`:
+const OPS_PORTS = {"order":{"env":"ORDER_OPS_PORT","port":9101},"inventory":{"env":"INVENTORY_OPS_PORT","port":9102},"payment":{"env":"PAYMENT_OPS_PORT","port":9103}};
 const path = process.argv[2] ?? '/healthz';
 
 function servicePorts() {
@@ -15,10 +17,10 @@ function servicePorts() {
   } catch {
     // Not Linux or no procfs: fall back to probing every service's port.
   }
-  const names = Object.keys(DEFAULT_OPS_PORTS);
+  const names = Object.keys(OPS_PORTS);
   const service = args.find((arg) => names.includes(arg));
   const candidates = service ? [service] : names;
-  return candidates.map((name) => Number(process.env[`${name.toUpperCase()}_OPS_PORT`] ?? DEFAULT_OPS_PORTS[name]));
+  return candidates.map((name) => Number(process.env[OPS_PORTS[name].env] ?? OPS_PORTS[name].port));
 }
 
 function probe(port) {

@@ -39,8 +39,11 @@ export function renameDefinitions<T extends Definitions>(definitions: T, id: str
   };
 }
 
+/** The committed template (generated from workers/registry.ts), what compose's one-shot renders and the chart loads. */
+export const TEMPLATE_PATH = 'deploy/helm/warren/files/rabbitmq/definitions.template.json';
+
 export function readTemplate(): Definitions {
-  return JSON.parse(readFileSync(path.join(REPO, 'deploy/rabbitmq/definitions.template.json'), 'utf8')) as Definitions;
+  return JSON.parse(readFileSync(path.join(REPO, TEMPLATE_PATH), 'utf8')) as Definitions;
 }
 
 export interface DefinitionsToImport {

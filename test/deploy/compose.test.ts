@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FLEET_CONFIG_VARIABLES, SERVICE_NAMES } from '../../workers/registry';
+import { CONFIG_VARIABLES } from '../../shared/config/config';
+import { SERVICE_DECLARATIONS, SERVICE_NAMES } from '../../workers/registry';
+import { TEMPLATE_PATH } from './broker-access';
 import { composeConfig, dockerComposeCommand, REPO } from './tools';
 
 /** Reads user and password out of an AMQP or Redis URL. */
@@ -40,16 +42,17 @@ describe('deploy: docker-compose.yml', function () {
     }
   });
 
-  it('gives each service exactly the environment variables the services read (FLEET_CONFIG_VARIABLES)', () => {
+  it('gives each service exactly the shared variables (CONFIG_VARIABLES)', () => {
+    // Port variables are left at their declared defaults, which prometheus.yml and the healthcheck use.
     for (const service of SERVICE_NAMES) {
       const environment = configs['defaults'].services[service].environment as Record<string, string>;
-      assert.deepEqual(Object.keys(environment).sort(), [...FLEET_CONFIG_VARIABLES].sort(), `${service}: env drift`);
+      assert.deepEqual(Object.keys(environment).sort(), [...CONFIG_VARIABLES].sort(), `${service}: env drift`);
       assert.deepEqual(configs['defaults'].services[service].command, ['node', 'dist/workers/run.js', service]);
     }
   });
 
   it('connects each service as its own RabbitMQ user, with the password the definitions get', () => {
-    const template = JSON.parse(readFileSync(path.join(REPO, 'deploy/rabbitmq/definitions.template.json'), 'utf8'));
+    const template = JSON.parse(readFileSync(path.join(REPO, TEMPLATE_PATH), 'utf8'));
     for (const config of Object.values(configs)) {
       const definitionsEnv = config.services['rabbitmq-definitions'].environment as Record<string, string>;
       for (const service of SERVICE_NAMES) {
@@ -68,7 +71,7 @@ describe('deploy: docker-compose.yml', function () {
     assert.match(configs['.env.example'].services.order.environment.AMQP_URL, /:change-me-order@/);
   });
 
-  it('scales workers without port clashes: only order publishes a host port, nothing pins a container name', () => {
+  it('scales workers without port clashes: only order publishes a host port (its declared API port), nothing pins a container name', () => {
     const { services } = configs['defaults'];
     for (const [name, service] of Object.entries<any>(services)) {
       assert.equal(service.container_name, undefined, `${name} has a container_name: it cannot scale`);
@@ -76,7 +79,8 @@ describe('deploy: docker-compose.yml', function () {
     }
     assert.equal(services.inventory.ports, undefined);
     assert.equal(services.payment.ports, undefined);
-    assert.deepEqual(services.order.ports.map((p: any) => String(p.target ?? p).replace(/\/tcp$/, '').split(':').pop()), ['3000']);
+    const api = SERVICE_DECLARATIONS.find((s) => s.name === 'order')!.api;
+    assert.deepEqual(services.order.ports.map((p: any) => String(p.target ?? p).replace(/\/tcp$/, '').split(':').pop()), [String(api.default)]);
   });
 
   it('starts services in order, with healthchecks: definitions -> RabbitMQ, Redis -> services -> Prometheus -> Grafana', () => {

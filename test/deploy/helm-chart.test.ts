@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { FLEET_CONFIG_VARIABLES, SERVICE_NAMES } from '../../workers/registry';
+import { FLEET_CONFIG_VARIABLES, SERVICE_DECLARATIONS, SERVICE_NAMES } from '../../workers/registry';
 import { validateManifest } from './k8s-schemas';
 import { byKind, CHART, helm, kindCounts, REPO, renderChart, selects, type Manifest } from './tools';
+
+const CHART_FILES = 'deploy/helm/warren/files';
 
 /** The renders CI checks: defaults, and every optional feature on (once per autoscaling engine). */
 const RENDERS: Record<string, string[]> = {
@@ -63,7 +65,8 @@ describe('deploy: Helm chart', function () {
           assert.equal(container.securityContext.allowPrivilegeEscalation, false, `${service}: allowPrivilegeEscalation`);
           assert.deepEqual(container.securityContext.capabilities.drop, ['ALL']);
           const opsPort = container.ports.find((p: { name: string }) => p.name === 'ops');
-          assert.equal(String(opsPort.containerPort), config.data[`${service.toUpperCase()}_OPS_PORT`], `${service}: ops port follows config`);
+          const declared = SERVICE_DECLARATIONS.find((s) => s.name === service)!;
+          assert.equal(String(opsPort.containerPort), config.data[declared.ops.env], `${service}: ops port follows config`);
           assert.deepEqual(container.livenessProbe.httpGet, { path: '/healthz', port: 'ops' });
           assert.deepEqual(container.readinessProbe.httpGet, { path: '/readyz', port: 'ops' });
           assert.deepEqual(container.startupProbe.httpGet, { path: '/healthz', port: 'ops' });
@@ -133,19 +136,19 @@ describe('deploy: Helm chart', function () {
 
   it('ships every dashboard as a sidecar ConfigMap and every rules file as a PrometheusRule, content unchanged', () => {
     const manifests = rendered['all features, HPA, external broker'] ?? [];
-    const dashboards = filesIn('deploy/grafana/dashboards', /\.json$/);
-    const rules = filesIn('deploy/prometheus/rules', /\.ya?ml$/);
+    const dashboards = filesIn(`${CHART_FILES}/dashboards`, /\.json$/);
+    const rules = filesIn(`${CHART_FILES}/rules`, /\.ya?ml$/);
     console.log(`      shipped: ${dashboards.length} dashboards, ${rules.length} rules files`);
-    assert.ok(dashboards.length > 0 && rules.length > 0, 'deploy/grafana/dashboards and deploy/prometheus/rules must not be empty');
+    assert.ok(dashboards.length > 0 && rules.length > 0, `${CHART_FILES}/dashboards and rules must not be empty`);
     const dashboardMaps = byKind(manifests, 'ConfigMap').filter((m) => m.metadata.labels?.['grafana_dashboard'] === '1');
     assert.deepEqual(dashboardMaps.flatMap((m) => Object.keys(m.data ?? {})).sort(), [...dashboards].sort());
     for (const file of dashboards) {
       const shipped = dashboardMaps.find((m) => m.data?.[file] !== undefined)?.data?.[file] ?? '';
-      assert.deepEqual(JSON.parse(shipped), JSON.parse(readFileSync(path.join(REPO, 'deploy/grafana/dashboards', file), 'utf8')), file);
+      assert.deepEqual(JSON.parse(shipped), JSON.parse(readFileSync(path.join(REPO, CHART_FILES, 'dashboards', file), 'utf8')), file);
     }
     const prometheusRules = byKind(manifests, 'PrometheusRule');
     const shippedGroups = prometheusRules.flatMap((r) => r.spec.groups);
-    const sourceGroups = rules.flatMap((file) => parseYaml(readFileSync(path.join(REPO, 'deploy/prometheus/rules', file), 'utf8')).groups);
+    const sourceGroups = rules.flatMap((file) => parseYaml(readFileSync(path.join(REPO, CHART_FILES, 'rules', file), 'utf8')).groups);
     assert.equal(prometheusRules.length, rules.length);
     assert.deepEqual(shippedGroups, sourceGroups);
     // Rules that select a scrape job must find it under the same name in Kubernetes (ServiceMonitor relabelings).
@@ -174,7 +177,7 @@ describe('deploy: Helm chart', function () {
     assert.match(cluster.spec.rabbitmq.additionalConfig, /^load_definitions = \/etc\/rabbitmq\/definitions\/definitions\.json$/m);
     const secretName = cluster.spec.override.statefulSet.spec.template.spec.volumes[0].secret.secretName;
     const definitions = JSON.parse(byKind(manifests, 'Secret').find((s) => s.metadata.name === secretName)?.stringData?.['definitions.json'] ?? '{}');
-    assert.deepEqual(definitions.users.map((u: { name: string }) => u.name), ['warren-order', 'warren-inventory', 'warren-payment', 'warren-admin']);
+    assert.deepEqual(definitions.users.map((u: { name: string }) => u.name), [...SERVICE_NAMES.map((s) => `warren-${s}`), 'warren-admin']);
     for (const user of definitions.users) assert.ok(user.password && !user.password_env, `${user.name}: password not filled in`);
     assert.ok(!definitions.users.some((u: { name: string }) => u.name === 'guest'));
   });
@@ -186,6 +189,7 @@ describe('deploy: Helm chart', function () {
       ['config.ORDER_OPS_PORT=70000', /ORDER_OPS_PORT/],
       ['config.PAYMENT_GATEWAY_FAILURE_RATE=1.5', /PAYMENT_GATEWAY_FAILURE_RATE/],
       ['services.inventory.replicas=-1', /replicas/],
+      ['services.invetnory.replicas=1', /invetnory/],
       ['autoscaling.engine=cron', /engine/],
       ['rabbitmqCluster.passwordz.order=x', /passwordz/],
     ];

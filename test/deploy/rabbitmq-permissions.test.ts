@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
-import { assertTopology, DEAD_LETTER_ROUTING_KEY, deadLetterQueueName, failuresExchangeName, retryQueueName, retryRoutingKey, type Topology } from '../../shared/messaging/topology';
+import { assertTopology, DEAD_LETTER_ROUTING_KEY, deadLetterQueueName, failuresExchangeName, RETURN_ROUTING_KEY, retryQueueName, retryRoutingKey, type Topology } from '../../shared/messaging/topology';
 import { loadFleetConfig, SERVICE_DECLARATIONS, SERVICE_NAMES, type ServiceName } from '../../workers/registry';
 import { rabbitmqctl, uniqueName } from '../helpers/broker';
 import { waitFor } from '../helpers/wait';
@@ -37,7 +37,7 @@ async function getOne(connection: amqplib.ChannelModel, queue: string, routingKe
   }
 }
 
-/** deploy/rabbitmq's template, renamed, rendered by the script compose runs (hashes only), and imported. */
+/** The definitions template, renamed, rendered by the script compose runs (hashes only), and imported. */
 async function composeDefinitions(): Promise<DefinitionsToImport> {
   const id = uniqueName('wdp');
   const template = renameDefinitions(readTemplate(), id);
@@ -113,7 +113,21 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
       const queue = queueOf(service);
       await allowed(connections[service], async (ch) => publish(ch, failuresExchangeName(queue), retryRoutingKey(delay!)));
       await allowed(connections[service], async (ch) => publish(ch, failuresExchangeName(queue), DEAD_LETTER_ROUTING_KEY));
-      assert.ok(retryQueueName(queue, delay!));
+      // The retry copy waits out its tier, which then hands it back to the service's own queue, and only that one.
+      const back = await connections[service].createChannel();
+      try {
+        const death = await waitFor(`the retry copy back in ${queue} from ${retryQueueName(queue, delay!)}`, async () => {
+          const message = await back.get(queue, { noAck: false });
+          if (!message) return undefined;
+          back.ack(message);
+          const [last] = (message.properties.headers?.['x-death'] ?? []) as amqplib.XDeath[];
+          return message.fields.routingKey === RETURN_ROUTING_KEY && last?.queue === retryQueueName(queue, delay!) ? last : undefined;
+        }, 10_000, 50);
+        assert.equal(death.reason, 'expired', 'it left the tier when its delay ran out');
+        assert.deepEqual(death['routing-keys'], [retryRoutingKey(delay!)], 'it reached the tier through the failures exchange');
+      } finally {
+        await back.close();
+      }
       await getOne(connections[service], deadLetterQueueName(queue), DEAD_LETTER_ROUTING_KEY);
       // What a KEDA rabbitmq trigger does with the service's own URL.
       await allowed(connections[service], (ch) => ch.checkQueue(queue));

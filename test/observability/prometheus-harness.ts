@@ -11,7 +11,9 @@ const run = promisify(execFile);
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const PROMETHEUS_DIR = path.join(ROOT, 'deploy/prometheus');
-export const DASHBOARD_DIR = path.join(ROOT, 'deploy/grafana/dashboards');
+/** The one copy of the alert rules and dashboards: the chart's, which compose mounts too. */
+export const RULES_DIR = path.join(ROOT, 'deploy/helm/warren/files/rules');
+export const DASHBOARD_DIR = path.join(ROOT, 'deploy/helm/warren/files/dashboards');
 export const RABBITMQ_PROMETHEUS = 'http://127.0.0.1:15692';
 
 /** Fails with what to install when Debian's prometheus package is missing: the proof must never be skipped. */
@@ -70,7 +72,7 @@ export async function testConfig(targets: Targets): Promise<string> {
   };
   const config = {
     global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-    rule_files: [path.join(PROMETHEUS_DIR, 'rules', '*.yml')],
+    rule_files: [path.join(RULES_DIR, '*.yml')],
     scrape_configs: [
       { job_name: 'warren', metrics_path: job('warren').metrics_path ?? '/metrics', static_configs: [{ targets: targets.warren }] },
       { job_name: 'rabbitmq', metrics_path: job('rabbitmq').metrics_path, static_configs: [{ targets: [targets.rabbitmq] }] },
@@ -192,7 +194,7 @@ export interface AlertRule {
 }
 
 export async function loadRules(): Promise<{ file: string; rule: AlertRule }[]> {
-  const dir = path.join(PROMETHEUS_DIR, 'rules');
+  const dir = RULES_DIR;
   const files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
   const out: { file: string; rule: AlertRule }[] = [];
   for (const file of files) {

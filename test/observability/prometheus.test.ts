@@ -7,7 +7,7 @@ import { startTestFleet, type TestFleet } from '../helpers/fleet';
 import { publishRaw } from '../helpers/raw-amqp';
 import { sleep, waitFor } from '../helpers/wait';
 import {
-  api, ensureRabbitmqPrometheus, finite, loadDashboards, loadRules, panelTargets, PROMETHEUS_DIR, promtool, query,
+  api, ensureRabbitmqPrometheus, finite, loadDashboards, loadRules, panelTargets, PROMETHEUS_DIR, promtool, query, RULES_DIR,
   requireBinary, ROOT, startPrometheus, substitute, testConfig, type PrometheusServer,
 } from './prometheus-harness';
 
@@ -81,7 +81,7 @@ describe('observability config: promtool and the dashboard model', function () {
       // The provisioning provider reads the dashboards where the compose file mounts them.
       const provider = parseYaml(await readFile(path.join(ROOT, 'deploy/grafana/provisioning/dashboards/warren.yml'), 'utf8')) as { providers: { options: { path: string } }[] };
       const composeText = await readFile(compose, 'utf8');
-      assert.ok(composeText.includes(`./deploy/grafana/dashboards:${provider.providers[0]!.options.path}`), 'docker-compose.yml mounts the dashboards elsewhere than the provider reads them');
+      assert.ok(composeText.includes(`./deploy/helm/warren/files/dashboards:${provider.providers[0]!.options.path}`), 'docker-compose.yml mounts the dashboards elsewhere than the provider reads them');
     }
   });
 });
@@ -232,7 +232,7 @@ function sample(series: { metric: Record<string, string>; value: [number, string
 }
 
 async function ruleFiles(): Promise<string[]> {
-  const dir = path.join(PROMETHEUS_DIR, 'rules');
+  const dir = RULES_DIR;
   return (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(dir, f));
 }
 

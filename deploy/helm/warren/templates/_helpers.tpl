@@ -1,5 +1,27 @@
-{{/* The three services, in a fixed order. */}}
-{{- define "warren.services" -}}order inventory payment{{- end -}}
+{{/* The fleet's services (files/services.json, generated from workers/registry.ts) as JSON: use with fromJson. */}}
+{{- define "warren.registry" -}}
+{{- .Files.Get "files/services.json" -}}
+{{- end -}}
+
+{{/*
+One service's settings: serviceDefaults with services.<name> merged over them, key by key (unlike Sprig's merge
+functions, a false or 0 override wins). Call with (dict "root" $ "service" "order"); returns JSON.
+*/}}
+{{- define "warren.serviceValues" -}}
+{{- include "warren.merge" (dict "base" .root.Values.serviceDefaults "override" (default dict (index .root.Values.services .service))) -}}
+{{- end -}}
+
+{{- define "warren.merge" -}}
+{{- $out := deepCopy .base -}}
+{{- range $key, $value := .override -}}
+{{- if and (kindIs "map" $value) (kindIs "map" (index $out $key)) -}}
+{{- $_ := set $out $key (include "warren.merge" (dict "base" (index $out $key) "override" $value) | fromJson) -}}
+{{- else -}}
+{{- $_ := set $out $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
 
 {{- define "warren.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
@@ -55,9 +77,9 @@ app.kubernetes.io/component: {{ .service }}
 {{- end -}}
 {{- end -}}
 
-{{/* A service's ops port (ORDER_OPS_PORT, ...); call with (dict "root" $ "service" "order"). */}}
-{{- define "warren.opsPort" -}}
-{{- include "warren.envValue" (index .root.Values.config (printf "%s_OPS_PORT" (upper .service))) -}}
+{{/* A declared port (a service's ops or api entry): its variable in config, else its default. Call with (dict "root" $ "port" $svc.ops). */}}
+{{- define "warren.port" -}}
+{{- include "warren.envValue" (default .port.default (index .root.Values.config .port.env)) -}}
 {{- end -}}
 
 {{- define "warren.secretName" -}}
@@ -68,17 +90,13 @@ app.kubernetes.io/component: {{ .service }}
 {{- default (printf "%s-rabbitmq" (include "warren.fullname" .)) .Values.rabbitmqCluster.name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* The queue a service consumes (see the main.ts of each worker). */}}
-{{- define "warren.queue" -}}
-{{- printf "warren.%s" . -}}
-{{- end -}}
-
 {{/* Cross-field checks the schema cannot express; fail the render with one line naming the value. */}}
 {{- define "warren.validate" -}}
 {{- $root := . -}}
 {{- $shutdownMs := int64 (include "warren.envValue" .Values.config.SHUTDOWN_TIMEOUT_MS) -}}
-{{- range $service := splitList " " (include "warren.services" .) -}}
-{{- $s := index $root.Values.services $service -}}
+{{- range $svc := (include "warren.registry" .| fromJson).services -}}
+{{- $service := $svc.name -}}
+{{- $s := include "warren.serviceValues" (dict "root" $root "service" $service) | fromJson -}}
 {{- $needMs := add (mul (int64 $s.preStopSleepSeconds) 1000) $shutdownMs 2000 -}}
 {{- if lt (mul (int64 $s.terminationGracePeriodSeconds) 1000) $needMs -}}
 {{- fail (printf "services.%s.terminationGracePeriodSeconds (%v s) must cover preStopSleepSeconds (%v s) + SHUTDOWN_TIMEOUT_MS (%v ms) + 2 s, or SIGKILL cuts the drain" $service $s.terminationGracePeriodSeconds $s.preStopSleepSeconds $shutdownMs) -}}
@@ -91,14 +109,19 @@ app.kubernetes.io/component: {{ .service }}
 {{- if not .Values.secrets.redisUrl -}}
 {{- fail "secrets.redisUrl is required when secrets.existingSecret is empty" -}}
 {{- end -}}
-{{- range $service := splitList " " (include "warren.services" .) -}}
+{{- range $svc := (include "warren.registry" .| fromJson).services -}}
+{{- $service := $svc.name -}}
 {{- if and (not (index $root.Values.secrets.amqpUrls $service)) (not (and $root.Values.rabbitmqCluster.enabled (not $root.Values.rabbitmqCluster.existingDefinitionsSecret))) -}}
 {{- fail (printf "secrets.amqpUrls.%s is required when secrets.existingSecret is empty (or enable rabbitmqCluster with passwords)" $service) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 {{- if and .Values.rabbitmqCluster.enabled (not .Values.rabbitmqCluster.existingDefinitionsSecret) -}}
-{{- range $user := list "order" "inventory" "payment" "admin" -}}
+{{- $users := list -}}
+{{- range $svc := (include "warren.registry" . | fromJson).services -}}
+{{- $users = append $users $svc.name -}}
+{{- end -}}
+{{- range $user := append $users "admin" -}}
 {{- if not (index $root.Values.rabbitmqCluster.passwords $user) -}}
 {{- fail (printf "rabbitmqCluster.passwords.%s is required when rabbitmqCluster.enabled (or set rabbitmqCluster.existingDefinitionsSecret)" $user) -}}
 {{- end -}}
@@ -106,8 +129,8 @@ app.kubernetes.io/component: {{ .service }}
 {{- end -}}
 {{- end -}}
 
-{{/* The AMQP URL the chart builds for a service connecting to the chart's RabbitmqCluster. */}}
+{{/* The AMQP URL the chart builds for a service connecting to the chart's RabbitmqCluster; call with (dict "root" $ "svc" $svc). */}}
 {{- define "warren.clusterAmqpUrl" -}}
-{{- $pw := index .root.Values.rabbitmqCluster.passwords .service -}}
-{{- printf "amqp://warren-%s:%s@%s.%s.svc:5672/warren" .service (urlquery $pw) (include "warren.rabbitmqName" .root) .root.Release.Namespace -}}
+{{- $pw := index .root.Values.rabbitmqCluster.passwords .svc.name | default "" -}}
+{{- printf "amqp://%s:%s@%s.%s.svc:5672/warren" .svc.user (urlquery $pw) (include "warren.rabbitmqName" .root) .root.Release.Namespace -}}
 {{- end -}}

@@ -1,0 +1,45 @@
+import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+import { ADMIN_USER, brokerUser, passwordEnv } from './broker-definitions';
+
+/**
+ * files/services.json: what the chart's templates need of each service (Helm cannot run TypeScript). Templates
+ * range over it for Deployments, Services, PDBs, autoscalers, credentials and the RabbitmqCluster's users.
+ */
+export function chartServices(services: readonly ServiceDeclaration[]): object {
+  return {
+    $comment: 'Generated from workers/registry.ts by `npm run deploy:generate`; do not edit.',
+    services: services.map((s) => ({
+      name: s.name,
+      summary: s.summary,
+      user: brokerUser(s.name),
+      passwordEnv: passwordEnv(s.name),
+      queues: s.consumes.map((q) => q.name),
+      ops: { env: s.ops.env, default: s.ops.default, routes: s.ops.routes ?? [] },
+      ...(s.api ? { api: { env: s.api.env, default: s.api.default, routes: s.api.routes } } : {}),
+    })),
+  };
+}
+
+type Schema = Record<string, any>;
+
+const keyed = (names: readonly string[], schema: Schema): Schema => Object.fromEntries(names.map((n) => [n, schema]));
+
+/**
+ * values.schema.json with its per-service parts rewritten from the declarations: the port variables under
+ * `config`, and one key per service under `secrets.amqpUrls`, `services` and `rabbitmqCluster.passwords`. The
+ * rest of the schema is hand-written; each service's settings are `#/definitions/service`, never a copy.
+ */
+export function valuesSchema(services: readonly ServiceDeclaration[], current: Schema, sharedVariables: readonly string[]): Schema {
+  const schema = structuredClone(current);
+  const names = services.map((s) => s.name);
+  const ports = services.flatMap((s) => [s.ops.env, ...(s.api ? [s.api.env] : [])]);
+  const config = schema['properties']['config'];
+  const shared = Object.entries<Schema>(config.properties).filter(([key]) => sharedVariables.includes(key));
+  config.properties = { ...Object.fromEntries(shared), ...keyed(ports, { $ref: '#/definitions/port' }) };
+  config.required = (config.required as string[]).filter((key) => sharedVariables.includes(key));
+  schema['properties']['secrets']['properties']['amqpUrls']['properties'] = keyed(names, { $ref: '#/definitions/amqpUrl' });
+  schema['properties']['services']['properties'] = keyed(names, { $ref: '#/definitions/service' });
+  const passwords = schema['properties']['rabbitmqCluster']['properties']['passwords'];
+  passwords.properties = keyed([...names, ADMIN_USER], { type: 'string' });
+  return schema;
+}
