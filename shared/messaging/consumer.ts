@@ -7,7 +7,7 @@ import type { Logger } from '../observability/logger';
 import { labelled, type Metrics } from '../observability/metrics';
 import { childSpan, formatTraceparent, parseTraceparent, type TraceContext } from '../observability/trace';
 import { AckBatcher } from './ack-batcher';
-import { compose, type EventHandler, type HandlerMap, type MessageContext, type Middleware } from './context';
+import { compose, type EventHandler, type HandlerMap, type MessageContext, type Middleware, type Pipeline } from './context';
 import { MalformedMessageError, MessageTooLargeError, UnknownEventError, UnsupportedContentTypeError } from './errors';
 import type { Publisher } from './publisher';
 import { BROKER_HEADERS, decideFailure, describeFailure, H } from './retry-policy';
@@ -40,7 +40,7 @@ const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
  */
 export class Consumer {
   private readonly channel: ChannelWrapper;
-  private readonly pipelines = new Map<string, EventHandler>();
+  private readonly pipelines = new Map<string, Pipeline>();
   private readonly log: Logger;
   private active?: { channel: Channel; consumerTag: string; acks: AckBatcher };
   private inFlight = 0;
@@ -125,9 +125,9 @@ export class Consumer {
       log = () => ctx.log;
       const pipeline = this.pipelines.get(eventType);
       if (!pipeline) throw new UnknownEventError(`queue ${this.options.queue} has no handler for ${eventType}`);
-      await pipeline(ctx);
+      const outcome = await pipeline(ctx);
       acks.ack(msg);
-      labelled(this.options.metrics.consumed)(this.options.queue, eventType, ctx.duplicate ? 'duplicate' : 'ack').inc();
+      labelled(this.options.metrics.consumed)(this.options.queue, eventType, outcome === 'duplicate' ? 'duplicate' : 'ack').inc();
     } catch (error) {
       await this.fail(acks, msg, eventType, error, log(), event);
     }
@@ -154,12 +154,15 @@ export class Consumer {
     const publisher = this.options.publisher;
     const parentLog = this.log;
     let log: Logger | undefined;
+    const headers = msg.properties.headers;
+    const traceparent: unknown = headers?.['traceparent'];
     return {
       event,
       queue: this.options.queue,
-      message: msg,
       attempt: attemptOf(msg),
-      duplicate: false,
+      ...(typeof traceparent === 'string' ? { traceparent } : {}),
+      redelivered: msg.fields.redelivered,
+      deliveryCount: deliveryCountOf(msg),
       // Made on first use: most deliveries log nothing at the service's level, and a child logger (its bindings
       // scrubbed and redacted) costs about as much as the rest of the delivery's own work.
       get log() {
@@ -231,6 +234,12 @@ export class Consumer {
 export function attemptOf(msg: ConsumeMessage): number {
   const value = Number(msg.properties.headers?.[H.attempt]);
   return Number.isInteger(value) && value >= 1 ? value : 1;
+}
+
+/** The broker's own count of earlier deliveries: quorum queues keep it in `x-delivery-count`. */
+function deliveryCountOf(msg: ConsumeMessage): number {
+  const value = Number(msg.properties.headers?.['x-delivery-count']);
+  return Number.isInteger(value) && value >= 0 ? value : 0;
 }
 
 function copyProperties(msg: ConsumeMessage) {

@@ -27,10 +27,10 @@ async function main(): Promise<void> {
   runtime.consume(queue, {
     OrderPlaced: async (ctx) => {
       if (ctx.event.orderId === crashOn) {
-        say({ crashing: crashOn, deliveryCount: Number(ctx.message.properties.headers?.['x-delivery-count'] ?? 0) });
+        say({ crashing: crashOn, deliveryCount: ctx.deliveryCount });
         process.exit(1);
       }
-      say({ processed: ctx.event.orderId, redelivered: ctx.message.fields.redelivered });
+      say({ processed: ctx.event.orderId, redelivered: ctx.redelivered });
     },
   }, { middleware: [] });
   await runtime.start();

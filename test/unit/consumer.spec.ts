@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { MessageProperties } from 'amqplib';
 import { createEvent } from '../../shared/events/codec';
+import type { MessageContext } from '../../shared/messaging/context';
 import { PermanentError, TransientError } from '../../shared/messaging/errors';
 import { H } from '../../shared/messaging/retry-policy';
 import { assertBrokersSawNoViolation, eventProps, headersOf, startConsumer, xDeath } from './fakes/consumer-harness';
@@ -63,6 +64,29 @@ describe('Consumer (fake broker)', () => {
     assert.deepEqual(seen, ['o-1 attempt 1']);
     assert.equal(copies.published.length, 0);
     assert.equal(await valueOf(metrics.consumed, { queue: 'q', event_type: 'PaymentDeclined', outcome: 'ack' }), 1);
+  });
+
+  it("acks a handler's 'duplicate' outcome and counts it as a duplicate, not as handled", async () => {
+    const { deliver, broker, copies, metrics } = await startConsumer({ PaymentDeclined: async () => 'duplicate' });
+    const event = paymentDeclined();
+    const msg = deliver(body(event), eventProps(event));
+    await until('the ack', () => broker.settlement(msg) === 'ack');
+    assert.equal(copies.published.length, 0);
+    assert.equal(await valueOf(metrics.consumed, { queue: 'q', event_type: 'PaymentDeclined', outcome: 'duplicate' }), 1);
+    assert.equal(await valueOf(metrics.consumed, { outcome: 'ack' }), 0);
+  });
+
+  it('gives the handler the event and its metadata, never the transport delivery', async () => {
+    let seen: MessageContext | undefined;
+    const { deliver, broker } = await startConsumer({ PaymentDeclined: async (ctx) => void (seen = ctx) });
+    const event = paymentDeclined('o-7');
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const msg = deliver(body(event), { ...eventProps(event), headers: { traceparent, 'x-delivery-count': 2, [H.attempt]: 3 } });
+    await until('the ack', () => broker.settlement(msg) === 'ack');
+    const { queue, attempt, redelivered, deliveryCount } = seen!;
+    assert.deepEqual(seen!.event, event);
+    assert.deepEqual({ queue, attempt, traceparent: seen!.traceparent, redelivered, deliveryCount }, { queue: 'q', attempt: 3, traceparent, redelivered: false, deliveryCount: 2 });
+    assert.deepEqual(Object.keys(seen!).filter((key) => ['message', 'fields', 'properties', 'content'].includes(key)), [], 'no amqplib message in the context');
   });
 
   it('dead-letters a permanent failure at once, with the reason headers, then acks the original', async () => {

@@ -14,14 +14,14 @@ const handle = (middleware: Middleware, event: AnyEvent, handler: EventHandler, 
 describe('idempotency middleware (claims)', () => {
   afterEach(assertBrokersSawNoViolation);
 
-  it('runs an event once and marks it done; a later copy finds the mark and does not run', async () => {
+  it('runs an event once and marks it done; a later copy finds the mark, does not run, and ends as a duplicate', async () => {
     const store = new MemoryClaimStore();
     const middleware = idempotencyMiddleware(store.asClaimStore());
     const event = paymentDeclined();
     let runs = 0;
-    await handle(middleware, event, async () => void runs++);
-    await handle(middleware, event, async () => void runs++);
+    const outcomes = [await handle(middleware, event, async () => void runs++), await handle(middleware, event, async () => void runs++)];
     assert.equal(runs, 1);
+    assert.deepEqual(outcomes, ['done', 'duplicate']);
     const id = `PaymentDeclined:${event.eventId}`;
     assert.deepEqual(store.calls, [`claim q ${id}`, `complete q ${id}`, `claim q ${id}`]);
   });

@@ -1,10 +1,10 @@
 import { ClaimHeldError, type ClaimStore } from '../../idempotency/claims';
 import type { Metrics } from '../../observability/metrics';
 import { timed } from '../../redis/client';
-import type { Middleware } from '../context';
+import type { HandlerOutcome, Middleware } from '../context';
 
 /**
- * Skips an event this queue already handled (acked as `duplicate`), and keeps two copies of one event from
+ * Skips an event this queue already handled (its outcome `duplicate`, acked), and keeps two copies of one event from
  * running at once: the second finds the claim held and is retried after a delay. Handlers keep their own effects
  * idempotent too (atomic with their state in Redis), so a crash between effect and done marker is harmless.
  */
@@ -15,17 +15,16 @@ export function idempotencyMiddleware(claims: ClaimStore, metrics?: Metrics): Mi
     const scope = ctx.queue;
     const id = `${ctx.event.eventType}:${ctx.event.eventId}`;
     const claim = await time('claim', () => claims.claim(scope, id));
-    if (claim.kind === 'done') {
-      ctx.duplicate = true;
-      return;
-    }
+    if (claim.kind === 'done') return 'duplicate';
     if (claim.kind === 'held') throw new ClaimHeldError(`event ${id} is being handled elsewhere`);
+    let outcome: HandlerOutcome;
     try {
-      await next();
+      outcome = await next();
     } catch (error) {
       await time('claim_release', () => claims.release(scope, id, claim.token)).catch(() => undefined);
       throw error;
     }
     await time('claim_complete', () => claims.complete(scope, id, claim.token));
+    return outcome;
   };
 }

@@ -7,9 +7,10 @@ import type { Middleware } from '../context';
  */
 export function loggingMiddleware(log?: Pick<Logger, 'isLevelEnabled'>): Middleware {
   return async (ctx, next) => {
-    await next();
-    if (log && !log.isLevelEnabled('debug')) return;
-    if (ctx.duplicate) ctx.log.debug({ attempt: ctx.attempt }, 'duplicate event acked without effect');
+    const outcome = await next();
+    if (log && !log.isLevelEnabled('debug')) return outcome;
+    if (outcome === 'duplicate') ctx.log.debug({ attempt: ctx.attempt }, 'duplicate event acked without effect');
     else ctx.log.debug({ attempt: ctx.attempt }, 'event handled');
+    return outcome;
   };
 }

@@ -8,13 +8,14 @@ export function metricsMiddleware(metrics: Metrics): Middleware {
     const lagMs = Date.now() - Date.parse(event.timestamp);
     if (Number.isFinite(lagMs)) labelled(metrics.eventLagSeconds)(queue, event.eventType).observe(Math.max(0, lagMs) / 1000);
     const started = process.hrtime.bigint();
-    let outcome = 'error';
+    let label = 'error';
     try {
-      await next();
-      outcome = ctx.duplicate ? 'duplicate' : 'ok';
+      const outcome = await next();
+      label = outcome === 'duplicate' ? 'duplicate' : 'ok';
+      return outcome;
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      labelled(metrics.handlerSeconds)(queue, event.eventType, outcome).observe(seconds);
+      labelled(metrics.handlerSeconds)(queue, event.eventType, label).observe(seconds);
     }
   };
 }

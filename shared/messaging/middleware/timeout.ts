@@ -1,5 +1,5 @@
 import { TransientError } from '../errors';
-import type { Middleware } from '../context';
+import type { HandlerOutcome, Middleware } from '../context';
 
 export class HandlerTimeoutError extends TransientError {
   override readonly name = 'HandlerTimeoutError';
@@ -16,7 +16,7 @@ export function timeoutMiddleware(timeoutMs: number): Middleware {
       timer = setTimeout(() => reject(new HandlerTimeoutError(`handler exceeded ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      await Promise.race([next(), expired]);
+      return await Promise.race<HandlerOutcome>([next(), expired]);
     } finally {
       clearTimeout(timer);
     }

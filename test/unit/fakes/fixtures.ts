@@ -1,5 +1,4 @@
 import { Writable } from 'node:stream';
-import type { ConsumeMessage } from 'amqplib';
 import { createEvent } from '../../../shared/events/codec';
 import type { AnyEvent } from '../../../shared/events/catalog';
 import type { MessageContext } from '../../../shared/messaging/context';
@@ -23,26 +22,19 @@ export function paymentDeclined(orderId = 'o-1'): AnyEvent {
   return createEvent('PaymentDeclined', { orderId, reason: 'CARD_DECLINED' }, { correlationId: orderId }) as AnyEvent;
 }
 
-/**
- * A handler's context for middleware run on its own (through `compose`), without a consumer. It carries every
- * field a context has had, so it stays a MessageContext while that interface moves away from transport details.
- */
+/** A handler's context for middleware run on its own (through `compose`), without a consumer. */
 export function contextFor(event: AnyEvent, queue = 'q'): MessageContext {
-  const context = {
+  return {
     event,
     queue,
     attempt: 1,
     redelivered: false,
     deliveryCount: 0,
-    duplicate: false,
-    // No middleware reads the raw delivery; a test that needs one goes through a Consumer.
-    message: {} as ConsumeMessage,
     log: quietLog,
     publish: async () => {
       throw new Error('contextFor: publish is not faked');
     },
   };
-  return context;
 }
 
 export const body = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));

@@ -23,7 +23,7 @@ export function onOrderPlaced(store: StockStore): EventHandler<OrderPlaced> {
     } else {
       ctx.log.info({ status: result.status }, 'order already settled or cancelled; nothing to reserve');
     }
-    if (!result.changed) ctx.duplicate = true;
+    return result.changed ? 'done' : 'duplicate';
   };
 }
 
@@ -36,7 +36,7 @@ export function onOrderCancelled(store: StockStore): EventHandler<OrderCancelled
       await ctx.publish('InventoryReleased', { orderId, items: result.items }, { eventId: derivedEventId(orderId, 'InventoryReleased') });
     }
     // A rejected order had nothing reserved: that is not a duplicate, just nothing to give back.
-    if (result && !result.changed && (result.status === 'RELEASED' || result.status === 'CANCELLED')) ctx.duplicate = true;
+    return result && !result.changed && (result.status === 'RELEASED' || result.status === 'CANCELLED') ? 'duplicate' : 'done';
   };
 }
 
@@ -44,6 +44,6 @@ export function onOrderCancelled(store: StockStore): EventHandler<OrderCancelled
 export function onOrderConfirmed(store: StockStore): EventHandler<OrderConfirmed> {
   return async (ctx) => {
     const result = await store.settle(ctx.event.orderId, 'commit');
-    if (result?.status === 'COMMITTED' && !result.changed) ctx.duplicate = true;
+    return result?.status === 'COMMITTED' && !result.changed ? 'duplicate' : 'done';
   };
 }

@@ -9,10 +9,10 @@ import type { OrderStore } from '../store/order-store';
 export function outcomeHandlers(runner: SagaRunner): HandlerMap {
   const advance: EventHandler = async (ctx) => {
     const { eventType, orderId, eventId } = ctx.event;
-    const traceparent = ctx.message.properties.headers?.['traceparent'] as string | undefined;
+    const { traceparent } = ctx;
     const input = { eventType } as Parameters<SagaRunner['advance']>[1];
     const changed = await runner.advance(orderId, input, { eventId, ...(traceparent ? { traceparent } : {}) });
-    if (!changed) ctx.duplicate = true;
+    return changed ? 'done' : 'duplicate';
   };
   return {
     InventoryReserved: advance,

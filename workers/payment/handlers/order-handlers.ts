@@ -31,13 +31,17 @@ export function onOrderPlaced({ gateway, ledger }: PaymentDeps): EventHandler<Or
         ...(charge.status === 'declined' ? { reason: 'CARD_DECLINED' } : {}),
       });
     }
-    if (!entry.changed) ctx.duplicate = true;
-    if (entry.status === 'CAPTURED' && entry.cancelled) return refund(ctx, gateway, ledger, entry);
+    const outcome = entry.changed ? 'done' : 'duplicate';
+    if (entry.status === 'CAPTURED' && entry.cancelled) {
+      await refund(ctx, gateway, ledger, entry);
+      return outcome;
+    }
     if (entry.status === 'CAPTURED') {
       await ctx.publish('PaymentCaptured', { orderId, amount: totalAmount, currency, paymentId: entry.paymentId! }, { eventId: derivedEventId(orderId, 'PaymentCaptured') });
     } else if (entry.status === 'DECLINED') {
       await ctx.publish('PaymentDeclined', { orderId, reason: entry.reason ?? 'CARD_DECLINED' }, { eventId: derivedEventId(orderId, 'PaymentDeclined') });
     }
+    return outcome;
   };
 }
 
@@ -45,8 +49,8 @@ export function onOrderPlaced({ gateway, ledger }: PaymentDeps): EventHandler<Or
 export function onOrderCancelled({ gateway, ledger }: PaymentDeps): EventHandler<OrderCancelled> {
   return async (ctx) => {
     const entry = await ledger.markCancelled(ctx.event.orderId);
-    if (!entry.changed) ctx.duplicate = true;
     if (entry.status === 'CAPTURED' || entry.status === 'REFUNDED') await refund(ctx, gateway, ledger, entry);
+    return entry.changed ? 'done' : 'duplicate';
   };
 }
 
