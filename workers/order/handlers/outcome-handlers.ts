@@ -1,7 +1,7 @@
 import type { EventHandler, HandlerMap } from '../../../shared/messaging/context';
 import type { OrderPlaced } from '../../../shared/events/order-events';
-import { newOrder } from '../domain/order-saga';
 import type { OrderMetrics } from '../order-metrics';
+import { placeOrder } from '../place-order';
 import type { SagaRunner } from '../saga-runner';
 import type { OrderStore } from '../store/order-store';
 
@@ -9,8 +9,8 @@ import type { OrderStore } from '../store/order-store';
 export function outcomeHandlers(runner: SagaRunner): HandlerMap {
   const advance: EventHandler = async (ctx) => {
     const { eventType, orderId, eventId } = ctx.event;
-    const { traceparent } = ctx;
     const input = { eventType } as Parameters<SagaRunner['advance']>[1];
+    const { traceparent } = ctx;
     const changed = await runner.advance(orderId, input, { eventId, ...(traceparent ? { traceparent } : {}) });
     return changed ? 'done' : 'duplicate';
   };
@@ -26,21 +26,12 @@ export function outcomeHandlers(runner: SagaRunner): HandlerMap {
 
 /**
  * Adopts an order placed straight onto the exchange (a seed-shaped v1 event, or another publisher's), so its
- * saga runs and ends like any other. The order service's own orders are already stored: nothing to do (known
- * without a read when this process placed it; otherwise the create finds it and changes nothing).
+ * saga runs and ends like any other. The order service's own orders are already stored: nothing to do.
  */
 export function onOrderPlaced(store: OrderStore, runner: SagaRunner, metrics: OrderMetrics, orderTimeoutMs: number): EventHandler<OrderPlaced> {
+  const deps = { store, runner, metrics, orderTimeoutMs };
   return async (ctx) => {
-    const { orderId, customerId, items, totalAmount, currency, timestamp } = ctx.event;
-    if (runner.knows(orderId)) return;
-    const createdAt = Number.isFinite(Date.parse(timestamp)) ? new Date(timestamp).toISOString() : new Date().toISOString();
-    const order = newOrder({ orderId, customerId, items, totalAmount, currency, createdAt });
-    const result = await store.create(order, Date.now() + orderTimeoutMs);
-    if (result.kind === 'created') {
-      // Its first outcome then needs no read (unless one was handled meanwhile: that write is the newer copy).
-      if (!runner.knows(orderId)) runner.remember(order, '1', false);
-      metrics.placed.labels('event').inc();
-      ctx.log.info('adopted an order placed on the exchange');
-    }
+    const result = await placeOrder(deps, { source: 'event', event: ctx.event });
+    if (result.kind === 'created') ctx.log.info('adopted an order placed on the exchange');
   };
 }

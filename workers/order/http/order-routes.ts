@@ -4,18 +4,12 @@ import { createEvent } from '../../../shared/events/codec';
 import { sendProblem } from '../../../shared/http/problem';
 import type { Logger } from '../../../shared/observability/logger';
 import { childSpan, formatTraceparent, parseTraceparent } from '../../../shared/observability/trace';
-import { newOrder, orderView } from '../domain/order-saga';
-import type { OrderMetrics } from '../order-metrics';
-import type { SagaRunner } from '../saga-runner';
-import type { OrderStore } from '../store/order-store';
+import { orderView } from '../domain/order-saga';
+import { placeOrder, type PlaceOrderDeps } from '../place-order';
 import { IdempotencyHeaders, OrderParams, PlaceOrderBody } from './order-schema';
 
-export interface OrderRoutesDeps {
-  store: OrderStore;
-  runner: SagaRunner;
-  metrics: OrderMetrics;
+export interface OrderRoutesDeps extends PlaceOrderDeps {
   log: Logger;
-  orderTimeoutMs: number;
   /** False while the broker is unreachable: new orders are refused with 503. */
   brokerUp: () => boolean;
 }
@@ -30,7 +24,7 @@ const unavailable = (reply: FastifyReply, detail: string) =>
  * only answered for an order whose event is durably on its way; the event is then published at once.
  */
 export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
-  const { store, runner, metrics, log } = deps;
+  const { store, metrics, log } = deps;
 
   app.addHook('onResponse', async (req, reply) => {
     metrics.httpSeconds.labels(req.method, req.routeOptions.url ?? 'unmatched', String(reply.statusCode)).observe(reply.elapsedTime / 1000);
@@ -49,10 +43,10 @@ export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
       const traceparent = formatTraceparent(span);
       const createdAt = new Date().toISOString();
       const event = createEvent('OrderPlaced', { orderId, ...body }, { correlationId: orderId, timestamp: createdAt });
-      const order = newOrder({ orderId, customerId: body.customerId, items: body.items, totalAmount: body.totalAmount, currency: body.currency, createdAt });
+      const idempotency = idempotencyKey ? { key: idempotencyKey, value: `${bodyHash}:${orderId}`, ttlMs: IDEMPOTENCY_TTL_MS } : undefined;
       let result;
       try {
-        result = await store.create(order, Date.now() + deps.orderTimeoutMs, { event, traceparent }, idempotencyKey ? { key: idempotencyKey, value: `${bodyHash}:${orderId}`, ttlMs: IDEMPOTENCY_TTL_MS } : undefined);
+        result = await placeOrder(deps, { source: 'api', event, traceparent, idempotency });
       } catch (error) {
         log.warn({ err: (error as Error).message }, 'order store unavailable');
         return unavailable(reply, 'the order store is unreachable; try again');
@@ -67,10 +61,7 @@ export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
         }
         return reply.code(202).header('location', `/orders/${storedOrderId}`).send({ orderId: storedOrderId, status: 'PENDING' });
       }
-      runner.remember(order, '1', false, traceparent);
-      metrics.placed.labels('api').inc();
       log.info({ orderId, correlationId: orderId, traceId: span.traceId, items: body.items.length }, 'order accepted');
-      await runner.flush([{ event, traceparent }]);
       return reply.code(202).header('location', `/orders/${orderId}`).send({ orderId, status: 'PENDING' });
     },
   );
