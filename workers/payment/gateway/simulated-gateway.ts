@@ -1,25 +1,10 @@
 import type { Redis } from 'ioredis';
 import { TransientError } from '../../../shared/messaging/errors';
 import { RedisScript } from '../../../shared/redis/script';
+import type { ChargeRequest, ChargeResult, PaymentGateway, RefundRequest, RefundResult } from '../domain/payment-gateway';
 
 export class GatewayUnavailableError extends TransientError {
   override readonly name = 'GatewayUnavailableError';
-}
-
-export interface ChargeRequest {
-  /** Honoured as real providers do: the same key returns the first result and never charges again. */
-  idempotencyKey: string;
-  orderId: string;
-  amount: number;
-  currency: string;
-  token?: string;
-}
-
-export interface ChargeResult {
-  status: 'succeeded' | 'declined';
-  chargeId: string;
-  /** True when this answer replays an earlier request with the same key. */
-  replayed: boolean;
 }
 
 export interface GatewayOptions {
@@ -51,7 +36,7 @@ return {ARGV[1], 0}`);
  * transiently on its first two calls for an order, any other token (or none) is approved; calls fail at
  * `failureRate` and take `latencyMs`. Its records live in Redis so that they outlive a worker crash.
  */
-export class SimulatedGateway {
+export class SimulatedGateway implements PaymentGateway {
   private readonly random: () => number;
 
   constructor(private readonly redis: Redis, private readonly options: GatewayOptions) {
@@ -72,7 +57,7 @@ export class SimulatedGateway {
     return { ...(JSON.parse(stored) as Omit<ChargeResult, 'replayed'>), replayed: replayed === 1 };
   }
 
-  async refund(request: { idempotencyKey: string; orderId: string; chargeId: string }): Promise<{ refundId: string; replayed: boolean }> {
+  async refund(request: RefundRequest): Promise<RefundResult> {
     await this.simulateNetwork();
     const record = JSON.stringify({ refundId: `re_${request.idempotencyKey}`, chargeId: request.chargeId });
     const [stored, replayed] = (await REFUND.run(this.redis, [this.key('refund', request.idempotencyKey), this.key('order', request.orderId)], [record])) as [string, number];

@@ -1,11 +1,12 @@
 import { derivedEventId } from '../../../shared/events/codec';
 import type { OrderCancelled, OrderPlaced } from '../../../shared/events/order-events';
 import type { EventHandler, MessageContext } from '../../../shared/messaging/context';
-import type { SimulatedGateway } from '../gateway/simulated-gateway';
+import { chargeDecision, chargeKey, chargeOutcome, refundKey, refundsOnCancel, settlementOf } from '../domain/payment';
+import type { PaymentGateway } from '../domain/payment-gateway';
 import type { Ledger, LedgerEntry } from '../store/ledger';
 
 export interface PaymentDeps {
-  gateway: SimulatedGateway;
+  gateway: PaymentGateway;
   ledger: Ledger;
 }
 
@@ -17,31 +18,23 @@ export function onOrderPlaced({ gateway, ledger }: PaymentDeps): EventHandler<Or
   return async (ctx) => {
     const { orderId, totalAmount, currency, paymentToken } = ctx.event;
     let entry = await ledger.get(orderId);
-    if (!entry.status) {
-      if (entry.cancelled) {
-        ctx.log.info('order cancelled before payment; not charging');
-        return;
-      }
-      const charge = await gateway.charge({ idempotencyKey: `charge:${orderId}`, orderId, amount: totalAmount, currency, ...(paymentToken ? { token: paymentToken } : {}) });
-      entry = await ledger.recordCharge(orderId, {
-        status: charge.status === 'succeeded' ? 'CAPTURED' : 'DECLINED',
-        amount: totalAmount,
-        currency,
-        paymentId: charge.chargeId,
-        ...(charge.status === 'declined' ? { reason: 'CARD_DECLINED' } : {}),
-      });
+    const decision = chargeDecision(entry);
+    if (decision === 'skip') {
+      ctx.log.info('order cancelled before payment; not charging');
+      return 'done';
     }
-    const outcome = entry.changed ? 'done' : 'duplicate';
-    if (entry.status === 'CAPTURED' && entry.cancelled) {
-      await refund(ctx, gateway, ledger, entry);
-      return outcome;
+    if (decision === 'charge') {
+      const charge = await gateway.charge({ idempotencyKey: chargeKey(orderId), orderId, amount: totalAmount, currency, ...(paymentToken ? { token: paymentToken } : {}) });
+      entry = await ledger.recordCharge(orderId, { ...chargeOutcome(charge.status), amount: totalAmount, currency, paymentId: charge.chargeId });
     }
-    if (entry.status === 'CAPTURED') {
+    const settlement = settlementOf(entry);
+    if (settlement.kind === 'refund') await refund(ctx, gateway, ledger, entry);
+    else if (settlement.kind === 'captured') {
       await ctx.publish('PaymentCaptured', { orderId, amount: totalAmount, currency, paymentId: entry.paymentId! }, { eventId: derivedEventId(orderId, 'PaymentCaptured') });
-    } else if (entry.status === 'DECLINED') {
-      await ctx.publish('PaymentDeclined', { orderId, reason: entry.reason ?? 'CARD_DECLINED' }, { eventId: derivedEventId(orderId, 'PaymentDeclined') });
+    } else if (settlement.kind === 'declined') {
+      await ctx.publish('PaymentDeclined', { orderId, reason: settlement.reason }, { eventId: derivedEventId(orderId, 'PaymentDeclined') });
     }
-    return outcome;
+    return entry.changed ? 'done' : 'duplicate';
   };
 }
 
@@ -49,14 +42,14 @@ export function onOrderPlaced({ gateway, ledger }: PaymentDeps): EventHandler<Or
 export function onOrderCancelled({ gateway, ledger }: PaymentDeps): EventHandler<OrderCancelled> {
   return async (ctx) => {
     const entry = await ledger.markCancelled(ctx.event.orderId);
-    if (entry.status === 'CAPTURED' || entry.status === 'REFUNDED') await refund(ctx, gateway, ledger, entry);
+    if (refundsOnCancel(entry)) await refund(ctx, gateway, ledger, entry);
     return entry.changed ? 'done' : 'duplicate';
   };
 }
 
-async function refund(ctx: MessageContext, gateway: SimulatedGateway, ledger: Ledger, entry: LedgerEntry): Promise<void> {
+async function refund(ctx: MessageContext, gateway: PaymentGateway, ledger: Ledger, entry: LedgerEntry): Promise<void> {
   const { orderId } = entry;
-  const { refundId } = await gateway.refund({ idempotencyKey: `refund:${orderId}`, orderId, chargeId: entry.paymentId! });
+  const { refundId } = await gateway.refund({ idempotencyKey: refundKey(orderId), orderId, chargeId: entry.paymentId! });
   await ledger.markRefunded(orderId, refundId);
   await ctx.publish(
     'PaymentRefunded',

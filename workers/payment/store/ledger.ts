@@ -2,19 +2,14 @@ import type { Redis } from 'ioredis';
 import type { Metrics } from '../../../shared/observability/metrics';
 import { timed } from '../../../shared/redis/client';
 import { RedisScript } from '../../../shared/redis/script';
+import type { PaymentState, PaymentStatus } from '../domain/payment';
 
-export type PaymentStatus = 'CAPTURED' | 'DECLINED' | 'REFUNDED';
-
-export interface LedgerEntry {
+/** One order's payment state, with what the gateway answered. */
+export interface LedgerEntry extends PaymentState {
   orderId: string;
-  /** Absent until the gateway answered. */
-  status?: PaymentStatus;
-  /** Set once `order.cancelled` arrived: a capture must then be refunded, and no charge may start. */
-  cancelled: boolean;
   amount?: number;
   currency?: string;
   paymentId?: string;
-  reason?: string;
   /** True when the call that returned this entry changed it. */
   changed: boolean;
 }
