@@ -42,16 +42,10 @@ export class UnknownEventError extends PermanentError {
   override readonly code = 'UNKNOWN_EVENT';
 }
 
-/** A business rule makes the message impossible to apply, however often it is tried. */
-export class BusinessRuleError extends PermanentError {
-  override readonly name = 'BusinessRuleError';
-  override readonly code = 'BUSINESS_RULE';
-}
-
 export class PublishError extends TransientError {
   override readonly name: string = 'PublishError';
   /** The metric outcome: `nacked`, `returned`, `timeout` or `buffer_full`. */
-  constructor(message: string, readonly outcome: 'nacked' | 'returned' | 'timeout' | 'buffer_full' | 'closed') {
+  constructor(message: string, readonly outcome: 'nacked' | 'returned' | 'timeout' | 'buffer_full') {
     super(message);
   }
 }

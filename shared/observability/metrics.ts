@@ -30,7 +30,7 @@ export function createMetrics(service: string) {
     }),
     published: new Counter({
       name: 'warren_messages_published_total',
-      help: 'Messages published, by routing key, event type and outcome (confirmed, nacked, returned, timeout, buffer_full, closed).',
+      help: 'Messages published, by routing key, event type and outcome (confirmed, nacked, returned, timeout, buffer_full).',
       labelNames: ['routing_key', 'event_type', 'outcome'] as const,
       registers: r,
     }),

@@ -10,11 +10,6 @@ export function mergeLines(items: readonly Line[]): Line[] {
   return [...totals].map(([productId, quantity]) => ({ productId, quantity }));
 }
 
-/** The first line that the available stock cannot cover, or undefined when all of them fit. */
-export function firstShortfall(lines: readonly Line[], available: (productId: string) => number): Line | undefined {
-  return lines.find((line) => available(line.productId) < line.quantity);
-}
-
 /**
  * Where a reservation for one order stands. `CANCELLED` is a tombstone: the order was cancelled before its
  * reservation was made, so a late `OrderPlaced` must not reserve.
