@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { childSpan, formatTraceparent, parseTraceparent } from '../../shared/observability/trace';
-import { mergeLines } from '../../workers/inventory/domain/stock';
 
 describe('trace context', () => {
   it('keeps the trace id and makes a new span id', () => {
@@ -15,14 +14,5 @@ describe('trace context', () => {
     assert.equal(parseTraceparent('garbage'), undefined);
     assert.equal(parseTraceparent('00-00000000000000000000000000000000-00f067aa0ba902b7-01'), undefined);
     assert.match(childSpan(undefined).traceId, /^[0-9a-f]{32}$/);
-  });
-});
-
-describe('stock arithmetic', () => {
-  it('merges repeated lines of one product', () => {
-    assert.deepEqual(
-      mergeLines([{ productId: 'A', quantity: 1 }, { productId: 'B', quantity: 2 }, { productId: 'A', quantity: 3 }]),
-      [{ productId: 'A', quantity: 4 }, { productId: 'B', quantity: 2 }],
-    );
   });
 });
