@@ -228,7 +228,7 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
   it('the real CLI replays --all: exhausted orders end CONFIRMED once, an applied duplicate has no effect, poison returns', async () => {
     const inventorySaw = await orderPlacedSeenBy('inventory');
     const duplicatesBefore = await orderPlacedSeenBy('payment', 'duplicate');
-    const { stdout } = await promisify(execFile)(resolve(ROOT, 'node_modules/.bin/tsx'), ['shared/cli/dlq.ts', 'replay', PAYMENT_DLQ, '--all', '--json'], {
+    const { stdout } = await promisify(execFile)(resolve(ROOT, 'node_modules/.bin/tsx'), ['workers/dlq.ts', 'replay', PAYMENT_DLQ, '--all', '--json'], {
       cwd: ROOT,
       env: { ...process.env, AMQP_URL: fleet.config.amqpUrl, EVENTS_EXCHANGE: fleet.config.eventsExchange },
       timeout: 60_000,
