@@ -67,7 +67,14 @@ async function main(): Promise<number> {
   const file = path.join(RESULTS_DIR, `${options.only ? 'partial' : meta.mode}.json`);
   await writeFile(file, JSON.stringify({ meta, options, ...results }, null, 2));
   process.stdout.write(`\nresults: ${path.relative(ROOT, file)} (${meta.durationS} s)\n`);
-  if (!options.quick && !options.only) await updateBenchmarksMd(renderMarkdown(results, meta));
+  const markdown = renderMarkdown(results, meta);
+  // The tracked BENCHMARKS.md changes only when asked (`-- --write`), so a run leaves the work tree clean; the
+  // section is always written beside the JSON for a look or a paste.
+  await writeFile(path.join(RESULTS_DIR, 'results.md'), `${markdown}\n`);
+  if (process.argv.includes('--write')) {
+    if (options.quick || options.only) process.stdout.write('BENCHMARKS.md: not updated (--write takes a full run of every scenario)\n');
+    else await updateBenchmarksMd(markdown);
+  }
   return results.errors.length > 0 ? 1 : 0;
 }
 
