@@ -176,7 +176,8 @@ describe('order flow end to end (real RabbitMQ and Redis)', function () {
       assert.match(metrics, /warren_messages_consumed_total/);
       assert.match(metrics, /warren_nodejs_eventloop_lag_seconds/);
     }
-    const order = await (await fetch(`${fleet.urls.ops.order}/metrics`)).text();
-    await waitFor('published counter', () => /warren_messages_published_total\{[^}]*routing_key="order.placed"[^}]*outcome="confirmed"/.test(order) || undefined, 1000);
+    // Each poll scrapes again: the counter may still be on its way when the first scrape is taken.
+    const confirmedOrderPlaced = /warren_messages_published_total\{[^}]*routing_key="order\.placed"[^}]*outcome="confirmed"[^}]*\} [1-9]/;
+    await waitFor('published counter', async () => confirmedOrderPlaced.test(await (await fetch(`${fleet.urls.ops.order}/metrics`)).text()) || undefined, 1000);
   });
 });
