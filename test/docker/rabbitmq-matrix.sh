@@ -16,7 +16,17 @@ IMAGE=${RABBITMQ4_IMAGE:-warren-standin/rabbitmq:4.0}
 NAME=warren-test-rabbitmq-matrix-$$
 STARTUP_TIMEOUT_S=${RABBITMQ4_STARTUP_TIMEOUT_S:-240}
 
-cleanup() { docker rm -f "$NAME" >/dev/null 2>&1 || true; }
+BROKER_LOG=${TMPDIR:-/tmp}/$NAME.log
+
+# Keeps the broker's log (its warnings are how a version difference shows first), then removes the container.
+cleanup() {
+  if docker logs "$NAME" >"$BROKER_LOG" 2>&1; then
+    echo "== broker log: $BROKER_LOG ($(grep -c '\[warning\]' "$BROKER_LOG" || true) warnings, $(grep -c '\[error\]' "$BROKER_LOG" || true) errors; deprecations below) =="
+    # Without colours, timestamps and process ids, so that repeats collapse into one counted line.
+    grep -i 'deprecat' "$BROKER_LOG" | sed -E 's/\x1b\[[0-9;]*m//g; s/^[0-9-]+ [0-9:.+]+ //; s/<[0-9.]+> //' | sort | uniq -c | head -n 20 || true
+  fi
+  docker rm -f "$NAME" >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
