@@ -7,7 +7,13 @@ export function runFleetDlqCli(argv: readonly string[], io?: CliIo): Promise<num
 }
 
 if (require.main === module) {
-  void runFleetDlqCli(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  runFleetDlqCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`dlq: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -20,6 +20,8 @@ export function chartServices(services: readonly ServiceDeclaration[]): object {
   };
 }
 
+// JSON Schema fragments are loosely shaped JSON; `unknown` would need a cast at every nested read.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Schema = Record<string, any>;
 
 const keyed = (names: readonly string[], schema: Schema): Schema => Object.fromEntries(names.map((n) => [n, schema]));

@@ -106,10 +106,14 @@ export class Consumer {
     acks.track(msg);
     this.inFlight++;
     this.inFlightGauge.inc();
-    void this.process(acks, msg).finally(() => {
-      this.inFlight--;
-      this.inFlightGauge.dec();
-    });
+    // process() settles every delivery itself (ack, retry or dead-letter copy, requeue); a rejection here would be a
+    // bug in that path, logged rather than left to end the process as an unhandled rejection.
+    this.process(acks, msg)
+      .catch((err: Error) => this.log.error({ err: err.message }, 'delivery processing failed'))
+      .finally(() => {
+        this.inFlight--;
+        this.inFlightGauge.dec();
+      });
   }
 
   private async process(acks: AckBatcher, msg: ConsumeMessage): Promise<void> {

@@ -109,6 +109,8 @@ async function machine(): Promise<Record<string, string | number>> {
       rtts.push(Number(process.hrtime.bigint() - t) / 1000);
     }
     redisRttUs = Math.round(median(rtts));
+  } catch {
+    // reported as '?' and NaN
   } finally {
     client.disconnect();
   }
@@ -159,8 +161,12 @@ async function interrupted(signal: string): Promise<void> {
   await closeAllScopes();
   process.exit(130);
 }
-process.on('SIGINT', () => void interrupted('SIGINT'));
-process.on('SIGTERM', () => void interrupted('SIGTERM'));
+const exitOnFailure = (error: unknown) => {
+  process.stderr.write(`bench: cleanup failed: ${(error as Error).message}\n`);
+  process.exit(130);
+};
+process.on('SIGINT', () => interrupted('SIGINT').catch(exitOnFailure));
+process.on('SIGTERM', () => interrupted('SIGTERM').catch(exitOnFailure));
 
 main().then(
   (code) => process.exit(code),

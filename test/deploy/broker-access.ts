@@ -152,7 +152,7 @@ export async function allowed(connection: amqplib.ChannelModel, operation: Opera
     await operation(channel);
     await channel.waitForConfirms();
   } catch (error) {
-    throw new Error(`refused: ${(channelError ?? (error as Error)).message}`);
+    throw new Error(`refused: ${(channelError ?? (error as Error)).message}`, { cause: error });
   }
   await channel.close();
 }

@@ -123,6 +123,6 @@ export async function validateManifest(m: Manifest): Promise<void> {
   try {
     new Model(m).validate();
   } catch (error) {
-    throw new Error(`${m.kind} ${m.metadata.name} is invalid: ${(error as Error).message}`);
+    throw new Error(`${m.kind} ${m.metadata.name} is invalid: ${(error as Error).message}`, { cause: error });
   }
 }

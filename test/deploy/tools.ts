@@ -38,7 +38,7 @@ export async function helm(...args: string[]): Promise<string> {
     return stdout;
   } catch (error) {
     const e = error as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`helm ${args.join(' ')} failed: ${e.stderr || e.stdout || e.message}`);
+    throw new Error(`helm ${args.join(' ')} failed: ${e.stderr || e.stdout || e.message}`, { cause: error });
   }
 }
 
@@ -105,6 +105,6 @@ export async function composeConfig(envFile: string): Promise<any> {
     return parseAllDocuments(stdout)[0]?.toJS();
   } catch (error) {
     const e = error as { stderr?: string; message: string };
-    throw new Error(`docker compose config failed: ${e.stderr || e.message}`);
+    throw new Error(`docker compose config failed: ${e.stderr || e.message}`, { cause: error });
   }
 }

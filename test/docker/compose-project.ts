@@ -82,7 +82,7 @@ export class ComposeProject {
       return stdout + stderr;
     } catch (error) {
       const e = error as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`docker compose ${args.join(' ')} failed: ${(e.stderr || e.stdout || e.message).slice(-4000)}`);
+      throw new Error(`docker compose ${args.join(' ')} failed: ${(e.stderr || e.stdout || e.message).slice(-4000)}`, { cause: error });
     }
   }
 

@@ -38,7 +38,7 @@ export async function drainQueue(url: string, queue: string, timeoutMs = 30_000)
       await channel.prefetch(500);
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`drained ${messages.length} of ${messageCount} from ${queue}`)), timeoutMs);
-        void channel.consume(queue, (m) => {
+        channel.consume(queue, (m) => {
           if (!m) return;
           messages.push(m);
           channel.ack(m);
@@ -46,7 +46,7 @@ export async function drainQueue(url: string, queue: string, timeoutMs = 30_000)
             clearTimeout(timer);
             resolve();
           }
-        });
+        }).catch(reject);
       });
     }
     await channel.close();

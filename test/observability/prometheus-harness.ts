@@ -33,7 +33,7 @@ export async function promtool(...args: string[]): Promise<string> {
     return `${stdout}${stderr}`;
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`promtool ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
+    throw new Error(`promtool ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`, { cause: error });
   }
 }
 
@@ -125,7 +125,7 @@ export async function startPrometheus(config: string): Promise<PrometheusServer>
     }, 30_000, 200);
   } catch (error) {
     await stop();
-    throw new Error(`${(error as Error).message}\n${output}`);
+    throw new Error(`${(error as Error).message}\n${output}`, { cause: error });
   }
   return { url, dir, stop };
 }

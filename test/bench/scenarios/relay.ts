@@ -96,13 +96,13 @@ async function rawConsumeAndAck(raw: ChannelModel, count: number, prefetch: numb
   const ch = await raw.createChannel();
   await ch.prefetch(prefetch);
   const arrivals: number[] = [];
-  await new Promise<void>((resolve) => {
-    void ch.consume(CONSUME_QUEUE, (m) => {
+  await new Promise<void>((resolve, reject) => {
+    ch.consume(CONSUME_QUEUE, (m) => {
       if (!m) return;
       ch.ack(m);
       arrivals.push(performance.now());
       if (arrivals.length === count) resolve();
-    });
+    }).catch(reject);
   });
   await ch.close();
   return steadyRate(arrivals);

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => {
     clearInterval(tick);
     clearInterval(report);
-    void close().finally(() => process.exit(0));
+    close().finally(() => process.exit(0)).catch(() => process.exit(1));
   });
   process.send?.('ready');
 }

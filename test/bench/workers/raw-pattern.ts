@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   process.send?.('ready');
   // The harness is gone (even killed outright): so is the reason to run.
   process.on('disconnect', () => process.exit(0));
-  process.on('SIGTERM', () => void connection.close().finally(() => process.exit(0)));
+  process.on('SIGTERM', () => connection.close().finally(() => process.exit(0)).catch(() => process.exit(1)));
 }
 
 main().catch((error: unknown) => {

@@ -134,7 +134,8 @@ export class OrderStore {
     const entries = await this.redis.hmget(this.keys.outbox(), ...ids);
     return entries.flatMap((json, i) => {
       if (json) return [JSON.parse(json) as OutboxEntry];
-      void this.redis.zrem(this.keys.outboxDue(), ids[i]!);
+      // An index entry whose event is gone: dropped in passing; a failure leaves it for the next relay pass.
+      this.redis.zrem(this.keys.outboxDue(), ids[i]!).catch(() => undefined);
       return [];
     });
   }
@@ -145,8 +146,9 @@ export class OrderStore {
    */
   removeFromOutbox(eventId: string): void {
     this.removals.push(eventId);
-    if (this.removals.length >= MAX_REMOVALS_PER_CALL) void this.drainRemovals();
-    else this.removalTimer ??= setTimeout(() => void this.drainRemovals(), REMOVAL_BATCH_MS);
+    // drainRemovals() never rejects (a failure is left to the relay), so nothing awaits it.
+    if (this.removals.length >= MAX_REMOVALS_PER_CALL) this.drainRemovals().catch(() => undefined);
+    else this.removalTimer ??= setTimeout(() => this.drainRemovals().catch(() => undefined), REMOVAL_BATCH_MS);
   }
 
   /** Sends the removals waiting now (also on shutdown, before Redis is closed). */
