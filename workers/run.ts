@@ -21,7 +21,10 @@ async function main(): Promise<void> {
     throw error;
   }
   const runtime = await startService(name, config);
-  stopOnSignals(() => runtime.stop(), (error) => runtime.log.error({ err: (error as Error).message }, 'shutdown failed'));
+  stopOnSignals(
+    () => runtime.stop(),
+    (error) => runtime.log.error({ err: (error as Error).message }, 'shutdown failed'),
+  );
 }
 
 main().catch((error: unknown) => {

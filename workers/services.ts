@@ -15,12 +15,23 @@ export const SERVICES: Record<ServiceName, ServiceDefinition> = {
 };
 
 /** Builds a service's runtime, wires its handlers and routes, and waits until it consumes. */
-export async function startService(name: ServiceName, config: WarrenConfig, options: { logDestination?: pino.DestinationStream } = {}): Promise<Runtime> {
+export async function startService(
+  name: ServiceName,
+  config: WarrenConfig,
+  options: { logDestination?: pino.DestinationStream } = {},
+): Promise<Runtime> {
   const definition = SERVICES[name];
   const opsPort = config.opsPorts[name];
-  if (opsPort === undefined) throw new Error(`no ops port configured for ${name}: load the config with the fleet's declarations (loadFleetConfig)`);
+  if (opsPort === undefined)
+    throw new Error(`no ops port configured for ${name}: load the config with the fleet's declarations (loadFleetConfig)`);
   const apiPort = config.apiPorts[name];
-  const runtime = new Runtime(config, { service: name, queues: definition.consumes, opsPort, ...(apiPort === undefined ? {} : { apiPort }), ...options });
+  const runtime = new Runtime(config, {
+    service: name,
+    queues: definition.consumes,
+    opsPort,
+    ...(apiPort === undefined ? {} : { apiPort }),
+    ...options,
+  });
   try {
     await definition.wire(runtime);
     await runtime.start();

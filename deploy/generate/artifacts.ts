@@ -25,7 +25,10 @@ const SHARED_VARIABLES: readonly string[] = CONFIG_VARIABLES;
 export const ARTIFACTS: readonly Artifact[] = [
   { path: `${CHART_DIR}/files/rabbitmq/definitions.template.json`, render: (services) => json(brokerDefinitions(services)) },
   { path: `${CHART_DIR}/files/services.json`, render: (services) => json(chartServices(services)) },
-  { path: `${CHART_DIR}/values.schema.json`, render: (services, current) => json(valuesSchema(services, JSON.parse(current), SHARED_VARIABLES)) },
+  {
+    path: `${CHART_DIR}/values.schema.json`,
+    render: (services, current) => json(valuesSchema(services, JSON.parse(current), SHARED_VARIABLES)),
+  },
   { path: 'deploy/prometheus/prometheus.yml', render: (services) => prometheusConfig(services) },
   { path: 'deploy/scripts/container-healthcheck.mjs', render: (services, current) => healthcheck(services, current) },
   { path: 'Dockerfile', render: (services, current) => dockerfile(services, current) },

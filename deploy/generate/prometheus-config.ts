@@ -2,7 +2,9 @@ import type { ServiceDeclaration } from '../../shared/lifecycle/service';
 
 /** deploy/prometheus/prometheus.yml: compose's Prometheus, one DNS target per service at its declared ops port. */
 export function prometheusConfig(services: readonly ServiceDeclaration[]): string {
-  const targets = services.map((s) => `      - names: [${s.name}]\n        type: A\n        port: ${s.ops.default}\n        refresh_interval: 30s`).join('\n');
+  const targets = services
+    .map((s) => `      - names: [${s.name}]\n        type: A\n        port: ${s.ops.default}\n        refresh_interval: 30s`)
+    .join('\n');
   return `# Generated from workers/registry.ts by \`npm run deploy:generate\`; edit deploy/generate/prometheus-config.ts.
 # Prometheus for the compose fleet (docker-compose.yml mounts this file at /etc/prometheus/prometheus.yml and the
 # chart's files/rules beside it). Host names are compose service names. The same jobs, against local ports, are

@@ -11,7 +11,9 @@ import { pathToFileURL } from 'node:url';
 
 /** RabbitMQ's internal password hash: base64(salt ++ sha256(salt ++ utf8(password))) with a 4-byte salt. */
 export function rabbitPasswordHash(password, salt = randomBytes(4)) {
-  const digest = createHash('sha256').update(Buffer.concat([salt, Buffer.from(password, 'utf8')])).digest();
+  const digest = createHash('sha256')
+    .update(Buffer.concat([salt, Buffer.from(password, 'utf8')]))
+    .digest();
   return Buffer.concat([salt, digest]).toString('base64');
 }
 

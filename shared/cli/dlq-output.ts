@@ -26,7 +26,15 @@ function formatMessage(m: ShownMessage): string {
     ['attempts', m.attempts],
     ['first failure', m.firstFailureAt],
     ['last failure', m.lastFailureAt],
-    ['dead-lettered', [m.deadLetteredAt, `by ${m.source === 'broker' ? 'the broker' : m.source === 'consumer' ? `the ${m.service ?? ''} consumer` : 'an unknown party'}`].filter(Boolean).join(' ')],
+    [
+      'dead-lettered',
+      [
+        m.deadLetteredAt,
+        `by ${m.source === 'broker' ? 'the broker' : m.source === 'consumer' ? `the ${m.service ?? ''} consumer` : 'an unknown party'}`,
+      ]
+        .filter(Boolean)
+        .join(' '),
+    ],
     ['failing queue', m.failingQueue],
     ['origin', m.originalRoutingKey ? `${m.originalExchange || '(default exchange)'} / ${m.originalRoutingKey}` : undefined],
     ['replays so far', m.replayCount],
@@ -41,7 +49,9 @@ export function formatReplay(result: ReplayResult): string {
   const verb = dryRun ? 'would replay' : 'replayed';
   const lines = [`${dryRun ? 'dry run: ' : ''}${verb} ${replayed.length} message${replayed.length === 1 ? '' : 's'} from ${dlq}`];
   for (const r of replayed) {
-    lines.push(`  #${r.position}  ${r.messageId}  ${r.eventType ?? '-'}  order ${r.orderId ?? '-'}  (${r.reasonCode ?? 'no reason code'})  -> ${r.to}`);
+    lines.push(
+      `  #${r.position}  ${r.messageId}  ${r.eventType ?? '-'}  order ${r.orderId ?? '-'}  (${r.reasonCode ?? 'no reason code'})  -> ${r.to}`,
+    );
   }
   for (const s of skipped) lines.push(`  skipped #${s.position}  ${s.messageId}: ${s.why}`);
   lines.push(dryRun ? `nothing was changed; ${remaining} messages in ${dlq}` : `${remaining} messages left in ${dlq}`);

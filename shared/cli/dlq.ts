@@ -55,14 +55,22 @@ function buildProgram(io: CliIo, queues: readonly string[], run: (json: boolean,
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: (s, write) => write(`dlq: ${oneLine(s)}\n`) });
   const json = new Option('--json', 'print the result as one line of JSON, for scripts');
 
-  program.command('list').description('every DLQ with its depth').addOption(json)
-    .action((o: { json?: boolean }) => run(!!o.json, async (admin) => {
-      const depths = await admin.list();
-      return { result: { dlqs: depths }, text: formatList(depths) };
-    }));
+  program
+    .command('list')
+    .description('every DLQ with its depth')
+    .addOption(json)
+    .action((o: { json?: boolean }) =>
+      run(!!o.json, async (admin) => {
+        const depths = await admin.list();
+        return { result: { dlqs: depths }, text: formatList(depths) };
+      }),
+    );
 
-  program.command('show').description('the first messages of a DLQ and why they failed; the DLQ is left as it was')
-    .argument('<dlq>', 'e.g. warren.payment.dlq').addOption(json)
+  program
+    .command('show')
+    .description('the first messages of a DLQ and why they failed; the DLQ is left as it was')
+    .argument('<dlq>', 'e.g. warren.payment.dlq')
+    .addOption(json)
     .option('--limit <n>', 'messages to show', positiveInt, 20)
     .option('--body', 'also print each body (payment tokens redacted)')
     .action((dlq: string, o: { json?: boolean; limit: number; body?: boolean }) => {
@@ -73,8 +81,11 @@ function buildProgram(io: CliIo, queues: readonly string[], run: (json: boolean,
       });
     });
 
-  program.command('replay').description('send messages back to the queue that failed them, with a full set of attempts')
-    .argument('<dlq>', 'e.g. warren.payment.dlq').addOption(json)
+  program
+    .command('replay')
+    .description('send messages back to the queue that failed them, with a full set of attempts')
+    .argument('<dlq>', 'e.g. warren.payment.dlq')
+    .addOption(json)
     .addOption(new Option('--id <messageId>', 'replay the message with this id').conflicts('all'))
     .addOption(new Option('--all', 'replay every message'))
     .option('--dry-run', 'print what would be replayed and change nothing')
@@ -84,13 +95,18 @@ function buildProgram(io: CliIo, queues: readonly string[], run: (json: boolean,
       return run(!!o.json, async (admin) => {
         const result = await admin.replay(dlq, { select: o.id ? { id: o.id } : { all: true }, dryRun: !!o.dryRun });
         if (result.notFound) io.err(`dlq: no message with id ${redactText(o.id ?? '')} in ${dlq}\n`);
-        if (result.skipped.length > 0) io.err(`dlq: ${result.skipped.length} selected message(s) could not be replayed and stay in ${dlq}\n`);
+        if (result.skipped.length > 0)
+          io.err(`dlq: ${result.skipped.length} selected message(s) could not be replayed and stay in ${dlq}\n`);
         const incomplete = result.notFound || result.skipped.length > 0;
         return { result, text: formatReplay(result), exitCode: incomplete ? EXIT.failed : EXIT.ok };
       });
     });
 
-  program.command('purge').description('delete every message of a DLQ').argument('<dlq>', 'e.g. warren.payment.dlq').addOption(json)
+  program
+    .command('purge')
+    .description('delete every message of a DLQ')
+    .argument('<dlq>', 'e.g. warren.payment.dlq')
+    .addOption(json)
     .option('--yes', 'confirm: the messages are gone for good')
     .action((dlq: string, o: { json?: boolean; yes?: boolean }) => {
       if (!o.yes) throw new UsageError(`refusing to purge ${known(dlq)} without --yes`);
@@ -113,7 +129,13 @@ async function execute(io: CliIo, queues: readonly string[], json: boolean, work
     return EXIT.config;
   }
   const log = createLogger({ service: 'dlq', level: 'warn', destination: io.logDestination ?? pino.destination({ dest: 2, sync: true }) });
-  const options = { amqpUrl: config.amqpUrl, queues, eventsExchange: config.eventsExchange, publishTimeoutMs: config.publishTimeoutMs, log };
+  const options = {
+    amqpUrl: config.amqpUrl,
+    queues,
+    eventsExchange: config.eventsExchange,
+    publishTimeoutMs: config.publishTimeoutMs,
+    log,
+  };
   const admin = await DlqAdmin.open(options).catch((error: Error) => {
     throw new Error(`cannot connect to the broker at ${safeUrl(config.amqpUrl)}: ${error.message}`);
   });
@@ -150,7 +172,12 @@ function safeUrl(url: string): string {
 }
 
 function oneLine(text: string): string {
-  return redactText(text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim());
+  return redactText(
+    text
+      .replace(/^error: /, '')
+      .replace(/\s*\n\s*/g, ' ')
+      .trim(),
+  );
 }
 
 function processIo(): CliIo {

@@ -69,7 +69,9 @@ type Env = Record<string, string | undefined>;
  */
 export function loadConfig(env: Env = process.env, services: readonly ServicePorts[] = []): WarrenConfig {
   const ports = portVariables(services);
-  const read = cleanEnv(env, Object.fromEntries(ports.map((p) => [p.env, tcpPort({ default: p.default })])), { reporter: throwOneLine }) as Record<string, number>;
+  const read = cleanEnv(env, Object.fromEntries(ports.map((p) => [p.env, tcpPort({ default: p.default })])), {
+    reporter: throwOneLine,
+  }) as Record<string, number>;
   const e = cleanEnv(
     env,
     {
@@ -97,7 +99,9 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
   );
   const retryHorizonMs = e.RETRY_DELAYS_MS.reduce((sum, d) => sum + d, 0) + e.IDEMPOTENCY_LEASE_MS;
   if (e.IDEMPOTENCY_RETENTION_MS <= retryHorizonMs) {
-    throw new ConfigError(`Invalid configuration: IDEMPOTENCY_RETENTION_MS: must be longer than the retry horizon (${retryHorizonMs} ms: RETRY_DELAYS_MS plus IDEMPOTENCY_LEASE_MS)`);
+    throw new ConfigError(
+      `Invalid configuration: IDEMPOTENCY_RETENTION_MS: must be longer than the retry horizon (${retryHorizonMs} ms: RETRY_DELAYS_MS plus IDEMPOTENCY_LEASE_MS)`,
+    );
   }
   return {
     amqpUrl: e.AMQP_URL,
@@ -129,10 +133,25 @@ export const DEFAULT_PUBLISH_BUFFER_BYTES = 64 * 1024 * 1024;
 
 /** The variables every service reads, whatever the fleet; {@link configVariables} adds the services' ports. */
 export const CONFIG_VARIABLES = [
-  'AMQP_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'EVENTS_EXCHANGE', 'LOG_LEVEL', 'PREFETCH', 'RETRY_DELAYS_MS',
-  'QUEUE_TYPE', 'ORDER_TIMEOUT_MS', 'PAYMENT_GATEWAY_FAILURE_RATE', 'PAYMENT_GATEWAY_LATENCY_MS', 'PUBLISH_TIMEOUT_MS',
-  'PUBLISH_BUFFER_LIMIT', 'PUBLISH_BUFFER_BYTES', 'SHUTDOWN_TIMEOUT_MS', 'HANDLER_TIMEOUT_MS', 'IDEMPOTENCY_LEASE_MS',
-  'IDEMPOTENCY_RETENTION_MS', 'OUTBOX_RELAY_INTERVAL_MS',
+  'AMQP_URL',
+  'REDIS_URL',
+  'REDIS_KEY_PREFIX',
+  'EVENTS_EXCHANGE',
+  'LOG_LEVEL',
+  'PREFETCH',
+  'RETRY_DELAYS_MS',
+  'QUEUE_TYPE',
+  'ORDER_TIMEOUT_MS',
+  'PAYMENT_GATEWAY_FAILURE_RATE',
+  'PAYMENT_GATEWAY_LATENCY_MS',
+  'PUBLISH_TIMEOUT_MS',
+  'PUBLISH_BUFFER_LIMIT',
+  'PUBLISH_BUFFER_BYTES',
+  'SHUTDOWN_TIMEOUT_MS',
+  'HANDLER_TIMEOUT_MS',
+  'IDEMPOTENCY_LEASE_MS',
+  'IDEMPOTENCY_RETENTION_MS',
+  'OUTBOX_RELAY_INTERVAL_MS',
 ] as const;
 
 /** The environment variables a fleet of these services reads: the chart and the compose file must name no others. */

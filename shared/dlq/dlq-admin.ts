@@ -72,7 +72,10 @@ const DEFAULT_MAX_MESSAGES = 100_000;
 export class DlqAdmin {
   private publishing?: Promise<DlqPublisher>;
 
-  private constructor(private readonly connection: ChannelModel, private readonly options: DlqAdminOptions) {}
+  private constructor(
+    private readonly connection: ChannelModel,
+    private readonly options: DlqAdminOptions,
+  ) {}
 
   /** Connects at once and fails fast: an operator's tool must not wait for ever on a broker that is down. */
   static async open(options: DlqAdminOptions): Promise<DlqAdmin> {
@@ -105,7 +108,10 @@ export class DlqAdmin {
       ...redactDeep(describeDeadLetter(msg)),
       ...(withBody ? { body: redactBody(msg.content) } : {}),
     }));
-    await this.settle(session, session.messages.map((msg) => ({ queue: dlq, properties: requeueProperties(msg) })));
+    await this.settle(
+      session,
+      session.messages.map((msg) => ({ queue: dlq, properties: requeueProperties(msg) })),
+    );
     return { dlq, depth: session.messages.length, truncated: session.truncated, messages };
   }
 

@@ -1,7 +1,10 @@
 /** The named queue is not one of the fleet's DLQs: a usage error, nothing was touched. */
 export class UnknownDlqError extends Error {
   override readonly name = 'UnknownDlqError';
-  constructor(readonly dlq: string, known: readonly string[]) {
+  constructor(
+    readonly dlq: string,
+    known: readonly string[],
+  ) {
     super(`unknown DLQ ${JSON.stringify(dlq)}; known DLQs: ${known.join(', ')}`);
   }
 }

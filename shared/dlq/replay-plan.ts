@@ -41,7 +41,13 @@ export interface ReplayTarget {
 }
 
 /** Decides, for every message of a DLQ in order, where it goes. Pure: a dry run uses the same plan, moving nothing. */
-export function planReplay(messages: readonly Message[], { dlq, source }: ReplayTarget, select: ReplaySelection, dryRun: boolean, now: Date): ReplayPlan {
+export function planReplay(
+  messages: readonly Message[],
+  { dlq, source }: ReplayTarget,
+  select: ReplaySelection,
+  dryRun: boolean,
+  now: Date,
+): ReplayPlan {
   const plan: ReplayPlan = { moves: [], replayed: [], skipped: [], notFound: false };
   let matched = false;
   for (const [i, msg] of messages.entries()) {

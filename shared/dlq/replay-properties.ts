@@ -10,7 +10,16 @@ import { BROKER_HEADERS, deathsOf, firstRoutingKey, REPLAY_HEADERS, text } from 
  * says where the message first came from rather than "the default exchange".
  */
 const FAILURE_HEADERS: ReadonlySet<string> = new Set([
-  H.attempt, H.firstFailureAt, H.lastFailureAt, H.reason, H.reasonCode, H.errorClass, H.queue, H.service, H.correlationId, H.deadLetteredAt,
+  H.attempt,
+  H.firstFailureAt,
+  H.lastFailureAt,
+  H.reason,
+  H.reasonCode,
+  H.errorClass,
+  H.queue,
+  H.service,
+  H.correlationId,
+  H.deadLetteredAt,
 ]);
 
 /** Properties for a replay to the failing queue: the original ones, with retry and dead-letter state reset. */

@@ -39,7 +39,10 @@ export type EventType = keyof typeof EVENT_CATALOG;
 export type EventOf<T extends EventType> = Static<(typeof EVENT_CATALOG)[T]['schema']>;
 export type AnyEvent = { [T in EventType]: EventOf<T> }[EventType];
 /** The fields a publisher supplies; the metadata is filled in by {@link createEvent}. */
-export type PayloadOf<T extends EventType> = Omit<EventOf<T>, 'eventType' | 'version' | 'eventId' | 'correlationId' | 'causationId' | 'timestamp'>;
+export type PayloadOf<T extends EventType> = Omit<
+  EventOf<T>,
+  'eventType' | 'version' | 'eventId' | 'correlationId' | 'causationId' | 'timestamp'
+>;
 
 export const EVENT_TYPES = Object.keys(EVENT_CATALOG) as EventType[];
 

@@ -43,7 +43,8 @@ export function fieldOf(error: ErrorObject | undefined): string {
  * version. A body without `version` is version 1 (the seed's shape). Throws a permanent error otherwise.
  */
 export function decodeEvent(body: unknown): AnyEvent {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new SchemaViolationError('event: body is not a JSON object', '');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new SchemaViolationError('event: body is not a JSON object', '');
   const { eventType, version = 1 } = body as { eventType?: unknown; version?: unknown };
   if (!isEventType(eventType)) throw new UnknownEventError(`unknown eventType ${JSON.stringify(eventType)}`);
   const entry: CatalogEntry = EVENT_CATALOG[eventType];

@@ -28,10 +28,6 @@ export function metadata<T extends string, V extends number>(eventType: T, versi
 }
 
 /** A current-version event: its metadata plus its payload fields, flat as in the seed document. */
-export function eventSchema<T extends string, V extends number, P extends Record<string, TSchema>>(
-  eventType: T,
-  version: V,
-  payload: P,
-) {
+export function eventSchema<T extends string, V extends number, P extends Record<string, TSchema>>(eventType: T, version: V, payload: P) {
   return Type.Object({ ...metadata(eventType, version), ...payload });
 }

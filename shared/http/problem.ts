@@ -17,7 +17,12 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
 }
 
 const TITLES: Record<number, string> = {
-  400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 413: 'Content Too Large', 415: 'Unsupported Media Type', 503: 'Service Unavailable',
+  400: 'Bad Request',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  503: 'Service Unavailable',
 };
 
 /** Turns Fastify's validation, size and content-type errors into problem+json naming the field. */
@@ -35,7 +40,12 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
   }
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
   if (status === 500) request.log.error({ err: error.message }, 'unhandled error');
-  const detail = status === 400 && error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'body is not valid JSON' : status === 500 ? 'internal error' : error.message;
+  const detail =
+    status === 400 && error.code === 'FST_ERR_CTP_INVALID_JSON_BODY'
+      ? 'body is not valid JSON'
+      : status === 500
+        ? 'internal error'
+        : error.message;
   return sendProblem(reply, {
     type: `https://warren.dev/problems/${status}`,
     title: TITLES[status] ?? 'Error',

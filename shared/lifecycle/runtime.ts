@@ -68,11 +68,23 @@ export class Runtime {
   private readonly backgroundHooks: StopHook[] = [];
   private stopped?: Promise<void>;
 
-  constructor(readonly config: WarrenConfig, private readonly options: RuntimeOptions) {
+  constructor(
+    readonly config: WarrenConfig,
+    private readonly options: RuntimeOptions,
+  ) {
     const { service } = options;
-    this.log = createLogger({ service, level: config.logLevel, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+    this.log = createLogger({
+      service,
+      level: config.logLevel,
+      ...(options.logDestination ? { destination: options.logDestination } : {}),
+    });
     this.metrics = createMetrics(service);
-    this.topology = { exchange: config.eventsExchange, queues: options.queues, retryDelaysMs: config.retryDelaysMs, queueType: config.queueType };
+    this.topology = {
+      exchange: config.eventsExchange,
+      queues: options.queues,
+      retryDelaysMs: config.retryDelaysMs,
+      queueType: config.queueType,
+    };
     this.redis = createRedis(config.redisUrl, this.log.child({ component: 'redis' }), this.metrics);
     this.claims = new ClaimStore(this.redis, config.redisKeyPrefix, config.idempotencyLeaseMs, config.idempotencyRetentionMs);
     this.connections = {
@@ -163,7 +175,8 @@ export class Runtime {
     this.log.info('draining');
     for (const hook of this.intakeHooks) await hook().catch((err: Error) => this.log.warn({ err: err.message }, 'intake stop failed'));
     await Promise.all(this.consumers.map((c) => c.stop(timeout)));
-    for (const hook of this.backgroundHooks) await hook().catch((err: Error) => this.log.warn({ err: err.message }, 'background stop failed'));
+    for (const hook of this.backgroundHooks)
+      await hook().catch((err: Error) => this.log.warn({ err: err.message }, 'background stop failed'));
     await this.publisher.close(timeout).catch(() => undefined);
     await Promise.all(Object.values(this.connections).map((c) => c.close().catch(() => undefined)));
     await this.redis.quit().catch(() => this.redis.disconnect());

@@ -48,7 +48,10 @@ export class Consumer {
   private readonly inFlightGauge: { inc(): void; dec(): void };
   private stopping = false;
 
-  constructor(connection: AmqpConnectionManager, private readonly options: ConsumerOptions) {
+  constructor(
+    connection: AmqpConnectionManager,
+    private readonly options: ConsumerOptions,
+  ) {
     this.log = options.log.child({ queue: options.queue });
     this.inFlightGauge = options.metrics.inFlight.labels(options.queue);
     for (const [eventType, handler] of Object.entries(options.handlers)) {
@@ -79,7 +82,8 @@ export class Consumer {
     if (active) await active.channel.cancel(active.consumerTag).catch(() => undefined);
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    if (this.inFlight > 0) this.log.warn({ inFlight: this.inFlight }, 'shutdown deadline passed with handlers in flight; they will be redelivered');
+    if (this.inFlight > 0)
+      this.log.warn({ inFlight: this.inFlight }, 'shutdown deadline passed with handlers in flight; they will be redelivered');
     active?.acks.flush();
     await this.channel.close().catch(() => undefined);
   }
@@ -88,7 +92,9 @@ export class Consumer {
     await assertTopology(channel, this.options.topology);
     if (this.stopping) return;
     await channel.prefetch(this.options.prefetch);
-    const acks = new AckBatcher(channel, this.options.prefetch, (err) => this.log.debug({ err: err.message }, 'settle on a closed channel; the broker will redeliver'));
+    const acks = new AckBatcher(channel, this.options.prefetch, (err) =>
+      this.log.debug({ err: err.message }, 'settle on a closed channel; the broker will redeliver'),
+    );
     const { consumerTag } = await channel.consume(this.options.queue, (msg) => this.onDelivery(channel, acks, msg), { noAck: false });
     this.active = { channel, consumerTag, acks };
     channel.once('close', () => {
@@ -170,7 +176,13 @@ export class Consumer {
       // Made on first use: most deliveries log nothing at the service's level, and a child logger (its bindings
       // scrubbed and redacted) costs about as much as the rest of the delivery's own work.
       get log() {
-        log ??= parentLog.child({ orderId: event.orderId, correlationId: event.correlationId, eventId: event.eventId, eventType: event.eventType, traceId: span.traceId });
+        log ??= parentLog.child({
+          orderId: event.orderId,
+          correlationId: event.correlationId,
+          eventId: event.eventId,
+          eventType: event.eventType,
+          traceId: span.traceId,
+        });
         return log;
       },
       async publish(eventType, payload, options) {
@@ -185,7 +197,14 @@ export class Consumer {
     };
   }
 
-  private async fail(acks: AckBatcher, msg: ConsumeMessage, eventType: string, error: unknown, log: Logger, event?: AnyEvent): Promise<void> {
+  private async fail(
+    acks: AckBatcher,
+    msg: ConsumeMessage,
+    eventType: string,
+    error: unknown,
+    log: Logger,
+    event?: AnyEvent,
+  ): Promise<void> {
     const { queue, metrics, publisher, topology } = this.options;
     const attempt = attemptOf(msg);
     const action = decideFailure(error, attempt, topology.retryDelaysMs);
@@ -204,7 +223,10 @@ export class Consumer {
     };
     try {
       if (action.kind === 'retry') {
-        await publisher.publish(failuresExchangeName(queue), retryRoutingKey(action.delayMs), msg.content, { ...properties, headers: { ...headers, [H.attempt]: action.nextAttempt } });
+        await publisher.publish(failuresExchangeName(queue), retryRoutingKey(action.delayMs), msg.content, {
+          ...properties,
+          headers: { ...headers, [H.attempt]: action.nextAttempt },
+        });
         log.warn({ attempt, delayMs: action.delayMs, errorClass, reason }, 'handler failed; retry scheduled');
       } else {
         const correlationId = event?.correlationId ?? (msg.properties.correlationId as string | undefined);

@@ -32,7 +32,10 @@ export class SchemaViolationError extends PermanentError {
   override readonly name = 'SchemaViolationError';
   override readonly code = 'SCHEMA_VIOLATION';
   /** The JSON pointer of the first offending field, e.g. `/items/0/quantity`. */
-  constructor(message: string, readonly field: string) {
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
     super(message);
   }
 }
@@ -45,7 +48,10 @@ export class UnknownEventError extends PermanentError {
 export class PublishError extends TransientError {
   override readonly name: string = 'PublishError';
   /** The metric outcome: `nacked`, `returned`, `timeout` or `buffer_full`. */
-  constructor(message: string, readonly outcome: 'nacked' | 'returned' | 'timeout' | 'buffer_full') {
+  constructor(
+    message: string,
+    readonly outcome: 'nacked' | 'returned' | 'timeout' | 'buffer_full',
+  ) {
     super(message);
   }
 }

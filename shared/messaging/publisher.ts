@@ -40,7 +40,10 @@ export class Publisher {
   private pending = 0;
   private pendingBytes = 0;
 
-  constructor(connection: AmqpConnectionManager, private readonly options: PublisherOptions) {
+  constructor(
+    connection: AmqpConnectionManager,
+    private readonly options: PublisherOptions,
+  ) {
     this.channel = connection.createChannel({
       name: 'publisher',
       confirm: true,
@@ -78,7 +81,10 @@ export class Publisher {
     const { bufferBytes } = this.options;
     if (this.pending >= this.options.bufferLimit || (this.pending > 0 && this.pendingBytes + content.length > bufferBytes)) {
       labelled(metrics.published)(routingKey, eventType, 'buffer_full').inc();
-      throw new PublishError(`publish buffer full (${this.pending} messages, ${this.pendingBytes} bytes awaiting confirm; limits ${this.options.bufferLimit} and ${bufferBytes})`, 'buffer_full');
+      throw new PublishError(
+        `publish buffer full (${this.pending} messages, ${this.pendingBytes} bytes awaiting confirm; limits ${this.options.bufferLimit} and ${bufferBytes})`,
+        'buffer_full',
+      );
     }
     this.pending++;
     this.pendingBytes += content.length;

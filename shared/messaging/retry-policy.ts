@@ -1,8 +1,6 @@
 import { errorClass, errorMessage, isPermanent } from './errors';
 
-export type FailureAction =
-  | { kind: 'retry'; delayMs: number; nextAttempt: number }
-  | { kind: 'dead-letter'; reasonCode: string };
+export type FailureAction = { kind: 'retry'; delayMs: number; nextAttempt: number } | { kind: 'dead-letter'; reasonCode: string };
 
 /**
  * Decides what a failed attempt becomes: a permanent error is dead-lettered at once; a transient one takes the
@@ -36,6 +34,8 @@ export const H = {
 
 /** The failure's reason as it may appear in a header: one line, bounded, never a payment token. */
 export function describeFailure(error: unknown): { reason: string; errorClass: string } {
-  const text = errorMessage(error).replace(/\s+/g, ' ').replace(/tok_[A-Za-z0-9_]+/g, 'tok_[redacted]');
+  const text = errorMessage(error)
+    .replace(/\s+/g, ' ')
+    .replace(/tok_[A-Za-z0-9_]+/g, 'tok_[redacted]');
   return { reason: text.slice(0, 500), errorClass: errorClass(error) };
 }

@@ -109,7 +109,14 @@ export function planTopology(topology: Topology, broker: BrokerInfo = {}): Queue
         options: {
           durable: true,
           // A queue-level TTL: every message in a tier waits the same time, so none blocks the head.
-          arguments: { ...typeArgs, ...safeDeadLetter, ...unlimited, 'x-message-ttl': delayMs, 'x-dead-letter-exchange': failures, 'x-dead-letter-routing-key': RETURN_ROUTING_KEY },
+          arguments: {
+            ...typeArgs,
+            ...safeDeadLetter,
+            ...unlimited,
+            'x-message-ttl': delayMs,
+            'x-dead-letter-exchange': failures,
+            'x-dead-letter-routing-key': RETURN_ROUTING_KEY,
+          },
         },
       });
     }

@@ -6,7 +6,18 @@ export type { Logger };
  * Fields censored wherever they appear, up to four objects deep: payment tokens, amounts (the contract: no token or
  * amount field is ever logged in full), credentials and secrets never reach a log line, whatever a caller passes in.
  */
-const SECRET_FIELDS = new Set(['paymentToken', 'token', 'password', 'secret', 'authorization', 'cookie', 'amqpUrl', 'redisUrl', 'totalAmount', 'amount']);
+const SECRET_FIELDS = new Set([
+  'paymentToken',
+  'token',
+  'password',
+  'secret',
+  'authorization',
+  'cookie',
+  'amqpUrl',
+  'redisUrl',
+  'totalAmount',
+  'amount',
+]);
 const CENSOR = '[redacted]';
 const MAX_DEPTH = 4;
 

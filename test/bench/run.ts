@@ -29,7 +29,11 @@ const RESULTS_DIR = path.join(__dirname, 'results');
 const MARK_START = '<!-- bench:results:start -->';
 const MARK_END = '<!-- bench:results:end -->';
 
-type Scenario = { name: string; queueType: QueueType; run: (r: Results, o: ReturnType<typeof benchOptions>, q: QueueType) => Promise<void> };
+type Scenario = {
+  name: string;
+  queueType: QueueType;
+  run: (r: Results, o: ReturnType<typeof benchOptions>, q: QueueType) => Promise<void>;
+};
 
 async function main(): Promise<number> {
   const options = benchOptions(process.argv.slice(2));
@@ -61,7 +65,10 @@ async function main(): Promise<number> {
     }
   }
   meta.durationS = Math.round((Date.now() - started) / 1000);
-  meta.machine['loadEnd'] = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+  meta.machine['loadEnd'] = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   process.stdout.write(`${renderTable(results, meta)}\n`);
   await mkdir(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `${options.only ? 'partial' : meta.mode}.json`);
@@ -126,7 +133,10 @@ async function machine(): Promise<Record<string, string | number>> {
     // What a system call and a loopback round trip cost here: both weigh on Warren's per-message work.
     syscallNs: syscallCost(),
     redisPingRttUs: redisRttUs,
-    loadStart: os.loadavg().map((l) => l.toFixed(1)).join(' '),
+    loadStart: os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' '),
   };
 }
 
@@ -155,7 +165,9 @@ let exiting = false;
 async function interrupted(signal: string): Promise<void> {
   if (exiting) return;
   exiting = true;
-  process.stderr.write(`\nbench: ${signal}: stopping child processes, restoring the broker's watermark, deleting this run's vhosts and keys\n`);
+  process.stderr.write(
+    `\nbench: ${signal}: stopping child processes, restoring the broker's watermark, deleting this run's vhosts and keys\n`,
+  );
   await restoreWatermark().catch(() => undefined);
   await stopAllChildren();
   await closeAllScopes();

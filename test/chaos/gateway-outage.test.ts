@@ -31,10 +31,15 @@ describe('chaos: a payment gateway outage that outlasts the retries, then recove
     // Out-of-stock orders are cancelled at once (their payment, never charged, is tombstoned); every other charge
     // fails through all its attempts and lands in payment's DLQ.
     const cancelledEarly = traffic.accepted.length / 5;
-    await waitFor('the outage to fill payment DLQ', async () => {
-      const depth = (await queueDepths(amqpUrl, ['warren.payment.dlq']))['warren.payment.dlq']!;
-      return depth >= traffic.accepted.length - cancelledEarly - 1 || undefined;
-    }, 60_000, 250);
+    await waitFor(
+      'the outage to fill payment DLQ',
+      async () => {
+        const depth = (await queueDepths(amqpUrl, ['warren.payment.dlq']))['warren.payment.dlq']!;
+        return depth >= traffic.accepted.length - cancelledEarly - 1 || undefined;
+      },
+      60_000,
+      250,
+    );
     const env = { ...process.env, AMQP_URL: amqpUrl };
     const listed = JSON.parse((await run(process.execPath, [DLQ_CLI, 'list', '--json'], { env })).stdout);
     const paymentDlq = listed.dlqs.find((d: { dlq: string }) => d.dlq === 'warren.payment.dlq');

@@ -15,7 +15,11 @@ describe('chaos: Redis away for a few seconds', function () {
   before(async () => {
     redis = await OwnRedis.start();
     // A slow gateway keeps payment handlers in flight at every moment, so some are cut off by the outage.
-    fleet = await ProcessFleet.start({ REDIS_URL: redis.url, RETRY_DELAYS_MS: '500,1000,2000,4000,8000', PAYMENT_GATEWAY_LATENCY_MS: '150' });
+    fleet = await ProcessFleet.start({
+      REDIS_URL: redis.url,
+      RETRY_DELAYS_MS: '500,1000,2000,4000,8000',
+      PAYMENT_GATEWAY_LATENCY_MS: '150',
+    });
   });
   after(async () => {
     await fleet?.stop();
@@ -28,7 +32,13 @@ describe('chaos: Redis away for a few seconds', function () {
     const traffic = placeOrders(fleet.urls.api, 300, 60, { inStock: 'REDIS-IN', outOfStock: 'REDIS-OUT' });
     await sleep(1500);
     await redis.down();
-    const probe = await http('POST', `${fleet.urls.api}/orders`, { customerId: 'c', items: [{ productId: 'REDIS-IN', quantity: 1 }], totalAmount: 1, currency: 'USD', paymentToken: 'tok_visa' });
+    const probe = await http('POST', `${fleet.urls.api}/orders`, {
+      customerId: 'c',
+      items: [{ productId: 'REDIS-IN', quantity: 1 }],
+      totalAmount: 1,
+      currency: 'USD',
+      paymentToken: 'tok_visa',
+    });
     await sleep(3000);
     await redis.up();
     await traffic.done;

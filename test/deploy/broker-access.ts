@@ -77,11 +77,16 @@ export async function importDefinitions(batch: readonly DefinitionsToImport[]): 
     await rabbitmqctl('import_definitions', file);
     for (const one of imported) {
       for (const user of Object.keys(one.users)) {
-        await waitFor(`${one.users[user]} able to log in`, async () => {
-          const connection = await amqplib.connect(one.url(user));
-          await connection.close();
-          return true;
-        }, 20_000, 100);
+        await waitFor(
+          `${one.users[user]} able to log in`,
+          async () => {
+            const connection = await amqplib.connect(one.url(user));
+            await connection.close();
+            return true;
+          },
+          20_000,
+          100,
+        );
       }
     }
   } catch (error) {
@@ -124,7 +129,11 @@ export async function removeDefinitions(imported: readonly (ImportedDefinitions 
     `[catch rabbit_auth_backend_internal:delete_user(U, <<"warren-tests">>) || U <- [${binaries(users)}]], ` +
     `[catch rabbit_vhost:delete(V, <<"warren-tests">>) || V <- [${binaries(vhosts)}]], ok.`;
   await rabbitmqctl('eval', expression).catch(async () => {
-    await Promise.all([...users.map((u) => rabbitmqctl('delete_user', u)), ...vhosts.map((v) => rabbitmqctl('delete_vhost', v))].map((p) => p.catch(() => undefined)));
+    await Promise.all(
+      [...users.map((u) => rabbitmqctl('delete_user', u)), ...vhosts.map((v) => rabbitmqctl('delete_vhost', v))].map((p) =>
+        p.catch(() => undefined),
+      ),
+    );
   });
 }
 
@@ -134,7 +143,9 @@ export async function renderWithScript(template: Definitions, env: Record<string
   try {
     const input = path.join(dir, 'template.json');
     writeFileSync(input, JSON.stringify(template));
-    const { stdout } = await run(process.execPath, [path.join(REPO, 'deploy/rabbitmq/render-definitions.mjs'), input, '-'], { env: { PATH: process.env['PATH'] ?? '', ...env } });
+    const { stdout } = await run(process.execPath, [path.join(REPO, 'deploy/rabbitmq/render-definitions.mjs'), input, '-'], {
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+    });
     return JSON.parse(stdout) as Definitions;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -163,15 +174,23 @@ export async function allowed(connection: amqplib.ChannelModel, operation: Opera
  */
 export async function refusal(connection: amqplib.ChannelModel, operation: Operation): Promise<{ code: number; message: string }> {
   const channel = await connection.createConfirmChannel();
-  const closed = new Promise<{ code: number; message: string }>((resolve) => channel.once('error', (error: { code: number; message: string }) => resolve(error)));
+  const closed = new Promise<{ code: number; message: string }>((resolve) =>
+    channel.once('error', (error: { code: number; message: string }) => resolve(error)),
+  );
   const outcome = await operation(channel)
     .then(() => channel.waitForConfirms())
-    .then(() => 'allowed' as const, () => 'rejected' as const);
+    .then(
+      () => 'allowed' as const,
+      () => 'rejected' as const,
+    );
   if (outcome === 'allowed') {
     await channel.close().catch(() => undefined);
     throw new Error('the broker allowed it');
   }
-  return Promise.race([closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('rejected without a channel error')), 5000))]);
+  return Promise.race([
+    closed,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('rejected without a channel error')), 5000)),
+  ]);
 }
 
 /** Publishes one message with mandatory=false and no properties that matter to permissions. */

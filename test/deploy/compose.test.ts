@@ -38,7 +38,16 @@ describe('deploy: docker-compose.yml', function () {
 
   it('passes `docker-compose config` with and without a .env', () => {
     for (const config of Object.values(configs)) {
-      assert.deepEqual(Object.keys(config.services).sort(), ['grafana', 'inventory', 'order', 'payment', 'prometheus', 'rabbitmq', 'rabbitmq-definitions', 'redis']);
+      assert.deepEqual(Object.keys(config.services).sort(), [
+        'grafana',
+        'inventory',
+        'order',
+        'payment',
+        'prometheus',
+        'rabbitmq',
+        'rabbitmq-definitions',
+        'redis',
+      ]);
     }
   });
 
@@ -75,17 +84,27 @@ describe('deploy: docker-compose.yml', function () {
     const { services } = configs['defaults'];
     for (const [name, service] of Object.entries<any>(services)) {
       assert.equal(service.container_name, undefined, `${name} has a container_name: it cannot scale`);
-      for (const port of service.ports ?? []) assert.equal(port.host_ip ?? String(port).split(':')[0], '127.0.0.1', `${name}: host port not bound to 127.0.0.1`);
+      for (const port of service.ports ?? [])
+        assert.equal(port.host_ip ?? String(port).split(':')[0], '127.0.0.1', `${name}: host port not bound to 127.0.0.1`);
     }
     assert.equal(services.inventory.ports, undefined);
     assert.equal(services.payment.ports, undefined);
     const api = SERVICE_DECLARATIONS.find((s) => s.name === 'order')!.api;
-    assert.deepEqual(services.order.ports.map((p: any) => String(p.target ?? p).replace(/\/tcp$/, '').split(':').pop()), [String(api.default)]);
+    assert.deepEqual(
+      services.order.ports.map((p: any) =>
+        String(p.target ?? p)
+          .replace(/\/tcp$/, '')
+          .split(':')
+          .pop(),
+      ),
+      [String(api.default)],
+    );
   });
 
   it('starts services in order, with healthchecks: definitions -> RabbitMQ, Redis -> services -> Prometheus -> Grafana', () => {
     const { services } = configs['defaults'];
-    for (const name of [...SERVICE_NAMES, 'rabbitmq', 'redis', 'prometheus', 'grafana']) assert.ok(services[name].healthcheck?.test, `${name} has no healthcheck`);
+    for (const name of [...SERVICE_NAMES, 'rabbitmq', 'redis', 'prometheus', 'grafana'])
+      assert.ok(services[name].healthcheck?.test, `${name} has no healthcheck`);
     for (const name of SERVICE_NAMES) {
       assert.deepEqual(conditions(services[name].depends_on), { rabbitmq: 'service_healthy', redis: 'service_healthy' });
       assert.deepEqual(services[name].healthcheck.test, ['CMD', 'node', 'healthcheck.mjs', '/readyz']);
@@ -105,7 +124,13 @@ describe('deploy: docker-compose.yml', function () {
 
   it('persists broker, Redis (AOF), Prometheus and Grafana in named volumes, and mounts files that exist', () => {
     const { services, volumes } = configs['defaults'];
-    assert.deepEqual(Object.keys(volumes).sort(), ['grafana-data', 'prometheus-data', 'rabbitmq-data', 'rabbitmq-definitions', 'redis-data']);
+    assert.deepEqual(Object.keys(volumes).sort(), [
+      'grafana-data',
+      'prometheus-data',
+      'rabbitmq-data',
+      'rabbitmq-definitions',
+      'redis-data',
+    ]);
     assert.ok(services.redis.command.includes('--appendonly') && services.redis.command.includes('yes'));
     for (const [name, service] of Object.entries<any>(services)) {
       for (const volume of service.volumes ?? []) {

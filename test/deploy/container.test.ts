@@ -33,9 +33,15 @@ describe('deploy: container image (Dockerfile, no Docker engine needed)', () => 
   it('is multi-stage and installs only production dependencies into the runtime', () => {
     const all = instructions();
     assert.ok(all.filter((i) => i.op === 'FROM').length >= 2, 'not multi-stage');
-    assert.ok(all.some((i) => i.op === 'RUN' && /npm ci --omit=dev/.test(i.args)), 'no npm ci --omit=dev');
+    assert.ok(
+      all.some((i) => i.op === 'RUN' && /npm ci --omit=dev/.test(i.args)),
+      'no npm ci --omit=dev',
+    );
     const runtime = runtimeStage();
-    assert.ok(!runtime.some((i) => i.op === 'RUN' && /npm (ci|install)(?!.*--omit=dev)/.test(i.args)), 'runtime stage installs dev dependencies');
+    assert.ok(
+      !runtime.some((i) => i.op === 'RUN' && /npm (ci|install)(?!.*--omit=dev)/.test(i.args)),
+      'runtime stage installs dev dependencies',
+    );
     assert.ok(!runtime.some((i) => i.op === 'COPY' && /^\.\s/.test(i.args)), 'runtime stage copies the whole source tree');
   });
 
@@ -51,9 +57,16 @@ describe('deploy: container image (Dockerfile, no Docker engine needed)', () => 
   });
 
   it('keeps the build context to what the image needs (.dockerignore allow-list)', () => {
-    const ignore = readFileSync(path.join(REPO, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    assert.equal(ignore.find((l) => l && !l.startsWith('#')), '*', 'the allow-list must start by ignoring everything');
-    for (const needed of ['!package.json', '!package-lock.json', '!shared/', '!workers/', '!deploy/scripts/container-healthcheck.mjs']) assert.ok(ignore.includes(needed), needed);
+    const ignore = readFileSync(path.join(REPO, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    assert.equal(
+      ignore.find((l) => l && !l.startsWith('#')),
+      '*',
+      'the allow-list must start by ignoring everything',
+    );
+    for (const needed of ['!package.json', '!package-lock.json', '!shared/', '!workers/', '!deploy/scripts/container-healthcheck.mjs'])
+      assert.ok(ignore.includes(needed), needed);
     assert.ok(ignore.includes('**/.env'), '.env files must never reach the image');
   });
 

@@ -16,6 +16,9 @@ describe('deploy: files generated from the service declarations are up to date',
 
   it('would report every file stale were a service removed from the registry', () => {
     const stale = renderAll(SERVICE_DECLARATIONS.filter((s) => s.name !== 'payment')).filter((f) => f.current !== f.wanted);
-    assert.deepEqual(stale.map((f) => f.path), renderAll(SERVICE_DECLARATIONS).map((f) => f.path));
+    assert.deepEqual(
+      stale.map((f) => f.path),
+      renderAll(SERVICE_DECLARATIONS).map((f) => f.path),
+    );
   });
 });

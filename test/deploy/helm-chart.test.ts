@@ -87,7 +87,8 @@ describe('deploy: Helm chart', function () {
           const pods = deployments.filter((d) => selects(svc.spec.selector, d.spec.template.metadata.labels));
           assert.equal(pods.length, 1, `Service ${svc.metadata.name} selects ${pods.length} Deployments`);
           const portNames = pods[0]!.spec.template.spec.containers[0].ports.map((p: { name: string }) => p.name);
-          for (const port of svc.spec.ports) assert.ok(portNames.includes(port.targetPort), `Service ${svc.metadata.name}: no container port ${port.targetPort}`);
+          for (const port of svc.spec.ports)
+            assert.ok(portNames.includes(port.targetPort), `Service ${svc.metadata.name}: no container port ${port.targetPort}`);
         }
         for (const pdb of byKind(manifests, 'PodDisruptionBudget')) {
           assert.equal(podLabels.filter((l) => selects(pdb.spec.selector.matchLabels, l)).length, 1, `PDB ${pdb.metadata.name}`);
@@ -96,11 +97,16 @@ describe('deploy: Helm chart', function () {
         for (const hpa of byKind(manifests, 'HorizontalPodAutoscaler')) assert.ok(deploymentNames.has(hpa.spec.scaleTargetRef.name));
         for (const so of byKind(manifests, 'ScaledObject')) {
           assert.ok(deploymentNames.has(so.spec.scaleTargetRef.name));
-          const auth = byKind(manifests, 'TriggerAuthentication').find((t) => t.metadata.name === so.spec.triggers[0].authenticationRef.name);
+          const auth = byKind(manifests, 'TriggerAuthentication').find(
+            (t) => t.metadata.name === so.spec.triggers[0].authenticationRef.name,
+          );
           assert.ok(auth, `ScaledObject ${so.metadata.name}: TriggerAuthentication missing`);
         }
-        const scaled = new Set([...byKind(manifests, 'HorizontalPodAutoscaler'), ...byKind(manifests, 'ScaledObject')].map((s) => s.spec.scaleTargetRef.name));
-        for (const d of deployments) assert.equal(d.spec.replicas === undefined, scaled.has(d.metadata.name), `${d.metadata.name}: replicas vs autoscaler`);
+        const scaled = new Set(
+          [...byKind(manifests, 'HorizontalPodAutoscaler'), ...byKind(manifests, 'ScaledObject')].map((s) => s.spec.scaleTargetRef.name),
+        );
+        for (const d of deployments)
+          assert.equal(d.spec.replicas === undefined, scaled.has(d.metadata.name), `${d.metadata.name}: replicas vs autoscaler`);
         // Every secretKeyRef names a key the chart's Secret (when it renders one) holds.
         const secret = byKind(manifests, 'Secret').find((s) => s.metadata.name.endsWith('-credentials'));
         for (const d of deployments) {
@@ -128,7 +134,11 @@ describe('deploy: Helm chart', function () {
               names.add(key);
             }
           }
-          assert.deepEqual([...names].sort(), [...FLEET_CONFIG_VARIABLES].sort(), `${d.metadata.name}: env drift from FLEET_CONFIG_VARIABLES`);
+          assert.deepEqual(
+            [...names].sort(),
+            [...FLEET_CONFIG_VARIABLES].sort(),
+            `${d.metadata.name}: env drift from FLEET_CONFIG_VARIABLES`,
+          );
         }
       });
     });
@@ -153,7 +163,13 @@ describe('deploy: Helm chart', function () {
     assert.deepEqual(shippedGroups, sourceGroups);
     // Rules that select a scrape job must find it under the same name in Kubernetes (ServiceMonitor relabelings).
     const keda = rendered['all features, KEDA, RabbitmqCluster'] ?? [];
-    const jobs = new Set(byKind(keda, 'ServiceMonitor').flatMap((sm) => sm.spec.endpoints.flatMap((e: any) => (e.relabelings ?? []).filter((r: any) => r.targetLabel === 'job').map((r: any) => r.replacement))));
+    const jobs = new Set(
+      byKind(keda, 'ServiceMonitor').flatMap((sm) =>
+        sm.spec.endpoints.flatMap((e: any) =>
+          (e.relabelings ?? []).filter((r: any) => r.targetLabel === 'job').map((r: any) => r.replacement),
+        ),
+      ),
+    );
     const wanted = new Set([...JSON.stringify(sourceGroups).matchAll(/job=\\"([^\\"]+)\\"/g)].map((m) => m[1]));
     console.log(`      rules select jobs ${JSON.stringify([...wanted])}; ServiceMonitors produce ${JSON.stringify([...jobs])}`);
     for (const job of wanted) assert.ok(jobs.has(job), `rules select job="${job}", which no ServiceMonitor produces`);
@@ -176,8 +192,13 @@ describe('deploy: Helm chart', function () {
     assert.equal(cluster?.spec.replicas, 3);
     assert.match(cluster.spec.rabbitmq.additionalConfig, /^load_definitions = \/etc\/rabbitmq\/definitions\/definitions\.json$/m);
     const secretName = cluster.spec.override.statefulSet.spec.template.spec.volumes[0].secret.secretName;
-    const definitions = JSON.parse(byKind(manifests, 'Secret').find((s) => s.metadata.name === secretName)?.stringData?.['definitions.json'] ?? '{}');
-    assert.deepEqual(definitions.users.map((u: { name: string }) => u.name), [...SERVICE_NAMES.map((s) => `warren-${s}`), 'warren-admin']);
+    const definitions = JSON.parse(
+      byKind(manifests, 'Secret').find((s) => s.metadata.name === secretName)?.stringData?.['definitions.json'] ?? '{}',
+    );
+    assert.deepEqual(
+      definitions.users.map((u: { name: string }) => u.name),
+      [...SERVICE_NAMES.map((s) => `warren-${s}`), 'warren-admin'],
+    );
     for (const user of definitions.users) assert.ok(user.password && !user.password_env, `${user.name}: password not filled in`);
     assert.ok(!definitions.users.some((u: { name: string }) => u.name === 'guest'));
   });
@@ -205,7 +226,10 @@ describe('deploy: Helm chart', function () {
 
     it('fails when chart-managed credentials are incomplete', async () => {
       await assert.rejects(renderChart([], ['secrets.existingSecret=']), /secrets\.redisUrl is required/);
-      await assert.rejects(renderChart(['ci/all-features-keda-values.yaml'], ['rabbitmqCluster.passwords.admin=']), /rabbitmqCluster\.passwords\.admin/);
+      await assert.rejects(
+        renderChart(['ci/all-features-keda-values.yaml'], ['rabbitmqCluster.passwords.admin=']),
+        /rabbitmqCluster\.passwords\.admin/,
+      );
     });
   });
 });

@@ -55,7 +55,11 @@ const RABBITMQ_CLUSTER_SCHEMA = {
         replicas: { type: 'integer', minimum: 0 },
         image: { type: 'string' },
         resources,
-        persistence: { type: 'object', additionalProperties: false, properties: { storage: quantity, storageClassName: { type: 'string' } } },
+        persistence: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { storage: quantity, storageClassName: { type: 'string' } },
+        },
         rabbitmq: {
           type: 'object',
           additionalProperties: false,
@@ -105,12 +109,14 @@ const ajv = new Ajv({ allErrors: true, strict: true });
 const validateRabbitmqCluster = ajv.compile(RABBITMQ_CLUSTER_SCHEMA);
 
 async function validateRabbitmqClusterManifest(m: Manifest): Promise<void> {
-  if (!validateRabbitmqCluster(m as unknown)) throw new Error(`RabbitmqCluster ${m.metadata.name}: ${ajv.errorsText(validateRabbitmqCluster.errors)}`);
+  if (!validateRabbitmqCluster(m as unknown))
+    throw new Error(`RabbitmqCluster ${m.metadata.name}: ${ajv.errorsText(validateRabbitmqCluster.errors)}`);
   const podSpec = m.spec?.override?.statefulSet?.spec?.template?.spec ?? { containers: [] };
   const Container = model((await import('kubernetes-models/v1/Container')).Container);
   const Volume = model((await import('kubernetes-models/v1/Volume')).Volume);
   // The operator merges these into its StatefulSet; its own container needs no image here.
-  for (const container of podSpec.containers as unknown[]) new Container({ image: 'merged-by-operator', ...(container as object) }).validate();
+  for (const container of podSpec.containers as unknown[])
+    new Container({ image: 'merged-by-operator', ...(container as object) }).validate();
   for (const volume of (podSpec.volumes ?? []) as unknown[]) new Volume(volume).validate();
 }
 

@@ -48,12 +48,22 @@ describe('deploy: a fourth service is one declaration', function () {
 
   it('broker: a user with its own password variable, its own queues only, publishing and binding only what it declares', () => {
     const definitions = JSON.parse(file('definitions.template.json'));
-    assert.deepEqual(definitions.users.find((u: { name: string }) => u.name === 'warren-shipping'), { name: 'warren-shipping', password_env: 'RABBITMQ_SHIPPING_PASSWORD', tags: [] });
+    assert.deepEqual(
+      definitions.users.find((u: { name: string }) => u.name === 'warren-shipping'),
+      { name: 'warren-shipping', password_env: 'RABBITMQ_SHIPPING_PASSWORD', tags: [] },
+    );
     const permission = definitions.permissions.find((p: { user: string }) => p.user === 'warren-shipping');
     const resources = new RegExp(permission.configure);
     assert.equal(permission.write, permission.configure);
     assert.equal(permission.read, permission.configure);
-    for (const name of ['warren.events', 'warren.shipping', 'warren.shipping.retry.1000', 'warren.shipping.dlq', 'warren.shipping.failures']) assert.match(name, resources);
+    for (const name of [
+      'warren.events',
+      'warren.shipping',
+      'warren.shipping.retry.1000',
+      'warren.shipping.dlq',
+      'warren.shipping.failures',
+    ])
+      assert.match(name, resources);
     for (const name of ['warren.order', 'warren.order.dlq', 'warren.shippingx', 'amq.default', '']) assert.doesNotMatch(name, resources);
     const topic = definitions.topic_permissions.find((p: { user: string }) => p.user === 'warren-shipping');
     assert.equal(topic.exchange, 'warren.events');
@@ -67,33 +77,62 @@ describe('deploy: a fourth service is one declaration', function () {
     assert.ok(configVariables(FLEET).includes('SHIPPING_OPS_PORT'));
     assert.equal(loadConfig({}, FLEET).opsPorts['shipping'], 9104);
     assert.equal(loadConfig({ SHIPPING_OPS_PORT: '9200' }, FLEET).opsPorts['shipping'], 9200);
-    assert.throws(() => loadConfig({ SHIPPING_OPS_PORT: '70000' }, FLEET), (e: unknown) => e instanceof ConfigError && /SHIPPING_OPS_PORT/.test(e.message));
+    assert.throws(
+      () => loadConfig({ SHIPPING_OPS_PORT: '70000' }, FLEET),
+      (e: unknown) => e instanceof ConfigError && /SHIPPING_OPS_PORT/.test(e.message),
+    );
   });
 
   it('test fleets: a free ops port for it, started before the service with the API', async () => {
     const ports = await fleetPorts(FLEET);
     assert.match(ports.env['SHIPPING_OPS_PORT'] ?? '', /^\d+$/);
     assert.equal(ports.ops.shipping, `http://127.0.0.1:${ports.env['SHIPPING_OPS_PORT']}`);
-    const order = startOrder(FLEET.map((s) => s.name), FLEET);
+    const order = startOrder(
+      FLEET.map((s) => s.name),
+      FLEET,
+    );
     assert.ok(order.includes('shipping'));
     assert.equal(order.at(-1), 'order');
   });
 
   it('chart: Deployment, ops Service, PDB, autoscaler, credentials and broker user, valid against the schemas', async () => {
     const chart = path.join(root, CHART_DIR);
-    const manifests = parseManifests(await helm('template', 'warren', chart, '--namespace', 'shop', '-f', path.join(chart, 'ci/all-features-keda-values.yaml'), '--set', 'rabbitmqCluster.passwords.shipping=not-a-real-password-s'));
+    const manifests = parseManifests(
+      await helm(
+        'template',
+        'warren',
+        chart,
+        '--namespace',
+        'shop',
+        '-f',
+        path.join(chart, 'ci/all-features-keda-values.yaml'),
+        '--set',
+        'rabbitmqCluster.passwords.shipping=not-a-real-password-s',
+      ),
+    );
     const mine = (kind: string) => byKind(manifests, kind).filter((m) => m.metadata.labels?.['app.kubernetes.io/component'] === 'shipping');
     const [deployment] = mine('Deployment') as [Manifest];
     const container = deployment.spec.template.spec.containers[0];
     assert.deepEqual(container.command, ['node', 'dist/workers/run.js', 'shipping']);
-    assert.deepEqual(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]), [['ops', 9104]]);
+    assert.deepEqual(
+      container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]),
+      [['ops', 9104]],
+    );
     assert.equal(container.env.find((e: { name: string }) => e.name === 'AMQP_URL').valueFrom.secretKeyRef.key, 'shipping-amqp-url');
-    assert.deepEqual(mine('Service').map((s) => s.metadata.name), ['warren-shipping-ops']);
+    assert.deepEqual(
+      mine('Service').map((s) => s.metadata.name),
+      ['warren-shipping-ops'],
+    );
     assert.equal(mine('PodDisruptionBudget').length, 1);
     assert.equal(mine('ScaledObject')[0]?.spec.triggers[0].metadata.queueName, 'warren.shipping');
     const secrets = byKind(manifests, 'Secret');
-    assert.match(secrets.find((s) => s.metadata.name.endsWith('-credentials'))?.stringData?.['shipping-amqp-url'] ?? '', /^amqp:\/\/warren-shipping:not-a-real-password-s@/);
-    const definitions = JSON.parse(secrets.find((s) => s.metadata.name.endsWith('-rabbitmq-definitions'))?.stringData?.['definitions.json'] ?? '{}');
+    assert.match(
+      secrets.find((s) => s.metadata.name.endsWith('-credentials'))?.stringData?.['shipping-amqp-url'] ?? '',
+      /^amqp:\/\/warren-shipping:not-a-real-password-s@/,
+    );
+    const definitions = JSON.parse(
+      secrets.find((s) => s.metadata.name.endsWith('-rabbitmq-definitions'))?.stringData?.['definitions.json'] ?? '{}',
+    );
     assert.equal(definitions.users.find((u: { name: string }) => u.name === 'warren-shipping')?.password, 'not-a-real-password-s');
     assert.equal(byKind(manifests, 'ConfigMap').find((m) => m.metadata.name.endsWith('-config'))?.data?.['SHIPPING_OPS_PORT'], '9104');
     for (const m of [deployment, ...mine('Service'), ...mine('PodDisruptionBudget'), ...mine('ScaledObject')]) await validateManifest(m);
@@ -101,17 +140,24 @@ describe('deploy: a fourth service is one declaration', function () {
 
   it('chart: the schema takes its values and refuses bad ones, and its password is required with a chart-made broker', async () => {
     const chart = path.join(root, CHART_DIR);
-    const rendered = parseManifests(await helm('template', 'warren', chart, '--set', 'services.shipping.replicas=3', '--set', 'config.SHIPPING_OPS_PORT=9300'));
+    const rendered = parseManifests(
+      await helm('template', 'warren', chart, '--set', 'services.shipping.replicas=3', '--set', 'config.SHIPPING_OPS_PORT=9300'),
+    );
     const deployment = byKind(rendered, 'Deployment').find((d) => d.metadata.name === 'warren-shipping');
     assert.equal(deployment?.spec.replicas, 3);
     assert.equal(deployment?.spec.template.spec.containers[0].ports[0].containerPort, 9300);
     await assert.rejects(helm('template', 'warren', chart, '--set', 'services.shipping.replicas=-1'), /shipping/);
     await assert.rejects(helm('template', 'warren', chart, '--set', 'config.SHIPPING_OPS_PORT=70000'), /SHIPPING_OPS_PORT/);
-    await assert.rejects(helm('template', 'warren', chart, '-f', path.join(chart, 'ci/all-features-keda-values.yaml')), /rabbitmqCluster\.passwords\.shipping/);
+    await assert.rejects(
+      helm('template', 'warren', chart, '-f', path.join(chart, 'ci/all-features-keda-values.yaml')),
+      /rabbitmqCluster\.passwords\.shipping/,
+    );
   });
 
   it('Prometheus: a scrape target at its declared ops port', () => {
-    const config = parseYaml(file('prometheus.yml')) as { scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[] };
+    const config = parseYaml(file('prometheus.yml')) as {
+      scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[];
+    };
     const warren = config.scrape_configs.find((c) => c.job_name === 'warren');
     assert.deepEqual(warren?.dns_sd_configs?.find((d) => d.names.includes('shipping'))?.port, 9104);
   });
@@ -124,9 +170,17 @@ describe('deploy: a fourth service is one declaration', function () {
       await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
       const port = (server.address() as AddressInfo).port;
       // Outside a container the script probes every service: all ports but shipping's lead nowhere.
-      const env = { PATH: process.env['PATH'] ?? '', ...Object.fromEntries(SERVICE_DECLARATIONS.map((s) => [s.ops.env, '1'])), SHIPPING_OPS_PORT: String(port) };
+      const env = {
+        PATH: process.env['PATH'] ?? '',
+        ...Object.fromEntries(SERVICE_DECLARATIONS.map((s) => [s.ops.env, '1'])),
+        SHIPPING_OPS_PORT: String(port),
+      };
       await run(process.execPath, [path.join(root, 'deploy/scripts/container-healthcheck.mjs'), '/healthz'], { env });
-      await assert.rejects(run(process.execPath, [path.join(root, 'deploy/scripts/container-healthcheck.mjs'), '/healthz'], { env: { ...env, SHIPPING_OPS_PORT: '1' } }));
+      await assert.rejects(
+        run(process.execPath, [path.join(root, 'deploy/scripts/container-healthcheck.mjs'), '/healthz'], {
+          env: { ...env, SHIPPING_OPS_PORT: '1' },
+        }),
+      );
     } finally {
       server?.close();
     }

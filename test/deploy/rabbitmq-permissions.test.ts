@@ -1,13 +1,31 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
-import { assertTopology, DEAD_LETTER_ROUTING_KEY, deadLetterQueueName, failuresExchangeName, RETURN_ROUTING_KEY, retryQueueName, retryRoutingKey, type Topology } from '../../shared/messaging/topology';
+import {
+  assertTopology,
+  DEAD_LETTER_ROUTING_KEY,
+  deadLetterQueueName,
+  failuresExchangeName,
+  RETURN_ROUTING_KEY,
+  retryQueueName,
+  retryRoutingKey,
+  type Topology,
+} from '../../shared/messaging/topology';
 import { loadFleetConfig, SERVICE_DECLARATIONS, SERVICE_NAMES, type ServiceName } from '../../workers/registry';
 import { rabbitmqctl, uniqueName } from '../helpers/broker';
 import { waitFor } from '../helpers/wait';
 import {
-  allowed, importDefinitions, publish, readTemplate, refusal, removeDefinitions, renameDefinitions, renderWithScript,
-  type Definitions, type DefinitionsToImport, type ImportedDefinitions,
+  allowed,
+  importDefinitions,
+  publish,
+  readTemplate,
+  refusal,
+  removeDefinitions,
+  renameDefinitions,
+  renderWithScript,
+  type Definitions,
+  type DefinitionsToImport,
+  type ImportedDefinitions,
 } from './broker-access';
 import { byKind, renderChart } from './tools';
 
@@ -26,12 +44,17 @@ function topologyOf(service: ServiceName): Topology {
 async function getOne(connection: amqplib.ChannelModel, queue: string, routingKey: string): Promise<void> {
   const channel = await connection.createChannel();
   try {
-    await waitFor(`${routingKey} in ${queue}`, async () => {
-      const message = await channel.get(queue, { noAck: false });
-      if (!message) return false;
-      channel.ack(message);
-      return message.fields.routingKey === routingKey || undefined;
-    }, 10_000, 50);
+    await waitFor(
+      `${routingKey} in ${queue}`,
+      async () => {
+        const message = await channel.get(queue, { noAck: false });
+        if (!message) return false;
+        channel.ack(message);
+        return message.fields.routingKey === routingKey || undefined;
+      },
+      10_000,
+      50,
+    );
   } finally {
     await channel.close();
   }
@@ -49,7 +72,10 @@ async function composeDefinitions(): Promise<DefinitionsToImport> {
     env[user.password_env!] = password;
   }
   const rendered = await renderWithScript(template, env);
-  assert.ok(rendered.users.every((u) => !('password' in u) && !('password_env' in u)), 'rendered definitions hold a plaintext password');
+  assert.ok(
+    rendered.users.every((u) => !('password' in u) && !('password_env' in u)),
+    'rendered definitions hold a plaintext password',
+  );
   return { definitions: rendered, id, passwords };
 }
 
@@ -72,7 +98,10 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
   before(async () => {
     // Two imports in parallel (each rabbitmqctl call starts an Erlang VM): compose's hashed definitions and the
     // chart's definitions with plaintext passwords, each under unique names.
-    [defs, chartDefs] = (await importDefinitions(await Promise.all([composeDefinitions(), chartDefinitions()]))) as [ImportedDefinitions, ImportedDefinitions];
+    [defs, chartDefs] = (await importDefinitions(await Promise.all([composeDefinitions(), chartDefinitions()]))) as [
+      ImportedDefinitions,
+      ImportedDefinitions,
+    ];
     for (const service of SERVICE_NAMES) connections[service] = await amqplib.connect(defs.url(`warren-${service}`));
   });
 
@@ -83,7 +112,12 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
 
   it('creates one vhost with one user per service plus an operator, and no guest access', async () => {
     const listed = await rabbitmqctl('list_permissions', '-p', defs.vhost);
-    const users = listed.trim().split('\n').slice(1).map((line) => line.split('\t')[0]).sort();
+    const users = listed
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split('\t')[0])
+      .sort();
     assert.deepEqual(users, Object.values(defs.users).sort());
     assert.ok(!users.includes('guest'));
     await assert.rejects(amqplib.connect(defs.url('guest', 'guest')), 'guest opened the Warren vhost');
@@ -107,7 +141,7 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
     }
   });
 
-  it("lets each service copy a failed message to its own retry tier and DLQ (its own failures exchange) and read its DLQ", async () => {
+  it('lets each service copy a failed message to its own retry tier and DLQ (its own failures exchange) and read its DLQ', async () => {
     const [delay] = topologyOf('order').retryDelaysMs;
     for (const service of SERVICE_NAMES) {
       const queue = queueOf(service);
@@ -116,13 +150,18 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
       // The retry copy waits out its tier, which then hands it back to the service's own queue, and only that one.
       const back = await connections[service].createChannel();
       try {
-        const death = await waitFor(`the retry copy back in ${queue} from ${retryQueueName(queue, delay!)}`, async () => {
-          const message = await back.get(queue, { noAck: false });
-          if (!message) return undefined;
-          back.ack(message);
-          const [last] = (message.properties.headers?.['x-death'] ?? []) as amqplib.XDeath[];
-          return message.fields.routingKey === RETURN_ROUTING_KEY && last?.queue === retryQueueName(queue, delay!) ? last : undefined;
-        }, 10_000, 50);
+        const death = await waitFor(
+          `the retry copy back in ${queue} from ${retryQueueName(queue, delay!)}`,
+          async () => {
+            const message = await back.get(queue, { noAck: false });
+            if (!message) return undefined;
+            back.ack(message);
+            const [last] = (message.properties.headers?.['x-death'] ?? []) as amqplib.XDeath[];
+            return message.fields.routingKey === RETURN_ROUTING_KEY && last?.queue === retryQueueName(queue, delay!) ? last : undefined;
+          },
+          10_000,
+          50,
+        );
         assert.equal(death.reason, 'expired', 'it left the tier when its delay ran out');
         assert.deepEqual(death['routing-keys'], [retryRoutingKey(delay!)], 'it reached the tier through the failures exchange');
       } finally {
@@ -137,7 +176,9 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
   it("refuses every service another service's queues and events with ACCESS_REFUSED (403)", async () => {
     const refusals: string[] = [];
     const expectRefused = async (service: ServiceName, what: string, operation: (ch: amqplib.ConfirmChannel) => Promise<unknown>) => {
-      const error = await refusal(connections[service], operation).catch((e: Error) => assert.fail(`${service} may not ${what}, but ${e.message}`));
+      const error = await refusal(connections[service], operation).catch((e: Error) =>
+        assert.fail(`${service} may not ${what}, but ${e.message}`),
+      );
       assert.equal(error.code, 403, `${service} ${what}: ${error.message}`);
       assert.match(error.message, /ACCESS_REFUSED/);
       refusals.push(`${service}: ${what}`);
@@ -148,7 +189,9 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
         const queue = queueOf(other);
         await expectRefused(service, `consume ${queue}`, (ch) => ch.consume(queue, () => undefined));
         await expectRefused(service, `get from ${deadLetterQueueName(queue)}`, (ch) => ch.get(deadLetterQueueName(queue)));
-        await expectRefused(service, `declare ${queue}`, (ch) => ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } }));
+        await expectRefused(service, `declare ${queue}`, (ch) =>
+          ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } }),
+        );
         await expectRefused(service, `purge ${queue}`, (ch) => ch.purgeQueue(queue));
         await expectRefused(service, `publish ${publishesOf(other)[0]}`, async (ch) => publish(ch, EXCHANGE, publishesOf(other)[0]!));
       }
@@ -173,7 +216,9 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
         const error = await refusal(connections[service], async (ch) => publish(ch, '', queueOf(other)));
         assert.equal(error.code, 403, `${service} publishing to ${queueOf(other)} by name`);
         if (other === service) continue;
-        const foreign = await refusal(connections[service], async (ch) => publish(ch, failuresExchangeName(queueOf(other)), DEAD_LETTER_ROUTING_KEY));
+        const foreign = await refusal(connections[service], async (ch) =>
+          publish(ch, failuresExchangeName(queueOf(other)), DEAD_LETTER_ROUTING_KEY),
+        );
         assert.equal(foreign.code, 403, `${service} publishing to ${failuresExchangeName(queueOf(other))}`);
       }
     }

@@ -97,11 +97,15 @@ export function dockerComposeCommand(): string[] {
 export async function composeConfig(envFile: string): Promise<any> {
   const [binary = 'docker', ...sub] = dockerComposeCommand();
   try {
-    const { stdout } = await run(binary, [...sub, '--project-directory', REPO, '--env-file', envFile, '-f', path.join(REPO, 'docker-compose.yml'), 'config'], {
-      cwd: REPO,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root' },
-      timeout: 60_000,
-    });
+    const { stdout } = await run(
+      binary,
+      [...sub, '--project-directory', REPO, '--env-file', envFile, '-f', path.join(REPO, 'docker-compose.yml'), 'config'],
+      {
+        cwd: REPO,
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root' },
+        timeout: 60_000,
+      },
+    );
     return parseAllDocuments(stdout)[0]?.toJS();
   } catch (error) {
     const e = error as { stderr?: string; message: string };

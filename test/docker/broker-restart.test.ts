@@ -16,7 +16,7 @@ const STOCK = { 'RESTART-IN': 100_000, 'RESTART-OUT': 0 };
  * the matrix runner named in WARREN_TEST_BROKER_CONTAINER, or one started here. A restart of the shared broker
  * would break every other suite and engineer using it.
  */
-describe('broker restart (a RabbitMQ container of the run\'s own)', function () {
+describe("broker restart (a RabbitMQ container of the run's own)", function () {
   this.timeout(600_000);
   let broker: OwnBroker;
   let restore: (() => void) | undefined;

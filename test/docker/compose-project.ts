@@ -55,7 +55,12 @@ export class ComposeProject {
       GRAFANA_ADMIN_PASSWORD: secret('grafana'),
       ...(REAL_IMAGES ? {} : { NODE_IMAGE: STANDIN_NODE_IMAGE }),
     };
-    writeFileSync(path.join(dir, '.env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+    writeFileSync(
+      path.join(dir, '.env'),
+      Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n') + '\n',
+    );
     const grafana = REAL_IMAGES || (await imageExists(GRAFANA_IMAGE));
     const files = [
       'docker-compose.yml',
@@ -98,7 +103,12 @@ export class ComposeProject {
   async containers(service?: string): Promise<{ name: string; service: string; state: string; health: string; exitCode: number }[]> {
     const out = await this.compose(['ps', '--all', '--format', 'json', ...(service ? [service] : [])]);
     // Compose 2.21+ prints one JSON object per line; older v2 releases print one array.
-    const rows = out.trim().startsWith('[') ? (JSON.parse(out) as any[]) : out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const rows = out.trim().startsWith('[')
+      ? (JSON.parse(out) as any[])
+      : out
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l));
     return rows.map((r) => ({ name: r.Name, service: r.Service, state: r.State, health: r.Health ?? '', exitCode: r.ExitCode ?? 0 }));
   }
 
@@ -109,8 +119,10 @@ export class ComposeProject {
   /** Whatever of this project is left on the engine (containers, networks, volumes). */
   async leftovers(): Promise<string[]> {
     const label = `label=com.docker.compose.project=${this.name}`;
-    const list = async (...args: string[]) => (await run('docker', [...args, '--filter', label, '--format', '{{.Name}}'])).stdout.split('\n').filter(Boolean);
-    const names = async (...args: string[]) => (await run('docker', [...args, '--filter', label, '--format', '{{.Names}}'])).stdout.split('\n').filter(Boolean);
+    const list = async (...args: string[]) =>
+      (await run('docker', [...args, '--filter', label, '--format', '{{.Name}}'])).stdout.split('\n').filter(Boolean);
+    const names = async (...args: string[]) =>
+      (await run('docker', [...args, '--filter', label, '--format', '{{.Names}}'])).stdout.split('\n').filter(Boolean);
     return [...(await names('ps', '-a')), ...(await list('network', 'ls')), ...(await list('volume', 'ls'))];
   }
 
@@ -135,11 +147,17 @@ export async function requireDocker(): Promise<string> {
   }
 }
 
-const imageExists = (image: string): Promise<boolean> => run('docker', ['image', 'inspect', image]).then(() => true, () => false);
+const imageExists = (image: string): Promise<boolean> =>
+  run('docker', ['image', 'inspect', image]).then(
+    () => true,
+    () => false,
+  );
 
 /** The stand-in images that are not on the engine yet (test/docker/standin-images.sh builds them). */
 export async function missingImages(): Promise<string[]> {
-  const wanted = REAL_IMAGES ? [] : [STANDIN_NODE_IMAGE, 'warren-standin/rabbitmq:4.0', 'warren-standin/redis:8.0', 'warren-standin/prometheus:2.53'];
+  const wanted = REAL_IMAGES
+    ? []
+    : [STANDIN_NODE_IMAGE, 'warren-standin/rabbitmq:4.0', 'warren-standin/redis:8.0', 'warren-standin/prometheus:2.53'];
   const missing: string[] = [];
   for (const image of wanted) if (!(await imageExists(image))) missing.push(image);
   return missing;

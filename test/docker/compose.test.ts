@@ -45,7 +45,8 @@ describe('docker compose: the whole fleet on a Docker engine', function () {
   /** Each phase starts from the stock the previous one left. */
   const currentStock = async (): Promise<Record<string, number>> => {
     const stock: Record<string, number> = {};
-    for (const productId of Object.keys(STOCK)) stock[productId] = (await http('GET', `${urls.inventory}/stock/${productId}`)).body.available;
+    for (const productId of Object.keys(STOCK))
+      stock[productId] = (await http('GET', `${urls.inventory}/stock/${productId}`)).body.available;
     return stock;
   };
 
@@ -68,10 +69,19 @@ describe('docker compose: the whole fleet on a Docker engine', function () {
   before(async function () {
     const compose = await requireDocker();
     const missing = await missingImages();
-    assert.deepEqual(missing, [], `stand-in images missing: run test/docker/standin-images.sh (or set WARREN_COMPOSE_REAL_IMAGES=1 where a registry is reachable)`);
+    assert.deepEqual(
+      missing,
+      [],
+      `stand-in images missing: run test/docker/standin-images.sh (or set WARREN_COMPOSE_REAL_IMAGES=1 where a registry is reachable)`,
+    );
     project = await ComposeProject.create();
-    console.log(`      [compose] docker compose ${compose}, project ${project.name}, ${REAL_IMAGES ? 'real images' : 'Debian stand-in images'}`);
-    if (!project.grafana) console.log(`      [compose] grafana left out: ${GRAFANA_IMAGE} is not on this engine and no registry or package provides it (the dashboards are proven against Prometheus in test/observability instead)`);
+    console.log(
+      `      [compose] docker compose ${compose}, project ${project.name}, ${REAL_IMAGES ? 'real images' : 'Debian stand-in images'}`,
+    );
+    if (!project.grafana)
+      console.log(
+        `      [compose] grafana left out: ${GRAFANA_IMAGE} is not on this engine and no registry or package provides it (the dashboards are proven against Prometheus in test/observability instead)`,
+      );
   });
 
   let failed = false;
@@ -82,7 +92,8 @@ describe('docker compose: the whole fleet on a Docker engine', function () {
   after(async () => {
     if (!project) return;
     if (failed) {
-      for (const service of ['rabbitmq', ...WORKERS]) console.log((await project.logs(service).catch(() => '')).split('\n').slice(-15).join('\n'));
+      for (const service of ['rabbitmq', ...WORKERS])
+        console.log((await project.logs(service).catch(() => '')).split('\n').slice(-15).join('\n'));
     }
     await project.destroy();
   });
@@ -90,7 +101,11 @@ describe('docker compose: the whole fleet on a Docker engine', function () {
   it('builds the image once and comes up with every service healthy', async () => {
     const built = await phase('image build', () => project.compose(['build'], 900_000));
     // One image for three services: only `order` builds it.
-    assert.equal((built.match(/^Step 1\/\d+ : ARG NODE_IMAGE/gm) ?? []).length, 1, `the image was built more than once:\n${built.slice(-2000)}`);
+    assert.equal(
+      (built.match(/^Step 1\/\d+ : ARG NODE_IMAGE/gm) ?? []).length,
+      1,
+      `the image was built more than once:\n${built.slice(-2000)}`,
+    );
     await phase('up to all healthy', () => project.compose(['up', '--detach', '--wait', '--wait-timeout', '240'], 300_000));
     const rows = await project.containers();
     for (const service of [...WORKERS, 'rabbitmq', 'redis', 'prometheus', ...(project.grafana ? ['grafana'] : [])]) {
@@ -134,22 +149,38 @@ describe('docker compose: the whole fleet on a Docker engine', function () {
   it('is scraped by Prometheus: every target up, warren_ series from each service, rules loaded', async () => {
     const prometheus = `http://127.0.0.1:${project.ports.prometheus}`;
     await phase('prometheus targets up', () =>
-      waitFor('every Prometheus target up', async () => {
-        const { body } = await http('GET', `${prometheus}/api/v1/targets`);
-        const targets = body.data.activeTargets as { labels: { job: string }; health: string }[];
-        const jobs = targets.map((t) => t.labels.job).sort();
-        return (targets.every((t) => t.health === 'up') && jobs.join() === 'prometheus,rabbitmq,warren,warren,warren') || undefined;
-      }, 90_000, 1000),
+      waitFor(
+        'every Prometheus target up',
+        async () => {
+          const { body } = await http('GET', `${prometheus}/api/v1/targets`);
+          const targets = body.data.activeTargets as { labels: { job: string }; health: string }[];
+          const jobs = targets.map((t) => t.labels.job).sort();
+          return (targets.every((t) => t.health === 'up') && jobs.join() === 'prometheus,rabbitmq,warren,warren,warren') || undefined;
+        },
+        90_000,
+        1000,
+      ),
     );
-    await waitFor('warren_ series from every service', async () => {
-      const { body } = await http('GET', `${prometheus}/api/v1/query?query=${encodeURIComponent('sum by (service) (warren_messages_consumed_total)')}`);
-      const services = (body.data.result as { metric: { service: string } }[]).map((r) => r.metric.service).sort();
-      return services.join() === 'inventory,order,payment' || undefined;
-    }, 60_000, 1000);
+    await waitFor(
+      'warren_ series from every service',
+      async () => {
+        const { body } = await http(
+          'GET',
+          `${prometheus}/api/v1/query?query=${encodeURIComponent('sum by (service) (warren_messages_consumed_total)')}`,
+        );
+        const services = (body.data.result as { metric: { service: string } }[]).map((r) => r.metric.service).sort();
+        return services.join() === 'inventory,order,payment' || undefined;
+      },
+      60_000,
+      1000,
+    );
     const { body: rules } = await http('GET', `${prometheus}/api/v1/rules`);
     const all = (rules.data.groups as { rules: { health: string; name: string }[] }[]).flatMap((g) => g.rules);
     assert.ok(all.length >= 15, `only ${all.length} rules loaded`);
-    assert.deepEqual(all.filter((r) => r.health !== 'ok').map((r) => r.name), []);
+    assert.deepEqual(
+      all.filter((r) => r.health !== 'ok').map((r) => r.name),
+      [],
+    );
     if (project.grafana) {
       const health = await http('GET', `http://127.0.0.1:${project.ports.grafana}/api/health`);
       assert.equal(health.status, 200, 'grafana /api/health');
@@ -157,7 +188,9 @@ describe('docker compose: the whole fleet on a Docker engine', function () {
   });
 
   it('scales inventory to three replicas, and orders still end with no double effect', async () => {
-    await phase('scale inventory=3', () => project.compose(['up', '--detach', '--wait', '--wait-timeout', '180', '--scale', 'inventory=3'], 240_000));
+    await phase('scale inventory=3', () =>
+      project.compose(['up', '--detach', '--wait', '--wait-timeout', '180', '--scale', 'inventory=3'], 240_000),
+    );
     assert.equal((await project.containers('inventory')).filter((c) => c.health === 'healthy').length, 3);
     await phase('300 orders on 3 inventory replicas', () => underLoad('scaled inventory=3', async () => undefined));
   });

@@ -24,5 +24,12 @@ export interface OrderRequest {
 }
 
 export function orderRequest(overrides: Partial<OrderRequest> = {}): OrderRequest {
-  return { customerId: 'c-1', items: [{ productId: 'P001', quantity: 1 }], totalAmount: 150, currency: 'USD', paymentToken: 'tok_visa', ...overrides };
+  return {
+    customerId: 'c-1',
+    items: [{ productId: 'P001', quantity: 1 }],
+    totalAmount: 150,
+    currency: 'USD',
+    paymentToken: 'tok_visa',
+    ...overrides,
+  };
 }

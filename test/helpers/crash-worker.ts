@@ -24,18 +24,25 @@ async function main(): Promise<void> {
     opsPort: 0,
     logDestination: pino.destination({ dest: 2, sync: true }),
   });
-  runtime.consume(queue, {
-    OrderPlaced: async (ctx) => {
-      if (ctx.event.orderId === crashOn) {
-        say({ crashing: crashOn, deliveryCount: ctx.deliveryCount });
-        process.exit(1);
-      }
-      say({ processed: ctx.event.orderId, redelivered: ctx.redelivered });
+  runtime.consume(
+    queue,
+    {
+      OrderPlaced: async (ctx) => {
+        if (ctx.event.orderId === crashOn) {
+          say({ crashing: crashOn, deliveryCount: ctx.deliveryCount });
+          process.exit(1);
+        }
+        say({ processed: ctx.event.orderId, redelivered: ctx.redelivered });
+      },
     },
-  }, { middleware: [] });
+    { middleware: [] },
+  );
   await runtime.start();
   say({ ready: true });
-  stopOnSignals(() => runtime.stop(), () => undefined);
+  stopOnSignals(
+    () => runtime.stop(),
+    () => undefined,
+  );
 }
 
 main().catch((error: unknown) => {

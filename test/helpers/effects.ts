@@ -12,7 +12,12 @@ export interface EffectCounts {
 }
 
 /** Counts lost and duplicated effects from outside, after the fleet has settled. */
-export async function countEffects(urls: { inventory: string; payment: string }, initial: Record<string, number>, orderIds: readonly string[], outcomes: Map<string, OrderOutcome>): Promise<EffectCounts> {
+export async function countEffects(
+  urls: { inventory: string; payment: string },
+  initial: Record<string, number>,
+  orderIds: readonly string[],
+  outcomes: Map<string, OrderOutcome>,
+): Promise<EffectCounts> {
   const counts: EffectCounts = { orders: orderIds.length, confirmed: 0, cancelled: 0, lost: 0, duplicated: 0 };
   const expected: Record<string, number> = { ...initial };
   for (const id of orderIds) {

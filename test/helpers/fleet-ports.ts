@@ -34,7 +34,10 @@ export async function fleetPorts<Name extends string>(services: readonly Service
  * The order to start services in: consumers first, services with a public API last, so that the first order
  * taken finds every queue bound.
  */
-export function startOrder<Name extends string>(names: readonly Name[], services: readonly ServiceDeclaration[] = SERVICE_DECLARATIONS): Name[] {
+export function startOrder<Name extends string>(
+  names: readonly Name[],
+  services: readonly ServiceDeclaration[] = SERVICE_DECLARATIONS,
+): Name[] {
   const hasApi = (name: Name) => Number(services.some((s) => s.name === name && s.api !== undefined));
   return [...names].sort((a, b) => hasApi(a) - hasApi(b));
 }

@@ -25,7 +25,10 @@ export interface TestFleet {
  * Runs the services in this process against the real RabbitMQ and Redis, in a vhost and key prefix of their own,
  * on free ports; `stop()` drains them, deletes the vhost and every key under the prefix.
  */
-export async function startTestFleet(env: Record<string, string> = {}, services: readonly ServiceName[] = SERVICE_NAMES): Promise<TestFleet> {
+export async function startTestFleet(
+  env: Record<string, string> = {},
+  services: readonly ServiceName[] = SERVICE_NAMES,
+): Promise<TestFleet> {
   const { vhost, url } = await createVhost();
   const ports = await fleetPorts(SERVICE_DECLARATIONS);
   const config = loadFleetConfig({

@@ -42,29 +42,43 @@ export async function awaitFinal(api: string, orderIds: readonly string[], timeo
  * reserved, at most one capture per order, confirmed orders captured and not refunded, cancelled ones holding no
  * money. Waits for compensation to settle before asserting.
  */
-export async function assertInvariants(urls: { api: string; inventory: string; payment: string }, initialStock: Record<string, number>, outcomes: Map<string, OrderOutcome>): Promise<void> {
+export async function assertInvariants(
+  urls: { api: string; inventory: string; payment: string },
+  initialStock: Record<string, number>,
+  outcomes: Map<string, OrderOutcome>,
+): Promise<void> {
   const expected: Record<string, number> = { ...initialStock };
   for (const o of outcomes.values()) {
     assert.ok(o.status === 'CONFIRMED' || o.status === 'CANCELLED', `order ${o.orderId} ended ${o.status}`);
     if (o.status === 'CONFIRMED') for (const line of o.items) expected[line.productId] = (expected[line.productId] ?? 0) - line.quantity;
   }
-  await waitFor('stock to settle', async () => {
-    for (const [productId, available] of Object.entries(expected)) {
-      const { body } = await http('GET', `${urls.inventory}/stock/${productId}`);
-      if (body.available !== available || body.reserved !== 0) return undefined;
-    }
-    return true;
-  }, 30_000, 250).catch(async (error: Error) => {
+  await waitFor(
+    'stock to settle',
+    async () => {
+      for (const [productId, available] of Object.entries(expected)) {
+        const { body } = await http('GET', `${urls.inventory}/stock/${productId}`);
+        if (body.available !== available || body.reserved !== 0) return undefined;
+      }
+      return true;
+    },
+    30_000,
+    250,
+  ).catch(async (error: Error) => {
     const actual = await Promise.all(Object.keys(expected).map(async (p) => (await http('GET', `${urls.inventory}/stock/${p}`)).body));
     assert.fail(`${error.message}; expected available ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
   });
   for (const o of outcomes.values()) {
-    await waitFor(`payment of ${o.orderId} to settle`, async () => {
-      const { status, body } = await http('GET', `${urls.payment}/payments/${o.orderId}`);
-      if (status === 404) return o.status === 'CANCELLED' || undefined;
-      assert.ok(body.captures <= 1, `order ${o.orderId} captured ${body.captures} times`);
-      if (o.status === 'CONFIRMED') return (body.status === 'CAPTURED' && body.captures === 1 && body.refunds === 0) || undefined;
-      return (body.captures === body.refunds && body.status !== 'CAPTURED') || undefined;
-    }, 30_000, 250);
+    await waitFor(
+      `payment of ${o.orderId} to settle`,
+      async () => {
+        const { status, body } = await http('GET', `${urls.payment}/payments/${o.orderId}`);
+        if (status === 404) return o.status === 'CANCELLED' || undefined;
+        assert.ok(body.captures <= 1, `order ${o.orderId} captured ${body.captures} times`);
+        if (o.status === 'CONFIRMED') return (body.status === 'CAPTURED' && body.captures === 1 && body.refunds === 0) || undefined;
+        return (body.captures === body.refunds && body.status !== 'CAPTURED') || undefined;
+      },
+      30_000,
+      250,
+    );
   }
 }

@@ -22,7 +22,11 @@ const docker = async (...args: string[]): Promise<string> => (await run('docker'
  * matrix runner started and named in WARREN_TEST_BROKER_CONTAINER (left for the runner to remove).
  */
 export class OwnBroker implements BrokerTarget {
-  private constructor(readonly container: string, readonly amqpUrl: string, private readonly owned: boolean) {}
+  private constructor(
+    readonly container: string,
+    readonly amqpUrl: string,
+    private readonly owned: boolean,
+  ) {}
 
   get rabbitmqctl(): readonly string[] {
     return ['docker', 'exec', this.container, 'rabbitmqctl'];
@@ -49,7 +53,8 @@ export class OwnBroker implements BrokerTarget {
   }
 
   static async attach(container: string): Promise<OwnBroker> {
-    if (!container.startsWith(OWNED_PREFIX)) throw new Error(`${BROKER_CONTAINER_ENV}=${container}: only ${OWNED_PREFIX}* containers may be restarted by tests`);
+    if (!container.startsWith(OWNED_PREFIX))
+      throw new Error(`${BROKER_CONTAINER_ENV}=${container}: only ${OWNED_PREFIX}* containers may be restarted by tests`);
     const broker = new OwnBroker(container, await amqpUrlOf(container), false);
     await broker.awaitUp();
     return broker;
@@ -73,11 +78,16 @@ export class OwnBroker implements BrokerTarget {
 
   /** Up means answering AMQP, not only a running node: a client connects and closes. */
   async awaitUp(timeoutMs = 180_000): Promise<void> {
-    await waitFor(`RabbitMQ in ${this.container} answering AMQP`, async () => {
-      const connection = await amqplib.connect(this.amqpUrl);
-      await connection.close();
-      return true;
-    }, timeoutMs, 500);
+    await waitFor(
+      `RabbitMQ in ${this.container} answering AMQP`,
+      async () => {
+        const connection = await amqplib.connect(this.amqpUrl);
+        await connection.close();
+        return true;
+      },
+      timeoutMs,
+      500,
+    );
   }
 
   private async ctl(...args: string[]): Promise<string> {

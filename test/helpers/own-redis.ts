@@ -13,7 +13,10 @@ const run = promisify(execFile);
  * back with its data without disturbing anything else on the shared Redis.
  */
 export class OwnRedis {
-  private constructor(readonly port: number, private readonly dir: string) {}
+  private constructor(
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -26,14 +29,42 @@ export class OwnRedis {
   }
 
   async up(): Promise<void> {
-    spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'yes'], { stdio: 'ignore' });
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+        '--daemonize',
+        'yes',
+      ],
+      { stdio: 'ignore' },
+    );
     await waitFor('redis up', async () => (await this.cli('ping')).trim() === 'PONG' || undefined, 10_000, 50);
   }
 
   /** Shuts the server down (the AOF keeps the data for the next `up()`). */
   async down(): Promise<void> {
     await this.cli('shutdown').catch(() => undefined);
-    await waitFor('redis down', async () => (await this.cli('ping').then(() => false, () => true)) || undefined, 10_000, 50);
+    await waitFor(
+      'redis down',
+      async () =>
+        (await this.cli('ping').then(
+          () => false,
+          () => true,
+        )) || undefined,
+      10_000,
+      50,
+    );
   }
 
   async destroy(): Promise<void> {

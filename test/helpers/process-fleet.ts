@@ -22,7 +22,11 @@ export class ProcessFleet {
   private readonly children = new Map<ServiceName, ChildProcess>();
   readonly exits: { name: ServiceName; code: number | null; signal: string | null }[] = [];
 
-  private constructor(readonly vhost: string, env: Record<string, string>, ports: FleetPorts<ServiceName>) {
+  private constructor(
+    readonly vhost: string,
+    env: Record<string, string>,
+    ports: FleetPorts<ServiceName>,
+  ) {
     this.env = env;
     this.urls = { api: ports.api, ops: ports.ops };
   }
@@ -50,7 +54,10 @@ export class ProcessFleet {
 
   /** Starts (or restarts) one service and waits until it is ready. */
   async spawn(name: ServiceName, extraEnv: Record<string, string> = {}): Promise<void> {
-    const child = spawn(process.execPath, [RUN, name], { env: { ...process.env, ...this.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [RUN, name], {
+      env: { ...process.env, ...this.env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.children.set(name, child);
     const collect = (chunk: Buffer) => this.output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
     child.stdout!.on('data', collect);
@@ -59,7 +66,12 @@ export class ProcessFleet {
       this.exits.push({ name, code, signal });
       if (this.children.get(name) === child) this.children.delete(name);
     });
-    await waitFor(`${name} ready`, async () => (await http('GET', `${this.urls.ops[name]}/readyz`)).status === 200 || undefined, 30_000, 100);
+    await waitFor(
+      `${name} ready`,
+      async () => (await http('GET', `${this.urls.ops[name]}/readyz`)).status === 200 || undefined,
+      30_000,
+      100,
+    );
   }
 
   /** kill -9: no drain, no goodbye; unacked deliveries go back to the broker. */

@@ -1,7 +1,13 @@
 import amqplib from 'amqplib';
 
 /** Publishes raw bytes to an exchange with a plain amqplib confirm channel, as an outside publisher would. */
-export async function publishRaw(url: string, exchange: string, routingKey: string, body: string | Buffer, properties: amqplib.Options.Publish = {}): Promise<void> {
+export async function publishRaw(
+  url: string,
+  exchange: string,
+  routingKey: string,
+  body: string | Buffer,
+  properties: amqplib.Options.Publish = {},
+): Promise<void> {
   const connection = await amqplib.connect(url);
   try {
     const channel = await connection.createConfirmChannel();
@@ -38,15 +44,17 @@ export async function drainQueue(url: string, queue: string, timeoutMs = 30_000)
       await channel.prefetch(500);
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`drained ${messages.length} of ${messageCount} from ${queue}`)), timeoutMs);
-        channel.consume(queue, (m) => {
-          if (!m) return;
-          messages.push(m);
-          channel.ack(m);
-          if (messages.length >= messageCount) {
-            clearTimeout(timer);
-            resolve();
-          }
-        }).catch(reject);
+        channel
+          .consume(queue, (m) => {
+            if (!m) return;
+            messages.push(m);
+            channel.ack(m);
+            if (messages.length >= messageCount) {
+              clearTimeout(timer);
+              resolve();
+            }
+          })
+          .catch(reject);
       });
     }
     await channel.close();

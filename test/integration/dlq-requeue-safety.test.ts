@@ -34,7 +34,12 @@ describe(`DLQ read-and-requeue safety (real broker): ${READS} reads lose nothing
   async function cli(...argv: string[]) {
     let out = '';
     let err = '';
-    const code = await runDlqCli(argv, { env: { AMQP_URL: url }, out: (s) => void (out += s), err: (s) => void (err += s), logDestination: logs });
+    const code = await runDlqCli(argv, {
+      env: { AMQP_URL: url },
+      out: (s) => void (out += s),
+      err: (s) => void (err += s),
+      logDestination: logs,
+    });
     return { code, out, err };
   }
 
@@ -43,8 +48,17 @@ describe(`DLQ read-and-requeue safety (real broker): ${READS} reads lose nothing
     connection = await amqplib.connect(url);
     // The DLQ exactly as the payment service declares it on this broker.
     const setup = await connection.createConfirmChannel();
-    await assertTopology(setup, { exchange: 'warren.events', queues: [{ name: QUEUE, bindings: [] }], retryDelaysMs: [100], queueType: 'quorum' });
-    for (const id of IDS) setup.publish(failuresExchangeName(QUEUE), DEAD_LETTER_ROUTING_KEY, Buffer.from(JSON.stringify({ id })), { messageId: id, persistent: true });
+    await assertTopology(setup, {
+      exchange: 'warren.events',
+      queues: [{ name: QUEUE, bindings: [] }],
+      retryDelaysMs: [100],
+      queueType: 'quorum',
+    });
+    for (const id of IDS)
+      setup.publish(failuresExchangeName(QUEUE), DEAD_LETTER_ROUTING_KEY, Buffer.from(JSON.stringify({ id })), {
+        messageId: id,
+        persistent: true,
+      });
     await setup.waitForConfirms();
     await setup.close();
   });

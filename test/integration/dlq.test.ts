@@ -23,8 +23,18 @@ const LEAKED_TOKEN = /tok_(?!\[redacted\])/;
 
 const poisonBody = (orderId: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({
-    eventType: 'OrderPlaced', version: 2, eventId: `ev-${orderId}`, orderId, correlationId: orderId, customerId: 'c-1',
-    items: [{ productId: 'P001', quantity: 1 }], totalAmount: 10, currency: 'USD', paymentToken: SECRET, timestamp: new Date().toISOString(), ...extra,
+    eventType: 'OrderPlaced',
+    version: 2,
+    eventId: `ev-${orderId}`,
+    orderId,
+    correlationId: orderId,
+    customerId: 'c-1',
+    items: [{ productId: 'P001', quantity: 1 }],
+    totalAmount: 10,
+    currency: 'USD',
+    paymentToken: SECRET,
+    timestamp: new Date().toISOString(),
+    ...extra,
   });
 
 describe('dlq tool (real broker): list, show, replay to the failing queue only, purge', function () {
@@ -47,11 +57,14 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
     printed.push(out, err);
     return { code, out, err, json: () => JSON.parse(out) as unknown };
   }
-  const show = async (dlq: string, ...more: string[]) => (await cli('show', dlq, '--json', '--limit', '1000', ...more)).json() as ShowResult;
+  const show = async (dlq: string, ...more: string[]) =>
+    (await cli('show', dlq, '--json', '--limit', '1000', ...more)).json() as ShowResult;
   const depth = async (queue: string) => (await queueDepths(fleet.config.amqpUrl, [queue]))[queue]!;
   const orderPlacedSeenBy = async (service: 'inventory' | 'payment', outcome?: string) => {
     const { values } = await fleet.runtimes[service]!.metrics.consumed.get();
-    return values.filter((v) => v.labels.event_type === 'OrderPlaced' && (!outcome || v.labels.outcome === outcome)).reduce((n, v) => n + v.value, 0);
+    return values
+      .filter((v) => v.labels.event_type === 'OrderPlaced' && (!outcome || v.labels.outcome === outcome))
+      .reduce((n, v) => n + v.value, 0);
   };
   const placeOrder = async () => {
     const res = await http('POST', `${fleet.urls.api}/orders`, orderRequest());
@@ -73,7 +86,16 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
   });
 
   it('rejects bad usage with one line and a non-zero exit, before touching the broker', async () => {
-    for (const argv of [[], ['show'], ['show', 'nope.dlq'], ['replay', PAYMENT_DLQ], ['replay', PAYMENT_DLQ, '--id', 'x', '--all'], ['show', PAYMENT_DLQ, '--limit', '0'], ['purge', PAYMENT_DLQ], ['frobnicate']]) {
+    for (const argv of [
+      [],
+      ['show'],
+      ['show', 'nope.dlq'],
+      ['replay', PAYMENT_DLQ],
+      ['replay', PAYMENT_DLQ, '--id', 'x', '--all'],
+      ['show', PAYMENT_DLQ, '--limit', '0'],
+      ['purge', PAYMENT_DLQ],
+      ['frobnicate'],
+    ]) {
       const { code, out, err } = await cli(...argv);
       assert.equal(code, 2, `${argv.join(' ')}: ${err}`);
       assert.equal(out, '');
@@ -83,9 +105,18 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
 
   it('dead-letters poison and exhausted messages for real; list shows every DLQ with its depth', async () => {
     const { amqpUrl, eventsExchange } = fleet.config;
-    await publishRaw(amqpUrl, eventsExchange, 'order.placed', `{"eventType":"OrderPlaced","paymentToken":"${SECRET}",`, { messageId: 'poison-malformed', contentType: 'application/json' });
-    await publishRaw(amqpUrl, eventsExchange, 'order.placed', poisonBody('p-ct'), { messageId: 'poison-content-type', contentType: 'text/plain' });
-    await publishRaw(amqpUrl, eventsExchange, 'order.placed', poisonBody('p-schema', { items: [{ productId: 'P001', quantity: 0 }] }), { messageId: 'poison-schema', type: 'OrderPlaced' });
+    await publishRaw(amqpUrl, eventsExchange, 'order.placed', `{"eventType":"OrderPlaced","paymentToken":"${SECRET}",`, {
+      messageId: 'poison-malformed',
+      contentType: 'application/json',
+    });
+    await publishRaw(amqpUrl, eventsExchange, 'order.placed', poisonBody('p-ct'), {
+      messageId: 'poison-content-type',
+      contentType: 'text/plain',
+    });
+    await publishRaw(amqpUrl, eventsExchange, 'order.placed', poisonBody('p-schema', { items: [{ productId: 'P001', quantity: 0 }] }), {
+      messageId: 'poison-schema',
+      type: 'OrderPlaced',
+    });
     orders.A = await placeOrder();
     orders.B = await placeOrder();
     await waitFor('3 poison + 2 exhausted in the payment DLQ', async () => (await depth(PAYMENT_DLQ)) === 5);
@@ -112,7 +143,10 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
     const { code, json } = await cli('replay', PAYMENT_DLQ, '--id', b.messageId, '--json');
     assert.equal(code, 0);
     const result = json() as ReplayResult;
-    assert.deepEqual(result.replayed.map((r) => [r.messageId, r.to]), [[b.messageId, PAYMENT]]);
+    assert.deepEqual(
+      result.replayed.map((r) => [r.messageId, r.to]),
+      [[b.messageId, PAYMENT]],
+    );
     assert.equal(result.remaining, 4);
     // The gateway still fails: the replayed message takes every retry tier again, then comes back with a fresh record.
     const back = await waitFor('order B back in the DLQ after a full set of attempts', async () => {
@@ -133,11 +167,16 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
     await waitFor('order C waiting in the payment queue', async () => (await depth(PAYMENT)) === 1);
     // A consumer that requeues on every delivery, as a worker crashing on it would.
     const channel = await amqp.createChannel();
-    await waitFor('the broker to dead-letter order C', async () => {
-      const msg = await channel.get(PAYMENT, { noAck: false });
-      if (msg) channel.nack(msg, false, true);
-      return (await depth(PAYMENT_DLQ)) === 6;
-    }, 20_000, 20);
+    await waitFor(
+      'the broker to dead-letter order C',
+      async () => {
+        const msg = await channel.get(PAYMENT, { noAck: false });
+        if (msg) channel.nack(msg, false, true);
+        return (await depth(PAYMENT_DLQ)) === 6;
+      },
+      20_000,
+      20,
+    );
     await channel.close();
     const [c] = dlqEntryOf(await show(PAYMENT_DLQ), orders.C);
     assert.ok(c);
@@ -161,8 +200,20 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
       for (const [key, value] of Object.entries(fields)) assert.deepEqual(m[key as keyof ShownMessage], value, `${id}.${key}`);
       return m;
     };
-    expect('poison-malformed', { reasonCode: 'MALFORMED_JSON', errorClass: 'MalformedMessageError', attempts: 1, source: 'consumer', failingQueue: PAYMENT, service: 'payment' });
-    expect('poison-content-type', { reasonCode: 'UNSUPPORTED_CONTENT_TYPE', orderId: 'p-ct', correlationId: 'p-ct', eventType: 'OrderPlaced' });
+    expect('poison-malformed', {
+      reasonCode: 'MALFORMED_JSON',
+      errorClass: 'MalformedMessageError',
+      attempts: 1,
+      source: 'consumer',
+      failingQueue: PAYMENT,
+      service: 'payment',
+    });
+    expect('poison-content-type', {
+      reasonCode: 'UNSUPPORTED_CONTENT_TYPE',
+      orderId: 'p-ct',
+      correlationId: 'p-ct',
+      eventType: 'OrderPlaced',
+    });
     const schema = expect('poison-schema', { reasonCode: 'SCHEMA_VIOLATION', errorClass: 'SchemaViolationError', orderId: 'p-schema' });
     assert.match(schema.reason!, /quantity/);
     const copies = dlqEntryOf(before, orders.A);
@@ -187,7 +238,11 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
     assert.ok(!full.out.includes(SECRET));
 
     const after = await show(PAYMENT_DLQ);
-    assert.deepEqual(after.messages.map((m) => m.messageId), before.messages.map((m) => m.messageId), 'same messages, same order');
+    assert.deepEqual(
+      after.messages.map((m) => m.messageId),
+      before.messages.map((m) => m.messageId),
+      'same messages, same order',
+    );
     for (const text of printed) assert.doesNotMatch(text, LEAKED_TOKEN);
   });
 
@@ -208,14 +263,25 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
   });
 
   it('replay --id of one exhausted payment, once the gateway is back, confirms that order with one capture', async () => {
-    fleet.runtimes.payment = await startService('payment', { ...fleet.config, paymentGatewayFailureRate: 0 }, { logDestination: fleet.logs });
+    fleet.runtimes.payment = await startService(
+      'payment',
+      { ...fleet.config, paymentGatewayFailureRate: 0 },
+      { logDestination: fleet.logs },
+    );
     const inventorySaw = await orderPlacedSeenBy('inventory');
     const [a] = dlqEntryOf(await show(PAYMENT_DLQ), orders.A);
     const { code, json } = await cli('replay', PAYMENT_DLQ, '--id', a!.messageId, '--json');
     assert.equal(code, 0);
     assert.equal((json() as ReplayResult).replayed.length, 1, 'one message, although two carry that id');
     await waitFor('order A confirmed', async () => (await orderStatus(orders.A)) === 'CONFIRMED');
-    assert.deepEqual(await payment(orders.A), { orderId: orders.A, status: 'CAPTURED', amount: 150, currency: 'USD', captures: 1, refunds: 0 });
+    assert.deepEqual(await payment(orders.A), {
+      orderId: orders.A,
+      status: 'CAPTURED',
+      amount: 150,
+      currency: 'USD',
+      captures: 1,
+      refunds: 0,
+    });
     assert.equal(await depth(PAYMENT_DLQ), 6);
     assert.equal(await orderPlacedSeenBy('inventory'), inventorySaw, 'inventory saw no second OrderPlaced');
 
@@ -228,11 +294,15 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
   it('the real CLI replays --all: exhausted orders end CONFIRMED once, an applied duplicate has no effect, poison returns', async () => {
     const inventorySaw = await orderPlacedSeenBy('inventory');
     const duplicatesBefore = await orderPlacedSeenBy('payment', 'duplicate');
-    const { stdout } = await promisify(execFile)(resolve(ROOT, 'node_modules/.bin/tsx'), ['workers/dlq.ts', 'replay', PAYMENT_DLQ, '--all', '--json'], {
-      cwd: ROOT,
-      env: { ...process.env, AMQP_URL: fleet.config.amqpUrl, EVENTS_EXCHANGE: fleet.config.eventsExchange },
-      timeout: 60_000,
-    });
+    const { stdout } = await promisify(execFile)(
+      resolve(ROOT, 'node_modules/.bin/tsx'),
+      ['workers/dlq.ts', 'replay', PAYMENT_DLQ, '--all', '--json'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, AMQP_URL: fleet.config.amqpUrl, EVENTS_EXCHANGE: fleet.config.eventsExchange },
+        timeout: 60_000,
+      },
+    );
     printed.push(stdout);
     const result = JSON.parse(stdout) as ReplayResult;
     assert.equal(result.replayed.length, 6);
@@ -241,8 +311,15 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
     const outcomes = await awaitFinal(fleet.urls.api, [orders.A, orders.B, orders.C]);
     for (const o of outcomes.values()) assert.equal(o.status, 'CONFIRMED', o.orderId);
     for (const id of Object.values(orders)) assert.equal((await payment(id)).captures, 1, `order ${id} captured once`);
-    await waitFor('the second copy of order A acked as a duplicate', async () => (await orderPlacedSeenBy('payment', 'duplicate')) > duplicatesBefore);
-    await assertInvariants({ api: fleet.urls.api, inventory: fleet.urls.ops.inventory, payment: fleet.urls.ops.payment }, { P001: 100 }, outcomes);
+    await waitFor(
+      'the second copy of order A acked as a duplicate',
+      async () => (await orderPlacedSeenBy('payment', 'duplicate')) > duplicatesBefore,
+    );
+    await assertInvariants(
+      { api: fleet.urls.api, inventory: fleet.urls.ops.inventory, payment: fleet.urls.ops.payment },
+      { P001: 100 },
+      outcomes,
+    );
     assert.equal(await orderPlacedSeenBy('inventory'), inventorySaw, 'inventory saw no second OrderPlaced');
 
     // Poison fails again, permanently, at once; the replay did not pick up its own returns.
@@ -271,14 +348,18 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
     const ids = Array.from({ length: 120 }, (_, i) => `long-${String(i).padStart(3, '0')}`);
     const channel = await amqp.createConfirmChannel();
     for (const [i, id] of ids.entries()) {
-      const headers = i % 3 === 0 ? {} : { 'x-warren-queue': 'warren.inventory', 'x-warren-reason': 'test', 'x-warren-reason-code': 'TEST' };
+      const headers =
+        i % 3 === 0 ? {} : { 'x-warren-queue': 'warren.inventory', 'x-warren-reason': 'test', 'x-warren-reason-code': 'TEST' };
       channel.sendToQueue(INVENTORY_DLQ, Buffer.from(poisonBody(id)), { messageId: id, headers, persistent: true });
     }
     await channel.waitForConfirms();
     await channel.close();
 
     const head = (await cli('show', INVENTORY_DLQ, '--limit', '5', '--json')).json() as ShowResult;
-    assert.deepEqual(head.messages.map((m) => m.messageId), ids.slice(0, 5));
+    assert.deepEqual(
+      head.messages.map((m) => m.messageId),
+      ids.slice(0, 5),
+    );
     assert.equal(head.depth, 120);
     const dry = await cli('replay', INVENTORY_DLQ, '--all', '--dry-run', '--json');
     assert.equal(dry.code, 1, 'a replay that leaves selected messages behind says so');
@@ -289,7 +370,11 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
     const one = await cli('replay', INVENTORY_DLQ, '--id', ids[0]!, '--json');
     assert.equal(one.code, 1);
     assert.equal((one.json() as ReplayResult).replayed.length, 0);
-    assert.deepEqual((await show(INVENTORY_DLQ)).messages.map((m) => m.messageId), ids, 'same 120 messages, same order');
+    assert.deepEqual(
+      (await show(INVENTORY_DLQ)).messages.map((m) => m.messageId),
+      ids,
+      'same 120 messages, same order',
+    );
     assert.equal(await depth('warren.inventory'), 0);
     assert.deepEqual((await cli('purge', INVENTORY_DLQ, '--yes', '--json')).json(), { dlq: INVENTORY_DLQ, purged: 120 });
   });

@@ -17,7 +17,8 @@ const AMOUNT = 4817.93;
 function leaks(text: string, secrets: Record<string, string>): string[] {
   const found: string[] = [];
   for (const [name, secret] of Object.entries(secrets)) {
-    for (let i = text.indexOf(secret); i >= 0; i = text.indexOf(secret, i + 1)) found.push(`${name}: …${text.slice(Math.max(0, i - 120), i + secret.length + 40)}…`);
+    for (let i = text.indexOf(secret); i >= 0; i = text.indexOf(secret, i + 1))
+      found.push(`${name}: …${text.slice(Math.max(0, i - 120), i + secret.length + 40)}…`);
   }
   return found;
 }
@@ -66,14 +67,32 @@ describe('log hygiene: payment tokens, amounts and credentials never reach a log
         ids.push(r.body.orderId as string);
       }
       // Poison carrying the token: broken JSON (parsers quote the input in their messages) and a schema violation.
-      await publishRaw(amqpUrl, eventsExchange, 'order.placed', `{"eventType":"OrderPlaced","paymentToken":"${TOKEN}","totalAmount":${AMOUNT},`, { messageId: 'hyg-poison-json' });
       await publishRaw(
-        amqpUrl, eventsExchange, 'order.placed',
-        JSON.stringify({ eventType: 'OrderPlaced', orderId: 'hyg-poison', items: [{ productId: 'HYG-IN', quantity: -1 }], totalAmount: AMOUNT, paymentToken: TOKEN, timestamp: new Date().toISOString() }),
+        amqpUrl,
+        eventsExchange,
+        'order.placed',
+        `{"eventType":"OrderPlaced","paymentToken":"${TOKEN}","totalAmount":${AMOUNT},`,
+        { messageId: 'hyg-poison-json' },
+      );
+      await publishRaw(
+        amqpUrl,
+        eventsExchange,
+        'order.placed',
+        JSON.stringify({
+          eventType: 'OrderPlaced',
+          orderId: 'hyg-poison',
+          items: [{ productId: 'HYG-IN', quantity: -1 }],
+          totalAmount: AMOUNT,
+          paymentToken: TOKEN,
+          timestamp: new Date().toISOString(),
+        }),
         { messageId: 'hyg-poison-schema', contentType: 'application/json' },
       );
       const outcomes = await awaitFinal(fleet.urls.api, ids);
-      assert.deepEqual(ids.map((id) => outcomes.get(id)!.status), ['CONFIRMED', 'CANCELLED', 'CANCELLED', 'CONFIRMED']);
+      assert.deepEqual(
+        ids.map((id) => outcomes.get(id)!.status),
+        ['CONFIRMED', 'CANCELLED', 'CANCELLED', 'CONFIRMED'],
+      );
       await waitFor('both poison messages dead-lettered in every queue', () => fleet.logs.entries('message dead-lettered').length >= 6);
 
       // A refused login: the password changes under the running fleet, which must log its failed reconnects.
@@ -111,7 +130,18 @@ describe('log hygiene: payment tokens, amounts and credentials never reach a log
       log.info({ headers: { authorization: 'Bearer abc.def.ghi' }, password: 'hunter2-xyz', secret: 's3cr3t-xyz' }, 'auth');
       await new Promise<void>((resolve) => log.flush(() => resolve()));
       const text = sink.text();
-      assert.deepEqual(leaks(text, { token: TOKEN, amount: String(AMOUNT), password: 'pa55-word-xyz', redis: 'redis-pass-xyz', bearer: 'abc.def.ghi', hunter: 'hunter2-xyz', secret: 's3cr3t-xyz' }), []);
+      assert.deepEqual(
+        leaks(text, {
+          token: TOKEN,
+          amount: String(AMOUNT),
+          password: 'pa55-word-xyz',
+          redis: 'redis-pass-xyz',
+          bearer: 'abc.def.ghi',
+          hunter: 'hunter2-xyz',
+          secret: 's3cr3t-xyz',
+        }),
+        [],
+      );
       // Censored, not dropped: the operator still sees where a URL pointed.
       assert.match(text, /amqp:\/\/warren:\[redacted\]@rabbit:5672\/prod/);
       assert.equal(sink.lines.length, 9);

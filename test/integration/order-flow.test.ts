@@ -25,10 +25,29 @@ describe('order flow end to end (real RabbitMQ and Redis)', function () {
     type Plan = { expect: 'CONFIRMED' | 'CANCELLED'; reason?: string; body: ReturnType<typeof orderRequest> };
     const plans: Plan[] = Array.from({ length: 200 }, (_, i) => {
       const qty = 1 + (i % 3);
-      if (i % 3 === 0) return { expect: 'CANCELLED', reason: 'OUT_OF_STOCK', body: orderRequest({ items: [{ productId: 'FLOW-IN', quantity: 1 }, { productId: 'FLOW-OUT', quantity: 1 }] }) };
-      if (i % 10 === 1) return { expect: 'CANCELLED', reason: 'PAYMENT_DECLINED', body: orderRequest({ items: [{ productId: 'FLOW-IN', quantity: qty }], paymentToken: 'tok_decline' }) };
-      if (i % 25 === 2) return { expect: 'CONFIRMED', body: orderRequest({ items: [{ productId: 'FLOW-IN', quantity: qty }], paymentToken: 'tok_flaky' }) };
-      return { expect: 'CONFIRMED', body: orderRequest({ customerId: `c-${i}`, items: [{ productId: 'FLOW-IN', quantity: qty }], totalAmount: 10 + i }) };
+      if (i % 3 === 0)
+        return {
+          expect: 'CANCELLED',
+          reason: 'OUT_OF_STOCK',
+          body: orderRequest({
+            items: [
+              { productId: 'FLOW-IN', quantity: 1 },
+              { productId: 'FLOW-OUT', quantity: 1 },
+            ],
+          }),
+        };
+      if (i % 10 === 1)
+        return {
+          expect: 'CANCELLED',
+          reason: 'PAYMENT_DECLINED',
+          body: orderRequest({ items: [{ productId: 'FLOW-IN', quantity: qty }], paymentToken: 'tok_decline' }),
+        };
+      if (i % 25 === 2)
+        return { expect: 'CONFIRMED', body: orderRequest({ items: [{ productId: 'FLOW-IN', quantity: qty }], paymentToken: 'tok_flaky' }) };
+      return {
+        expect: 'CONFIRMED',
+        body: orderRequest({ customerId: `c-${i}`, items: [{ productId: 'FLOW-IN', quantity: qty }], totalAmount: 10 + i }),
+      };
     });
     const responses = await Promise.all(plans.map((p) => http('POST', `${urls.api}/orders`, p.body)));
     for (const r of responses) {
@@ -50,8 +69,15 @@ describe('order flow end to end (real RabbitMQ and Redis)', function () {
 
   it('runs the contention case: more orders than stock, exactly the stock is sold', async () => {
     await setStock('FLOW-SCARCE', 5);
-    const responses = await Promise.all(Array.from({ length: 12 }, () => http('POST', `${urls.api}/orders`, orderRequest({ items: [{ productId: 'FLOW-SCARCE', quantity: 1 }] }))));
-    const outcomes = await awaitFinal(urls.api, responses.map((r) => r.body.orderId));
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        http('POST', `${urls.api}/orders`, orderRequest({ items: [{ productId: 'FLOW-SCARCE', quantity: 1 }] })),
+      ),
+    );
+    const outcomes = await awaitFinal(
+      urls.api,
+      responses.map((r) => r.body.orderId),
+    );
     const confirmed = [...outcomes.values()].filter((o) => o.status === 'CONFIRMED').length;
     assert.equal(confirmed, 5);
     await assertInvariants(urls, { 'FLOW-SCARCE': 5 }, outcomes);
@@ -60,20 +86,36 @@ describe('order flow end to end (real RabbitMQ and Redis)', function () {
   it('confirms a tok_flaky order after two payment retries, while inventory sees its OrderPlaced once', async () => {
     await setStock('FLOW-FLAKY', 5);
     const count = async (ops: string, pattern: RegExp) => Number(pattern.exec(await (await fetch(`${ops}/metrics`)).text())?.[1] ?? 0);
-    const inventoryOrderPlaced = /warren_messages_consumed_total\{queue="warren\.inventory",event_type="OrderPlaced",outcome="ack"[^}]*\} (\d+)/;
+    const inventoryOrderPlaced =
+      /warren_messages_consumed_total\{queue="warren\.inventory",event_type="OrderPlaced",outcome="ack"[^}]*\} (\d+)/;
     const paymentRetries = /warren_messages_consumed_total\{queue="warren\.payment",event_type="OrderPlaced",outcome="retry"[^}]*\} (\d+)/;
-    const before = { inventory: await count(fleet.urls.ops.inventory, inventoryOrderPlaced), retries: await count(fleet.urls.ops.payment, paymentRetries) };
-    const placed = await http('POST', `${urls.api}/orders`, orderRequest({ items: [{ productId: 'FLOW-FLAKY', quantity: 1 }], paymentToken: 'tok_flaky' }));
+    const before = {
+      inventory: await count(fleet.urls.ops.inventory, inventoryOrderPlaced),
+      retries: await count(fleet.urls.ops.payment, paymentRetries),
+    };
+    const placed = await http(
+      'POST',
+      `${urls.api}/orders`,
+      orderRequest({ items: [{ productId: 'FLOW-FLAKY', quantity: 1 }], paymentToken: 'tok_flaky' }),
+    );
     const outcomes = await awaitFinal(urls.api, [placed.body.orderId]);
     assert.equal(outcomes.get(placed.body.orderId)!.status, 'CONFIRMED');
-    assert.equal(await count(fleet.urls.ops.payment, paymentRetries), before.retries + 2, 'two transient gateway failures, two delayed retries');
+    assert.equal(
+      await count(fleet.urls.ops.payment, paymentRetries),
+      before.retries + 2,
+      'two transient gateway failures, two delayed retries',
+    );
     assert.equal(await count(fleet.urls.ops.inventory, inventoryOrderPlaced), before.inventory + 1, 'inventory saw the OrderPlaced once');
     assert.equal((await http('GET', `${urls.payment}/payments/${placed.body.orderId}`)).body.captures, 1);
   });
 
   it('shows an order with its history', async () => {
     await setStock('FLOW-HIST', 3);
-    const placed = await http('POST', `${urls.api}/orders`, orderRequest({ items: [{ productId: 'FLOW-HIST', quantity: 2 }], totalAmount: 42.5, currency: 'EUR' }));
+    const placed = await http(
+      'POST',
+      `${urls.api}/orders`,
+      orderRequest({ items: [{ productId: 'FLOW-HIST', quantity: 2 }], totalAmount: 42.5, currency: 'EUR' }),
+    );
     const [order] = (await awaitFinal(urls.api, [placed.body.orderId])).values();
     const { status, body } = await http('GET', `${urls.api}/orders/${placed.body.orderId}`);
     assert.equal(status, 200);
@@ -82,7 +124,10 @@ describe('order flow end to end (real RabbitMQ and Redis)', function () {
     assert.equal(body.currency, 'EUR');
     assert.deepEqual(body.items, [{ productId: 'FLOW-HIST', quantity: 2 }]);
     assert.ok(body.createdAt && body.updatedAt);
-    assert.deepEqual(new Set(body.history.map((h: { eventType: string }) => h.eventType)), new Set(['OrderPlaced', 'InventoryReserved', 'PaymentCaptured']));
+    assert.deepEqual(
+      new Set(body.history.map((h: { eventType: string }) => h.eventType)),
+      new Set(['OrderPlaced', 'InventoryReserved', 'PaymentCaptured']),
+    );
   });
 
   it('accepts a seed-shaped OrderPlaced published straight to the exchange, and a second copy has no second effect', async () => {
@@ -92,7 +137,10 @@ describe('order flow end to end (real RabbitMQ and Redis)', function () {
     const seed = JSON.stringify({
       eventType: 'OrderPlaced',
       orderId,
-      items: [{ productId: 'P001', quantity: 2 }, { productId: 'P002', quantity: 1 }],
+      items: [
+        { productId: 'P001', quantity: 2 },
+        { productId: 'P002', quantity: 1 },
+      ],
       totalAmount: 150.0,
       timestamp: new Date().toISOString(),
     });
@@ -178,6 +226,10 @@ describe('order flow end to end (real RabbitMQ and Redis)', function () {
     }
     // Each poll scrapes again: the counter may still be on its way when the first scrape is taken.
     const confirmedOrderPlaced = /warren_messages_published_total\{[^}]*routing_key="order\.placed"[^}]*outcome="confirmed"[^}]*\} [1-9]/;
-    await waitFor('published counter', async () => confirmedOrderPlaced.test(await (await fetch(`${fleet.urls.ops.order}/metrics`)).text()) || undefined, 1000);
+    await waitFor(
+      'published counter',
+      async () => confirmedOrderPlaced.test(await (await fetch(`${fleet.urls.ops.order}/metrics`)).text()) || undefined,
+      1000,
+    );
   });
 });

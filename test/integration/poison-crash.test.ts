@@ -10,7 +10,13 @@ const BINDING = 'crash.placed';
 const EXCHANGE = 'warren.events';
 const RETRY_DELAYS_MS = [100, 200];
 const placed = (orderId: string) =>
-  JSON.stringify({ eventType: 'OrderPlaced', orderId, items: [{ productId: 'CRASH', quantity: 1 }], totalAmount: 1, timestamp: new Date().toISOString() });
+  JSON.stringify({
+    eventType: 'OrderPlaced',
+    orderId,
+    items: [{ productId: 'CRASH', quantity: 1 }],
+    totalAmount: 1,
+    timestamp: new Date().toISOString(),
+  });
 
 /**
  * A message that kills its worker on every delivery never reaches the consumer's retry path: only the quorum
@@ -81,7 +87,9 @@ describe('poison cap (real broker, a worker process that exits on one message)',
     }
     const crashes = runs.flatMap((w) => w.lines.flatMap((l) => ('crashing' in l ? [l.deliveryCount] : [])));
     assert.equal(await worker!.stop(), 0, 'the surviving worker drains and exits 0');
-    console.log(`      [poison-crash] delivery limit ${limit}: the worker died ${crashes.length} times (x-delivery-count seen: ${crashes.join(',')})`);
+    console.log(
+      `      [poison-crash] delivery limit ${limit}: the worker died ${crashes.length} times (x-delivery-count seen: ${crashes.join(',')})`,
+    );
 
     assert.ok(crashes.length >= limit && crashes.length <= limit + 1, `died ${crashes.length} times for a delivery limit of ${limit}`);
     assert.deepEqual([...processed()].sort(), [...innocents].sort(), 'every other message was processed');

@@ -38,18 +38,32 @@ describe('poison messages (real broker): each kind is dead-lettered with its rea
     ];
     const validIds: string[] = [];
     for (const [i, p] of poison.entries()) {
-      await publishRaw(amqpUrl, eventsExchange, 'order.placed', p.body, { messageId: `poison-${i}`, correlationId: `corr-${i}`, ...p.props });
+      await publishRaw(amqpUrl, eventsExchange, 'order.placed', p.body, {
+        messageId: `poison-${i}`,
+        correlationId: `corr-${i}`,
+        ...p.props,
+      });
       const id = `valid-${Date.now()}-${i}`;
       validIds.push(id);
-      await publishRaw(amqpUrl, eventsExchange, 'order.placed', JSON.stringify(valid(id)), { messageId: id, contentType: 'application/json' });
+      await publishRaw(amqpUrl, eventsExchange, 'order.placed', JSON.stringify(valid(id)), {
+        messageId: id,
+        contentType: 'application/json',
+      });
     }
     const apiOrder = await http('POST', `${fleet.urls.api}/orders`, orderRequest({ items: [{ productId: 'POISON-OK', quantity: 1 }] }));
     const outcomes = await awaitFinal(fleet.urls.api, [...validIds, apiOrder.body.orderId]);
     for (const o of outcomes.values()) assert.equal(o.status, 'CONFIRMED');
-    await assertInvariants({ api: fleet.urls.api, inventory: fleet.urls.ops.inventory, payment: fleet.urls.ops.payment }, { 'POISON-OK': 100 }, outcomes);
+    await assertInvariants(
+      { api: fleet.urls.api, inventory: fleet.urls.ops.inventory, payment: fleet.urls.ops.payment },
+      { 'POISON-OK': 100 },
+      outcomes,
+    );
 
     await waitFor('every poison message in every DLQ', async () => {
-      const depths = await queueDepths(amqpUrl, QUEUES.map((q) => `${q}.dlq`));
+      const depths = await queueDepths(
+        amqpUrl,
+        QUEUES.map((q) => `${q}.dlq`),
+      );
       return Object.values(depths).every((n) => n === poison.length) || undefined;
     });
     for (const queue of QUEUES) {
@@ -86,8 +100,17 @@ describe('poison messages (real broker): each kind is dead-lettered with its rea
     try {
       await http('PUT', `${failing.urls.ops.inventory}/stock/RETRY-1`, { available: 5 });
       const orderId = `retry-${Date.now()}`;
-      await publishRaw(failing.config.amqpUrl, failing.config.eventsExchange, 'order.placed', JSON.stringify({ ...valid(orderId), items: [{ productId: 'RETRY-1', quantity: 1 }] }), { messageId: orderId });
-      await waitFor('the exhausted message in payment DLQ', async () => (await queueDepths(failing.config.amqpUrl, ['warren.payment.dlq']))['warren.payment.dlq'] === 1 || undefined);
+      await publishRaw(
+        failing.config.amqpUrl,
+        failing.config.eventsExchange,
+        'order.placed',
+        JSON.stringify({ ...valid(orderId), items: [{ productId: 'RETRY-1', quantity: 1 }] }),
+        { messageId: orderId },
+      );
+      await waitFor(
+        'the exhausted message in payment DLQ',
+        async () => (await queueDepths(failing.config.amqpUrl, ['warren.payment.dlq']))['warren.payment.dlq'] === 1 || undefined,
+      );
       const [dead] = await drainQueue(failing.config.amqpUrl, 'warren.payment.dlq');
       const h = dead!.properties.headers!;
       assert.equal(h['x-warren-reason-code'], 'RETRIES_EXHAUSTED');

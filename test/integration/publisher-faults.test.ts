@@ -18,10 +18,25 @@ import { sleep, waitFor } from '../helpers/wait';
 
 const quiet = createLogger({ service: 'test', level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
 
-function publisherFor(url: string, topology: Topology, bufferLimit: number, timeoutMs = 20_000, bufferBytes = DEFAULT_PUBLISH_BUFFER_BYTES) {
+function publisherFor(
+  url: string,
+  topology: Topology,
+  bufferLimit: number,
+  timeoutMs = 20_000,
+  bufferBytes = DEFAULT_PUBLISH_BUFFER_BYTES,
+) {
   const metrics = createMetrics('test');
   const connection = connect(url, 'publish', 'test', quiet, metrics);
-  const publisher = new Publisher(connection, { exchange: topology.exchange, topology, timeoutMs, bufferLimit, bufferBytes, appId: 'test', log: quiet, metrics });
+  const publisher = new Publisher(connection, {
+    exchange: topology.exchange,
+    topology,
+    timeoutMs,
+    bufferLimit,
+    bufferBytes,
+    appId: 'test',
+    log: quiet,
+    metrics,
+  });
   return { publisher, connection, metrics };
 }
 
@@ -41,7 +56,12 @@ describe('publishing through faults (real broker)', function () {
    */
   async function withUnreachableVhost(run: (url: string, topology: Topology, reopen: () => Promise<void>) => Promise<void>): Promise<void> {
     const { vhost, url } = await createVhost('warren-pubfault');
-    const topology: Topology = { exchange: 'pf.events', queues: [{ name: 'pf.sink', bindings: ['pf.#'] }], retryDelaysMs: [], queueType: 'classic' };
+    const topology: Topology = {
+      exchange: 'pf.events',
+      queues: [{ name: 'pf.sink', bindings: ['pf.#'] }],
+      retryDelaysMs: [],
+      queueType: 'classic',
+    };
     try {
       await rabbitmqctl('clear_permissions', '-p', vhost, 'guest');
       await run(url, topology, async () => {
@@ -57,8 +77,16 @@ describe('publishing through faults (real broker)', function () {
       const p = publisherFor(url, topology, 20);
       connection = p.connection;
       const accepted = Array.from({ length: 20 }, (_, i) => p.publisher.publish('pf.events', 'pf.x', content(i), { messageId: `m-${i}` }));
-      const settled = accepted.map((promise) => promise.then(() => 'ok', (e: Error) => e.message));
-      await assert.rejects(p.publisher.publish('pf.events', 'pf.x', content(99), { messageId: 'm-99' }), (e: unknown) => e instanceof PublishError && e.outcome === 'buffer_full');
+      const settled = accepted.map((promise) =>
+        promise.then(
+          () => 'ok',
+          (e: Error) => e.message,
+        ),
+      );
+      await assert.rejects(
+        p.publisher.publish('pf.events', 'pf.x', content(99), { messageId: 'm-99' }),
+        (e: unknown) => e instanceof PublishError && e.outcome === 'buffer_full',
+      );
       assert.equal(p.publisher.depth, 20);
       const gauge = await p.metrics.registry.getSingleMetricAsString('warren_publish_buffer_depth');
       assert.match(gauge, / 20$/m);
@@ -67,7 +95,10 @@ describe('publishing through faults (real broker)', function () {
       assert.deepEqual(await Promise.all(settled), Array(20).fill('ok'));
       const got = await drainQueue(url, 'pf.sink');
       assert.deepEqual(new Set(got.map((m) => m.properties.messageId)), new Set(Array.from({ length: 20 }, (_, i) => `m-${i}`)));
-      assert.ok(got.every((m) => m.properties.deliveryMode === 2), 'persistent');
+      assert.ok(
+        got.every((m) => m.properties.deliveryMode === 2),
+        'persistent',
+      );
     }));
 
   it('bounds the buffer in bytes too: large messages are refused before the count is reached', () =>
@@ -76,8 +107,16 @@ describe('publishing through faults (real broker)', function () {
       const p = publisherFor(url, topology, 1000, 20_000, 1024 * 1024);
       connection = p.connection;
       const body = (i: number) => Buffer.concat([content(i), Buffer.alloc(300 * 1024, 32)]);
-      const accepted = [0, 1, 2].map((i) => p.publisher.publish('pf.events', 'pf.x', body(i), { messageId: `b-${i}` }).then(() => 'ok', (e: Error) => e.message));
-      await assert.rejects(p.publisher.publish('pf.events', 'pf.x', body(3), { messageId: 'b-3' }), (e: unknown) => e instanceof PublishError && e.outcome === 'buffer_full' && /bytes/.test(e.message));
+      const accepted = [0, 1, 2].map((i) =>
+        p.publisher.publish('pf.events', 'pf.x', body(i), { messageId: `b-${i}` }).then(
+          () => 'ok',
+          (e: Error) => e.message,
+        ),
+      );
+      await assert.rejects(
+        p.publisher.publish('pf.events', 'pf.x', body(3), { messageId: 'b-3' }),
+        (e: unknown) => e instanceof PublishError && e.outcome === 'buffer_full' && /bytes/.test(e.message),
+      );
       assert.equal(p.publisher.depth, 3);
       await reopen();
       assert.deepEqual(await Promise.all(accepted), ['ok', 'ok', 'ok']);
@@ -89,7 +128,12 @@ describe('publishing through faults (real broker)', function () {
 
   it('re-publishes confirms lost to a closed connection: every message arrives', async () => {
     const { vhost, url } = await createVhost('warren-pubfault');
-    const topology: Topology = { exchange: 'pf.events', queues: [{ name: 'pf.sink', bindings: ['pf.#'] }], retryDelaysMs: [], queueType: 'quorum' };
+    const topology: Topology = {
+      exchange: 'pf.events',
+      queues: [{ name: 'pf.sink', bindings: ['pf.#'] }],
+      retryDelaysMs: [],
+      queueType: 'quorum',
+    };
     try {
       const p = publisherFor(url, topology, 10_000);
       connection = p.connection;
@@ -98,7 +142,9 @@ describe('publishing through faults (real broker)', function () {
       const ids: string[] = [];
       const pending: Promise<void>[] = [];
       let closedAt: number | undefined;
-      const closing = rabbitmqctl('close_all_connections', '--vhost', vhost, 'chaos: test closes connections mid-publish').then(() => (closedAt = Date.now()));
+      const closing = rabbitmqctl('close_all_connections', '--vhost', vhost, 'chaos: test closes connections mid-publish').then(
+        () => (closedAt = Date.now()),
+      );
       while (closedAt === undefined || Date.now() - closedAt < 1000) {
         for (let i = 0; i < 20; i++) {
           const id = randomUUID();
@@ -124,7 +170,10 @@ describe('publishing through faults (real broker)', function () {
     try {
       const p = publisherFor(url, topology, 10);
       connection = p.connection;
-      await assert.rejects(p.publisher.publish('pf.events', 'nobody.listens', content(1), { messageId: 'lost' }), (e: unknown) => e instanceof PublishError && e.outcome === 'returned');
+      await assert.rejects(
+        p.publisher.publish('pf.events', 'nobody.listens', content(1), { messageId: 'lost' }),
+        (e: unknown) => e instanceof PublishError && e.outcome === 'returned',
+      );
     } finally {
       await deleteVhost(vhost);
     }
@@ -143,10 +192,15 @@ describe('publishing through faults (real broker)', function () {
       assert.match(refused.headers.get('content-type') ?? '', /problem\+json/);
       assert.equal((await http('GET', `${fleet.urls.ops.order}/readyz`)).status, 503);
       await rabbitmqctl('set_permissions', '-p', fleet.vhost, 'guest', '.*', '.*', '.*');
-      const accepted = await waitFor('a 202 after recovery', async () => {
-        const r = await http('POST', `${fleet.urls.api}/orders`, orderRequest({ items: [{ productId: 'PF-1', quantity: 1 }] }));
-        return r.status === 202 ? r : undefined;
-      }, 30_000, 250);
+      const accepted = await waitFor(
+        'a 202 after recovery',
+        async () => {
+          const r = await http('POST', `${fleet.urls.api}/orders`, orderRequest({ items: [{ productId: 'PF-1', quantity: 1 }] }));
+          return r.status === 202 ? r : undefined;
+        },
+        30_000,
+        250,
+      );
       const outcomes = await awaitFinal(fleet.urls.api, [accepted.body.orderId]);
       assert.equal(outcomes.get(accepted.body.orderId)!.status, 'CONFIRMED');
     } finally {

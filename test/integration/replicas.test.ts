@@ -39,12 +39,28 @@ describe('two replicas of every service (real RabbitMQ and Redis)', function () 
   it('takes 300 orders placed through both APIs to the right end, keeping every invariant', async () => {
     const urls = { api: fleet.urls.api, inventory: fleet.urls.ops.inventory, payment: fleet.urls.ops.payment };
     const stock = { 'REP-IN': 1000, 'REP-OUT': 0, 'REP-SCARCE': 40 };
-    for (const [p, n] of Object.entries(stock)) assert.equal((await http('PUT', `${urls.inventory}/stock/${p}`, { available: n })).status, 200);
+    for (const [p, n] of Object.entries(stock))
+      assert.equal((await http('PUT', `${urls.inventory}/stock/${p}`, { available: n })).status, 200);
 
     type Plan = { expect?: 'CONFIRMED' | 'CANCELLED'; reason?: string; body: ReturnType<typeof orderRequest> };
     const plans: Plan[] = Array.from({ length: 300 }, (_, i) => {
-      if (i % 5 === 0) return { expect: 'CANCELLED', reason: 'OUT_OF_STOCK', body: orderRequest({ items: [{ productId: 'REP-IN', quantity: 1 }, { productId: 'REP-OUT', quantity: 1 }] }) };
-      if (i % 7 === 1) return { expect: 'CANCELLED', reason: 'PAYMENT_DECLINED', body: orderRequest({ items: [{ productId: 'REP-IN', quantity: 1 }], paymentToken: 'tok_decline' }) };
+      if (i % 5 === 0)
+        return {
+          expect: 'CANCELLED',
+          reason: 'OUT_OF_STOCK',
+          body: orderRequest({
+            items: [
+              { productId: 'REP-IN', quantity: 1 },
+              { productId: 'REP-OUT', quantity: 1 },
+            ],
+          }),
+        };
+      if (i % 7 === 1)
+        return {
+          expect: 'CANCELLED',
+          reason: 'PAYMENT_DECLINED',
+          body: orderRequest({ items: [{ productId: 'REP-IN', quantity: 1 }], paymentToken: 'tok_decline' }),
+        };
       // 60 orders for 40 in stock: which ones win is a race; the invariants say exactly 40 units are sold.
       if (i % 5 === 2) return { body: orderRequest({ items: [{ productId: 'REP-SCARCE', quantity: 1 }] }) };
       return { expect: 'CONFIRMED', body: orderRequest({ items: [{ productId: 'REP-IN', quantity: 1 + (i % 3) }] }) };

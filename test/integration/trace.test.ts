@@ -14,12 +14,14 @@ const newTraceparent = () => {
 };
 
 /** Every log line about one order: by its id or its correlation id (the order id). */
-const linesOf = (logs: LogCapture, orderId: string): Entry[] => logs.entries().filter((e) => e['orderId'] === orderId || e['correlationId'] === orderId);
+const linesOf = (logs: LogCapture, orderId: string): Entry[] =>
+  logs.entries().filter((e) => e['orderId'] === orderId || e['correlationId'] === orderId);
 
 const HANDLED = new Set(['event handled', 'duplicate event acked without effect']);
 
 /** `service/eventType` for every event a consumer handled (with or without effect) for this order. */
-const handled = (lines: Entry[]) => new Set(lines.filter((e) => HANDLED.has(String(e['msg']))).map((e) => `${e['service']}/${e['eventType']}`));
+const handled = (lines: Entry[]) =>
+  new Set(lines.filter((e) => HANDLED.has(String(e['msg']))).map((e) => `${e['service']}/${e['eventType']}`));
 
 /** Asserts the journey's lines all carry `traceId`, and returns them. */
 function assertOneTrace(logs: LogCapture, orderId: string, traceId: string): Entry[] {
@@ -52,7 +54,13 @@ describe('trace context (real broker): a traceparent on POST /orders follows the
       const trace = newTraceparent();
       const orderId = await place(orderRequest({ items: [{ productId: 'TRACE-IN', quantity: 1 }] }), trace.header);
       assert.equal((await awaitFinal(fleet.urls.api, [orderId])).get(orderId)!.status, 'CONFIRMED');
-      const expected = ['inventory/OrderPlaced', 'payment/OrderPlaced', 'order/InventoryReserved', 'order/PaymentCaptured', 'inventory/OrderConfirmed'];
+      const expected = [
+        'inventory/OrderPlaced',
+        'payment/OrderPlaced',
+        'order/InventoryReserved',
+        'order/PaymentCaptured',
+        'inventory/OrderConfirmed',
+      ];
       // The last hop (inventory committing the reservation) may still be in flight when the order reads CONFIRMED.
       await waitFor('every hop of the confirmed order logged', () => expected.every((h) => handled(linesOf(fleet.logs, orderId)).has(h)));
       const lines = assertOneTrace(fleet.logs, orderId, trace.traceId);
@@ -67,11 +75,18 @@ describe('trace context (real broker): a traceparent on POST /orders follows the
       const outcome = (await awaitFinal(fleet.urls.api, [orderId])).get(orderId)!;
       assert.equal(outcome.status, 'CANCELLED');
       assert.equal(outcome.reason, 'OUT_OF_STOCK');
-      const expected = ['inventory/OrderPlaced', 'payment/OrderPlaced', 'order/InventoryRejected', 'inventory/OrderCancelled', 'payment/OrderCancelled'];
+      const expected = [
+        'inventory/OrderPlaced',
+        'payment/OrderPlaced',
+        'order/InventoryRejected',
+        'inventory/OrderCancelled',
+        'payment/OrderCancelled',
+      ];
       await waitFor('every hop of the cancelled order logged', () => {
         const lines = linesOf(fleet.logs, orderId);
         // Payment either refunds the capture (the usual case) or, had the cancel overtaken the charge, never charges.
-        const paymentSettled = handled(lines).has('order/PaymentRefunded') || lines.some((e) => e['msg'] === 'order cancelled before payment; not charging');
+        const paymentSettled =
+          handled(lines).has('order/PaymentRefunded') || lines.some((e) => e['msg'] === 'order cancelled before payment; not charging');
         return paymentSettled && expected.every((h) => handled(lines).has(h));
       });
       const lines = assertOneTrace(fleet.logs, orderId, trace.traceId);
@@ -84,7 +99,9 @@ describe('trace context (real broker): a traceparent on POST /orders follows the
       const [idA, idB, idC] = await Promise.all([
         place(orderRequest({ items: [{ productId: 'TRACE-IN', quantity: 1 }] }), a.header),
         place(orderRequest({ items: [{ productId: 'TRACE-IN', quantity: 1 }] }), b.header),
-        http('POST', `${fleet.urls.api}/orders`, orderRequest({ items: [{ productId: 'TRACE-IN', quantity: 1 }] })).then((r) => r.body.orderId as string),
+        http('POST', `${fleet.urls.api}/orders`, orderRequest({ items: [{ productId: 'TRACE-IN', quantity: 1 }] })).then(
+          (r) => r.body.orderId as string,
+        ),
       ]);
       await awaitFinal(fleet.urls.api, [idA!, idB!, idC!]);
       await waitFor('order C ended in the logs', () => linesOf(fleet.logs, idC!).some((e) => e['msg'] === 'order ended'));
@@ -109,11 +126,15 @@ describe('trace context (real broker): a traceparent on POST /orders follows the
 
     it('keeps its trace through the timeout cancellation and the inventory release it causes', async () => {
       const trace = newTraceparent();
-      const r = await http('POST', `${fleet.urls.api}/orders`, orderRequest({ items: [{ productId: 'TRACE-TO', quantity: 2 }] }), { traceparent: trace.header });
+      const r = await http('POST', `${fleet.urls.api}/orders`, orderRequest({ items: [{ productId: 'TRACE-TO', quantity: 2 }] }), {
+        traceparent: trace.header,
+      });
       const orderId = r.body.orderId as string;
       const outcome = (await awaitFinal(fleet.urls.api, [orderId], 20_000)).get(orderId)!;
       assert.equal(outcome.reason, 'TIMEOUT');
-      await waitFor('the release of the timed-out order logged', () => handled(linesOf(fleet.logs, orderId)).has('order/InventoryReleased'));
+      await waitFor('the release of the timed-out order logged', () =>
+        handled(linesOf(fleet.logs, orderId)).has('order/InventoryReleased'),
+      );
       const lines = assertOneTrace(fleet.logs, orderId, trace.traceId);
       assert.ok(handled(lines).has('inventory/OrderCancelled'));
       assert.ok(lines.some((e) => e['msg'] === 'order ended' && e['reason'] === 'TIMEOUT'));

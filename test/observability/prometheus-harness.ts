@@ -22,7 +22,9 @@ export async function requireBinary(name: 'prometheus' | 'promtool'): Promise<st
     const { stdout } = await run('sh', ['-c', `command -v ${name}`]);
     return stdout.trim();
   } catch {
-    throw new Error(`${name} not found on PATH: install Debian's prometheus package (apt-get install -y --no-install-recommends prometheus)`);
+    throw new Error(
+      `${name} not found on PATH: install Debian's prometheus package (apt-get install -y --no-install-recommends prometheus)`,
+    );
   }
 }
 
@@ -96,7 +98,12 @@ export async function startPrometheus(config: string): Promise<PrometheusServer>
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let output = '';
-  const args = [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'];
+  const args = [
+    `--config.file=${configFile}`,
+    `--storage.tsdb.path=${path.join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ];
   // A watchdog shell runs prometheus and ends it with this process too: a test runner killed outright
   // (a CI timeout, kill -9) must not leave a prometheus behind.
   const watchdog = [
@@ -119,10 +126,15 @@ export async function startPrometheus(config: string): Promise<PrometheusServer>
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor('prometheus ready', async () => {
-      if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${output}`);
-      return answers(`${url}/-/ready`);
-    }, 30_000, 200);
+    await waitFor(
+      'prometheus ready',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${output}`);
+        return answers(`${url}/-/ready`);
+      },
+      30_000,
+      200,
+    );
   } catch (error) {
     await stop();
     throw new Error(`${(error as Error).message}\n${output}`, { cause: error });
@@ -140,7 +152,10 @@ export async function query(prometheus: string, expr: string): Promise<QueryResu
   const response = await fetch(`${prometheus}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: expr }) });
   const body = (await response.json()) as { status: string; error?: string; data?: { resultType: string; result: unknown } };
   if (body.status !== 'success') return { status: body.status, ...(body.error ? { error: body.error } : {}), series: [] };
-  const result = body.data!.resultType === 'scalar' ? [{ metric: {}, value: body.data!.result as [number, string] }] : (body.data!.result as QueryResult['series']);
+  const result =
+    body.data!.resultType === 'scalar'
+      ? [{ metric: {}, value: body.data!.result as [number, string] }]
+      : (body.data!.result as QueryResult['series']);
   return { status: body.status, series: result };
 }
 
@@ -163,17 +178,28 @@ export interface Dashboard {
   title: string;
   schemaVersion: number;
   templating: { list: { name: string; type: string; query?: unknown; definition?: string; allValue?: string }[] };
-  panels: { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { type: string; uid: string }; targets?: { refId: string; expr: string; datasource?: { uid: string } }[] }[];
+  panels: {
+    id: number;
+    type: string;
+    title: string;
+    gridPos: { x: number; y: number; w: number; h: number };
+    datasource?: { type: string; uid: string };
+    targets?: { refId: string; expr: string; datasource?: { uid: string } }[];
+  }[];
 }
 
 export async function loadDashboards(): Promise<{ file: string; dashboard: Dashboard }[]> {
   const files = (await readdir(DASHBOARD_DIR)).filter((f) => f.endsWith('.json')).sort();
-  return Promise.all(files.map(async (file) => ({ file, dashboard: JSON.parse(await readFile(path.join(DASHBOARD_DIR, file), 'utf8')) as Dashboard })));
+  return Promise.all(
+    files.map(async (file) => ({ file, dashboard: JSON.parse(await readFile(path.join(DASHBOARD_DIR, file), 'utf8')) as Dashboard })),
+  );
 }
 
 export function panelTargets(dashboards: { dashboard: Dashboard }[]): PanelTarget[] {
   return dashboards.flatMap(({ dashboard }) =>
-    dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ dashboard: dashboard.title, panel: p.title, type: p.type, refId: t.refId, expr: t.expr }))),
+    dashboard.panels.flatMap((p) =>
+      (p.targets ?? []).map((t) => ({ dashboard: dashboard.title, panel: p.title, type: p.type, refId: t.refId, expr: t.expr })),
+    ),
   );
 }
 

@@ -7,8 +7,22 @@ import { startTestFleet, type TestFleet } from '../helpers/fleet';
 import { publishRaw } from '../helpers/raw-amqp';
 import { sleep, waitFor } from '../helpers/wait';
 import {
-  api, ensureRabbitmqPrometheus, finite, loadDashboards, loadRules, panelTargets, PROMETHEUS_DIR, promtool, query, RULES_DIR,
-  requireBinary, ROOT, startPrometheus, substitute, testConfig, type PrometheusServer,
+  api,
+  ensureRabbitmqPrometheus,
+  finite,
+  loadDashboards,
+  loadRules,
+  panelTargets,
+  PROMETHEUS_DIR,
+  promtool,
+  query,
+  RULES_DIR,
+  requireBinary,
+  ROOT,
+  startPrometheus,
+  substitute,
+  testConfig,
+  type PrometheusServer,
 } from './prometheus-harness';
 
 /**
@@ -24,7 +38,9 @@ describe('observability config: promtool and the dashboard model', function () {
   this.timeout(60_000);
 
   it('the shipped config scrapes the compose fleet: order:9101, inventory:9102, payment:9103 and rabbitmq:15692 per object', async () => {
-    const config = parseYaml(await readFile(path.join(PROMETHEUS_DIR, 'prometheus.yml'), 'utf8')) as { scrape_configs: Record<string, any>[] };
+    const config = parseYaml(await readFile(path.join(PROMETHEUS_DIR, 'prometheus.yml'), 'utf8')) as {
+      scrape_configs: Record<string, any>[];
+    };
     const job = (name: string) => config.scrape_configs.find((c) => c['job_name'] === name)!;
     const warren = (job('warren')['dns_sd_configs'] as { names: string[]; port: number }[]).map((d) => `${d.names.join(',')}:${d.port}`);
     assert.deepEqual(warren, ['order:9101', 'inventory:9102', 'payment:9103']);
@@ -37,14 +53,35 @@ describe('observability config: promtool and the dashboard model', function () {
     const rules = await promtool('check', 'rules', ...(await ruleFiles()));
     const tests = await promtool('test', 'rules', ...(await testFiles()));
     for (const out of [config, rules, tests]) assert.match(out, /SUCCESS/);
-    console.log(`      ${[config, rules, tests].join('').trim().split('\n').filter((l) => /SUCCESS|rules found/.test(l)).map((l) => l.trim()).join('\n      ')}`);
+    console.log(
+      `      ${[config, rules, tests]
+        .join('')
+        .trim()
+        .split('\n')
+        .filter((l) => /SUCCESS|rules found/.test(l))
+        .map((l) => l.trim())
+        .join('\n      ')}`,
+    );
   });
 
   it('every alert has a summary, a description and a runbook anchor in docs/operations.md named after it', async () => {
-    const raw = await Promise.all((await ruleFiles()).map(async (f) => parseYaml(await readFile(f, 'utf8')) as { groups: { rules: Record<string, any>[] }[] }));
+    const raw = await Promise.all(
+      (await ruleFiles()).map(async (f) => parseYaml(await readFile(f, 'utf8')) as { groups: { rules: Record<string, any>[] }[] }),
+    );
     const alerts = raw.flatMap((d) => d.groups.flatMap((g) => g.rules)).filter((r) => r['alert']);
     const names = alerts.map((a) => a['alert'] as string);
-    for (const required of ['WarrenDeadLetterQueueGrowing', 'WarrenHighRetryRate', 'WarrenConsumerAbsent', 'WarrenPublishConfirmSlow', 'WarrenEventLagHigh', 'WarrenSagaTimeouts', 'WarrenApiErrorRatio', 'WarrenHandlerErrorRatio', 'WarrenServiceNotReady', 'WarrenServiceDown']) {
+    for (const required of [
+      'WarrenDeadLetterQueueGrowing',
+      'WarrenHighRetryRate',
+      'WarrenConsumerAbsent',
+      'WarrenPublishConfirmSlow',
+      'WarrenEventLagHigh',
+      'WarrenSagaTimeouts',
+      'WarrenApiErrorRatio',
+      'WarrenHandlerErrorRatio',
+      'WarrenServiceNotReady',
+      'WarrenServiceDown',
+    ]) {
       assert.ok(names.includes(required), `missing alert ${required}`);
     }
     const doc = await readFile(path.join(ROOT, 'docs/operations.md'), 'utf8');
@@ -55,7 +92,7 @@ describe('observability config: promtool and the dashboard model', function () {
     }
   });
 
-  it('dashboards follow Grafana\'s classic JSON model: uid, schemaVersion, datasource by uid variable, a 24-column grid, variables for service and queue', async () => {
+  it("dashboards follow Grafana's classic JSON model: uid, schemaVersion, datasource by uid variable, a 24-column grid, variables for service and queue", async () => {
     const dashboards = await loadDashboards();
     assert.deepEqual(dashboards.map((d) => d.dashboard.title).sort(), ['Warren fleet overview', 'Warren order flow']);
     for (const { file, dashboard } of dashboards) {
@@ -73,15 +110,21 @@ describe('observability config: promtool and the dashboard model', function () {
         if (p.type === 'row') continue;
         assert.deepEqual(p.datasource, { type: 'prometheus', uid: '${datasource}' }, `${file}: ${p.title} datasource`);
         assert.ok(p.targets && p.targets.length > 0, `${file}: ${p.title} has no query`);
-        for (const t of p.targets) assert.ok(t.refId && t.expr && t.datasource?.uid === '${datasource}', `${file}: ${p.title} target ${t.refId}`);
+        for (const t of p.targets)
+          assert.ok(t.refId && t.expr && t.datasource?.uid === '${datasource}', `${file}: ${p.title} target ${t.refId}`);
       }
     }
     const compose = path.join(ROOT, 'docker-compose.yml');
     if (await exists(compose)) {
       // The provisioning provider reads the dashboards where the compose file mounts them.
-      const provider = parseYaml(await readFile(path.join(ROOT, 'deploy/grafana/provisioning/dashboards/warren.yml'), 'utf8')) as { providers: { options: { path: string } }[] };
+      const provider = parseYaml(await readFile(path.join(ROOT, 'deploy/grafana/provisioning/dashboards/warren.yml'), 'utf8')) as {
+        providers: { options: { path: string } }[];
+      };
       const composeText = await readFile(compose, 'utf8');
-      assert.ok(composeText.includes(`./deploy/helm/warren/files/dashboards:${provider.providers[0]!.options.path}`), 'docker-compose.yml mounts the dashboards elsewhere than the provider reads them');
+      assert.ok(
+        composeText.includes(`./deploy/helm/warren/files/dashboards:${provider.providers[0]!.options.path}`),
+        'docker-compose.yml mounts the dashboards elsewhere than the provider reads them',
+      );
     }
   });
 });
@@ -104,19 +147,39 @@ describe('observability proof: a real Prometheus scraping a fleet that is proces
     // Two poison messages, so that dead-letter series and DLQ depths exist.
     const { amqpUrl, eventsExchange } = fleet.config;
     await publishRaw(amqpUrl, eventsExchange, 'order.placed', '{"eventType":"OrderPlaced","orderId":', { messageId: 'obs-poison-json' });
-    await publishRaw(amqpUrl, eventsExchange, 'order.placed', JSON.stringify({ eventType: 'OrderPlaced', orderId: 'obs-poison', items: [], totalAmount: 1, timestamp: new Date().toISOString() }), { messageId: 'obs-poison-schema', contentType: 'application/json' });
+    await publishRaw(
+      amqpUrl,
+      eventsExchange,
+      'order.placed',
+      JSON.stringify({ eventType: 'OrderPlaced', orderId: 'obs-poison', items: [], totalAmount: 1, timestamp: new Date().toISOString() }),
+      { messageId: 'obs-poison-schema', contentType: 'application/json' },
+    );
     // A seed-shaped order published twice, so that the duplicate series exist (the second copy is acked as one).
-    const seed = JSON.stringify({ eventType: 'OrderPlaced', orderId: `obs-dup-${Date.now()}`, items: [{ productId: 'OBS-IN', quantity: 1 }], totalAmount: 1, timestamp: new Date().toISOString() });
+    const seed = JSON.stringify({
+      eventType: 'OrderPlaced',
+      orderId: `obs-dup-${Date.now()}`,
+      items: [{ productId: 'OBS-IN', quantity: 1 }],
+      totalAmount: 1,
+      timestamp: new Date().toISOString(),
+    });
     for (let copy = 0; copy < 2; copy++) await publishRaw(amqpUrl, eventsExchange, 'order.placed', seed, { messageId: 'obs-dup' });
     const port = (url: string) => `127.0.0.1:${new URL(url).port}`;
     prometheus = await startPrometheus(await testConfig({ warren: Object.values(fleet.urls.ops).map(port), rabbitmq: '127.0.0.1:15692' }));
     const prom = prometheus.url;
     const vhost = fleet.vhost;
-    await waitFor('every target scraped and RabbitMQ reporting the fleet\'s consumers', async () => {
-      const consumers = await query(prom, `sum(rabbitmq_queue_consumers{vhost="${vhost}", queue=~"warren\\\\.(order|inventory|payment)"})`);
-      const up = await query(prom, 'sum(up)');
-      return Number(consumers.series[0]?.value[1]) === 3 && Number(up.series[0]?.value[1]) === 4;
-    }, 40_000, 500);
+    await waitFor(
+      "every target scraped and RabbitMQ reporting the fleet's consumers",
+      async () => {
+        const consumers = await query(
+          prom,
+          `sum(rabbitmq_queue_consumers{vhost="${vhost}", queue=~"warren\\\\.(order|inventory|payment)"})`,
+        );
+        const up = await query(prom, 'sum(up)');
+        return Number(consumers.series[0]?.value[1]) === 3 && Number(up.series[0]?.value[1]) === 4;
+      },
+      40_000,
+      500,
+    );
     // Enough scrapes for every rate window the queries use (RATE_WINDOW), with traffic flowing throughout.
     await sleep(RATE_WINDOW_S * 1000 + 2000);
   });
@@ -128,8 +191,10 @@ describe('observability proof: a real Prometheus scraping a fleet that is proces
     await fleet?.stop();
   });
 
-  it('scrapes the three services and RabbitMQ\'s per-object endpoint, all up', async () => {
-    const { activeTargets } = await api<{ activeTargets: { labels: Record<string, string>; health: string; lastError: string; scrapeUrl: string }[] }>(prometheus!.url, '/api/v1/targets');
+  it("scrapes the three services and RabbitMQ's per-object endpoint, all up", async () => {
+    const { activeTargets } = await api<{
+      activeTargets: { labels: Record<string, string>; health: string; lastError: string; scrapeUrl: string }[];
+    }>(prometheus!.url, '/api/v1/targets');
     assert.equal(activeTargets.length, 4);
     for (const t of activeTargets) assert.equal(t.health, 'up', `${t.scrapeUrl}: ${t.lastError}`);
     assert.ok(activeTargets.some((t) => t.scrapeUrl.endsWith(':15692/metrics/per-object')));
@@ -145,10 +210,15 @@ describe('observability proof: a real Prometheus scraping a fleet that is proces
       }
     }
     // Each poison message is dead-lettered by all three consumers of order.placed; broker stats lag a few seconds.
-    await waitFor('both poison messages counted in every DLQ', async () => {
-      const r = await query(prom, `rabbitmq_queue_messages{${v}, queue=~".+\\\\.dlq"}`);
-      return r.series.length === 3 && r.series.every((s) => Number(s.value[1]) >= 2);
-    }, 20_000, 500);
+    await waitFor(
+      'both poison messages counted in every DLQ',
+      async () => {
+        const r = await query(prom, `rabbitmq_queue_messages{${v}, queue=~".+\\\\.dlq"}`);
+        return r.series.length === 3 && r.series.every((s) => Number(s.value[1]) >= 2);
+      },
+      20_000,
+      500,
+    );
   });
 
   it('runs every dashboard panel query: each parses, and every panel but the listed few returns data', async () => {
@@ -167,11 +237,17 @@ describe('observability proof: a real Prometheus scraping a fleet that is proces
       assert.equal(specific.status, 'success', `${t.dashboard} / ${t.panel} / ${t.refId} with real variable values: ${specific.error}`);
       const key = `${t.dashboard} / ${t.panel}`;
       withData.set(key, (withData.get(key) ?? false) || finite(r));
-      lines.push(`${finite(r) ? 'data ' : 'empty'} ${String(r.series.length).padStart(3)} series  ${key} [${t.refId}]${finite(r) ? `  e.g. ${sample(r.series)}` : ''}`);
+      lines.push(
+        `${finite(r) ? 'data ' : 'empty'} ${String(r.series.length).padStart(3)} series  ${key} [${t.refId}]${finite(r) ? `  e.g. ${sample(r.series)}` : ''}`,
+      );
     }
     console.log(`      ${targets.length} panel queries, all parsed:\n        ${lines.join('\n        ')}`);
     const emptyPanels = [...withData].filter(([, data]) => !data).map(([key]) => key);
-    assert.deepEqual(emptyPanels.filter((key) => !MAY_BE_EMPTY[key.split(' / ')[1]!]), [], 'panels without data');
+    assert.deepEqual(
+      emptyPanels.filter((key) => !MAY_BE_EMPTY[key.split(' / ')[1]!]),
+      [],
+      'panels without data',
+    );
   });
 
   it('runs every alert rule expression: each parses, and Prometheus evaluates every rule without error', async () => {
@@ -183,7 +259,9 @@ describe('observability proof: a real Prometheus scraping a fleet that is proces
       assert.equal(r.status, 'success', `${rule.alert ?? rule.record}: ${r.error}`);
       lines.push(`${String(r.series.length).padStart(3)} series  ${rule.alert ?? rule.record}`);
     }
-    console.log(`      ${rules.length} alert expressions, all parsed (series = would fire now, before 'for'):\n        ${lines.join('\n        ')}`);
+    console.log(
+      `      ${rules.length} alert expressions, all parsed (series = would fire now, before 'for'):\n        ${lines.join('\n        ')}`,
+    );
     const { groups } = await api<{ groups: { rules: { name: string; health: string; lastError?: string }[] }[] }>(prom, '/api/v1/rules');
     const loaded = groups.flatMap((g) => g.rules);
     assert.equal(loaded.length, rules.length);
@@ -226,7 +304,10 @@ function driveOrders(api: string): { stop: () => Promise<number> } {
 
 function sample(series: { metric: Record<string, string>; value: [number, string] }[]): string {
   const s = series.find((x) => Number.isFinite(Number(x.value[1])))!;
-  const labels = Object.entries(s.metric).filter(([k]) => !['instance', 'job'].includes(k)).map(([k, v]) => `${k}=${v}`).join(',');
+  const labels = Object.entries(s.metric)
+    .filter(([k]) => !['instance', 'job'].includes(k))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   const value = Number(s.value[1]);
   return `{${labels}} ${Number.isInteger(value) ? value : value.toPrecision(3)}`;
 }
@@ -242,5 +323,8 @@ async function testFiles(): Promise<string[]> {
 }
 
 async function exists(file: string): Promise<boolean> {
-  return access(file).then(() => true, () => false);
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }

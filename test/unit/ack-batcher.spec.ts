@@ -10,7 +10,10 @@ function recorder(options: { closed?: boolean; prefetch?: number } = {}) {
   };
   const channel = {
     ack: (m: Message, multiple = false) => (guard(), frames.push(`ack ${m.fields.deliveryTag}${multiple ? ' multiple' : ''}`)),
-    nack: (m: Message, multiple = false, requeue = true) => (guard(), frames.push(`nack ${m.fields.deliveryTag}${multiple ? ' multiple' : ''}${requeue ? ' requeue' : ''}`)),
+    nack: (m: Message, multiple = false, requeue = true) => (
+      guard(),
+      frames.push(`nack ${m.fields.deliveryTag}${multiple ? ' multiple' : ''}${requeue ? ' requeue' : ''}`)
+    ),
   } as unknown as Channel;
   const closed: Error[] = [];
   const batcher = new AckBatcher(channel, options.prefetch ?? 4, (e: Error) => closed.push(e));

@@ -48,12 +48,24 @@ describe('config', () => {
     const config = loadFleetConfig({ ORDER_HTTP_PORT: '8080', PAYMENT_OPS_PORT: '9999' });
     assert.equal(config.apiPorts['order'], 8080);
     assert.equal(config.opsPorts['payment'], 9999);
-    assert.deepEqual(FLEET_CONFIG_VARIABLES.filter((v) => !(CONFIG_VARIABLES as readonly string[]).includes(v)).sort(), ['INVENTORY_OPS_PORT', 'ORDER_HTTP_PORT', 'ORDER_OPS_PORT', 'PAYMENT_OPS_PORT']);
+    assert.deepEqual(FLEET_CONFIG_VARIABLES.filter((v) => !(CONFIG_VARIABLES as readonly string[]).includes(v)).sort(), [
+      'INVENTORY_OPS_PORT',
+      'ORDER_HTTP_PORT',
+      'ORDER_OPS_PORT',
+      'PAYMENT_OPS_PORT',
+    ]);
   });
 
   it('refuses two services declaring one port variable', () => {
     const ops = { env: 'SHARED_OPS_PORT', default: 9200 };
-    assert.throws(() => loadConfig({}, [{ name: 'a', ops }, { name: 'b', ops }]), /SHARED_OPS_PORT: declared twice \(service b\)/);
+    assert.throws(
+      () =>
+        loadConfig({}, [
+          { name: 'a', ops },
+          { name: 'b', ops },
+        ]),
+      /SHARED_OPS_PORT: declared twice \(service b\)/,
+    );
   });
 
   it('refuses done markers that would expire before the last retry', () => {
@@ -64,7 +76,13 @@ describe('config', () => {
   });
 
   it('never echoes a password from a bad URL', () => {
-    assert.throws(() => loadConfig({ AMQP_URL: 'http://user:hunter2@host' }), (e: unknown) => !(e as Error).message.includes('hunter2'));
-    assert.throws(() => loadConfig({ AMQP_URL: 'amqp//user:hunter2@host' }), (e: unknown) => !(e as Error).message.includes('hunter2'));
+    assert.throws(
+      () => loadConfig({ AMQP_URL: 'http://user:hunter2@host' }),
+      (e: unknown) => !(e as Error).message.includes('hunter2'),
+    );
+    assert.throws(
+      () => loadConfig({ AMQP_URL: 'amqp//user:hunter2@host' }),
+      (e: unknown) => !(e as Error).message.includes('hunter2'),
+    );
   });
 });

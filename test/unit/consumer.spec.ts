@@ -85,8 +85,15 @@ describe('Consumer (fake broker)', () => {
     await until('the ack', () => broker.settlement(msg) === 'ack');
     const { queue, attempt, redelivered, deliveryCount } = seen!;
     assert.deepEqual(seen!.event, event);
-    assert.deepEqual({ queue, attempt, traceparent: seen!.traceparent, redelivered, deliveryCount }, { queue: 'q', attempt: 3, traceparent, redelivered: false, deliveryCount: 2 });
-    assert.deepEqual(Object.keys(seen!).filter((key) => ['message', 'fields', 'properties', 'content'].includes(key)), [], 'no amqplib message in the context');
+    assert.deepEqual(
+      { queue, attempt, traceparent: seen!.traceparent, redelivered, deliveryCount },
+      { queue: 'q', attempt: 3, traceparent, redelivered: false, deliveryCount: 2 },
+    );
+    assert.deepEqual(
+      Object.keys(seen!).filter((key) => ['message', 'fields', 'properties', 'content'].includes(key)),
+      [],
+      'no amqplib message in the context',
+    );
   });
 
   it('dead-letters a permanent failure at once, with the reason headers, then acks the original', async () => {
@@ -99,7 +106,10 @@ describe('Consumer (fake broker)', () => {
     });
     const event = paymentDeclined('o-1');
     const content = body(event);
-    const msg = deliver(content, { ...eventProps(event), headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } });
+    const msg = deliver(content, {
+      ...eventProps(event),
+      headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+    });
     await until('the ack', () => broker.settlement(msg) === 'ack');
     assert.equal(calls, 1, 'a permanent failure is not retried');
     assert.equal(copies.published.length, 1);
@@ -141,8 +151,14 @@ describe('Consumer (fake broker)', () => {
     await until('the dead-letter copy', () => copies.published.length === 3);
     await until('every original acked', () => [first, second, third].every((m) => broker.settlement(m) === 'ack'));
     assert.deepEqual(attempts, [1, 2, 3]);
-    assert.deepEqual(copies.published.map((c) => `${c.exchange}/${c.routingKey}`), ['q.failures/retry.10', 'q.failures/retry.20', 'q.failures/dlq']);
-    assert.deepEqual(copies.published.map((c) => headersOf(c)[H.attempt]), [2, 3, 3]);
+    assert.deepEqual(
+      copies.published.map((c) => `${c.exchange}/${c.routingKey}`),
+      ['q.failures/retry.10', 'q.failures/retry.20', 'q.failures/dlq'],
+    );
+    assert.deepEqual(
+      copies.published.map((c) => headersOf(c)[H.attempt]),
+      [2, 3, 3],
+    );
     const [retry1, retry2, dead] = copies.published.map(headersOf);
     assert.equal(retry1![H.reasonCode], undefined, 'a retry copy carries no dead-letter reason');
     assert.equal(retry2![H.firstFailureAt], retry1![H.firstFailureAt], 'the first failure is remembered across tiers');
@@ -158,7 +174,13 @@ describe('Consumer (fake broker)', () => {
         throw ctx.event.orderId === 'o-retry' ? new TransientError('later') : new CannotApplyError('never');
       },
     });
-    const brokerHeaders = { 'x-death': [xDeath(10)], 'x-first-death-queue': 'q', 'x-first-death-reason': 'expired', 'x-last-death-queue': 'q.retry.10', 'x-delivery-count': 3 };
+    const brokerHeaders = {
+      'x-death': [xDeath(10)],
+      'x-first-death-queue': 'q',
+      'x-first-death-reason': 'expired',
+      'x-last-death-queue': 'q.retry.10',
+      'x-delivery-count': 3,
+    };
     for (const orderId of ['o-retry', 'o-dead']) {
       const event = paymentDeclined(orderId);
       deliver(body(event), { ...eventProps(event), headers: { ...brokerHeaders, 'x-tenant': 'kept' } });
@@ -166,7 +188,11 @@ describe('Consumer (fake broker)', () => {
     await until('both copies', () => copies.published.length === 2);
     for (const copy of copies.published) {
       const headers = headersOf(copy);
-      assert.deepEqual(Object.keys(headers).filter((k) => k in brokerHeaders), [], copy.routingKey);
+      assert.deepEqual(
+        Object.keys(headers).filter((k) => k in brokerHeaders),
+        [],
+        copy.routingKey,
+      );
       assert.equal(headers['x-tenant'], 'kept');
     }
   });
@@ -178,7 +204,12 @@ describe('Consumer (fake broker)', () => {
     ['a declared content type that is not JSON', body(paymentDeclined()), { contentType: 'text/plain' }, 'UNSUPPORTED_CONTENT_TYPE'],
     ['an unknown event type', body({ ...paymentDeclined(), eventType: 'OrderShipped' }), {}, 'UNKNOWN_EVENT'],
     ['an unknown event version', body({ ...paymentDeclined(), version: 99 }), {}, 'UNKNOWN_EVENT'],
-    ['an event this queue has no handler for', body(createEvent('InventoryReleased', { orderId: 'o-9', items: [{ productId: 'P', quantity: 1 }] }, { correlationId: 'o-9' })), {}, 'UNKNOWN_EVENT'],
+    [
+      'an event this queue has no handler for',
+      body(createEvent('InventoryReleased', { orderId: 'o-9', items: [{ productId: 'P', quantity: 1 }] }, { correlationId: 'o-9' })),
+      {},
+      'UNKNOWN_EVENT',
+    ],
     ['an event that breaks its schema', body({ ...paymentDeclined(), reason: 42 }), {}, 'SCHEMA_VIOLATION'],
   ];
   for (const [what, content, props, reasonCode] of unreadable) {
@@ -211,14 +242,25 @@ describe('Consumer (fake broker)', () => {
   });
 
   it('hands the original back to the broker (requeue, after a pause) when its copy is nacked, returned or never confirmed', async () => {
-    const { deliver, broker, copies } = await startConsumer({ PaymentDeclined: async () => Promise.reject(new CannotApplyError('no')) }, { confirmTimeoutMs: 50 });
+    const { deliver, broker, copies } = await startConsumer(
+      { PaymentDeclined: async () => Promise.reject(new CannotApplyError('no')) },
+      { confirmTimeoutMs: 50 },
+    );
     const outcomes = { 'o-nack': 'nack', 'o-return': 'return', 'o-late': 'never' } as const;
     copies.confirm = (p) => outcomes[JSON.parse(p.content.toString()).orderId as keyof typeof outcomes];
     const msgs = Object.keys(outcomes).map((orderId) => deliver(body(paymentDeclined(orderId))));
     await until('three copies', () => copies.published.length === 3);
     await sleep(300);
-    assert.deepEqual(msgs.map((m) => broker.settlement(m)), [undefined, undefined, undefined], 'not requeued at once: a broker refusing copies is not hammered');
+    assert.deepEqual(
+      msgs.map((m) => broker.settlement(m)),
+      [undefined, undefined, undefined],
+      'not requeued at once: a broker refusing copies is not hammered',
+    );
     await until('three requeues', () => msgs.every((m) => broker.settlement(m) === 'requeue'), 2000);
-    assert.deepEqual(broker.frames.filter((f) => f.startsWith('ack')), [], 'never acked');
+    assert.deepEqual(
+      broker.frames.filter((f) => f.startsWith('ack')),
+      [],
+      'never acked',
+    );
   });
 });

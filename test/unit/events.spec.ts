@@ -31,7 +31,14 @@ describe('event schemas, codec and upcaster', () => {
 
   it('round-trips every current event type through createEvent and decodeEvent', () => {
     const payloads: Record<string, Record<string, unknown>> = {
-      OrderPlaced: { orderId: 'o', customerId: 'c', items: [{ productId: 'P', quantity: 1 }], totalAmount: 1, currency: 'EUR', paymentToken: 'tok_visa' },
+      OrderPlaced: {
+        orderId: 'o',
+        customerId: 'c',
+        items: [{ productId: 'P', quantity: 1 }],
+        totalAmount: 1,
+        currency: 'EUR',
+        paymentToken: 'tok_visa',
+      },
       OrderConfirmed: { orderId: 'o', items: [{ productId: 'P', quantity: 1 }], totalAmount: 1, currency: 'EUR' },
       OrderCancelled: { orderId: 'o', reason: 'TIMEOUT', items: [{ productId: 'P', quantity: 1 }] },
       InventoryReserved: { orderId: 'o', items: [{ productId: 'P', quantity: 1 }] },
@@ -50,10 +57,16 @@ describe('event schemas, codec and upcaster', () => {
 
   it('names the offending field of a schema violation', () => {
     const bad = { ...structuredClone(SEED), items: [{ productId: 'P001', quantity: 'two' }] };
-    assert.throws(() => decodeEvent(bad), (e: unknown) => e instanceof SchemaViolationError && e.field === '/items/0/quantity');
+    assert.throws(
+      () => decodeEvent(bad),
+      (e: unknown) => e instanceof SchemaViolationError && e.field === '/items/0/quantity',
+    );
     const missing: Record<string, unknown> = structuredClone(SEED);
     delete missing['totalAmount'];
-    assert.throws(() => decodeEvent(missing), (e: unknown) => e instanceof SchemaViolationError && e.field === '/totalAmount');
+    assert.throws(
+      () => decodeEvent(missing),
+      (e: unknown) => e instanceof SchemaViolationError && e.field === '/totalAmount',
+    );
   });
 
   it('rejects unknown event types and versions as permanent errors', () => {
@@ -63,11 +76,18 @@ describe('event schemas, codec and upcaster', () => {
   });
 
   it('refuses to build an invalid outgoing event', () => {
-    assert.throws(() => createEvent('PaymentCaptured', { orderId: 'o', amount: -1, currency: 'EUR', paymentId: 'x' }, { correlationId: 'o' }), SchemaViolationError);
+    assert.throws(
+      () => createEvent('PaymentCaptured', { orderId: 'o', amount: -1, currency: 'EUR', paymentId: 'x' }, { correlationId: 'o' }),
+      SchemaViolationError,
+    );
   });
 
   it('refuses a payment token that is not a token', () => {
-    const event = createEvent('OrderPlaced', { orderId: 'o', customerId: 'c', items: [{ productId: 'P', quantity: 1 }], totalAmount: 1, currency: 'EUR' }, { correlationId: 'o' });
+    const event = createEvent(
+      'OrderPlaced',
+      { orderId: 'o', customerId: 'c', items: [{ productId: 'P', quantity: 1 }], totalAmount: 1, currency: 'EUR' },
+      { correlationId: 'o' },
+    );
     assert.throws(() => decodeEvent({ ...event, paymentToken: '4111111111111111' }), SchemaViolationError);
   });
 });

@@ -26,7 +26,10 @@ describe('timeout middleware (HandlerTimeoutError)', () => {
     await compose([timeoutMiddleware(1000)], async () => void (ran = true))(contextFor(paymentDeclined()));
     assert.ok(ran);
     const own = new PermanentError('no');
-    await assert.rejects(compose([timeoutMiddleware(1000)], () => Promise.reject(own))(contextFor(paymentDeclined())), (e: unknown) => e === own);
+    await assert.rejects(
+      compose([timeoutMiddleware(1000)], () => Promise.reject(own))(contextFor(paymentDeclined())),
+      (e: unknown) => e === own,
+    );
   });
 
   it('clears its timer once the handler settles, so no timer is left per message', async () => {

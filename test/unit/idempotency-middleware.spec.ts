@@ -9,7 +9,8 @@ import { body, contextFor, paymentDeclined, sleep, until, valueOf } from './fake
 import { MemoryClaimStore } from './fakes/memory-claim-store';
 
 /** Runs one event through the middleware and a handler, as a consumer's pipeline would. */
-const handle = (middleware: Middleware, event: AnyEvent, handler: EventHandler, queue = 'q') => compose([middleware], handler)(contextFor(event, queue));
+const handle = (middleware: Middleware, event: AnyEvent, handler: EventHandler, queue = 'q') =>
+  compose([middleware], handler)(contextFor(event, queue));
 
 describe('idempotency middleware (claims)', () => {
   afterEach(assertBrokersSawNoViolation);
@@ -29,7 +30,10 @@ describe('idempotency middleware (claims)', () => {
   it('in a consumer, acks a duplicate and counts it as such, with no copy published', async () => {
     const store = new MemoryClaimStore();
     let runs = 0;
-    const { deliver, broker, copies, metrics } = await startConsumer({ PaymentDeclined: async () => void runs++ }, { middleware: [idempotencyMiddleware(store.asClaimStore())] });
+    const { deliver, broker, copies, metrics } = await startConsumer(
+      { PaymentDeclined: async () => void runs++ },
+      { middleware: [idempotencyMiddleware(store.asClaimStore())] },
+    );
     const event = paymentDeclined();
     const first = deliver(body(event), eventProps(event));
     await until('the first ack', () => broker.settlement(first) === 'ack');
@@ -49,7 +53,10 @@ describe('idempotency middleware (claims)', () => {
       runs++;
       await new Promise<void>((r) => (release = r));
     };
-    const { deliver, broker, copies } = await startConsumer({ PaymentDeclined: handler }, { middleware: [idempotencyMiddleware(store.asClaimStore())] });
+    const { deliver, broker, copies } = await startConsumer(
+      { PaymentDeclined: handler },
+      { middleware: [idempotencyMiddleware(store.asClaimStore())] },
+    );
     const event = paymentDeclined();
     const first = deliver(body(event), eventProps(event));
     await until('the first run', () => runs === 1);
@@ -69,7 +76,10 @@ describe('idempotency middleware (claims)', () => {
     const event = paymentDeclined();
     await store.claim('q', `PaymentDeclined:${event.eventId}`); // a worker that claimed it, then died
     let runs = 0;
-    await assert.rejects(handle(middleware, event, async () => void runs++), (e: unknown) => e instanceof ClaimHeldError && e instanceof TransientError);
+    await assert.rejects(
+      handle(middleware, event, async () => void runs++),
+      (e: unknown) => e instanceof ClaimHeldError && e instanceof TransientError,
+    );
     await sleep(40);
     await handle(middleware, event, async () => void runs++);
     assert.equal(runs, 1);
@@ -80,7 +90,10 @@ describe('idempotency middleware (claims)', () => {
     const middleware = idempotencyMiddleware(store.asClaimStore());
     const event = paymentDeclined();
     const failure = new TransientError('gateway 503');
-    await assert.rejects(handle(middleware, event, () => Promise.reject(failure)), (e: unknown) => e === failure);
+    await assert.rejects(
+      handle(middleware, event, () => Promise.reject(failure)),
+      (e: unknown) => e === failure,
+    );
     const id = `PaymentDeclined:${event.eventId}`;
     assert.deepEqual(store.calls, [`claim q ${id}`, `release q ${id}`], 'released, never marked done');
     let runs = 0;
@@ -92,7 +105,10 @@ describe('idempotency middleware (claims)', () => {
     const store = new MemoryClaimStore();
     store.failNext.add('release');
     const failure = new TransientError('gateway 503');
-    await assert.rejects(handle(idempotencyMiddleware(store.asClaimStore()), paymentDeclined(), () => Promise.reject(failure)), (e: unknown) => e === failure);
+    await assert.rejects(
+      handle(idempotencyMiddleware(store.asClaimStore()), paymentDeclined(), () => Promise.reject(failure)),
+      (e: unknown) => e === failure,
+    );
   });
 
   it('claims per queue: one event is handled once by each queue that receives it', async () => {

@@ -5,7 +5,14 @@ const T0 = '2026-01-01T00:00:00.000Z';
 const at = (s: number) => new Date(Date.parse(T0) + s * 1000).toISOString();
 
 function order(): Order {
-  return newOrder({ orderId: 'o-1', customerId: 'c-1', items: [{ productId: 'P001', quantity: 2 }], totalAmount: 10, currency: 'USD', createdAt: T0 });
+  return newOrder({
+    orderId: 'o-1',
+    customerId: 'c-1',
+    items: [{ productId: 'P001', quantity: 2 }],
+    totalAmount: 10,
+    currency: 'USD',
+    createdAt: T0,
+  });
 }
 
 function run(inputs: SagaInput['eventType'][]) {
@@ -21,7 +28,10 @@ function run(inputs: SagaInput['eventType'][]) {
 
 describe('order saga (pure state machine)', () => {
   it('confirms once both reservation and capture are in, in either order', () => {
-    for (const inputs of [['InventoryReserved', 'PaymentCaptured'], ['PaymentCaptured', 'InventoryReserved']] as const) {
+    for (const inputs of [
+      ['InventoryReserved', 'PaymentCaptured'],
+      ['PaymentCaptured', 'InventoryReserved'],
+    ] as const) {
       const { order: o, emitted } = run([...inputs]);
       assert.equal(o.status, 'CONFIRMED');
       assert.deepEqual(emitted, ['OrderConfirmed']);
@@ -73,7 +83,10 @@ describe('order saga (pure state machine)', () => {
     const { order: o } = run(['InventoryReserved', 'PaymentDeclined', 'InventoryReleased']);
     assert.equal(o.status, 'CANCELLED');
     assert.equal(o.inventory, 'RELEASED');
-    assert.deepEqual(o.history.map((h) => h.eventType), ['OrderPlaced', 'InventoryReserved', 'PaymentDeclined', 'InventoryReleased']);
+    assert.deepEqual(
+      o.history.map((h) => h.eventType),
+      ['OrderPlaced', 'InventoryReserved', 'PaymentDeclined', 'InventoryReleased'],
+    );
   });
 
   it('only refunds a captured payment', () => {

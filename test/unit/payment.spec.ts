@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { chargeDecision, chargeKey, chargeOutcome, refundKey, refundsOnCancel, settlementOf, type PaymentState } from '../../workers/payment/domain/payment';
+import {
+  chargeDecision,
+  chargeKey,
+  chargeOutcome,
+  refundKey,
+  refundsOnCancel,
+  settlementOf,
+  type PaymentState,
+} from '../../workers/payment/domain/payment';
 
 const fresh: PaymentState = { cancelled: false };
 const captured: PaymentState = { status: 'CAPTURED', cancelled: false };
@@ -11,7 +19,8 @@ describe('payment decision (pure)', () => {
   it('charges a placed order once: only while the gateway has not answered and the order is not cancelled', () => {
     assert.equal(chargeDecision(fresh), 'charge');
     assert.equal(chargeDecision(cancelled(fresh)), 'skip', 'cancelled before payment: never charged');
-    for (const state of [captured, declined, refunded, cancelled(captured)]) assert.equal(chargeDecision(state), 'answered', JSON.stringify(state));
+    for (const state of [captured, declined, refunded, cancelled(captured)])
+      assert.equal(chargeDecision(state), 'answered', JSON.stringify(state));
   });
 
   it("records the gateway's answer: a decline is a business outcome with its reason, not a failure", () => {
@@ -22,13 +31,21 @@ describe('payment decision (pure)', () => {
   it('after the answer, publishes the capture or the decline, the same on every redelivery', () => {
     assert.deepEqual(settlementOf(captured), { kind: 'captured' });
     assert.deepEqual(settlementOf(declined), { kind: 'declined', reason: 'CARD_DECLINED' });
-    assert.deepEqual(settlementOf({ status: 'DECLINED', cancelled: false }), { kind: 'declined', reason: 'CARD_DECLINED' }, 'a decline recorded without a reason');
+    assert.deepEqual(
+      settlementOf({ status: 'DECLINED', cancelled: false }),
+      { kind: 'declined', reason: 'CARD_DECLINED' },
+      'a decline recorded without a reason',
+    );
   });
 
   it('refunds a capture whose order was cancelled meanwhile, instead of publishing it', () => {
     assert.deepEqual(settlementOf(cancelled(captured)), { kind: 'refund' });
     assert.deepEqual(settlementOf(refunded), { kind: 'none' }, 'a refund already made is not published as a capture');
-    assert.deepEqual(settlementOf(cancelled(declined)), { kind: 'declined', reason: 'CARD_DECLINED' }, 'nothing to give back for a decline');
+    assert.deepEqual(
+      settlementOf(cancelled(declined)),
+      { kind: 'declined', reason: 'CARD_DECLINED' },
+      'nothing to give back for a decline',
+    );
   });
 
   it('on cancellation refunds a capture, and asks again for a refund already made (so its outcome is re-published)', () => {

@@ -11,7 +11,17 @@ const topology: Topology = { exchange: 'test.events', queues: [{ name: 'q', bind
 async function publisherWith(options: Partial<PublisherOptions> = {}) {
   const amqp = new FakeConnectionManager();
   const metrics = testMetrics();
-  const publisher = new Publisher(amqp.manager, { exchange: 'test.events', topology, timeoutMs: 2000, bufferLimit: 100, bufferBytes: 1 << 20, appId: 'test-app', log: quietLog, metrics, ...options });
+  const publisher = new Publisher(amqp.manager, {
+    exchange: 'test.events',
+    topology,
+    timeoutMs: 2000,
+    bufferLimit: 100,
+    bufferBytes: 1 << 20,
+    appId: 'test-app',
+    log: quietLog,
+    metrics,
+    ...options,
+  });
   await publisher.ready();
   return { publisher, broker: amqp.channel('publisher'), metrics };
 }
@@ -51,7 +61,13 @@ describe('Publisher (fake broker)', () => {
     assert.equal(state.outcome, 'resolved');
     const { options } = broker.published[0]!;
     assert.deepEqual(
-      { persistent: options.persistent, mandatory: options.mandatory, contentType: options.contentType, appId: options.appId, messageId: options.messageId },
+      {
+        persistent: options.persistent,
+        mandatory: options.mandatory,
+        contentType: options.contentType,
+        appId: options.appId,
+        messageId: options.messageId,
+      },
       { persistent: true, mandatory: true, contentType: 'application/json', appId: 'test-app', messageId: 'm-1' },
     );
     assert.equal('timeout' in options, false, 'the wrapper option is not an AMQP property');
@@ -70,7 +86,10 @@ describe('Publisher (fake broker)', () => {
   it('rejects with PublishError(returned) when the broker returns a mandatory message, although it confirms it', async () => {
     const { publisher, broker, metrics } = await publisherWith();
     broker.confirm = (p) => (p.options.messageId === 'lost' ? 'return' : 'ack');
-    await assert.rejects(publisher.publish('test.events', 'nowhere', bytes(3), { messageId: 'lost' }), isPublishError('returned', /unroutable.*nowhere/));
+    await assert.rejects(
+      publisher.publish('test.events', 'nowhere', bytes(3), { messageId: 'lost' }),
+      isPublishError('returned', /unroutable.*nowhere/),
+    );
     await publisher.publish('test.events', 'k', bytes(3), { messageId: 'found' });
     assert.equal(await valueOf(metrics.published, { outcome: 'returned' }), 1);
     assert.equal(await valueOf(metrics.published, { outcome: 'confirmed' }), 1);
@@ -93,7 +112,10 @@ describe('Publisher (fake broker)', () => {
     broker.confirm = 'never';
     const first = watch(publisher.publish('test.events', 'k', bytes(1), { messageId: 'm-1' }));
     watch(publisher.publish('test.events', 'k', bytes(1), { messageId: 'm-2' }));
-    await assert.rejects(publisher.publish('test.events', 'k', bytes(1), { messageId: 'm-3' }), isPublishError('buffer_full', /2 messages/));
+    await assert.rejects(
+      publisher.publish('test.events', 'k', bytes(1), { messageId: 'm-3' }),
+      isPublishError('buffer_full', /2 messages/),
+    );
     await until('two publishes', () => broker.published.length === 2);
     assert.equal(await valueOf(metrics.publishBuffer), 2);
     assert.equal(await valueOf(metrics.published, { outcome: 'buffer_full' }), 1);
@@ -101,14 +123,20 @@ describe('Publisher (fake broker)', () => {
     await until('the first confirm', () => first.outcome === 'resolved');
     watch(publisher.publish('test.events', 'k', bytes(1), { messageId: 'm-4' }));
     await until('a slot to free up', () => broker.published.length === 3);
-    assert.deepEqual(broker.published.map((p) => p.options.messageId), ['m-1', 'm-2', 'm-4']);
+    assert.deepEqual(
+      broker.published.map((p) => p.options.messageId),
+      ['m-1', 'm-2', 'm-4'],
+    );
   });
 
   it('refuses a publish past the byte bound, but always lets one through when nothing is pending', async () => {
     const { publisher, broker } = await publisherWith({ bufferBytes: 100 });
     broker.confirm = 'never';
     const big = watch(publisher.publish('test.events', 'k', bytes(150), { messageId: 'big' }));
-    await assert.rejects(publisher.publish('test.events', 'k', bytes(10), { messageId: 'small' }), isPublishError('buffer_full', /150 bytes/));
+    await assert.rejects(
+      publisher.publish('test.events', 'k', bytes(10), { messageId: 'small' }),
+      isPublishError('buffer_full', /150 bytes/),
+    );
     await until('the big publish', () => broker.published.length === 1);
     broker.published[0]!.settle('ack');
     await until('its confirm', () => big.outcome === 'resolved');
@@ -123,7 +151,10 @@ describe('Publisher (fake broker)', () => {
     let publishes = 0;
     broker.confirm = () => (++publishes === 1 ? 'closed' : 'ack');
     await publisher.publish('test.events', 'k', bytes(3), { messageId: 'm-1' });
-    assert.deepEqual(broker.published.map((p) => p.options.messageId), ['m-1', 'm-1']);
+    assert.deepEqual(
+      broker.published.map((p) => p.options.messageId),
+      ['m-1', 'm-1'],
+    );
   });
 
   it('publishes an event under its routing key, with properties mirroring its metadata', async () => {

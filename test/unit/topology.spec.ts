@@ -1,14 +1,30 @@
 import assert from 'node:assert/strict';
-import { deadLetterQueueName, deliveryLimit, failuresExchangeName, planTopology, retryQueueName, unlimitedDeliveries, type Topology } from '../../shared/messaging/topology';
+import {
+  deadLetterQueueName,
+  deliveryLimit,
+  failuresExchangeName,
+  planTopology,
+  retryQueueName,
+  unlimitedDeliveries,
+  type Topology,
+} from '../../shared/messaging/topology';
 
-const topology = (queueType: Topology['queueType'], retryDelaysMs = [100, 500]): Topology => ({ exchange: 'ex', queues: [{ name: 'q', bindings: ['a.b'] }], retryDelaysMs, queueType });
+const topology = (queueType: Topology['queueType'], retryDelaysMs = [100, 500]): Topology => ({
+  exchange: 'ex',
+  queues: [{ name: 'q', bindings: ['a.b'] }],
+  retryDelaysMs,
+  queueType,
+});
 const RABBITMQ_3 = { version: '3.10.8' };
 const RABBITMQ_4 = { version: '4.0.5' };
 
 describe('topology plan', () => {
   it('gives each queue one TTL retry queue per tier, dead-lettering back to that queue only, and a DLQ', () => {
     const plan = planTopology(topology('quorum'), RABBITMQ_3);
-    assert.deepEqual(plan.map((d) => d.name), ['q', retryQueueName('q', 100), retryQueueName('q', 500), deadLetterQueueName('q')]);
+    assert.deepEqual(
+      plan.map((d) => d.name),
+      ['q', retryQueueName('q', 100), retryQueueName('q', 500), deadLetterQueueName('q')],
+    );
     const main = plan[0]!;
     assert.deepEqual(main.bindings, ['a.b']);
     assert.equal(main.options.arguments!['x-queue-type'], 'quorum');
@@ -28,11 +44,15 @@ describe('topology plan', () => {
   it('caps a main quorum queue above the retry budget, the same on every broker version', () => {
     assert.ok(deliveryLimit([100, 500]) > 3, 'the broker limit sits above our retry budget (attempts = tiers + 1)');
     for (const broker of [RABBITMQ_3, RABBITMQ_4, {}]) {
-      assert.equal(planTopology(topology('quorum'), broker)[0]!.options.arguments!['x-delivery-limit'], deliveryLimit([100, 500]), JSON.stringify(broker));
+      assert.equal(
+        planTopology(topology('quorum'), broker)[0]!.options.arguments!['x-delivery-limit'],
+        deliveryLimit([100, 500]),
+        JSON.stringify(broker),
+      );
     }
   });
 
-  it('on RabbitMQ 4 declares the retry tiers and the DLQ with an unlimited delivery limit (-1), not 4.x\'s default of 20', () => {
+  it("on RabbitMQ 4 declares the retry tiers and the DLQ with an unlimited delivery limit (-1), not 4.x's default of 20", () => {
     const plan = planTopology(topology('quorum'), RABBITMQ_4);
     for (const name of [retryQueueName('q', 100), retryQueueName('q', 500), deadLetterQueueName('q')]) {
       assert.equal(plan.find((d) => d.name === name)!.options.arguments!['x-delivery-limit'], -1, name);
@@ -49,7 +69,12 @@ describe('topology plan', () => {
 
   it('never sends -1 to a broker whose version it cannot read', () => {
     for (const version of [undefined, '', 'unknown', 'v4']) assert.deepEqual(unlimitedDeliveries({ version }), {}, String(version));
-    assert.deepEqual(planTopology(topology('quorum')).slice(1).map((d) => d.options.arguments!['x-delivery-limit']), [undefined, undefined, undefined]);
+    assert.deepEqual(
+      planTopology(topology('quorum'))
+        .slice(1)
+        .map((d) => d.options.arguments!['x-delivery-limit']),
+      [undefined, undefined, undefined],
+    );
   });
 
   it('declares classic queues without quorum-only arguments, on any version', () => {

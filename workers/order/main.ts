@@ -14,11 +14,18 @@ export const orderService: ServiceDefinition = {
   async wire(runtime) {
     const { config, log } = runtime;
     const store = new OrderStore(runtime.redis, config.redisKeyPrefix, config.idempotencyRetentionMs, runtime.metrics);
-    const metrics = createOrderMetrics(runtime.metrics.registry, { outboxDepth: () => store.outboxDepth(), openOrders: () => store.openOrders() });
+    const metrics = createOrderMetrics(runtime.metrics.registry, {
+      outboxDepth: () => store.outboxDepth(),
+      openOrders: () => store.openOrders(),
+    });
     const runner = new SagaRunner(store, runtime.publisher, metrics, log.child({ component: 'saga' }));
     // Every handler's effect is one compare-and-set of the order (with its outbox) or a create-if-absent: a second
     // copy of an event changes nothing, so no claim is needed.
-    runtime.consume(ORDER_QUEUE, { ...outcomeHandlers(runner), OrderPlaced: onOrderPlaced(store, runner, metrics, config.orderTimeoutMs) }, { idempotency: 'atomic' });
+    runtime.consume(
+      ORDER_QUEUE,
+      { ...outcomeHandlers(runner), OrderPlaced: onOrderPlaced(store, runner, metrics, config.orderTimeoutMs) },
+      { idempotency: 'atomic' },
+    );
 
     const relay = new OutboxRelay(store, runner, metrics, log.child({ component: 'relay' }), {
       intervalMs: config.outboxRelayIntervalMs,
@@ -32,7 +39,14 @@ export const orderService: ServiceDefinition = {
     });
 
     const api = createHttpServer();
-    orderRoutes(api, { store, runner, metrics, log: log.child({ component: 'api' }), orderTimeoutMs: config.orderTimeoutMs, brokerUp: () => runtime.brokerUp() });
+    orderRoutes(api, {
+      store,
+      runner,
+      metrics,
+      log: log.child({ component: 'api' }),
+      orderTimeoutMs: config.orderTimeoutMs,
+      brokerUp: () => runtime.brokerUp(),
+    });
     await api.listen({ port: runtime.apiPort, host: '0.0.0.0' });
     log.info({ port: runtime.apiPort }, 'order API listening');
     runtime.onStopIntake(() => api.close());

@@ -16,12 +16,38 @@ const PROBE_TIMEOUT_MS = 1000;
 export function createOrderMetrics(registry: Registry, probes?: OrderProbes) {
   const registers = [registry];
   return {
-    placed: new Counter({ name: 'warren_orders_placed_total', help: 'Orders accepted, by source (api, event).', labelNames: ['source'] as const, registers }),
+    placed: new Counter({
+      name: 'warren_orders_placed_total',
+      help: 'Orders accepted, by source (api, event).',
+      labelNames: ['source'] as const,
+      registers,
+    }),
     confirmed: new Counter({ name: 'warren_orders_confirmed_total', help: 'Orders confirmed.', registers }),
-    cancelled: new Counter({ name: 'warren_orders_cancelled_total', help: 'Orders cancelled, by reason.', labelNames: ['reason'] as const, registers }),
-    sagaSeconds: new Histogram({ name: 'warren_saga_duration_seconds', help: 'From order placed to confirmed or cancelled.', labelNames: ['outcome'] as const, buckets: SLOW_BUCKETS, registers }),
-    httpSeconds: new Histogram({ name: 'warren_http_request_duration_seconds', help: 'Order API request duration, by method, route and status.', labelNames: ['method', 'route', 'status'] as const, buckets: FAST_BUCKETS, registers }),
-    outboxRelayed: new Counter({ name: 'warren_outbox_relayed_total', help: 'Events the outbox relay published after the fast path did not.', registers }),
+    cancelled: new Counter({
+      name: 'warren_orders_cancelled_total',
+      help: 'Orders cancelled, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    sagaSeconds: new Histogram({
+      name: 'warren_saga_duration_seconds',
+      help: 'From order placed to confirmed or cancelled.',
+      labelNames: ['outcome'] as const,
+      buckets: SLOW_BUCKETS,
+      registers,
+    }),
+    httpSeconds: new Histogram({
+      name: 'warren_http_request_duration_seconds',
+      help: 'Order API request duration, by method, route and status.',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: FAST_BUCKETS,
+      registers,
+    }),
+    outboxRelayed: new Counter({
+      name: 'warren_outbox_relayed_total',
+      help: 'Events the outbox relay published after the fast path did not.',
+      registers,
+    }),
     outboxDepth: new Gauge({
       name: 'warren_outbox_depth',
       help: 'Events in the order outbox not yet confirmed by the broker (sampled from Redis at scrape).',

@@ -100,7 +100,10 @@ export class SagaRunner {
           return 1;
         } catch (error) {
           const traceId = parseTraceparent(entry.traceparent)?.traceId;
-          this.log.warn({ orderId: entry.event.orderId, eventId: entry.event.eventId, traceId, err: (error as Error).message }, 'publish failed; the outbox relay will retry');
+          this.log.warn(
+            { orderId: entry.event.orderId, eventId: entry.event.eventId, traceId, err: (error as Error).message },
+            'publish failed; the outbox relay will retry',
+          );
           return 0;
         }
       }),
@@ -117,7 +120,11 @@ export class SagaRunner {
     };
     const event =
       command.eventType === 'OrderConfirmed'
-        ? createEvent('OrderConfirmed', { orderId: order.orderId, items: order.items, totalAmount: order.totalAmount, currency: order.currency }, causation)
+        ? createEvent(
+            'OrderConfirmed',
+            { orderId: order.orderId, items: order.items, totalAmount: order.totalAmount, currency: order.currency },
+            causation,
+          )
         : createEvent('OrderCancelled', { orderId: order.orderId, reason: command.reason, items: order.items }, causation);
     return { event, traceparent: formatTraceparent(childSpan(parseTraceparent(cause.traceparent))) };
   }
@@ -129,6 +136,9 @@ export class SagaRunner {
     if (order.status === 'CONFIRMED') this.metrics.confirmed.inc();
     else this.metrics.cancelled.labels(order.reason ?? 'UNKNOWN').inc();
     const traceId = parseTraceparent(traceparent)?.traceId;
-    this.log.info({ orderId: order.orderId, correlationId: order.orderId, traceId, status: order.status, reason: order.reason }, 'order ended');
+    this.log.info(
+      { orderId: order.orderId, correlationId: order.orderId, traceId, status: order.status, reason: order.reason },
+      'order ended',
+    );
   }
 }

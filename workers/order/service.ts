@@ -9,7 +9,15 @@ export const order = {
   consumes: [
     {
       name: ORDER_QUEUE,
-      bindings: ['order.placed', 'inventory.reserved', 'inventory.rejected', 'inventory.released', 'payment.captured', 'payment.declined', 'payment.refunded'],
+      bindings: [
+        'order.placed',
+        'inventory.reserved',
+        'inventory.rejected',
+        'inventory.released',
+        'payment.captured',
+        'payment.declined',
+        'payment.refunded',
+      ],
     },
   ],
   publishes: ['order.placed', 'order.confirmed', 'order.cancelled'],

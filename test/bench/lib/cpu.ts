@@ -95,14 +95,20 @@ export function cpuSnapshot(children: Record<string, number> = {}): CpuSnapshot 
     children: Object.fromEntries(Object.entries(children).map(([name, pid]) => [name, processCpuMs(pid)])),
     syscalls: [processSyscalls('self'), ...Object.values(children).map((pid) => processSyscalls(pid))].reduce((a, b) => a + b, 0),
     steal: stealMs(),
-    wakeups: ['self' as const, pids.broker, pids.redis, ...Object.values(children)].map((pid) => processWakeups(pid)).reduce((a, b) => a + b, 0),
+    wakeups: ['self' as const, pids.broker, pids.redis, ...Object.values(children)]
+      .map((pid) => processWakeups(pid))
+      .reduce((a, b) => a + b, 0),
   };
 }
 
 /** Microseconds of CPU per message in each process between two snapshots, and the Node processes' I/O system calls per message. */
 export function cpuPerMessage(before: CpuSnapshot, after: CpuSnapshot, messages: number): Record<string, number> {
   const per = (a: number, b: number) => Math.round(((b - a) * 1000) / messages);
-  const out: Record<string, number> = { client: per(before.self, after.self), broker: per(before.broker, after.broker), redis: per(before.redis, after.redis) };
+  const out: Record<string, number> = {
+    client: per(before.self, after.self),
+    broker: per(before.broker, after.broker),
+    redis: per(before.redis, after.redis),
+  };
   for (const [name, ms] of Object.entries(after.children)) out[name] = per(before.children[name] ?? Number.NaN, ms);
   out['io-syscalls'] = Math.round(((after.syscalls - before.syscalls) / messages) * 10) / 10;
   out['wakeups'] = Math.round(((after.wakeups - before.wakeups) / messages) * 10) / 10;

@@ -10,16 +10,32 @@ export const PRODUCTS = ['P001', 'P002', 'P003', 'P004', 'P005', 'P006', 'P007',
 export function orderPlaced(i: number, lines = 2): OrderPlaced {
   const orderId = randomUUID();
   const items = Array.from({ length: lines }, (_, k) => ({ productId: PRODUCTS[(i + k) % PRODUCTS.length]!, quantity: 1 + (k % 3) }));
-  return createEvent('OrderPlaced', { orderId, customerId: `bench-${i % 1000}`, items, totalAmount: 42.5, currency: 'USD', paymentToken: 'tok_visa' }, { correlationId: orderId });
+  return createEvent(
+    'OrderPlaced',
+    { orderId, customerId: `bench-${i % 1000}`, items, totalAmount: 42.5, currency: 'USD', paymentToken: 'tok_visa' },
+    { correlationId: orderId },
+  );
 }
 
 /** The same event as a raw publisher would send it: the AMQP properties Warren sets, nothing more. */
-export function rawMessage(event: { eventId: string; eventType: string; correlationId: string }, routingKey: string, exchange = EXCHANGE): Outgoing {
+export function rawMessage(
+  event: { eventId: string; eventType: string; correlationId: string },
+  routingKey: string,
+  exchange = EXCHANGE,
+): Outgoing {
   return {
     exchange,
     routingKey,
     content: Buffer.from(JSON.stringify(event)),
-    options: { persistent: true, mandatory: true, contentType: 'application/json', messageId: event.eventId, type: event.eventType, correlationId: event.correlationId, timestamp: Math.floor(Date.now() / 1000) },
+    options: {
+      persistent: true,
+      mandatory: true,
+      contentType: 'application/json',
+      messageId: event.eventId,
+      type: event.eventType,
+      correlationId: event.correlationId,
+      timestamp: Math.floor(Date.now() / 1000),
+    },
   };
 }
 
@@ -27,7 +43,19 @@ export function rawMessage(event: { eventId: string; eventType: string; correlat
 export function rawKilobyte(i: number): Outgoing {
   const orderId = randomUUID();
   const items = Array.from({ length: 20 }, (_, k) => ({ productId: PRODUCTS[(i + k) % PRODUCTS.length]!, quantity: 1 + (k % 3) }));
-  const body = { eventType: 'OrderPlaced', version: 2, eventId: randomUUID(), orderId, customerId: `bench-${i % 1000}`, items, totalAmount: 42.5, currency: 'USD', paymentToken: 'tok_visa', correlationId: orderId, timestamp: new Date().toISOString() };
+  const body = {
+    eventType: 'OrderPlaced',
+    version: 2,
+    eventId: randomUUID(),
+    orderId,
+    customerId: `bench-${i % 1000}`,
+    items,
+    totalAmount: 42.5,
+    currency: 'USD',
+    paymentToken: 'tok_visa',
+    correlationId: orderId,
+    timestamp: new Date().toISOString(),
+  };
   return rawMessage(body, 'order.placed');
 }
 

@@ -81,7 +81,11 @@ export async function startWarrenFleet(scope: BenchScope, queueType: QueueType, 
   const ports = { api: await freePort(), order: await freePort(), inventory: await freePort(), payment: await freePort() };
   const group = new ProcessGroup() as WarrenFleet;
   group.api = `http://127.0.0.1:${ports.api}`;
-  group.ops = { order: `http://127.0.0.1:${ports.order}`, inventory: `http://127.0.0.1:${ports.inventory}`, payment: `http://127.0.0.1:${ports.payment}` };
+  group.ops = {
+    order: `http://127.0.0.1:${ports.order}`,
+    inventory: `http://127.0.0.1:${ports.inventory}`,
+    payment: `http://127.0.0.1:${ports.payment}`,
+  };
   const childEnv = {
     ...process.env,
     AMQP_URL: scope.url,
@@ -98,7 +102,9 @@ export async function startWarrenFleet(scope: BenchScope, queueType: QueueType, 
   try {
     // Consumers first, so that the order service's first publish finds their queues bound.
     for (const name of ['inventory', 'payment', 'order'] as const) {
-      const profile = process.env['BENCH_PROFILE_DIR'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+      const profile = process.env['BENCH_PROFILE_DIR']
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
+        : [];
       group.add(name, spawn(process.execPath, [...profile, RUN, name], { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] }));
       await waitReady(`${group.ops[name]}/readyz`, name);
     }
@@ -115,7 +121,10 @@ export async function startRawPattern(scope: BenchScope, queueType: QueueType, m
   const env = { ...process.env, AMQP_URL: scope.url, EVENTS_EXCHANGE: EXCHANGE, QUEUE_TYPE: queueType, RAW_MIRROR: mirror ? '1' : '0' };
   try {
     for (const role of ['inventory', 'payment', 'order']) {
-      const child = group.add(role, spawn(process.execPath, ['--import', 'tsx', RAW_PATTERN, role], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
+      const child = group.add(
+        role,
+        spawn(process.execPath, ['--import', 'tsx', RAW_PATTERN, role], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }),
+      );
       await new Promise<void>((resolve, reject) => {
         const failed = (code: number | null) => reject(new Error(`raw ${role} exited with ${code}`));
         child.once('exit', failed);
@@ -135,7 +144,10 @@ export async function startRawPattern(scope: BenchScope, queueType: QueueType, m
 async function waitReady(url: string, name: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -12,7 +12,13 @@ export function queueArgs(queueType: QueueType): Options.AssertQueue {
   return { durable: true, arguments: { 'x-queue-type': queueType } };
 }
 
-export async function declareQueue(ch: Channel, name: string, queueType: QueueType, exchange?: string, bindings: readonly string[] = []): Promise<void> {
+export async function declareQueue(
+  ch: Channel,
+  name: string,
+  queueType: QueueType,
+  exchange?: string,
+  bindings: readonly string[] = [],
+): Promise<void> {
   await ch.assertQueue(name, queueArgs(queueType));
   for (const key of bindings) await ch.bindQueue(name, exchange!, key);
 }
@@ -39,7 +45,12 @@ export interface PublishRun {
  * Pipelined confirmed publishing: up to `window` messages in flight, and the socket's `drain` respected when
  * amqplib's buffer fills. A nack fails the run.
  */
-export async function publishPipelined(ch: ConfirmChannel, count: number, window: number, next: (i: number) => Outgoing): Promise<PublishRun> {
+export async function publishPipelined(
+  ch: ConfirmChannel,
+  count: number,
+  window: number,
+  next: (i: number) => Outgoing,
+): Promise<PublishRun> {
   const run: PublishRun = { startedAt: performance.now(), confirmedAt: [], latenciesMs: [] };
   let inFlight = 0;
   let failure: Error | undefined;
@@ -67,7 +78,12 @@ export async function publishPipelined(ch: ConfirmChannel, count: number, window
 }
 
 /** Open-loop publishing at a fixed rate (a publish every 1/rate s, however slow the confirms): latency without queueing. */
-export async function publishPaced(ch: ConfirmChannel, ratePerSecond: number, durationMs: number, next: (i: number) => Outgoing): Promise<PublishRun> {
+export async function publishPaced(
+  ch: ConfirmChannel,
+  ratePerSecond: number,
+  durationMs: number,
+  next: (i: number) => Outgoing,
+): Promise<PublishRun> {
   const run: PublishRun = { startedAt: performance.now(), confirmedAt: [], latenciesMs: [] };
   const total = Math.floor((ratePerSecond * durationMs) / 1000);
   const pending: Promise<void>[] = [];
@@ -103,7 +119,10 @@ export class Sink {
   readonly byRoutingKey = new Map<string, number>();
   private waiters: { count: number; resolve: () => void }[] = [];
 
-  private constructor(private readonly channel: Channel, readonly queue: string) {}
+  private constructor(
+    private readonly channel: Channel,
+    readonly queue: string,
+  ) {}
 
   static async open(connection: ChannelModel, exchange: string, bindings: readonly string[]): Promise<Sink> {
     const channel = await connection.createChannel();
@@ -131,7 +150,10 @@ export class Sink {
   async waitFor(count: number, timeoutMs: number): Promise<void> {
     if (this.arrivals.length >= count) return;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`sink ${this.queue}: ${this.arrivals.length} of ${count} arrived in ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`sink ${this.queue}: ${this.arrivals.length} of ${count} arrived in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
     });
   }

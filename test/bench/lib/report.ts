@@ -9,7 +9,8 @@ export interface Meta {
   machine: Record<string, string | number>;
 }
 
-const fmt = (v: number, digits = 0) => (Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—');
+const fmt = (v: number, digits = 0) =>
+  Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—';
 const spread = (s: Summary) => (Number.isFinite(s.spread) ? `±${Math.round((s.spread * 100) / 2)}%` : '');
 const target = (t?: Target) => (t ? `${t.kind === 'min' ? '≥' : '≤'} ${t.value}` : '');
 const verdict = (pass?: boolean) => (pass === undefined ? '' : pass ? 'PASS' : 'MISS');
@@ -17,8 +18,11 @@ const verdict = (pass?: boolean) => (pass === undefined ? '' : pass ? 'PASS' : '
 /** The plain-text table printed at the end of a run. */
 export function renderTable(results: Results, meta: Meta): string {
   const out: string[] = [];
-  const line = (cols: string[], widths: number[]) => cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  out.push(`Warren benchmarks (${meta.mode}) — ${meta.startedAt} — ${meta.machine['cpu']} ×${meta.machine['cores']}, load ${meta.machine['loadStart']} → ${meta.machine['loadEnd'] ?? '?'}`);
+  const line = (cols: string[], widths: number[]) =>
+    cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  out.push(
+    `Warren benchmarks (${meta.mode}) — ${meta.startedAt} — ${meta.machine['cpu']} ×${meta.machine['cores']}, load ${meta.machine['loadStart']} → ${meta.machine['loadEnd'] ?? '?'}`,
+  );
   let group = '';
   const w = [78, 12, 9, 7, 40];
   out.push('', line(['THROUGHPUT (median of repetitions)', 'median', 'unit', 'spread', 'samples'], w));
@@ -28,15 +32,42 @@ export function renderTable(results: Results, meta: Meta): string {
   }
   const wr = [78, 12, 16, 8, 6];
   out.push('', line(['RATIOS (paired by repetition, same run)', 'median', 'min–max', 'target', ''], wr));
-  for (const r of results.ratios) out.push(line([`  ${r.label}`, fmt(r.summary.median, 2), `${fmt(r.summary.min, 2)}–${fmt(r.summary.max, 2)}`, target(r.target), verdict(r.pass)], wr));
+  for (const r of results.ratios)
+    out.push(
+      line(
+        [`  ${r.label}`, fmt(r.summary.median, 2), `${fmt(r.summary.min, 2)}–${fmt(r.summary.max, 2)}`, target(r.target), verdict(r.pass)],
+        wr,
+      ),
+    );
   const wl = [66, 8, 8, 8, 16, 8, 6];
   out.push('', line(['LATENCY (ms, median of windows)', 'rate/s', 'p50', 'p95', 'p99 (min–max)', 'target', ''], wl));
   for (const l of results.latencies) {
-    out.push(line([`  ${l.label}`, fmt(l.ratePerSecond), fmt(l.p50.median, 1), fmt(l.p95.median, 1), `${fmt(l.p99.median, 1)} (${fmt(l.p99.min, 0)}–${fmt(l.p99.max, 0)})`, target(l.target), verdict(l.pass)], wl));
+    out.push(
+      line(
+        [
+          `  ${l.label}`,
+          fmt(l.ratePerSecond),
+          fmt(l.p50.median, 1),
+          fmt(l.p95.median, 1),
+          `${fmt(l.p99.median, 1)} (${fmt(l.p99.min, 0)}–${fmt(l.p99.max, 0)})`,
+          target(l.target),
+          verdict(l.pass),
+        ],
+        wl,
+      ),
+    );
   }
   if (results.cpu.length > 0) {
-    out.push('', 'CPU PER MESSAGE (µs, median of repetitions; where the time goes; io-syscalls: read and write system calls of the Node processes per message; wakeups: voluntary context switches of every thread of all processes, broker and Redis included, per message; steal: µs per message the hypervisor gave this VM CPU time to another guest)');
-    for (const c of results.cpu) out.push(`  ${c.label.padEnd(70)} ${Object.entries(c.perMessageUs).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+    out.push(
+      '',
+      'CPU PER MESSAGE (µs, median of repetitions; where the time goes; io-syscalls: read and write system calls of the Node processes per message; wakeups: voluntary context switches of every thread of all processes, broker and Redis included, per message; steal: µs per message the hypervisor gave this VM CPU time to another guest)',
+    );
+    for (const c of results.cpu)
+      out.push(
+        `  ${c.label.padEnd(70)} ${Object.entries(c.perMessageUs)
+          .map(([k, v]) => `${k} ${fmt(v)}`)
+          .join(', ')}`,
+      );
   }
   if (results.checks.length > 0) {
     out.push('', 'CHECKS');
@@ -56,16 +87,43 @@ export function renderMarkdown(results: Results, meta: Meta): string {
   out.push('| machine | |', '|---|---|');
   for (const [k, v] of Object.entries(meta.machine)) out.push(`| ${k} | ${v} |`);
   out.push('', '### Ratios against targets', '', '| ratio | median | min–max | target | |', '|---|---:|---:|---:|---|');
-  for (const r of results.ratios) out.push(`| ${r.label} | ${fmt(r.summary.median, 2)} | ${fmt(r.summary.min, 2)}–${fmt(r.summary.max, 2)} | ${target(r.target)} | ${verdict(r.pass)} |`);
-  out.push('', '### Latency (ms)', '', '| measured | rate/s | p50 | p95 | p99 (min–max over windows) | target | |', '|---|---:|---:|---:|---:|---:|---|');
+  for (const r of results.ratios)
+    out.push(
+      `| ${r.label} | ${fmt(r.summary.median, 2)} | ${fmt(r.summary.min, 2)}–${fmt(r.summary.max, 2)} | ${target(r.target)} | ${verdict(r.pass)} |`,
+    );
+  out.push(
+    '',
+    '### Latency (ms)',
+    '',
+    '| measured | rate/s | p50 | p95 | p99 (min–max over windows) | target | |',
+    '|---|---:|---:|---:|---:|---:|---|',
+  );
   for (const l of results.latencies) {
-    out.push(`| ${l.label} | ${fmt(l.ratePerSecond)} | ${fmt(l.p50.median, 1)} | ${fmt(l.p95.median, 1)} | ${fmt(l.p99.median, 1)} (${fmt(l.p99.min, 0)}–${fmt(l.p99.max, 0)}) | ${target(l.target)} | ${verdict(l.pass)} |`);
+    out.push(
+      `| ${l.label} | ${fmt(l.ratePerSecond)} | ${fmt(l.p50.median, 1)} | ${fmt(l.p95.median, 1)} | ${fmt(l.p99.median, 1)} (${fmt(l.p99.min, 0)}–${fmt(l.p99.max, 0)}) | ${target(l.target)} | ${verdict(l.pass)} |`,
+    );
   }
   out.push('', '### Throughput', '', '| group | measured | median | spread | samples |', '|---|---|---:|---:|---|');
-  for (const r of results.rows) out.push(`| ${r.group} | ${r.label} | ${fmt(r.summary.median)} ${r.unit} | ${spread(r.summary)} | ${r.summary.samples.map((s) => fmt(s)).join(', ')} |`);
+  for (const r of results.rows)
+    out.push(
+      `| ${r.group} | ${r.label} | ${fmt(r.summary.median)} ${r.unit} | ${spread(r.summary)} | ${r.summary.samples.map((s) => fmt(s)).join(', ')} |`,
+    );
   if (results.cpu.length > 0) {
-    out.push('', '### CPU per message (µs)', '', '`io-syscalls`: read and write system calls of the Node processes (the harness, and the services or raw processes) per message, from `/proc/<pid>/io`; `wakeups`: voluntary context switches of every thread of those processes, the broker and Redis, per message (a thread that ran out of work, slept and was woken), from `/proc/<pid>/task/*/status`; `steal`: µs per message the hypervisor gave this VM CPU time to another guest (`/proc/stat`), the noise of the machine made visible.', '', '| measured | per process |', '|---|---|');
-    for (const c of results.cpu) out.push(`| ${c.label} | ${Object.entries(c.perMessageUs).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')} |`);
+    out.push(
+      '',
+      '### CPU per message (µs)',
+      '',
+      '`io-syscalls`: read and write system calls of the Node processes (the harness, and the services or raw processes) per message, from `/proc/<pid>/io`; `wakeups`: voluntary context switches of every thread of those processes, the broker and Redis, per message (a thread that ran out of work, slept and was woken), from `/proc/<pid>/task/*/status`; `steal`: µs per message the hypervisor gave this VM CPU time to another guest (`/proc/stat`), the noise of the machine made visible.',
+      '',
+      '| measured | per process |',
+      '|---|---|',
+    );
+    for (const c of results.cpu)
+      out.push(
+        `| ${c.label} | ${Object.entries(c.perMessageUs)
+          .map(([k, v]) => `${k} ${fmt(v)}`)
+          .join(', ')} |`,
+      );
   }
   out.push('', '### Checks', '', '| check | | detail |', '|---|---|---|');
   for (const c of results.checks) out.push(`| ${c.label} | ${c.pass ? 'PASS' : 'FAIL'} | ${c.detail} |`);

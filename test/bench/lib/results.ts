@@ -76,7 +76,14 @@ export class Results {
     const d = denominator.summary.samples;
     const paired = n.slice(0, Math.min(n.length, d.length)).map((v, i) => v / d[i]!);
     const summary = summarize(paired);
-    const ratio: Ratio = { id, label, numerator: numerator.id, denominator: denominator.id, summary, ...(target ? { target, pass: meets(summary.median, target) } : {}) };
+    const ratio: Ratio = {
+      id,
+      label,
+      numerator: numerator.id,
+      denominator: denominator.id,
+      summary,
+      ...(target ? { target, pass: meets(summary.median, target) } : {}),
+    };
     this.ratios.push(ratio);
     return ratio;
   }

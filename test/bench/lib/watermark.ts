@@ -8,7 +8,9 @@ let saved: string | undefined;
 
 async function current(): Promise<string> {
   try {
-    const status = JSON.parse(await rabbitmqctl('status', '--formatter', 'json')) as { vm_memory_high_watermark_setting?: { relative?: number; absolute?: number } };
+    const status = JSON.parse(await rabbitmqctl('status', '--formatter', 'json')) as {
+      vm_memory_high_watermark_setting?: { relative?: number; absolute?: number };
+    };
     const setting = status.vm_memory_high_watermark_setting;
     if (typeof setting?.relative === 'number') return String(setting.relative);
     if (typeof setting?.absolute === 'number') return `absolute ${setting.absolute}`;
@@ -41,7 +43,9 @@ export async function restoreWatermark(): Promise<void> {
     await set(value);
     saved = undefined;
   } catch (error) {
-    process.stderr.write(`could not restore the broker's memory watermark to ${value}: run \`rabbitmqctl set_vm_memory_high_watermark ${value}\`\n`);
+    process.stderr.write(
+      `could not restore the broker's memory watermark to ${value}: run \`rabbitmqctl set_vm_memory_high_watermark ${value}\`\n`,
+    );
     throw error;
   }
 }

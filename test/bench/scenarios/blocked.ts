@@ -41,8 +41,20 @@ export async function benchBlocked(results: Results, options: BenchOptions, queu
     await ch.assertQueue('bench.blocked', { durable: true, arguments: { 'x-queue-type': 'classic', 'x-max-length': 1000 } });
     await ch.bindQueue('bench.blocked', EXCHANGE, 'order.placed');
     await ch.close();
-    const env = { ...process.env, AMQP_URL: scope.url, REDIS_URL: scope.redisUrl, REDIS_KEY_PREFIX: scope.prefix, EVENTS_EXCHANGE: EXCHANGE, QUEUE_TYPE: queueType, BENCH_RATE: String(ratePerSecond), LOG_LEVEL: 'warn' };
-    const child = group.add('publisher', spawn(process.execPath, ['--expose-gc', '--import', 'tsx', WORKER], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
+    const env = {
+      ...process.env,
+      AMQP_URL: scope.url,
+      REDIS_URL: scope.redisUrl,
+      REDIS_KEY_PREFIX: scope.prefix,
+      EVENTS_EXCHANGE: EXCHANGE,
+      QUEUE_TYPE: queueType,
+      BENCH_RATE: String(ratePerSecond),
+      LOG_LEVEL: 'warn',
+    };
+    const child = group.add(
+      'publisher',
+      spawn(process.execPath, ['--expose-gc', '--import', 'tsx', WORKER], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }),
+    );
     await new Promise<void>((resolve, reject) => {
       child.on('message', (m) => (m === 'ready' ? resolve() : reports.push(m as Report)));
       child.once('exit', (code) => reject(new Error(`blocked publisher exited with ${code}`)));
@@ -91,10 +103,26 @@ function analyse(results: Results, reports: Report[], marks: Record<string, numb
   // Recovered: confirms flow again, and the buffer is back near where it was before the alarm.
   const basePending = Math.max(...baseline.map((r) => r.pending), 0);
   const retainedMb = afterGc ? afterGc.heapMb - baseHeap : Number.NaN;
-  const recovered = !!end && end.outcomes['confirmed']! > confirmedAtUnblock && end.pending <= Math.max(basePending * 2, 600) && !(retainedMb > 20);
+  const recovered =
+    !!end && end.outcomes['confirmed']! > confirmedAtUnblock && end.pending <= Math.max(basePending * 2, 600) && !(retainedMb > 20);
   const drainedAt = recovery.find((r) => r.pending <= Math.max(basePending * 2, 600))?.t;
   const drainS = drainedAt ? ((drainedAt - marks['unblocked']!) / 1000).toFixed(1) : '—';
-  const data = { baseRss, blockedRss, peakRss, endRss: end?.rssMb, baseHeap, afterGc, peakPending, bufferLimit, refused, confirmedAtBlock, confirmedAtUnblock, end, marks, reports };
+  const data = {
+    baseRss,
+    blockedRss,
+    peakRss,
+    endRss: end?.rssMb,
+    baseHeap,
+    afterGc,
+    peakPending,
+    bufferLimit,
+    refused,
+    confirmedAtBlock,
+    confirmedAtUnblock,
+    end,
+    marks,
+    reports,
+  };
   results.check(
     'blocked.bounded',
     'publisher under a broker memory alarm: buffer and RSS bounded',

@@ -55,17 +55,58 @@ export async function benchFleet(results: Results, options: BenchOptions, queueT
       httpRuns.push(await runHttp());
     }
     const g = `end to end (${queueType})`;
-    const rawRow = results.row(`e2e.raw.${queueType}`, g, 'raw pattern (3 amqplib processes, same bindings), orders on the exchange', 'orders/s', rawRuns.map((r) => r.rate));
-    const exRow = results.row(`e2e.warren.exchange.${queueType}`, g, 'Warren fleet (3 processes), orders on the exchange', 'orders/s', exchangeRuns.map((r) => r.rate));
-    const httpRow = results.row(`e2e.warren.http.${queueType}`, g, `Warren fleet, orders via HTTP API (${httpConcurrency} clients)`, 'orders/s', httpRuns.map((r) => r.rate));
-    results.cpuCost(`cpu.e2e.raw.${queueType}`, `raw pattern, per order (${queueType})`, rawRuns.map((r) => r.cpu));
-    results.cpuCost(`cpu.e2e.warren.exchange.${queueType}`, `Warren fleet, orders on the exchange, per order (${queueType})`, exchangeRuns.map((r) => r.cpu));
-    results.cpuCost(`cpu.e2e.warren.http.${queueType}`, `Warren fleet, orders via HTTP, per order (${queueType})`, httpRuns.map((r) => r.cpu));
+    const rawRow = results.row(
+      `e2e.raw.${queueType}`,
+      g,
+      'raw pattern (3 amqplib processes, same bindings), orders on the exchange',
+      'orders/s',
+      rawRuns.map((r) => r.rate),
+    );
+    const exRow = results.row(
+      `e2e.warren.exchange.${queueType}`,
+      g,
+      'Warren fleet (3 processes), orders on the exchange',
+      'orders/s',
+      exchangeRuns.map((r) => r.rate),
+    );
+    const httpRow = results.row(
+      `e2e.warren.http.${queueType}`,
+      g,
+      `Warren fleet, orders via HTTP API (${httpConcurrency} clients)`,
+      'orders/s',
+      httpRuns.map((r) => r.rate),
+    );
+    results.cpuCost(
+      `cpu.e2e.raw.${queueType}`,
+      `raw pattern, per order (${queueType})`,
+      rawRuns.map((r) => r.cpu),
+    );
+    results.cpuCost(
+      `cpu.e2e.warren.exchange.${queueType}`,
+      `Warren fleet, orders on the exchange, per order (${queueType})`,
+      exchangeRuns.map((r) => r.cpu),
+    );
+    results.cpuCost(
+      `cpu.e2e.warren.http.${queueType}`,
+      `Warren fleet, orders via HTTP, per order (${queueType})`,
+      httpRuns.map((r) => r.cpu),
+    );
     const isDefault = queueType === options.defaultQueueType;
-    results.ratio(`ratio.e2e.${queueType}`, `fleet end to end (exchange) / raw pattern (${queueType})`, exRow, rawRow, isDefault ? { kind: 'min', value: 0.6 } : undefined);
+    results.ratio(
+      `ratio.e2e.${queueType}`,
+      `fleet end to end (exchange) / raw pattern (${queueType})`,
+      exRow,
+      rawRow,
+      isDefault ? { kind: 'min', value: 0.6 } : undefined,
+    );
     results.ratio(`ratio.e2e.http.${queueType}`, `fleet end to end (HTTP API) / raw pattern (${queueType})`, httpRow, rawRow);
     const retries = await retriesOf(fleet);
-    results.check(`e2e.retries.${queueType}`, `no delayed retries during the end-to-end runs (${queueType})`, retries === 0, `${retries} deliveries took a retry tier`);
+    results.check(
+      `e2e.retries.${queueType}`,
+      `no delayed retries during the end-to-end runs (${queueType})`,
+      retries === 0,
+      `${retries} deliveries took a retry tier`,
+    );
 
     await halfLoad(results, options, queueType, fleet, warren, rawSystem, httpRow.summary.median);
   } finally {
@@ -78,7 +119,12 @@ export async function benchFleet(results: Results, options: BenchOptions, queueT
   }
 }
 
-async function openSystem(name: string, queueType: QueueType, systems: System[], start: (scope: BenchScope) => Promise<ProcessGroup>): Promise<System> {
+async function openSystem(
+  name: string,
+  queueType: QueueType,
+  systems: System[],
+  start: (scope: BenchScope) => Promise<ProcessGroup>,
+): Promise<System> {
   const scope = await openScope(`${name}-${queueType}`);
   const raw = await connectRaw(scope.url, name);
   const ch = await raw.createChannel();
@@ -105,7 +151,8 @@ async function measure(system: System, count: number, place: () => Promise<Place
   const cpu = cpuPerMessage(before, cpuSnapshot(system.processes.pids()), count);
   const confirmed = system.sink.byRoutingKey.get('order.confirmed') ?? 0;
   const missing = [...placed.keys()].filter((id) => !system.sink.byCorrelation.has(id)).length;
-  if (confirmed !== count || missing > 0) throw new Error(`${confirmed} of ${count} orders confirmed (${missing} never ended): ${JSON.stringify([...system.sink.byRoutingKey])}`);
+  if (confirmed !== count || missing > 0)
+    throw new Error(`${confirmed} of ${count} orders confirmed (${missing} never ended): ${JSON.stringify([...system.sink.byRoutingKey])}`);
   return { rate: steadyRate(system.sink.arrivals), cpu };
 }
 

@@ -24,7 +24,15 @@ export interface LatencySystem {
  * same at a light 50 orders/s, where the two cores are not the bottleneck, and (default queue type) at a few
  * fractions of the maximum in between: the load up to which the latency targets hold on this machine.
  */
-export async function halfLoad(results: Results, options: BenchOptions, queueType: QueueType, fleet: WarrenFleet, warren: LatencySystem, raw: LatencySystem, maxRate: number): Promise<void> {
+export async function halfLoad(
+  results: Results,
+  options: BenchOptions,
+  queueType: QueueType,
+  fleet: WarrenFleet,
+  warren: LatencySystem,
+  raw: LatencySystem,
+  maxRate: number,
+): Promise<void> {
   const rate = Math.max(20, Math.round(maxRate / 2));
   const isDefault = queueType === options.defaultQueueType;
   const windows = isDefault ? options.latency.windows : options.latency.classicWindows;
@@ -55,8 +63,16 @@ export async function halfLoad(results: Results, options: BenchOptions, queueTyp
     const levels = Object.fromEntries(Object.entries(series).map(([name, s]) => [name, leveling(s)]));
     const ok = Object.values(levels).every((l) => l.levelsOff);
     const seconds = Math.round(series['order']!.t.at(-1) ?? 0);
-    const detail = Object.entries(levels).map(([n, l]) => `${n} peaks ${l.earlyPeakMb.toFixed(0)} → ${l.latePeakMb.toFixed(0)} MB (first half → second)`).join('; ');
-    results.check(`rss.services.${queueType}`, `service RSS levels off over ${seconds} s, ${orders} orders at ${rate}/s (${queueType})`, ok, detail, { levels, series, orders });
+    const detail = Object.entries(levels)
+      .map(([n, l]) => `${n} peaks ${l.earlyPeakMb.toFixed(0)} → ${l.latePeakMb.toFixed(0)} MB (first half → second)`)
+      .join('; ');
+    results.check(
+      `rss.services.${queueType}`,
+      `service RSS levels off over ${seconds} s, ${orders} orders at ${rate}/s (${queueType})`,
+      ok,
+      detail,
+      { levels, series, orders },
+    );
   }
   // The same at a light, fixed rate: what an order waits when the two cores are not the bottleneck.
   const light = { http: [] as Latency[], raw: [] as Latency[] };
@@ -70,12 +86,24 @@ export async function halfLoad(results: Results, options: BenchOptions, queueTyp
     for (const fraction of options.latency.curve) {
       const curveRate = Math.round(maxRate * fraction);
       if (curveRate <= lightRate || curveRate >= rate) continue;
-      curve.push({ fraction, rate: curveRate, reps: [await window(warren, () => placeOverHttpPaced(fleet.api, curveRate, windowMs), `curve${fraction}`)] });
+      curve.push({
+        fraction,
+        rate: curveRate,
+        reps: [await window(warren, () => placeOverHttpPaced(fleet.api, curveRate, windowMs), `curve${fraction}`)],
+      });
     }
   }
   const limit = queueType === 'classic' ? 50 : 100;
-  results.latency(`latency.e2e.http.${queueType}`, `Warren, place (HTTP) to CONFIRMED (${queueType})`, rate, reps.http, { kind: 'max', value: limit });
-  results.latency(`latency.e2e.exchange.${queueType}`, `Warren, order.placed on the exchange to CONFIRMED (${queueType})`, rate, reps.exchange);
+  results.latency(`latency.e2e.http.${queueType}`, `Warren, place (HTTP) to CONFIRMED (${queueType})`, rate, reps.http, {
+    kind: 'max',
+    value: limit,
+  });
+  results.latency(
+    `latency.e2e.exchange.${queueType}`,
+    `Warren, order.placed on the exchange to CONFIRMED (${queueType})`,
+    rate,
+    reps.exchange,
+  );
   results.latency(`latency.e2e.raw.${queueType}`, `raw pattern, order.placed to order.confirmed (${queueType})`, rate, reps.raw);
   const paced: Record<string, string> = {
     raw: `raw pattern at ${rate}/s paced, per order`,
@@ -84,13 +112,33 @@ export async function halfLoad(results: Results, options: BenchOptions, queueTyp
     lightRaw: `raw pattern at ${lightRate}/s paced, per order`,
     lightHttp: `Warren fleet, HTTP at ${lightRate}/s paced, per order`,
   };
-  for (const [key, label] of Object.entries(paced)) if (cpu[key]) results.cpuCost(`cpu.paced.${key}.${queueType}`, `${label} (${queueType})`, cpu[key]!);
+  for (const [key, label] of Object.entries(paced))
+    if (cpu[key]) results.cpuCost(`cpu.paced.${key}.${queueType}`, `${label} (${queueType})`, cpu[key]!);
   for (const point of curve) {
-    results.latency(`latency.e2e.http.curve${point.fraction}.${queueType}`, `Warren, place (HTTP) to CONFIRMED at ${Math.round(point.fraction * 100)} % of max (${queueType})`, point.rate, point.reps);
-    results.cpuCost(`cpu.paced.curve${point.fraction}.${queueType}`, `Warren fleet, HTTP at ${point.rate}/s paced (${Math.round(point.fraction * 100)} % of max), per order (${queueType})`, cpu[`curve${point.fraction}`]!);
+    results.latency(
+      `latency.e2e.http.curve${point.fraction}.${queueType}`,
+      `Warren, place (HTTP) to CONFIRMED at ${Math.round(point.fraction * 100)} % of max (${queueType})`,
+      point.rate,
+      point.reps,
+    );
+    results.cpuCost(
+      `cpu.paced.curve${point.fraction}.${queueType}`,
+      `Warren fleet, HTTP at ${point.rate}/s paced (${Math.round(point.fraction * 100)} % of max), per order (${queueType})`,
+      cpu[`curve${point.fraction}`]!,
+    );
   }
   if (light.http.length > 0) {
-    results.latency(`latency.e2e.http.light.${queueType}`, `Warren, place (HTTP) to CONFIRMED, light load (${queueType})`, lightRate, light.http);
-    results.latency(`latency.e2e.raw.light.${queueType}`, `raw pattern, order.placed to order.confirmed, light load (${queueType})`, lightRate, light.raw);
+    results.latency(
+      `latency.e2e.http.light.${queueType}`,
+      `Warren, place (HTTP) to CONFIRMED, light load (${queueType})`,
+      lightRate,
+      light.http,
+    );
+    results.latency(
+      `latency.e2e.raw.light.${queueType}`,
+      `raw pattern, order.placed to order.confirmed, light load (${queueType})`,
+      lightRate,
+      light.raw,
+    );
   }
 }

@@ -49,10 +49,22 @@ export async function benchPublish(results: Results, options: BenchOptions, queu
     }
     const g = `publish (${queueType})`;
     const rawRow = results.row(`publish.raw.${queueType}`, g, `raw amqplib, pipelined confirms, window ${window}`, 'msg/s', rawRates);
-    const warrenRow = results.row(`publish.warren.${queueType}`, g, `Warren Publisher (createEvent + publishEvent), window ${window}`, 'msg/s', warrenRates);
+    const warrenRow = results.row(
+      `publish.warren.${queueType}`,
+      g,
+      `Warren Publisher (createEvent + publishEvent), window ${window}`,
+      'msg/s',
+      warrenRates,
+    );
     results.cpuCost(`cpu.publish.raw.${queueType}`, `raw pipelined publish (${queueType})`, rawCpu);
     results.cpuCost(`cpu.publish.warren.${queueType}`, `Warren Publisher (${queueType})`, warrenCpu);
-    results.ratio(`ratio.publish.${queueType}`, `Warren publisher / raw pipelined publish (${queueType})`, warrenRow, rawRow, queueType === options.defaultQueueType ? { kind: 'min', value: 0.8 } : undefined);
+    results.ratio(
+      `ratio.publish.${queueType}`,
+      `Warren publisher / raw pipelined publish (${queueType})`,
+      warrenRow,
+      rawRow,
+      queueType === options.defaultQueueType ? { kind: 'min', value: 0.8 } : undefined,
+    );
 
     // Confirm latency, open loop at half the raw maximum: the time a caller waits for its confirm.
     const rate = Math.max(100, Math.round(rawRow.summary.median / 2));
@@ -69,7 +81,12 @@ export async function benchPublish(results: Results, options: BenchOptions, queu
       await ch.purgeQueue(QUEUE);
     }
     const offered = reps * Math.floor((rate * durationMs) / 1000);
-    results.check(`publish.paced.${queueType}`, `Warren publisher keeps up with ${rate}/s offered (${queueType})`, refused === 0, `${refused} of ${offered} publishes refused with buffer_full (the broker fell behind the offered rate)`);
+    results.check(
+      `publish.paced.${queueType}`,
+      `Warren publisher keeps up with ${rate}/s offered (${queueType})`,
+      refused === 0,
+      `${refused} of ${offered} publishes refused with buffer_full (the broker fell behind the offered rate)`,
+    );
     results.latency(`latency.confirm.raw.${queueType}`, `publish confirm, raw amqplib (${queueType})`, rate, rawLat);
     results.latency(`latency.confirm.warren.${queueType}`, `publish confirm, Warren Publisher (${queueType})`, rate, warrenLat);
   } finally {

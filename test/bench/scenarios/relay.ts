@@ -58,11 +58,29 @@ export async function benchRelay(results: Results, options: BenchOptions, queueT
     }
     const g = `consume (${queueType})`;
     results.row(`consume.raw.${queueType}`, g, `raw consume-and-ack, prefetch ${options.consume.prefetch}`, 'msg/s', consumeRates);
-    const relayRow = results.row(`relay.raw.${queueType}`, g, `raw relay: consume, publish with confirm, ack (prefetch ${options.relay.prefetch})`, 'msg/s', relayRates);
-    const warrenRow = results.row(`relay.warren.${queueType}`, g, `Warren inventory worker, everything on (PREFETCH ${config.prefetch})`, 'msg/s', warrenRates);
+    const relayRow = results.row(
+      `relay.raw.${queueType}`,
+      g,
+      `raw relay: consume, publish with confirm, ack (prefetch ${options.relay.prefetch})`,
+      'msg/s',
+      relayRates,
+    );
+    const warrenRow = results.row(
+      `relay.warren.${queueType}`,
+      g,
+      `Warren inventory worker, everything on (PREFETCH ${config.prefetch})`,
+      'msg/s',
+      warrenRates,
+    );
     results.cpuCost(`cpu.relay.raw.${queueType}`, `raw relay (${queueType})`, relayCpu);
     results.cpuCost(`cpu.relay.warren.${queueType}`, `Warren inventory worker (${queueType})`, warrenCpu);
-    results.ratio(`ratio.inventory.${queueType}`, `inventory worker / raw relay (${queueType})`, warrenRow, relayRow, queueType === options.defaultQueueType ? { kind: 'min', value: 0.7 } : undefined);
+    results.ratio(
+      `ratio.inventory.${queueType}`,
+      `inventory worker / raw relay (${queueType})`,
+      warrenRow,
+      relayRow,
+      queueType === options.defaultQueueType ? { kind: 'min', value: 0.7 } : undefined,
+    );
   } finally {
     await raw.close().catch(() => undefined);
     await scope.close();
@@ -71,7 +89,12 @@ export async function benchRelay(results: Results, options: BenchOptions, queueT
 
 /** Declares the inventory service's topology and gives every product far more stock than a run can take. */
 export async function prepare(raw: ChannelModel, scope: BenchScope, config: WarrenConfig): Promise<Topology> {
-  const topology: Topology = { exchange: EXCHANGE, queues: inventory.consumes, retryDelaysMs: config.retryDelaysMs, queueType: config.queueType };
+  const topology: Topology = {
+    exchange: EXCHANGE,
+    queues: inventory.consumes,
+    retryDelaysMs: config.retryDelaysMs,
+    queueType: config.queueType,
+  };
   const ch = await raw.createChannel();
   await assertTopology(ch, topology);
   await ch.close();
@@ -87,7 +110,9 @@ export async function prepare(raw: ChannelModel, scope: BenchScope, config: Warr
 /** Publishes `count` OrderPlaced events to a queue (by name) or to the exchange as `order.placed`. */
 export async function preload(raw: ChannelModel, count: number, queue?: string): Promise<void> {
   const ch = await raw.createConfirmChannel();
-  await publishPipelined(ch, count, 300, (i) => (queue ? rawMessage(orderPlaced(i), queue, '') : rawMessage(orderPlaced(i), 'order.placed')));
+  await publishPipelined(ch, count, 300, (i) =>
+    queue ? rawMessage(orderPlaced(i), queue, '') : rawMessage(orderPlaced(i), 'order.placed'),
+  );
   await ch.close();
 }
 
@@ -119,7 +144,16 @@ async function rawRelay(raw: ChannelModel, sink: Sink, count: number, prefetch: 
   const { consumerTag } = await consume.consume(RELAY_QUEUE, (m) => {
     if (!m) return;
     const placed = JSON.parse(m.content.toString('utf8')) as { eventId: string; orderId: string; correlationId: string; items: unknown };
-    const outcome = { eventType: 'InventoryReserved', version: 1, eventId: randomUUID(), orderId: placed.orderId, items: placed.items, correlationId: placed.correlationId, causationId: placed.eventId, timestamp: new Date().toISOString() };
+    const outcome = {
+      eventType: 'InventoryReserved',
+      version: 1,
+      eventId: randomUUID(),
+      orderId: placed.orderId,
+      items: placed.items,
+      correlationId: placed.correlationId,
+      causationId: placed.eventId,
+      timestamp: new Date().toISOString(),
+    };
     const out = rawMessage(outcome, 'inventory.reserved');
     publish.publish(out.exchange, out.routingKey, out.content, out.options, (err) => (err ? consume.nack(m) : consume.ack(m)));
   });
@@ -143,7 +177,8 @@ async function inventoryWorker(raw: ChannelModel, sink: Sink, config: WarrenConf
   } finally {
     await runtime.stop();
   }
-  if ((sink.byRoutingKey.get('inventory.reserved') ?? 0) !== count) throw new Error(`inventory: ${JSON.stringify([...sink.byRoutingKey])} for ${count} orders`);
+  if ((sink.byRoutingKey.get('inventory.reserved') ?? 0) !== count)
+    throw new Error(`inventory: ${JSON.stringify([...sink.byRoutingKey])} for ${count} orders`);
   return { rate: steadyRate(sink.arrivals), cpu };
 }
 

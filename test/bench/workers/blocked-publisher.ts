@@ -29,21 +29,38 @@ async function main(): Promise<void> {
   }, 10);
   const report = setInterval(() => {
     const m = process.memoryUsage();
-    process.send?.({ t: Date.now(), rssMb: m.rss / 2 ** 20, heapMb: m.heapUsed / 2 ** 20, pending: publisher.depth, offered, outcomes: { ...outcomes } });
+    process.send?.({
+      t: Date.now(),
+      rssMb: m.rss / 2 ** 20,
+      heapMb: m.heapUsed / 2 ** 20,
+      pending: publisher.depth,
+      offered,
+      outcomes: { ...outcomes },
+    });
   }, 250);
   // Asked at the end: the heap after a full collection tells retained memory from garbage not yet collected.
   process.on('message', (m) => {
     if (m !== 'gc') return;
     (globalThis as { gc?: () => void }).gc?.();
     const mem = process.memoryUsage();
-    process.send?.({ t: Date.now(), rssMb: mem.rss / 2 ** 20, heapMb: mem.heapUsed / 2 ** 20, pending: publisher.depth, offered, outcomes: { ...outcomes }, afterGc: true });
+    process.send?.({
+      t: Date.now(),
+      rssMb: mem.rss / 2 ** 20,
+      heapMb: mem.heapUsed / 2 ** 20,
+      pending: publisher.depth,
+      offered,
+      outcomes: { ...outcomes },
+      afterGc: true,
+    });
   });
   // The harness is gone (even killed outright): so is the reason to run.
   process.on('disconnect', () => process.exit(0));
   process.on('SIGTERM', () => {
     clearInterval(tick);
     clearInterval(report);
-    close().finally(() => process.exit(0)).catch(() => process.exit(1));
+    close()
+      .finally(() => process.exit(0))
+      .catch(() => process.exit(1));
   });
   process.send?.('ready');
 }

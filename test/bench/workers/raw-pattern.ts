@@ -45,10 +45,30 @@ async function main(): Promise<void> {
 
   const answer = (m: ConsumeMessage, cause: { eventId: string; orderId: string; correlationId: string }) => {
     const { eventType, routingKey } = OUTCOME[role];
-    const event = { eventType, version: 1, eventId: randomUUID(), orderId: cause.orderId, correlationId: cause.correlationId, causationId: cause.eventId, timestamp: new Date().toISOString() };
-    publish.publish(exchange, routingKey, Buffer.from(JSON.stringify(event)), {
-      persistent: true, mandatory: true, contentType: 'application/json', messageId: event.eventId, type: eventType, correlationId: event.correlationId, timestamp: Math.floor(Date.now() / 1000),
-    }, (err) => (err ? consume.nack(m) : consume.ack(m)));
+    const event = {
+      eventType,
+      version: 1,
+      eventId: randomUUID(),
+      orderId: cause.orderId,
+      correlationId: cause.correlationId,
+      causationId: cause.eventId,
+      timestamp: new Date().toISOString(),
+    };
+    publish.publish(
+      exchange,
+      routingKey,
+      Buffer.from(JSON.stringify(event)),
+      {
+        persistent: true,
+        mandatory: true,
+        contentType: 'application/json',
+        messageId: event.eventId,
+        type: eventType,
+        correlationId: event.correlationId,
+        timestamp: Math.floor(Date.now() / 1000),
+      },
+      (err) => (err ? consume.nack(m) : consume.ack(m)),
+    );
   };
 
   await consume.consume(queue, (m) => {
@@ -72,7 +92,12 @@ async function main(): Promise<void> {
   process.send?.('ready');
   // The harness is gone (even killed outright): so is the reason to run.
   process.on('disconnect', () => process.exit(0));
-  process.on('SIGTERM', () => connection.close().finally(() => process.exit(0)).catch(() => process.exit(1)));
+  process.on('SIGTERM', () =>
+    connection
+      .close()
+      .finally(() => process.exit(0))
+      .catch(() => process.exit(1)),
+  );
 }
 
 main().catch((error: unknown) => {

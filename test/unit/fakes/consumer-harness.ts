@@ -10,7 +10,12 @@ import { FakeConnectionManager } from './fake-connection-manager';
 import { quietLog, testMetrics } from './fixtures';
 
 export const TIERS = [10, 20];
-const topology: Topology = { exchange: 'test.events', queues: [{ name: 'q', bindings: ['payment.#'] }], retryDelaysMs: TIERS, queueType: 'quorum' };
+const topology: Topology = {
+  exchange: 'test.events',
+  queues: [{ name: 'q', bindings: ['payment.#'] }],
+  retryDelaysMs: TIERS,
+  queueType: 'quorum',
+};
 /** Every fake channel a test started, checked by {@link assertBrokersSawNoViolation} after it. */
 const brokers: FakeChannel[] = [];
 
@@ -22,13 +27,34 @@ export async function startConsumer(handlers: HandlerMap, options: Partial<Consu
   const amqp = new FakeConnectionManager();
   const metrics = testMetrics();
   const { confirmTimeoutMs = 2000, ...consumerOptions } = options;
-  const publisher = new Publisher(amqp.manager, { exchange: 'test.events', topology, timeoutMs: confirmTimeoutMs, bufferLimit: 100, bufferBytes: 1 << 20, appId: 'test', log: quietLog, metrics });
-  const consumer = new Consumer(amqp.manager, { queue: 'q', topology, prefetch: 4, handlers, middleware: [], publisher, service: 'payment', log: quietLog, metrics, ...consumerOptions });
+  const publisher = new Publisher(amqp.manager, {
+    exchange: 'test.events',
+    topology,
+    timeoutMs: confirmTimeoutMs,
+    bufferLimit: 100,
+    bufferBytes: 1 << 20,
+    appId: 'test',
+    log: quietLog,
+    metrics,
+  });
+  const consumer = new Consumer(amqp.manager, {
+    queue: 'q',
+    topology,
+    prefetch: 4,
+    handlers,
+    middleware: [],
+    publisher,
+    service: 'payment',
+    log: quietLog,
+    metrics,
+    ...consumerOptions,
+  });
   await Promise.all([publisher.ready(), consumer.ready()]);
   const broker = amqp.channel('consumer:q');
   const copies = amqp.channel('publisher');
   brokers.push(broker, copies);
-  const deliver = (content: Buffer, props: Partial<MessageProperties> = {}) => broker.deliver('q', content, props, { routingKey: 'payment.declined' });
+  const deliver = (content: Buffer, props: Partial<MessageProperties> = {}) =>
+    broker.deliver('q', content, props, { routingKey: 'payment.declined' });
   /** The broker hands a retry copy back to `q` once its tier's TTL passed, adding its own death headers. */
   const returnFromTier = (copy: Published) => {
     const delayMs = Number(copy.routingKey.replace('retry.', ''));

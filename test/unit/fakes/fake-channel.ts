@@ -30,7 +30,9 @@ type Used = 'connection' | 'assertExchange' | 'assertQueue' | 'bindQueue' | 'pre
  */
 export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Used> {
   /** The broker's identity as it announced it at connection start (its version shapes the topology plan). */
-  readonly connection: Connection = { serverProperties: { host: 'fake', product: 'RabbitMQ', version: '4.1.0', platform: 'fake', information: 'a fake broker' } };
+  readonly connection: Connection = {
+    serverProperties: { host: 'fake', product: 'RabbitMQ', version: '4.1.0', platform: 'fake', information: 'a fake broker' },
+  };
   /** Topology and consumer calls, in order: `assertQueue q`, `bindQueue q ex key`, `consume q`, … */
   readonly calls: string[] = [];
   /** Ack and nack frames as sent, in the ack-batcher spec's notation: `ack 3 multiple`, `nack 1 requeue`. */
@@ -87,7 +89,13 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
     this.settle(message.fields.deliveryTag, allUpTo, requeue ? 'requeue' : 'reject');
   }
 
-  publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish = {}, callback?: (err: unknown, ok: Replies.Empty) => void): boolean {
+  publish(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    options: Options.Publish = {},
+    callback?: (err: unknown, ok: Replies.Empty) => void,
+  ): boolean {
     let done = false;
     const publish: Published = {
       exchange,
@@ -97,7 +105,12 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
       settle: (outcome) => {
         if (done) throw new Error(`publish to ${exchange}/${routingKey} settled twice`);
         done = true;
-        if (outcome === 'return') this.emit('return', { content, fields: { exchange, routingKey, deliveryTag: 0, redelivered: false }, properties: properties(options) });
+        if (outcome === 'return')
+          this.emit('return', {
+            content,
+            fields: { exchange, routingKey, deliveryTag: 0, redelivered: false },
+            properties: properties(options),
+          });
         if (outcome === 'nack') callback?.(new Error('message nacked'), {});
         else if (outcome === 'closed') callback?.(new Error('Channel closed'), {});
         else callback?.(null, {});
@@ -111,11 +124,23 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
   }
 
   /** Delivers a message to the consumer of `queue`, as the broker would; returns it for settle checks. */
-  deliver(queue: string, content: Buffer, props: Partial<MessageProperties> = {}, from: Partial<Pick<MessageFields, 'exchange' | 'routingKey'>> = {}): ConsumeMessage {
+  deliver(
+    queue: string,
+    content: Buffer,
+    props: Partial<MessageProperties> = {},
+    from: Partial<Pick<MessageFields, 'exchange' | 'routingKey'>> = {},
+  ): ConsumeMessage {
     const consumer = [...this.consumers.entries()].find(([, c]) => c.queue === queue);
     if (!consumer) throw new Error(`no consumer on ${queue}`);
     const [consumerTag, { onMessage }] = consumer;
-    const fields = { deliveryTag: this.nextTag++, redelivered: false, exchange: 'test.events', routingKey: 'test.key', ...from, consumerTag };
+    const fields = {
+      deliveryTag: this.nextTag++,
+      redelivered: false,
+      exchange: 'test.events',
+      routingKey: 'test.key',
+      ...from,
+      consumerTag,
+    };
     const msg: ConsumeMessage = { content, fields, properties: properties(props) };
     onMessage(msg);
     return msg;

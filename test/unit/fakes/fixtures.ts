@@ -6,12 +6,19 @@ import { createLogger } from '../../../shared/observability/logger';
 import { createMetrics, type Metrics } from '../../../shared/observability/metrics';
 
 /** A logger that writes nowhere. */
-export const quietLog = createLogger({ service: 'test', level: 'silent', destination: new Writable({ write: (_chunk, _enc, done) => done() }) });
+export const quietLog = createLogger({
+  service: 'test',
+  level: 'silent',
+  destination: new Writable({ write: (_chunk, _enc, done) => done() }),
+});
 
 export const testMetrics = (): Metrics => createMetrics('test');
 
 /** The value of one counter (or gauge) child, 0 when it was never touched. */
-export async function valueOf(metric: { get(): Promise<{ values: { labels: object; value: number }[] }> }, labels: Record<string, string> = {}): Promise<number> {
+export async function valueOf(
+  metric: { get(): Promise<{ values: { labels: object; value: number }[] }> },
+  labels: Record<string, string> = {},
+): Promise<number> {
   const { values } = await metric.get();
   const match = values.find((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l));
   return match?.value ?? 0;

@@ -12,5 +12,7 @@ export function stockRoutes(app: FastifyInstance, store: StockStore): void {
     { schema: { params: Params, body: Body } },
     async (req) => store.setAvailable(req.params.productId, req.body.available),
   );
-  app.get<{ Params: Static<typeof Params> }>('/stock/:productId', { schema: { params: Params } }, async (req) => store.get(req.params.productId));
+  app.get<{ Params: Static<typeof Params> }>('/stock/:productId', { schema: { params: Params } }, async (req) =>
+    store.get(req.params.productId),
+  );
 }

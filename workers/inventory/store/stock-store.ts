@@ -78,9 +78,11 @@ export class StockStore {
   async reserve(orderId: string, lines: readonly Line[]): Promise<ReservationResult> {
     const keys = [this.orderKey(orderId), ...lines.map((l) => this.stockKey(l.productId))];
     const args = [JSON.stringify(lines), this.retentionMs, ...lines.map((l) => l.quantity), ...lines.map((l) => l.productId)];
-    const [status, productId, changed] = (await timed(this.metrics, 'inventory_reserve', () =>
-      RESERVE.run(this.redis, keys, args),
-    )) as [ReservationStatus, string, number];
+    const [status, productId, changed] = (await timed(this.metrics, 'inventory_reserve', () => RESERVE.run(this.redis, keys, args))) as [
+      ReservationStatus,
+      string,
+      number,
+    ];
     return { status, changed: changed === 1, ...(productId ? { productId } : {}) };
   }
 

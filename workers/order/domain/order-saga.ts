@@ -40,7 +40,14 @@ export interface SagaStep {
 }
 
 export function newOrder(fields: Omit<Order, 'status' | 'inventory' | 'payment' | 'history' | 'updatedAt'>): Order {
-  return { ...fields, status: 'PENDING', inventory: 'PENDING', payment: 'PENDING', updatedAt: fields.createdAt, history: [{ eventType: 'OrderPlaced', at: fields.createdAt }] };
+  return {
+    ...fields,
+    status: 'PENDING',
+    inventory: 'PENDING',
+    payment: 'PENDING',
+    updatedAt: fields.createdAt,
+    history: [{ eventType: 'OrderPlaced', at: fields.createdAt }],
+  };
 }
 
 /**

@@ -28,7 +28,12 @@ export function outcomeHandlers(runner: SagaRunner): HandlerMap {
  * Adopts an order placed straight onto the exchange (a seed-shaped v1 event, or another publisher's), so its
  * saga runs and ends like any other. The order service's own orders are already stored: nothing to do.
  */
-export function onOrderPlaced(store: OrderStore, runner: SagaRunner, metrics: OrderMetrics, orderTimeoutMs: number): EventHandler<OrderPlaced> {
+export function onOrderPlaced(
+  store: OrderStore,
+  runner: SagaRunner,
+  metrics: OrderMetrics,
+  orderTimeoutMs: number,
+): EventHandler<OrderPlaced> {
   const deps = { store, runner, metrics, orderTimeoutMs };
   return async (ctx) => {
     const result = await placeOrder(deps, { source: 'event', event: ctx.event });

@@ -55,8 +55,11 @@ export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
         const [storedHash, storedOrderId] = result.stored.split(':');
         if (storedHash !== bodyHash) {
           return sendProblem(reply, {
-            type: 'https://warren.dev/problems/idempotency-conflict', title: 'Conflict', status: 409,
-            detail: 'this Idempotency-Key was used with a different body', field: '/headers/idempotency-key',
+            type: 'https://warren.dev/problems/idempotency-conflict',
+            title: 'Conflict',
+            status: 409,
+            detail: 'this Idempotency-Key was used with a different body',
+            field: '/headers/idempotency-key',
           });
         }
         return reply.code(202).header('location', `/orders/${storedOrderId}`).send({ orderId: storedOrderId, status: 'PENDING' });
@@ -68,7 +71,13 @@ export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
 
   app.get<{ Params: OrderParams }>('/orders/:orderId', { schema: { params: OrderParams } }, async (req, reply) => {
     const found = await store.get(req.params.orderId);
-    if (!found) return sendProblem(reply, { type: 'https://warren.dev/problems/not-found', title: 'Not Found', status: 404, detail: `no order ${req.params.orderId}` });
+    if (!found)
+      return sendProblem(reply, {
+        type: 'https://warren.dev/problems/not-found',
+        title: 'Not Found',
+        status: 404,
+        detail: `no order ${req.params.orderId}`,
+      });
     return orderView(found.order);
   });
 }

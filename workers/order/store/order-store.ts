@@ -85,15 +85,28 @@ export class OrderStore {
     idempotency: (key: string) => `${this.prefix}idem:http:${key}`,
   };
 
-  async create(order: Order, deadlineMs: number, outbox?: OutboxEntry, idempotency?: { key: string; value: string; ttlMs: number }): Promise<CreateResult> {
+  async create(
+    order: Order,
+    deadlineMs: number,
+    outbox?: OutboxEntry,
+    idempotency?: { key: string; value: string; ttlMs: number },
+  ): Promise<CreateResult> {
     const k = this.keys;
     const [kind, stored] = (await timed(this.metrics, 'order_create', () =>
       CREATE.run(
         this.redis,
         [k.order(order.orderId), k.outbox(), k.outboxDue(), k.deadlines(), k.idempotency(idempotency?.key ?? '-')],
         [
-          JSON.stringify(order), order.orderId, deadlineMs, outbox?.event.eventId ?? '', outbox ? JSON.stringify(outbox) : '', Date.now(),
-          idempotency?.value ?? '', idempotency?.ttlMs ?? 0, this.retentionMs, outbox?.traceparent ?? '',
+          JSON.stringify(order),
+          order.orderId,
+          deadlineMs,
+          outbox?.event.eventId ?? '',
+          outbox ? JSON.stringify(outbox) : '',
+          Date.now(),
+          idempotency?.value ?? '',
+          idempotency?.ttlMs ?? 0,
+          this.retentionMs,
+          outbox?.traceparent ?? '',
         ],
       ),
     )) as [string, string];
@@ -103,7 +116,9 @@ export class OrderStore {
 
   /** The order, its version for compare-and-set, and the trace context it was placed under (if any). */
   async get(orderId: string): Promise<{ order: Order; version: string; traceparent?: string } | undefined> {
-    const [version, data, traceparent] = await timed(this.metrics, 'order_get', () => this.redis.hmget(this.keys.order(orderId), 'version', 'data', 'traceparent'));
+    const [version, data, traceparent] = await timed(this.metrics, 'order_get', () =>
+      this.redis.hmget(this.keys.order(orderId), 'version', 'data', 'traceparent'),
+    );
     if (!version || !data) return undefined;
     return { order: JSON.parse(data) as Order, version, ...(traceparent ? { traceparent } : {}) };
   }
@@ -113,7 +128,11 @@ export class OrderStore {
     const k = this.keys;
     const pairs = outbox.flatMap((entry) => [entry.event.eventId, JSON.stringify(entry)]);
     const ok = await timed(this.metrics, 'order_update', () =>
-      UPDATE.run(this.redis, [k.order(order.orderId), k.outbox(), k.outboxDue(), k.deadlines()], [expectedVersion, JSON.stringify(order), order.orderId, final ? '1' : '0', Date.now(), ...pairs]),
+      UPDATE.run(
+        this.redis,
+        [k.order(order.orderId), k.outbox(), k.outboxDue(), k.deadlines()],
+        [expectedVersion, JSON.stringify(order), order.orderId, final ? '1' : '0', Date.now(), ...pairs],
+      ),
     );
     return ok === 1;
   }
@@ -157,7 +176,9 @@ export class OrderStore {
     this.removalTimer = undefined;
     const ids = this.removals.splice(0);
     if (ids.length === 0) return;
-    await timed(this.metrics, 'outbox_remove', () => REMOVE_FROM_OUTBOX.run(this.redis, [this.keys.outbox(), this.keys.outboxDue()], ids)).catch(() => undefined);
+    await timed(this.metrics, 'outbox_remove', () =>
+      REMOVE_FROM_OUTBOX.run(this.redis, [this.keys.outbox(), this.keys.outboxDue()], ids),
+    ).catch(() => undefined);
   }
 
   /** Orders with a running deadline: placed, not yet confirmed or cancelled. */

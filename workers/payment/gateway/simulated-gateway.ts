@@ -39,7 +39,10 @@ return {ARGV[1], 0}`);
 export class SimulatedGateway implements PaymentGateway {
   private readonly random: () => number;
 
-  constructor(private readonly redis: Redis, private readonly options: GatewayOptions) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: GatewayOptions,
+  ) {
     this.random = options.random ?? Math.random;
   }
 
@@ -53,14 +56,22 @@ export class SimulatedGateway implements PaymentGateway {
     }
     const status = request.token === 'tok_decline' ? 'declined' : 'succeeded';
     const record = JSON.stringify({ status, chargeId: `ch_${request.idempotencyKey}` });
-    const [stored, replayed] = (await CHARGE.run(this.redis, [this.key('charge', request.idempotencyKey), this.key('order', request.orderId)], [record, status])) as [string, number];
+    const [stored, replayed] = (await CHARGE.run(
+      this.redis,
+      [this.key('charge', request.idempotencyKey), this.key('order', request.orderId)],
+      [record, status],
+    )) as [string, number];
     return { ...(JSON.parse(stored) as Omit<ChargeResult, 'replayed'>), replayed: replayed === 1 };
   }
 
   async refund(request: RefundRequest): Promise<RefundResult> {
     await this.simulateNetwork();
     const record = JSON.stringify({ refundId: `re_${request.idempotencyKey}`, chargeId: request.chargeId });
-    const [stored, replayed] = (await REFUND.run(this.redis, [this.key('refund', request.idempotencyKey), this.key('order', request.orderId)], [record])) as [string, number];
+    const [stored, replayed] = (await REFUND.run(
+      this.redis,
+      [this.key('refund', request.idempotencyKey), this.key('order', request.orderId)],
+      [record],
+    )) as [string, number];
     return { refundId: (JSON.parse(stored) as { refundId: string }).refundId, replayed: replayed === 1 };
   }
 
@@ -72,6 +83,7 @@ export class SimulatedGateway implements PaymentGateway {
 
   private async simulateNetwork(): Promise<void> {
     if (this.options.latencyMs > 0) await new Promise((r) => setTimeout(r, this.options.latencyMs));
-    if (this.options.failureRate > 0 && this.random() < this.options.failureRate) throw new GatewayUnavailableError('gateway unavailable (simulated)');
+    if (this.options.failureRate > 0 && this.random() < this.options.failureRate)
+      throw new GatewayUnavailableError('gateway unavailable (simulated)');
   }
 }

@@ -24,13 +24,28 @@ export function onOrderPlaced({ gateway, ledger }: PaymentDeps): EventHandler<Or
       return 'done';
     }
     if (decision === 'charge') {
-      const charge = await gateway.charge({ idempotencyKey: chargeKey(orderId), orderId, amount: totalAmount, currency, ...(paymentToken ? { token: paymentToken } : {}) });
-      entry = await ledger.recordCharge(orderId, { ...chargeOutcome(charge.status), amount: totalAmount, currency, paymentId: charge.chargeId });
+      const charge = await gateway.charge({
+        idempotencyKey: chargeKey(orderId),
+        orderId,
+        amount: totalAmount,
+        currency,
+        ...(paymentToken ? { token: paymentToken } : {}),
+      });
+      entry = await ledger.recordCharge(orderId, {
+        ...chargeOutcome(charge.status),
+        amount: totalAmount,
+        currency,
+        paymentId: charge.chargeId,
+      });
     }
     const settlement = settlementOf(entry);
     if (settlement.kind === 'refund') await refund(ctx, gateway, ledger, entry);
     else if (settlement.kind === 'captured') {
-      await ctx.publish('PaymentCaptured', { orderId, amount: totalAmount, currency, paymentId: entry.paymentId! }, { eventId: derivedEventId(orderId, 'PaymentCaptured') });
+      await ctx.publish(
+        'PaymentCaptured',
+        { orderId, amount: totalAmount, currency, paymentId: entry.paymentId! },
+        { eventId: derivedEventId(orderId, 'PaymentCaptured') },
+      );
     } else if (settlement.kind === 'declined') {
       await ctx.publish('PaymentDeclined', { orderId, reason: settlement.reason }, { eventId: derivedEventId(orderId, 'PaymentDeclined') });
     }

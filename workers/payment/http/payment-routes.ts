@@ -12,8 +12,20 @@ export function paymentRoutes(app: FastifyInstance, ledger: Ledger, gateway: Sim
     const { orderId } = req.params;
     const [entry, totals] = await Promise.all([ledger.get(orderId), gateway.totals(orderId)]);
     if (!entry.status) {
-      return sendProblem(reply, { type: 'https://warren.dev/problems/not-found', title: 'Not Found', status: 404, detail: `no payment for order ${orderId}` });
+      return sendProblem(reply, {
+        type: 'https://warren.dev/problems/not-found',
+        title: 'Not Found',
+        status: 404,
+        detail: `no payment for order ${orderId}`,
+      });
     }
-    return { orderId, status: entry.status, amount: entry.amount, currency: entry.currency, captures: totals.captures, refunds: totals.refunds };
+    return {
+      orderId,
+      status: entry.status,
+      amount: entry.amount,
+      currency: entry.currency,
+      captures: totals.captures,
+      refunds: totals.refunds,
+    };
   });
 }

@@ -56,15 +56,24 @@ export class Ledger {
     return entryOf(orderId, await this.redis.hgetall(this.key(orderId)), false);
   }
 
-  async recordCharge(orderId: string, outcome: { status: 'CAPTURED' | 'DECLINED'; amount: number; currency: string; paymentId: string; reason?: string }): Promise<LedgerEntry> {
+  async recordCharge(
+    orderId: string,
+    outcome: { status: 'CAPTURED' | 'DECLINED'; amount: number; currency: string; paymentId: string; reason?: string },
+  ): Promise<LedgerEntry> {
     const [changed, flat] = (await timed(this.metrics, 'payment_record', () =>
-      RECORD_CHARGE.run(this.redis, [this.key(orderId)], [outcome.status, outcome.amount, outcome.currency, outcome.paymentId, outcome.reason ?? '', this.retentionMs]),
+      RECORD_CHARGE.run(
+        this.redis,
+        [this.key(orderId)],
+        [outcome.status, outcome.amount, outcome.currency, outcome.paymentId, outcome.reason ?? '', this.retentionMs],
+      ),
     )) as [number, string[]];
     return entryOf(orderId, hashOf(flat), changed === 1);
   }
 
   async markCancelled(orderId: string): Promise<LedgerEntry> {
-    const [changed, flat] = (await timed(this.metrics, 'payment_cancel', () => MARK_CANCELLED.run(this.redis, [this.key(orderId)], [this.retentionMs]))) as [number, string[]];
+    const [changed, flat] = (await timed(this.metrics, 'payment_cancel', () =>
+      MARK_CANCELLED.run(this.redis, [this.key(orderId)], [this.retentionMs]),
+    )) as [number, string[]];
     return entryOf(orderId, hashOf(flat), changed === 1);
   }
 
