@@ -41,7 +41,10 @@ export class ComposeProject {
     const ports = { api: await freePort(), prometheus: await freePort(), management: await freePort(), grafana: await freePort() };
     const dir = mkdtempSync(path.join(tmpdir(), 'warren-compose-'));
     const secret = (who: string) => `${who}-${randomBytes(9).toString('base64url')}`;
+    const name = `warren-test-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
     const env = {
+      // An image tag of the project's own: a user's warren:local, or a concurrent run's image, is never replaced.
+      WARREN_IMAGE: `warren-test:${name}`,
       HOST_BIND: '127.0.0.1',
       ORDER_HOST_PORT: ports.api,
       PROMETHEUS_HOST_PORT: ports.prometheus,
@@ -68,7 +71,7 @@ export class ComposeProject {
       ...(REAL_IMAGES ? [] : ['test/docker/compose.standins.yml']),
       ...(grafana ? [] : ['test/docker/compose.no-grafana.yml']),
     ];
-    const name = `warren-test-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+
     return new ComposeProject(name, ports, dir, files, grafana);
   }
 
@@ -126,9 +129,10 @@ export class ComposeProject {
     return [...(await names('ps', '-a')), ...(await list('network', 'ls')), ...(await list('volume', 'ls'))];
   }
 
-  /** Removes the project's containers, network and volumes, and the env file. */
+  /** Removes the project's containers, network, volumes and image, and the env file. */
   async destroy(): Promise<void> {
     await this.compose(['down', '--volumes', '--remove-orphans', '--timeout', '20']).catch(() => undefined);
+    await run('docker', ['image', 'rm', `warren-test:${this.name}`]).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
