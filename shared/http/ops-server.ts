@@ -6,6 +6,14 @@ import { createHttpServer } from './server';
 export interface ReadinessCheck {
   name: string;
   ok: () => boolean;
+  /** What the check found, added to the `/readyz` body under `details.<name>` (e.g. the drifting queues). */
+  detail?: () => unknown;
+  /**
+   * Reported in `/readyz` but does not make the service unready (nor count in `warren_readiness_check`): for a
+   * finding that needs an operator but leaves the service able to work, such as topology drift.
+   * @defaultValue false
+   */
+  advisory?: boolean;
 }
 
 /**
@@ -14,12 +22,18 @@ export interface ReadinessCheck {
  */
 export function createOpsServer(registry: Registry, checks: readonly ReadinessCheck[]): FastifyInstance {
   const app = createHttpServer();
-  registerReadinessGauge(registry, checks);
+  registerReadinessGauge(
+    registry,
+    checks.filter((c) => !c.advisory),
+  );
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const results = Object.fromEntries(checks.map((c) => [c.name, c.ok()]));
-    const ready = Object.values(results).every(Boolean);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: results });
+    const ready = checks.every((c) => c.advisory || results[c.name]);
+    const details = Object.fromEntries(checks.filter((c) => c.detail).map((c) => [c.name, c.detail!()]));
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not ready', checks: results, ...(Object.keys(details).length > 0 ? { details } : {}) });
   });
   app.get('/metrics', async (_req, reply) => {
     const body = await registry.metrics();

@@ -13,9 +13,11 @@ import { metricsMiddleware } from '../messaging/middleware/metrics';
 import { timeoutMiddleware } from '../messaging/middleware/timeout';
 import { Publisher } from '../messaging/publisher';
 import type { QueueSpec, Topology } from '../messaging/topology';
+import { topologyProbe } from '../messaging/topology-probe';
 import { createOpsServer } from '../http/ops-server';
 import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics, type Metrics } from '../observability/metrics';
+import { registerTopologyDriftGauge } from '../observability/topology-metric';
 import { createRedis } from '../redis/client';
 
 export interface RuntimeOptions {
@@ -91,6 +93,9 @@ export class Runtime {
       publish: connect(config.amqpUrl, 'publish', service, this.log, this.metrics),
       consume: connect(config.amqpUrl, 'consume', service, this.log, this.metrics),
     };
+    const probe = topologyProbe(Object.values(this.connections));
+    this.topology = { ...this.topology, probe };
+    registerTopologyDriftGauge(this.metrics.registry, () => probe.drift.list());
     this.publisher = new Publisher(this.connections.publish, {
       exchange: config.eventsExchange,
       topology: this.topology,
@@ -106,6 +111,9 @@ export class Runtime {
       { name: 'amqpConsume', ok: () => this.connections.consume.isConnected() },
       { name: 'redis', ok: () => this.redis.status === 'ready' },
       { name: 'consumers', ok: () => this.consumers.every((c) => c.consuming) },
+      // Advisory: a drifting queue is still consumed as it is (only its arguments are old), so the service stays
+      // ready and the rollout goes on; the alert and `npm run topology -- plan` lead the operator to the migration.
+      { name: 'topology', ok: () => probe.drift.list().length === 0, detail: () => ({ drift: probe.drift.list() }), advisory: true },
     ]);
   }
 

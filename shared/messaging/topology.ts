@@ -1,5 +1,6 @@
 import type { Channel, Options } from 'amqplib';
 import type { QueueType } from '../config/config';
+import { ProbeSession, type DriftTracker } from './topology-drift';
 
 /** A consumer queue and the routing keys it binds on the events exchange. */
 export interface QueueSpec {
@@ -16,6 +17,17 @@ export interface Topology {
   queues: readonly QueueSpec[];
   retryDelaysMs: readonly number[];
   queueType: QueueType;
+  /**
+   * How to declare without being stopped by drift: a channel of its own for each refused declaration, and where
+   * the refusals are recorded. Without it a refused declaration fails the set-up (the unit tests' fakes).
+   */
+  probe?: TopologyProbe;
+}
+
+export interface TopologyProbe {
+  /** A fresh channel on the connection of `beside` (the channel being set up), or another to the same vhost. */
+  openChannel(beside: Channel): Promise<Channel>;
+  drift: DriftTracker;
 }
 
 /** Names of the queues that serve one consumer queue. */
@@ -130,13 +142,27 @@ export function planTopology(topology: Topology, broker: BrokerInfo = {}): Queue
   return declarations;
 }
 
-/** Declares the exchanges, every queue and binding. Idempotent: runs on each (re)connect. */
+/**
+ * Declares the exchanges, every queue and binding. Idempotent: runs on each (re)connect. With a probe, a queue whose
+ * existing arguments differ from the plan (an operator changed RETRY_DELAYS_MS or QUEUE_TYPE) is recorded as drift
+ * and used as it is, instead of failing the set-up with a 406 and looping for ever: its bindings are still made,
+ * and the service consumes it. `npm run topology -- migrate <queue>` recreates it with the new arguments.
+ */
 export async function assertTopology(channel: Channel, topology: Topology): Promise<void> {
   await channel.assertExchange(topology.exchange, 'topic', { durable: true });
   for (const queue of topology.queues) await channel.assertExchange(failuresExchangeName(queue.name), 'direct', { durable: true });
-  for (const declaration of planTopology(topology, { version: channel.connection?.serverProperties?.version })) {
-    await channel.assertQueue(declaration.name, declaration.options);
-    for (const key of declaration.bindings) await channel.bindQueue(declaration.name, topology.exchange, key);
-    await channel.bindQueue(declaration.name, declaration.failureBinding.exchange, declaration.failureBinding.routingKey);
+  const { probe } = topology;
+  const session = probe ? new ProbeSession(() => probe.openChannel(channel)) : undefined;
+  try {
+    for (const declaration of planTopology(topology, { version: channel.connection?.serverProperties?.version })) {
+      if (session && probe) {
+        const result = await session.declare(declaration);
+        probe.drift.record(declaration.name, result.kind === 'drift' ? result.drift : undefined);
+      } else await channel.assertQueue(declaration.name, declaration.options);
+      for (const key of declaration.bindings) await channel.bindQueue(declaration.name, topology.exchange, key);
+      await channel.bindQueue(declaration.name, declaration.failureBinding.exchange, declaration.failureBinding.routingKey);
+    }
+  } finally {
+    await session?.close();
   }
 }

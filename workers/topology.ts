@@ -1,0 +1,36 @@
+import type { CliIo } from '../shared/cli/dlq';
+import { runTopologyCli, type TopologyCliContext } from '../shared/cli/topology';
+import { loadFleetConfig, SERVICE_DECLARATIONS } from './registry';
+
+/** The fleet's topologies as the services declare them, under the configuration in `env`. */
+export function fleetTopologies(env: Record<string, string | undefined>): TopologyCliContext {
+  const config = loadFleetConfig(env);
+  return {
+    amqpUrl: config.amqpUrl,
+    services: SERVICE_DECLARATIONS.map((s) => ({
+      service: s.name,
+      topology: { exchange: config.eventsExchange, queues: s.consumes, retryDelaysMs: config.retryDelaysMs, queueType: config.queueType },
+    })),
+  };
+}
+
+/** `npm run topology -- plan | apply | migrate <queue>` over the fleet's queues, with the operator's AMQP_URL. */
+export function runFleetTopologyCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  return runTopologyCli(argv, () => fleetTopologies(io.env), io);
+}
+
+function processIo(): CliIo {
+  return { env: process.env, out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+}
+
+if (require.main === module) {
+  runFleetTopologyCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`topology: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
