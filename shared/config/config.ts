@@ -1,5 +1,6 @@
 import { cleanEnv, str } from 'envalid';
 import type { ServiceDeclaration } from '../lifecycle/service';
+import type { KillSwitchSettings } from '../messaging/kill-switch';
 import { amqpUrl, delayList, nonNegativeInt, positiveInt, ratio, redisUrl, tcpPort } from './validators';
 
 export type QueueType = 'quorum' | 'classic';
@@ -59,6 +60,18 @@ export interface WarrenConfig {
   idempotencyRetentionMs: number;
   /** `OUTBOX_RELAY_INTERVAL_MS`: how often the order service's outbox relay and timeout sweep run. @defaultValue 500 */
   outboxRelayIntervalMs: number;
+  /**
+   * `CONSUMER_RECOVERY_DEADLINE_MS`: how long a consumer may fail to subscribe again (after a broker cancel or a
+   * closed channel, with the broker reachable) before `/healthz` answers 503 so that the process is restarted.
+   * @defaultValue 60000
+   */
+  consumerRecoveryDeadlineMs: number;
+  /**
+   * `KILL_SWITCH_THRESHOLD`, `KILL_SWITCH_WINDOW_MS`, `KILL_SWITCH_COOLDOWN_MS`: a consumer pauses after this many
+   * consecutive transient failures within the window, and probes with one message after the cool-down. A queue's
+   * declaration may override them. @defaultValue threshold 0 (off), window 60000, cool-down 15000
+   */
+  killSwitch: KillSwitchSettings;
 }
 
 type Env = Record<string, string | undefined>;
@@ -94,6 +107,10 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
       IDEMPOTENCY_LEASE_MS: positiveInt({ default: 30000 }),
       IDEMPOTENCY_RETENTION_MS: positiveInt({ default: 7 * 24 * 3600 * 1000 }),
       OUTBOX_RELAY_INTERVAL_MS: positiveInt({ default: 500 }),
+      CONSUMER_RECOVERY_DEADLINE_MS: positiveInt({ default: 60000 }),
+      KILL_SWITCH_THRESHOLD: nonNegativeInt({ default: 0 }),
+      KILL_SWITCH_WINDOW_MS: positiveInt({ default: 60000 }),
+      KILL_SWITCH_COOLDOWN_MS: positiveInt({ default: 15000 }),
     },
     { reporter: throwOneLine },
   );
@@ -125,6 +142,8 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
     idempotencyLeaseMs: e.IDEMPOTENCY_LEASE_MS,
     idempotencyRetentionMs: e.IDEMPOTENCY_RETENTION_MS,
     outboxRelayIntervalMs: e.OUTBOX_RELAY_INTERVAL_MS,
+    consumerRecoveryDeadlineMs: e.CONSUMER_RECOVERY_DEADLINE_MS,
+    killSwitch: { threshold: e.KILL_SWITCH_THRESHOLD, windowMs: e.KILL_SWITCH_WINDOW_MS, cooldownMs: e.KILL_SWITCH_COOLDOWN_MS },
   };
 }
 
@@ -152,6 +171,10 @@ export const CONFIG_VARIABLES = [
   'IDEMPOTENCY_LEASE_MS',
   'IDEMPOTENCY_RETENTION_MS',
   'OUTBOX_RELAY_INTERVAL_MS',
+  'CONSUMER_RECOVERY_DEADLINE_MS',
+  'KILL_SWITCH_THRESHOLD',
+  'KILL_SWITCH_WINDOW_MS',
+  'KILL_SWITCH_COOLDOWN_MS',
 ] as const;
 
 /** The environment variables a fleet of these services reads: the chart and the compose file must name no others. */

@@ -20,13 +20,22 @@ export interface ReadinessCheck {
  * The ops server every service runs: `/healthz` (the process answers), `/readyz` (broker, Redis and consumers
  * up), `/metrics` (Prometheus), plus the admin routes its service adds.
  */
-export function createOpsServer(registry: Registry, checks: readonly ReadinessCheck[]): FastifyInstance {
+export function createOpsServer(
+  registry: Registry,
+  checks: readonly ReadinessCheck[],
+  liveness: readonly ReadinessCheck[] = [],
+): FastifyInstance {
   const app = createHttpServer();
   registerReadinessGauge(
     registry,
     checks.filter((c) => !c.advisory),
   );
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // Liveness fails only on what a restart can mend (a consumer that could not recover within its deadline), so an
+  // orchestrator restarts the process; a broker or Redis outage alone leaves it live (a restart would not help).
+  app.get('/healthz', async (_req, reply) => {
+    const failed = liveness.filter((c) => !c.ok()).map((c) => c.name);
+    return failed.length === 0 ? { status: 'ok' } : reply.code(503).send({ status: 'unhealthy', failed });
+  });
   app.get('/readyz', async (_req, reply) => {
     const results = Object.fromEntries(checks.map((c) => [c.name, c.ok()]));
     const ready = checks.every((c) => c.advisory || results[c.name]);

@@ -12,18 +12,19 @@ import { loggingMiddleware } from '../messaging/middleware/logging';
 import { metricsMiddleware } from '../messaging/middleware/metrics';
 import { timeoutMiddleware } from '../messaging/middleware/timeout';
 import { Publisher } from '../messaging/publisher';
-import type { QueueSpec, Topology } from '../messaging/topology';
+import type { Topology } from '../messaging/topology';
 import { topologyProbe } from '../messaging/topology-probe';
 import { createOpsServer } from '../http/ops-server';
 import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics, type Metrics } from '../observability/metrics';
 import { registerTopologyDriftGauge } from '../observability/topology-metric';
 import { createRedis } from '../redis/client';
+import type { ConsumedQueue } from './service';
 
 export interface RuntimeOptions {
   service: string;
   /** The queues this service consumes; retry and dead-letter queues are derived from them. */
-  queues: readonly QueueSpec[];
+  queues: readonly ConsumedQueue[];
   opsPort: number;
   /** The public API port, for a service that declares an API. */
   apiPort?: number;
@@ -106,15 +107,20 @@ export class Runtime {
       log: this.log.child({ component: 'publisher' }),
       metrics: this.metrics,
     });
-    this.ops = createOpsServer(this.metrics.registry, [
-      { name: 'amqpPublish', ok: () => this.connections.publish.isConnected() },
-      { name: 'amqpConsume', ok: () => this.connections.consume.isConnected() },
-      { name: 'redis', ok: () => this.redis.status === 'ready' },
-      { name: 'consumers', ok: () => this.consumers.every((c) => c.consuming) },
-      // Advisory: a drifting queue is still consumed as it is (only its arguments are old), so the service stays
-      // ready and the rollout goes on; the alert and `npm run topology -- plan` lead the operator to the migration.
-      { name: 'topology', ok: () => probe.drift.list().length === 0, detail: () => ({ drift: probe.drift.list() }), advisory: true },
-    ]);
+    this.ops = createOpsServer(
+      this.metrics.registry,
+      [
+        { name: 'amqpPublish', ok: () => this.connections.publish.isConnected() },
+        { name: 'amqpConsume', ok: () => this.connections.consume.isConnected() },
+        { name: 'redis', ok: () => this.redis.status === 'ready' },
+        // A consumer its kill switch paused on purpose still counts as ready: it has its own metric and alert.
+        { name: 'consumers', ok: () => this.consumers.every((c) => c.isReady) },
+        // Advisory: a drifting queue is still consumed as it is (only its arguments are old), so the service stays
+        // ready and the rollout goes on; the alert and `npm run topology -- plan` lead the operator to the migration.
+        { name: 'topology', ok: () => probe.drift.list().length === 0, detail: () => ({ drift: probe.drift.list() }), advisory: true },
+      ],
+      [{ name: 'consumers', ok: () => this.consumers.every((c) => c.healthy) }],
+    );
   }
 
   /**
@@ -127,13 +133,19 @@ export class Runtime {
     return middleware;
   }
 
-  /** Starts consuming one of this service's queues. */
+  /**
+   * Starts consuming one of this service's queues, with the service-wide consumer settings (`PREFETCH`,
+   * `KILL_SWITCH_*`) unless the queue's declaration overrides them.
+   */
   consume(queue: string, handlers: HandlerMap, options: ConsumeOptions = {}): Consumer {
     const middleware = options.middleware ?? this.standardMiddleware(options.idempotency);
+    const declared = this.options.queues.find((q) => q.name === queue);
     const consumer = new Consumer(this.connections.consume, {
       queue,
       topology: this.topology,
-      prefetch: this.config.prefetch,
+      prefetch: declared?.prefetch ?? this.config.prefetch,
+      recoveryDeadlineMs: this.config.consumerRecoveryDeadlineMs,
+      killSwitch: { ...this.config.killSwitch, ...declared?.killSwitch },
       handlers,
       middleware,
       publisher: this.publisher,

@@ -1,5 +1,17 @@
+import type { KillSwitchSettings } from '../messaging/kill-switch';
 import type { QueueSpec } from '../messaging/topology';
 import type { Runtime } from './runtime';
+
+/**
+ * A queue a service consumes: its bindings, and where one queue needs them, overrides of the service-wide consumer
+ * settings (docs/operations.md says when to change them).
+ */
+export interface ConsumedQueue extends QueueSpec {
+  /** Unacked deliveries on this queue's consumer. @defaultValue `PREFETCH` */
+  prefetch?: number;
+  /** This queue's kill switch. @defaultValue `KILL_SWITCH_THRESHOLD`, `KILL_SWITCH_WINDOW_MS`, `KILL_SWITCH_COOLDOWN_MS` */
+  killSwitch?: Partial<KillSwitchSettings>;
+}
 
 /** A port a service listens on, and the environment variable that moves it. */
 export interface PortDeclaration {
@@ -23,7 +35,7 @@ export interface ServiceDeclaration<Name extends string = string> {
   /** One line: what the service does. */
   summary: string;
   /** Queues it consumes, each with the routing keys it binds on the events exchange (retry tiers and DLQ follow). */
-  consumes: readonly QueueSpec[];
+  consumes: readonly ConsumedQueue[];
   /** Routing keys it publishes on the events exchange: the broker refuses it any other. */
   publishes: readonly string[];
   /** The ops server: `/healthz`, `/readyz`, `/metrics`, plus `routes` (admin, cluster-internal). */

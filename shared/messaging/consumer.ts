@@ -1,17 +1,18 @@
-import { randomUUID } from 'node:crypto';
-import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
-import type { Channel, ConsumeMessage } from 'amqplib';
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import type { Message } from 'amqplib';
 import { createEvent, decodeEvent } from '../events/codec';
 import type { AnyEvent } from '../events/catalog';
 import type { Logger } from '../observability/logger';
 import { labelled, type Metrics } from '../observability/metrics';
 import { childSpan, formatTraceparent, parseTraceparent, type TraceContext } from '../observability/trace';
-import { AckBatcher } from './ack-batcher';
+import type { AckBatcher } from './ack-batcher';
 import { compose, type EventHandler, type HandlerMap, type MessageContext, type Middleware, type Pipeline } from './context';
-import { MalformedMessageError, MessageTooLargeError, UnknownEventError, UnsupportedContentTypeError } from './errors';
+import { isPermanent, MalformedMessageError, MessageTooLargeError, UnknownEventError, UnsupportedContentTypeError } from './errors';
+import { KillSwitch, type DeliveryOutcome, type KillSwitchSettings } from './kill-switch';
 import type { Publisher } from './publisher';
-import { BROKER_HEADERS, decideFailure, describeFailure, H } from './retry-policy';
-import { assertTopology, DEAD_LETTER_ROUTING_KEY, failuresExchangeName, retryRoutingKey, type Topology } from './topology';
+import { attemptOf, routeFailure } from './route-failure';
+import { Subscription } from './subscription';
+import type { Topology } from './topology';
 
 export interface ConsumerOptions {
   queue: string;
@@ -26,27 +27,32 @@ export interface ConsumerOptions {
   service: string;
   /** Bodies larger than this are dead-lettered unread. @defaultValue 65536 */
   maxBodyBytes?: number;
+  /** How long consumption may stay lost (broker cancel, closed channel) before `healthy` turns false. @defaultValue 60000 */
+  recoveryDeadlineMs?: number;
+  /** Pauses consumption after a run of transient failures; off when absent or its threshold is 0. */
+  killSwitch?: KillSwitchSettings;
   log: Logger;
   metrics: Metrics;
 }
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+const DEFAULT_RECOVERY_DEADLINE_MS = 60_000;
 
 /**
  * Consumes one queue with manual acks. The handler returns (ack) or throws; the consumer, never the handler,
  * turns a failure into a delayed retry (a copy to the queue's own retry tier, then ack) or a dead-letter
  * (a copy with the reason to `<queue>.dlq`, then ack), both through the queue's own failures exchange.
- * The original is acked only once the broker confirmed its copy.
+ * The original is acked only once the broker confirmed its copy. Its {@link Subscription} keeps the broker
+ * consumer alive; its optional {@link KillSwitch} pauses it while a downstream keeps failing.
  */
 export class Consumer {
-  private readonly channel: ChannelWrapper;
+  private readonly subscription: Subscription;
+  private readonly killSwitch?: KillSwitch;
   private readonly pipelines = new Map<string, Pipeline>();
   private readonly log: Logger;
-  private active?: { channel: Channel; consumerTag: string; acks: AckBatcher };
   private inFlight = 0;
   /** The in-flight gauge of this queue: one label set, so its child is made once. */
   private readonly inFlightGauge: { inc(): void; dec(): void };
-  private stopping = false;
 
   constructor(
     connection: AmqpConnectionManager,
@@ -57,72 +63,82 @@ export class Consumer {
     for (const [eventType, handler] of Object.entries(options.handlers)) {
       this.pipelines.set(eventType, compose(options.middleware, handler as EventHandler));
     }
-    this.channel = connection.createChannel({
-      name: `consumer:${options.queue}`,
-      confirm: false,
-      setup: (channel: Channel) => this.setup(channel),
+    this.subscription = new Subscription(connection, {
+      queue: options.queue,
+      topology: options.topology,
+      prefetch: options.prefetch,
+      recoveryDeadlineMs: options.recoveryDeadlineMs ?? DEFAULT_RECOVERY_DEADLINE_MS,
+      log: this.log,
+      metrics: options.metrics,
+      onMessage: (acks, msg) => this.onDelivery(acks, msg),
     });
-    this.channel.on('error', (err: Error) => this.log.error({ err: err.message }, 'consumer channel error'));
+    if (options.killSwitch && options.killSwitch.threshold > 0) {
+      const target = { pause: () => this.subscription.pause(), resume: () => this.subscription.resume(), probe: () => this.probe() };
+      this.killSwitch = new KillSwitch(options.killSwitch, target, this.log, options.metrics.consumerPaused.labels(options.queue));
+    }
   }
 
   async ready(): Promise<void> {
-    await this.channel.waitForConnect();
+    await this.subscription.ready();
   }
 
   /** True while a broker consumer is registered on an open channel. */
   get consuming(): boolean {
-    return !this.stopping && this.active !== undefined;
+    return this.subscription.consuming;
+  }
+
+  /** Ready to take work: consuming, or paused on purpose by the kill switch (which has its own metric and alert). */
+  get isReady(): boolean {
+    return this.subscription.consuming || (this.killSwitch?.isOpen ?? false);
+  }
+
+  /** False once consumption has been lost for longer than the recovery deadline: the process should be restarted. */
+  get healthy(): boolean {
+    return this.subscription.healthy;
   }
 
   /** Stops taking deliveries, waits for in-flight handlers up to `timeoutMs`, then closes the channel. */
   async stop(timeoutMs: number): Promise<void> {
-    this.stopping = true;
-    const active = this.active;
-    this.active = undefined;
-    if (active) await active.channel.cancel(active.consumerTag).catch(() => undefined);
+    this.subscription.stop();
+    this.killSwitch?.stop();
+    await this.subscription.cancel();
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     if (this.inFlight > 0)
       this.log.warn({ inFlight: this.inFlight }, 'shutdown deadline passed with handlers in flight; they will be redelivered');
-    active?.acks.flush();
-    await this.channel.close().catch(() => undefined);
+    await this.subscription.close();
   }
 
-  private async setup(channel: Channel): Promise<void> {
-    await assertTopology(channel, this.options.topology);
-    if (this.stopping) return;
-    await channel.prefetch(this.options.prefetch);
-    const acks = new AckBatcher(channel, this.options.prefetch, (err) =>
-      this.log.debug({ err: err.message }, 'settle on a closed channel; the broker will redeliver'),
-    );
-    const { consumerTag } = await channel.consume(this.options.queue, (msg) => this.onDelivery(channel, acks, msg), { noAck: false });
-    this.active = { channel, consumerTag, acks };
-    channel.once('close', () => {
-      if (this.active?.channel === channel) this.active = undefined;
-    });
-    this.log.info({ prefetch: this.options.prefetch }, 'consuming');
+  private onDelivery(acks: AckBatcher, msg: Message): void {
+    this.handle(acks, msg)
+      .then((outcome) => this.killSwitch?.record(outcome))
+      .catch((err: Error) => this.log.error({ err: err.message }, 'kill switch failed to count a delivery'));
   }
 
-  private onDelivery(channel: Channel, acks: AckBatcher, msg: ConsumeMessage | null): void {
-    if (!msg) {
-      this.log.warn('consumer cancelled by the broker');
-      if (this.active?.channel === channel) this.active = undefined;
-      return;
-    }
+  /** The kill switch's probe: one message by `basic.get`, processed as any delivery. */
+  private async probe(): Promise<DeliveryOutcome | 'empty'> {
+    const got = await this.subscription.getOne();
+    return got ? this.handle(got.acks, got.msg) : 'empty';
+  }
+
+  private async handle(acks: AckBatcher, msg: Message): Promise<DeliveryOutcome> {
     acks.track(msg);
     this.inFlight++;
     this.inFlightGauge.inc();
-    // process() settles every delivery itself (ack, retry or dead-letter copy, requeue); a rejection here would be a
-    // bug in that path, logged rather than left to end the process as an unhandled rejection.
-    this.process(acks, msg)
-      .catch((err: Error) => this.log.error({ err: err.message }, 'delivery processing failed'))
-      .finally(() => {
-        this.inFlight--;
-        this.inFlightGauge.dec();
-      });
+    try {
+      return await this.process(acks, msg);
+    } catch (err) {
+      // process() settles every delivery itself (ack, retry or dead-letter copy, requeue); a rejection here would
+      // be a bug in that path, logged rather than left to end the process as an unhandled rejection.
+      this.log.error({ err: (err as Error).message }, 'delivery processing failed');
+      return 'transient';
+    } finally {
+      this.inFlight--;
+      this.inFlightGauge.dec();
+    }
   }
 
-  private async process(acks: AckBatcher, msg: ConsumeMessage): Promise<void> {
+  private async process(acks: AckBatcher, msg: Message): Promise<DeliveryOutcome> {
     let eventType = 'unknown';
     // The span is made before decoding, so that even a message that cannot be read is logged under its trace.
     const span = childSpan(parseTraceparent(msg.properties.headers?.['traceparent']));
@@ -138,12 +154,14 @@ export class Consumer {
       const outcome = await pipeline(ctx);
       acks.ack(msg);
       labelled(this.options.metrics.consumed)(this.options.queue, eventType, outcome === 'duplicate' ? 'duplicate' : 'ack').inc();
+      return 'success';
     } catch (error) {
-      await this.fail(acks, msg, eventType, error, log(), event);
+      await routeFailure(this.options, acks, msg, eventType, error, log(), event);
+      return isPermanent(error) ? 'permanent' : 'transient';
     }
   }
 
-  private decode(msg: ConsumeMessage): AnyEvent {
+  private decode(msg: Message): AnyEvent {
     const max = this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     if (msg.content.length > max) throw new MessageTooLargeError(`body of ${msg.content.length} bytes is over the ${max}-byte limit`);
     const contentType = msg.properties.contentType as string | undefined;
@@ -160,7 +178,7 @@ export class Consumer {
     return decodeEvent(body);
   }
 
-  private context(event: AnyEvent, msg: ConsumeMessage, span: TraceContext): MessageContext {
+  private context(event: AnyEvent, msg: Message, span: TraceContext): MessageContext {
     const publisher = this.options.publisher;
     const parentLog = this.log;
     let log: Logger | undefined;
@@ -196,85 +214,10 @@ export class Consumer {
       },
     };
   }
-
-  private async fail(
-    acks: AckBatcher,
-    msg: ConsumeMessage,
-    eventType: string,
-    error: unknown,
-    log: Logger,
-    event?: AnyEvent,
-  ): Promise<void> {
-    const { queue, metrics, publisher, topology } = this.options;
-    const attempt = attemptOf(msg);
-    const action = decideFailure(error, attempt, topology.retryDelaysMs);
-    const { reason, errorClass } = describeFailure(error);
-    const now = new Date().toISOString();
-    const headers: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(msg.properties.headers ?? {})) if (!BROKER_HEADERS.test(key)) headers[key] = value;
-    headers[H.firstFailureAt] ??= now;
-    headers[H.lastFailureAt] = now;
-    headers[H.queue] = queue;
-    headers[H.originalExchange] ??= msg.fields.exchange;
-    headers[H.originalRoutingKey] ??= msg.fields.routingKey;
-    const properties = {
-      messageId: (msg.properties.messageId as string | undefined) ?? event?.eventId ?? randomUUID(),
-      ...copyProperties(msg),
-    };
-    try {
-      if (action.kind === 'retry') {
-        await publisher.publish(failuresExchangeName(queue), retryRoutingKey(action.delayMs), msg.content, {
-          ...properties,
-          headers: { ...headers, [H.attempt]: action.nextAttempt },
-        });
-        log.warn({ attempt, delayMs: action.delayMs, errorClass, reason }, 'handler failed; retry scheduled');
-      } else {
-        const correlationId = event?.correlationId ?? (msg.properties.correlationId as string | undefined);
-        await publisher.publish(failuresExchangeName(queue), DEAD_LETTER_ROUTING_KEY, msg.content, {
-          ...properties,
-          headers: {
-            ...headers,
-            [H.attempt]: attempt,
-            [H.reason]: reason,
-            [H.reasonCode]: action.reasonCode,
-            [H.errorClass]: errorClass,
-            [H.service]: this.options.service,
-            [H.deadLetteredAt]: now,
-            ...(correlationId ? { [H.correlationId]: correlationId } : {}),
-          },
-        });
-        log.error({ attempt, errorClass, reason, reasonCode: action.reasonCode }, 'message dead-lettered');
-      }
-      acks.ack(msg);
-      labelled(metrics.consumed)(queue, eventType, action.kind === 'retry' ? 'retry' : 'dead_letter').inc();
-      if (action.kind === 'dead-letter') metrics.deadLettered.labels(queue, eventType, action.reasonCode).inc();
-    } catch (publishError) {
-      // The copy was not confirmed: hand the original back to the broker after a pause rather than lose it.
-      log.error({ err: (publishError as Error).message }, 'could not route failed message; requeueing');
-      await new Promise((r) => setTimeout(r, 1000));
-      acks.requeue(msg);
-    }
-  }
-}
-
-export function attemptOf(msg: ConsumeMessage): number {
-  const value = Number(msg.properties.headers?.[H.attempt]);
-  return Number.isInteger(value) && value >= 1 ? value : 1;
 }
 
 /** The broker's own count of earlier deliveries: quorum queues keep it in `x-delivery-count`. */
-function deliveryCountOf(msg: ConsumeMessage): number {
+function deliveryCountOf(msg: Message): number {
   const value = Number(msg.properties.headers?.['x-delivery-count']);
   return Number.isInteger(value) && value >= 0 ? value : 0;
-}
-
-function copyProperties(msg: ConsumeMessage) {
-  const p = msg.properties;
-  return {
-    ...(p.type ? { type: p.type as string } : {}),
-    ...(p.correlationId ? { correlationId: p.correlationId as string } : {}),
-    ...(p.timestamp ? { timestamp: p.timestamp as number } : {}),
-    ...(p.contentType ? { contentType: p.contentType as string } : {}),
-    ...(p.appId ? { appId: p.appId as string } : {}),
-  };
 }

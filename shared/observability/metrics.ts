@@ -61,6 +61,24 @@ export function createMetrics(service: string) {
       labelNames: ['queue'] as const,
       registers: r,
     }),
+    consumerUp: new Gauge({
+      name: 'warren_consumer_up',
+      help: '1 while the queue has its broker consumer (or is paused on purpose by its kill switch); 0 while it recovers.',
+      labelNames: ['queue'] as const,
+      registers: r,
+    }),
+    consumerRecoveries: new Counter({
+      name: 'warren_consumer_recoveries_total',
+      help: 'Times a consumer subscribed again after a broker cancel, a channel closed by the broker or a reconnect.',
+      labelNames: ['queue'] as const,
+      registers: r,
+    }),
+    consumerPaused: new Gauge({
+      name: 'warren_consumer_paused',
+      help: "1 while the queue's kill switch holds its deliveries back after consecutive transient failures.",
+      labelNames: ['queue'] as const,
+      registers: r,
+    }),
     publishBuffer: new Gauge({
       name: 'warren_publish_buffer_depth',
       help: 'Publishes waiting for a confirm or a connection.',

@@ -61,7 +61,7 @@ export async function startConsumer(handlers: HandlerMap, options: Partial<Consu
     const headers = { ...copy.options.headers, 'x-death': [xDeath(delayMs)], 'x-first-death-reason': 'expired' };
     return broker.deliver('q', copy.content, { ...copy.options, headers }, { exchange: 'q.failures', routingKey: 'return' });
   };
-  return { consumer, broker, copies, metrics, deliver, returnFromTier, wrapper: amqp.wrappers.get('consumer:q')! };
+  return { consumer, broker, copies, metrics, deliver, returnFromTier, wrapper: amqp.wrappers.get('consumer:q')!, amqp };
 }
 
 export function assertBrokersSawNoViolation(): void {

@@ -1,5 +1,15 @@
 import { EventEmitter } from 'node:events';
-import type { ConfirmChannel, Connection, ConsumeMessage, Message, MessageFields, MessageProperties, Options, Replies } from 'amqplib';
+import type {
+  ConfirmChannel,
+  Connection,
+  ConsumeMessage,
+  GetMessage,
+  Message,
+  MessageFields,
+  MessageProperties,
+  Options,
+  Replies,
+} from 'amqplib';
 
 /**
  * How the fake broker settles a publish: `ack` confirms it, `nack` fails its confirm, `return` hands it back as
@@ -22,7 +32,8 @@ export interface Published {
 export type Settlement = 'ack' | 'requeue' | 'reject';
 
 /** The methods of amqplib's channel that the core calls: the fake is checked against their real signatures. */
-type Used = 'connection' | 'assertExchange' | 'assertQueue' | 'bindQueue' | 'prefetch' | 'consume' | 'cancel' | 'ack' | 'nack' | 'publish';
+type Used =
+  'connection' | 'assertExchange' | 'assertQueue' | 'bindQueue' | 'prefetch' | 'consume' | 'cancel' | 'get' | 'ack' | 'nack' | 'publish';
 
 /**
  * An amqplib (confirm) channel with a broker of one's own behind it: it records topology and settle calls, lets
@@ -42,6 +53,10 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
   readonly violations: string[] = [];
   /** How the next publishes are settled: one outcome for all, or one chosen per publish. */
   confirm: Confirm | ((publish: Published) => Confirm) = 'ack';
+  /** When set, the broker refuses queue declarations with it and closes the channel (a revoked permission). */
+  refuse?: Error;
+  /** Messages waiting in a queue for `basic.get`, by queue. */
+  readonly waiting = new Map<string, { content: Buffer; props: Partial<MessageProperties> }[]>();
   private readonly consumers = new Map<string, { queue: string; onMessage: (msg: ConsumeMessage | null) => void }>();
   private readonly settled = new Map<number, Settlement>();
   private nextTag = 1;
@@ -52,6 +67,10 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
   }
 
   async assertQueue(queue = '', options?: Options.AssertQueue): Promise<Replies.AssertQueue> {
+    if (this.refuse) {
+      setImmediate(() => this.closeByBroker());
+      throw this.refuse;
+    }
     this.calls.push(`assertQueue ${queue}${options?.arguments?.['x-message-ttl'] ? ` ttl=${options.arguments['x-message-ttl']}` : ''}`);
     return { queue, messageCount: 0, consumerCount: 0 };
   }
@@ -77,6 +96,28 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
     this.consumers.delete(consumerTag);
     this.calls.push(`cancel ${consumerTag}`);
     return { consumerTag };
+  }
+
+  async get(queue: string): Promise<GetMessage | false> {
+    this.calls.push(`get ${queue}`);
+    const next = this.waiting.get(queue)?.shift();
+    if (!next) return false;
+    const fields = { deliveryTag: this.nextTag++, redelivered: false, exchange: 'test.events', routingKey: 'test.key', messageCount: 0 };
+    return { content: next.content, fields, properties: properties(next.props) };
+  }
+
+  /** The broker's `basic.cancel` (its queue was deleted): every consumer of `queue` gets `null` and is gone. */
+  cancelByBroker(queue: string): void {
+    for (const [tag, consumer] of [...this.consumers.entries()].filter(([, c]) => c.queue === queue)) {
+      this.consumers.delete(tag);
+      consumer.onMessage(null);
+    }
+  }
+
+  /** The broker closes the channel (a channel error): its consumers are gone, and amqplib emits `close`. */
+  closeByBroker(): void {
+    this.consumers.clear();
+    this.emit('close');
   }
 
   ack(message: Message, allUpTo = false): void {

@@ -10,16 +10,19 @@ import { FakeChannelWrapper } from './fake-channel-wrapper';
 export class FakeConnectionManager {
   readonly wrappers = new Map<string, FakeChannelWrapper>();
   readonly manager: AmqpConnectionManager;
+  /** Given to every channel opened from now on: the broker refuses their declarations (see FakeChannel.refuse). */
+  refuse?: Error;
 
   constructor() {
     const createChannel = (options: CreateChannelOpts = {}): ChannelWrapper => {
       const wrapper = new FakeChannelWrapper(options);
+      if (this.refuse) wrapper.channel.refuse = this.refuse;
       this.wrappers.set(options.name ?? `channel-${this.wrappers.size + 1}`, wrapper);
       // The seam: the core calls only waitForConnect, publish, close and on of a ChannelWrapper (FakeChannelWrapper
-      // implements those against the real types), and only createChannel of the manager.
+      // implements those against the real types), and only createChannel and isConnected of the manager.
       return wrapper as unknown as ChannelWrapper;
     };
-    this.manager = { createChannel } as Partial<AmqpConnectionManager> as AmqpConnectionManager;
+    this.manager = { createChannel, isConnected: () => true } as Partial<AmqpConnectionManager> as AmqpConnectionManager;
   }
 
   /** The fake broker channel behind the named channel. */

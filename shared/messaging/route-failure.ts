@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type { Message } from 'amqplib';
+import type { AnyEvent } from '../events/catalog';
+import type { Logger } from '../observability/logger';
+import { labelled, type Metrics } from '../observability/metrics';
+import type { AckBatcher } from './ack-batcher';
+import type { Publisher } from './publisher';
+import { BROKER_HEADERS, decideFailure, describeFailure, H } from './retry-policy';
+import { DEAD_LETTER_ROUTING_KEY, failuresExchangeName, retryRoutingKey, type Topology } from './topology';
+
+/** What routing a failed delivery needs of its consumer. */
+export interface FailureRouting {
+  queue: string;
+  topology: Topology;
+  publisher: Publisher;
+  service: string;
+  metrics: Metrics;
+}
+
+/**
+ * Turns a failed delivery into a delayed retry (a copy to the queue's own retry tier) or a dead-letter (a copy
+ * with the reason to `<queue>.dlq`), both through the queue's failures exchange, then acks the original once the
+ * broker confirmed the copy. A copy that could not be confirmed hands the original back to the broker instead.
+ */
+export async function routeFailure(
+  options: FailureRouting,
+  acks: AckBatcher,
+  msg: Message,
+  eventType: string,
+  error: unknown,
+  log: Logger,
+  event?: AnyEvent,
+): Promise<void> {
+  const { queue, metrics, publisher, topology, service } = options;
+  const attempt = attemptOf(msg);
+  const action = decideFailure(error, attempt, topology.retryDelaysMs);
+  const { reason, errorClass } = describeFailure(error);
+  const now = new Date().toISOString();
+  const headers: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(msg.properties.headers ?? {})) if (!BROKER_HEADERS.test(key)) headers[key] = value;
+  headers[H.firstFailureAt] ??= now;
+  headers[H.lastFailureAt] = now;
+  headers[H.queue] = queue;
+  headers[H.originalExchange] ??= msg.fields.exchange;
+  headers[H.originalRoutingKey] ??= msg.fields.routingKey;
+  const properties = {
+    messageId: (msg.properties.messageId as string | undefined) ?? event?.eventId ?? randomUUID(),
+    ...copyProperties(msg),
+  };
+  try {
+    if (action.kind === 'retry') {
+      await publisher.publish(failuresExchangeName(queue), retryRoutingKey(action.delayMs), msg.content, {
+        ...properties,
+        headers: { ...headers, [H.attempt]: action.nextAttempt },
+      });
+      log.warn({ attempt, delayMs: action.delayMs, errorClass, reason }, 'handler failed; retry scheduled');
+    } else {
+      const correlationId = event?.correlationId ?? (msg.properties.correlationId as string | undefined);
+      await publisher.publish(failuresExchangeName(queue), DEAD_LETTER_ROUTING_KEY, msg.content, {
+        ...properties,
+        headers: {
+          ...headers,
+          [H.attempt]: attempt,
+          [H.reason]: reason,
+          [H.reasonCode]: action.reasonCode,
+          [H.errorClass]: errorClass,
+          [H.service]: service,
+          [H.deadLetteredAt]: now,
+          ...(correlationId ? { [H.correlationId]: correlationId } : {}),
+        },
+      });
+      log.error({ attempt, errorClass, reason, reasonCode: action.reasonCode }, 'message dead-lettered');
+    }
+    acks.ack(msg);
+    labelled(metrics.consumed)(queue, eventType, action.kind === 'retry' ? 'retry' : 'dead_letter').inc();
+    if (action.kind === 'dead-letter') metrics.deadLettered.labels(queue, eventType, action.reasonCode).inc();
+  } catch (publishError) {
+    // The copy was not confirmed: hand the original back to the broker after a pause rather than lose it.
+    log.error({ err: (publishError as Error).message }, 'could not route failed message; requeueing');
+    await new Promise((r) => setTimeout(r, 1000));
+    acks.requeue(msg);
+  }
+}
+
+export function attemptOf(msg: Message): number {
+  const value = Number(msg.properties.headers?.[H.attempt]);
+  return Number.isInteger(value) && value >= 1 ? value : 1;
+}
+
+function copyProperties(msg: Message) {
+  const p = msg.properties;
+  return {
+    ...(p.type ? { type: p.type as string } : {}),
+    ...(p.correlationId ? { correlationId: p.correlationId as string } : {}),
+    ...(p.timestamp ? { timestamp: p.timestamp as number } : {}),
+    ...(p.contentType ? { contentType: p.contentType as string } : {}),
+    ...(p.appId ? { appId: p.appId as string } : {}),
+  };
+}

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { RECOVERY_FIRST_DELAY_MS, recoveryDelayMs, RECOVERY_MAX_DELAY_MS } from '../../shared/messaging/recovery-backoff';
+import { assertBrokersSawNoViolation, eventProps, startConsumer } from './fakes/consumer-harness';
+import { body, paymentDeclined, sleep, until, valueOf } from './fakes/fixtures';
+
+/** What amqplib's channel reports when the broker refuses a declaration for want of permission. */
+const accessRefused = (): Error => Object.assign(new Error('Operation failed: QueueDeclare; 403 (ACCESS-REFUSED)'), { code: 403 });
+
+describe('Consumer recovery (fake broker)', () => {
+  afterEach(assertBrokersSawNoViolation);
+
+  it('after a broker cancel, declares its topology again and subscribes again on the same channel', async () => {
+    const handled: string[] = [];
+    const { consumer, broker, metrics, deliver } = await startConsumer({
+      PaymentDeclined: async (ctx) => void handled.push(ctx.event.orderId),
+    });
+    const declared = broker.calls.filter((c) => c === 'assertQueue q').length;
+    broker.cancelByBroker('q');
+    assert.equal(consumer.consuming, false);
+    assert.equal(await valueOf(metrics.consumerUp, { queue: 'q' }), 0);
+    await until('the new subscription', () => consumer.consuming, 2000);
+    assert.equal(broker.calls.filter((c) => c === 'assertQueue q').length, declared + 1, 'the deleted queue is declared again');
+    assert.deepEqual(broker.calls.slice(-2), ['prefetch 4', 'consume q']);
+    assert.equal(await valueOf(metrics.consumerRecoveries, { queue: 'q' }), 1);
+    assert.equal(await valueOf(metrics.consumerUp, { queue: 'q' }), 1);
+    const event = paymentDeclined('o-after');
+    const msg = deliver(body(event), eventProps(event));
+    await until('the ack', () => broker.settlement(msg) === 'ack');
+    assert.deepEqual(handled, ['o-after']);
+    await consumer.stop(100);
+  });
+
+  it('after the broker closed its channel, opens a new one, sets it up and consumes there', async () => {
+    const { consumer, broker, metrics, amqp, wrapper } = await startConsumer({});
+    broker.closeByBroker();
+    assert.equal(consumer.consuming, false);
+    await until('a subscription on a new channel', () => consumer.consuming, 2000);
+    const fresh = amqp.channel('consumer:q');
+    assert.notEqual(fresh, broker, 'a new channel');
+    assert.equal(wrapper.closed, true, 'the dead channel wrapper is let go');
+    assert.ok(fresh.calls.includes('assertQueue q'));
+    assert.deepEqual(fresh.calls.slice(-2), ['prefetch 4', 'consume q']);
+    assert.equal(await valueOf(metrics.consumerRecoveries, { queue: 'q' }), 1);
+    await consumer.stop(100);
+  });
+
+  it('turns unhealthy once it cannot recover within its deadline, and healthy again once it does', async () => {
+    const { consumer, broker, amqp } = await startConsumer({}, { recoveryDeadlineMs: 400 });
+    amqp.refuse = accessRefused();
+    broker.closeByBroker();
+    await sleep(200);
+    assert.equal(consumer.healthy, true, 'still inside the deadline');
+    await until('the deadline', () => !consumer.healthy, 2000);
+    assert.equal(consumer.consuming, false);
+    assert.ok(amqp.wrappers.get('consumer:q')!.channel.calls.includes('assertExchange test.events topic'), 'it kept trying');
+    amqp.refuse = undefined;
+    await until('the recovery', () => consumer.consuming, 5000);
+    assert.equal(consumer.healthy, true);
+    await consumer.stop(100);
+  });
+
+  it('does not subscribe again once stopping', async () => {
+    const { consumer, broker } = await startConsumer({});
+    broker.cancelByBroker('q');
+    await consumer.stop(100);
+    await sleep(RECOVERY_FIRST_DELAY_MS * 2);
+    assert.equal(broker.calls.filter((c) => c === 'consume q').length, 1);
+    assert.equal(consumer.consuming, false);
+  });
+
+  it('waits longer after each failed attempt, up to a cap', () => {
+    assert.equal(recoveryDelayMs(0), RECOVERY_FIRST_DELAY_MS);
+    assert.equal(recoveryDelayMs(1), RECOVERY_FIRST_DELAY_MS * 2);
+    assert.equal(recoveryDelayMs(50), RECOVERY_MAX_DELAY_MS);
+  });
+});

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { TransientError } from '../../shared/messaging/errors';
+import { KillSwitch, type DeliveryOutcome } from '../../shared/messaging/kill-switch';
+import { assertBrokersSawNoViolation, eventProps, startConsumer } from './fakes/consumer-harness';
+import { body, paymentDeclined, quietLog, sleep, until, valueOf } from './fakes/fixtures';
+
+const SETTINGS = { threshold: 3, windowMs: 10_000, cooldownMs: 60 };
+
+/** A consumer whose handler fails transiently while `down.now` holds. */
+async function consumerBehindDownstream() {
+  const down = { now: true };
+  const harness = await startConsumer(
+    {
+      PaymentDeclined: async () => {
+        if (down.now) throw new TransientError('gateway 503');
+      },
+    },
+    { killSwitch: SETTINGS },
+  );
+  const send = (orderId: string) => {
+    const event = paymentDeclined(orderId);
+    return harness.deliver(body(event), eventProps(event));
+  };
+  const enqueue = (orderId: string) => {
+    const event = paymentDeclined(orderId);
+    harness.broker.waiting.set('q', [...(harness.broker.waiting.get('q') ?? []), { content: body(event), props: eventProps(event) }]);
+  };
+  return { ...harness, down, send, enqueue };
+}
+
+describe('Kill switch', () => {
+  afterEach(assertBrokersSawNoViolation);
+
+  it('pauses the consumer after N consecutive transient failures: the failing ones take their retry tier', async () => {
+    const { consumer, broker, copies, metrics, send } = await consumerBehindDownstream();
+    const sent = [send('o-1'), send('o-2')];
+    await until('two retries', () => copies.published.length === 2);
+    assert.equal(consumer.consuming, true, 'two failures are below the threshold');
+    sent.push(send('o-3'));
+    await until('the pause', () => broker.calls.includes('cancel ctag-1'));
+    assert.equal(await valueOf(metrics.consumerPaused, { queue: 'q' }), 1);
+    assert.equal(consumer.consuming, false);
+    assert.equal(consumer.isReady, true, 'a pause on purpose is not a readiness failure');
+    await until('every settle', () => sent.every((m) => broker.settlement(m) === 'ack'));
+    assert.deepEqual(
+      copies.published.map((c) => c.routingKey),
+      ['retry.10', 'retry.10', 'retry.10'],
+      'no dead letter',
+    );
+    await consumer.stop(100);
+  });
+
+  it('probes with one message after the cool-down, stays paused while it fails, and resumes once one succeeds', async () => {
+    const { consumer, broker, metrics, send, enqueue, down } = await consumerBehindDownstream();
+    for (const id of ['o-1', 'o-2', 'o-3']) send(id);
+    await until('the pause', () => broker.calls.includes('cancel ctag-1'));
+    enqueue('o-4');
+    enqueue('o-5');
+    await until('a first probe', () => broker.calls.includes('get q'), 1000);
+    await sleep(20);
+    assert.equal(consumer.consuming, false, 'a failed probe keeps it paused');
+    assert.equal(broker.calls.filter((c) => c === 'get q').length, 1, 'one message per cool-down');
+    down.now = false;
+    await until('the resume', () => consumer.consuming, 1000);
+    assert.equal(broker.calls.filter((c) => c === 'get q').length, 2);
+    assert.deepEqual(broker.calls.slice(-2), ['prefetch 4', 'consume q'], 'back at the full prefetch');
+    assert.equal(await valueOf(metrics.consumerPaused, { queue: 'q' }), 0);
+    await consumer.stop(100);
+  });
+
+  it('a success resets the run, and permanent failures neither count nor reset it', () => {
+    const calls: string[] = [];
+    const target = { pause: async () => void calls.push('pause'), resume: async () => undefined, probe: async () => 'empty' as const };
+    const paused = { set: (v: number) => calls.push(`paused=${v}`) };
+    const ks = new KillSwitch(SETTINGS, target, quietLog, paused);
+    const feed = (outcomes: DeliveryOutcome[]) => outcomes.forEach((o) => ks.record(o, 1000));
+    feed(['transient', 'transient', 'success', 'transient', 'transient', 'permanent']);
+    assert.equal(ks.isOpen, false);
+    feed(['transient']);
+    assert.equal(ks.isOpen, true);
+    assert.deepEqual(calls, ['paused=0', 'paused=1', 'pause']);
+    ks.stop();
+  });
+
+  it('only counts failures that fall within its window', () => {
+    const target = { pause: async () => undefined, resume: async () => undefined, probe: async () => 'empty' as const };
+    const ks = new KillSwitch(SETTINGS, target, quietLog, { set: () => undefined });
+    ks.record('transient', 0);
+    ks.record('transient', 5_000);
+    ks.record('transient', 10_001);
+    assert.equal(ks.isOpen, false, 'the first failure fell out of the window');
+    ks.record('transient', 10_002);
+    assert.equal(ks.isOpen, true);
+    ks.stop();
+  });
+
+  it('is off with a threshold of 0: failures never pause the consumer', async () => {
+    const { consumer, copies, deliver } = await startConsumer(
+      { PaymentDeclined: async () => Promise.reject(new TransientError('gateway 503')) },
+      { killSwitch: { ...SETTINGS, threshold: 0 } },
+    );
+    for (let i = 0; i < 5; i++) deliver(body(paymentDeclined(`o-${i}`)));
+    await until('five retries', () => copies.published.length === 5);
+    assert.equal(consumer.consuming, true);
+    await consumer.stop(100);
+  });
+});
