@@ -1,7 +1,7 @@
 import { cleanEnv, str } from 'envalid';
 import type { ServiceDeclaration } from '../lifecycle/service';
 import type { KillSwitchSettings } from '../messaging/kill-switch';
-import { amqpUrl, delayList, nonNegativeInt, positiveInt, ratio, redisUrl, tcpPort } from './validators';
+import { amqpUrlList, delayList, hostPortList, nonNegativeInt, positiveInt, ratio, redisUrl, tcpPort } from './validators';
 
 export type QueueType = 'quorum' | 'classic';
 
@@ -15,10 +15,21 @@ export class ConfigError extends Error {
 
 /** Warren's whole configuration, read from the environment once, at start-up, and passed down explicitly. */
 export interface WarrenConfig {
-  /** `AMQP_URL` @defaultValue `amqp://guest:guest@127.0.0.1:5672` */
+  /** `AMQP_URL` (its first URL when it lists several) @defaultValue `amqp://guest:guest@127.0.0.1:5672` */
   amqpUrl: string;
-  /** `REDIS_URL` @defaultValue `redis://127.0.0.1:6379` */
+  /**
+   * `AMQP_URL` split at commas: the nodes of one cluster, tried in turn on every (re)connect; all name one vhost.
+   * @defaultValue `[amqp://guest:guest@127.0.0.1:5672]`
+   */
+  amqpUrls: string[];
+  /** `REDIS_URL`; under Sentinel only its credentials, database and TLS (`rediss:`) count. @defaultValue `redis://127.0.0.1:6379` */
   redisUrl: string;
+  /**
+   * `REDIS_SENTINELS` (`host:port,...`) and `REDIS_SENTINEL_NAME` (the master's name): ask these sentinels where
+   * the master is, and wait for a replica to hold every effect's write before it counts (docs/design.md).
+   * @defaultValue none: REDIS_URL names Redis itself
+   */
+  redisSentinel?: RedisSentinelConfig;
   /** `REDIS_KEY_PREFIX`: every key the fleet writes starts with it. @defaultValue `warren:` */
   redisKeyPrefix: string;
   /** `EVENTS_EXCHANGE`: the durable topic exchange. @defaultValue `warren.events` */
@@ -74,6 +85,11 @@ export interface WarrenConfig {
   killSwitch: KillSwitchSettings;
 }
 
+export interface RedisSentinelConfig {
+  sentinels: { host: string; port: number }[];
+  name: string;
+}
+
 type Env = Record<string, string | undefined>;
 
 /**
@@ -88,8 +104,10 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
   const e = cleanEnv(
     env,
     {
-      AMQP_URL: amqpUrl({ default: 'amqp://guest:guest@127.0.0.1:5672' }),
+      AMQP_URL: amqpUrlList({ default: ['amqp://guest:guest@127.0.0.1:5672'] }),
       REDIS_URL: redisUrl({ default: 'redis://127.0.0.1:6379' }),
+      REDIS_SENTINELS: hostPortList({ default: [] }),
+      REDIS_SENTINEL_NAME: str({ default: '' }),
       REDIS_KEY_PREFIX: str({ default: 'warren:' }),
       EVENTS_EXCHANGE: str({ default: 'warren.events' }),
       LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
@@ -120,9 +138,12 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
       `Invalid configuration: IDEMPOTENCY_RETENTION_MS: must be longer than the retry horizon (${retryHorizonMs} ms: RETRY_DELAYS_MS plus IDEMPOTENCY_LEASE_MS)`,
     );
   }
+  const redisSentinel = sentinelOf(e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME);
   return {
-    amqpUrl: e.AMQP_URL,
+    amqpUrl: e.AMQP_URL[0]!,
+    amqpUrls: e.AMQP_URL,
     redisUrl: e.REDIS_URL,
+    ...(redisSentinel ? { redisSentinel } : {}),
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     eventsExchange: e.EVENTS_EXCHANGE,
     opsPorts: Object.fromEntries(ports.filter((p) => p.kind === 'ops').map((p) => [p.service, read[p.env]!])),
@@ -154,6 +175,8 @@ export const DEFAULT_PUBLISH_BUFFER_BYTES = 64 * 1024 * 1024;
 export const CONFIG_VARIABLES = [
   'AMQP_URL',
   'REDIS_URL',
+  'REDIS_SENTINELS',
+  'REDIS_SENTINEL_NAME',
   'REDIS_KEY_PREFIX',
   'EVENTS_EXCHANGE',
   'LOG_LEVEL',
@@ -176,6 +199,18 @@ export const CONFIG_VARIABLES = [
   'KILL_SWITCH_WINDOW_MS',
   'KILL_SWITCH_COOLDOWN_MS',
 ] as const;
+
+/** Sentinel needs both variables; one without the other is a mistake, named. */
+function sentinelOf(sentinels: RedisSentinelConfig['sentinels'], name: string): RedisSentinelConfig | undefined {
+  if (sentinels.length === 0 && name === '') return undefined;
+  if (name === '')
+    throw new ConfigError(
+      'Invalid configuration: REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the master name the sentinels monitor)',
+    );
+  if (sentinels.length === 0)
+    throw new ConfigError('Invalid configuration: REDIS_SENTINELS: required with REDIS_SENTINEL_NAME (host:port of each sentinel)');
+  return { sentinels, name };
+}
 
 /** The environment variables a fleet of these services reads: the chart and the compose file must name no others. */
 export function configVariables(services: readonly ServicePorts[]): string[] {

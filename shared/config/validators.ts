@@ -1,10 +1,39 @@
 import { EnvError, makeValidator } from 'envalid';
 
-/** An AMQP(S) URL; the vhost in its path holds every exchange and queue. */
-export const amqpUrl = makeValidator<string>((input) => {
+/**
+ * `AMQP_URL`: one URL, or several separated by commas (the nodes of one cluster; the client tries them in turn).
+ * Every URL must name the same vhost: the fleet's exchange and queues live in one vhost, whichever node serves it.
+ */
+export const amqpUrlList = makeValidator<string[]>((input) => {
+  const urls = input
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  if (urls.length === 0) throw new EnvError('expected one or more amqp:// URLs separated by commas');
+  const vhosts = urls.map((url) => vhostOf(url));
+  const other = vhosts.findIndex((v) => v !== vhosts[0]);
+  if (other > 0)
+    throw new EnvError(`every URL must name the same vhost, got "${vhosts[0]}" in the first and "${vhosts[other]}" in URL ${other + 1}`);
+  return urls;
+});
+
+/** The vhost an AMQP URL names: its path without the leading slash, decoded; none is the default vhost `/`. */
+export function vhostOf(input: string): string {
   const url = parseUrl(input);
   if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') throw new EnvError(`expected amqp:// or amqps://, got ${url.protocol}//`);
-  return input;
+  const path = url.pathname.replace(/^\//, '');
+  return path === '' ? '/' : decodeURIComponent(path);
+}
+
+/** `REDIS_SENTINELS`: `host:port` pairs separated by commas; empty means no Sentinel (REDIS_URL names Redis itself). */
+export const hostPortList = makeValidator<{ host: string; port: number }[]>((input) => {
+  if (input.trim() === '') return [];
+  return input.split(',').map((part) => {
+    const match = /^\s*([^\s:,]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\s*$/.exec(part);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) throw new EnvError(`expected host:port pairs separated by commas, got "${part.trim()}"`);
+    return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+  });
 });
 
 export const redisUrl = makeValidator<string>((input) => {

@@ -88,11 +88,11 @@ export class Runtime {
       retryDelaysMs: config.retryDelaysMs,
       queueType: config.queueType,
     };
-    this.redis = createRedis(config.redisUrl, this.log.child({ component: 'redis' }), this.metrics);
+    this.redis = createRedis(config, this.log.child({ component: 'redis' }), this.metrics);
     this.claims = new ClaimStore(this.redis, config.redisKeyPrefix, config.idempotencyLeaseMs, config.idempotencyRetentionMs);
     this.connections = {
-      publish: connect(config.amqpUrl, 'publish', service, this.log, this.metrics),
-      consume: connect(config.amqpUrl, 'consume', service, this.log, this.metrics),
+      publish: connect(config.amqpUrls, 'publish', service, this.log, this.metrics),
+      consume: connect(config.amqpUrls, 'consume', service, this.log, this.metrics),
     };
     const probe = topologyProbe(Object.values(this.connections));
     this.topology = { ...this.topology, probe };

@@ -10,8 +10,15 @@ export type ConnectionRole = 'publish' | 'consume';
  * One managed connection per role: publishing and consuming never share a TCP connection, so a publisher
  * blocked by a broker alarm cannot stall the acks of the consumers.
  */
-export function connect(url: string, role: ConnectionRole, service: string, log: Logger, metrics: Metrics): AmqpConnectionManager {
-  const connection = amqp.connect([url], {
+export function connect(
+  urls: string | readonly string[],
+  role: ConnectionRole,
+  service: string,
+  log: Logger,
+  metrics: Metrics,
+): AmqpConnectionManager {
+  // Several URLs are the nodes of one cluster: each (re)connect tries the next, so losing a node costs one reconnect.
+  const connection = amqp.connect(typeof urls === 'string' ? [urls] : [...urls], {
     heartbeatIntervalInSeconds: 5,
     reconnectTimeInSeconds: 1,
     // amqplib leaves Nagle's algorithm on: a frame written while an earlier one awaits its TCP ack (a publish is
@@ -20,11 +27,12 @@ export function connect(url: string, role: ConnectionRole, service: string, log:
   });
   const gauge = metrics.connectionUp.labels(role);
   gauge.set(0);
-  connection.on('connect', ({ connection: model }) => {
+  connection.on('connect', ({ connection: model, url }) => {
     // amqplib keeps its socket on the ChannelModel's (untyped) connection.
     coalesceWrites((model as unknown as { connection?: { stream?: Socket } }).connection?.stream);
     gauge.set(1);
-    log.info({ role }, 'amqp connected');
+    // Which node, by host only (never the credentials): with a cluster, where a connection landed matters.
+    log.info({ role, node: typeof url === 'string' ? new URL(url).host : url?.hostname }, 'amqp connected');
   });
   connection.on('disconnect', ({ err }) => {
     gauge.set(0);

@@ -14,6 +14,7 @@ const SECRET_FIELDS = new Set([
   'authorization',
   'cookie',
   'amqpUrl',
+  'amqpUrls',
   'redisUrl',
   'totalAmount',
   'amount',

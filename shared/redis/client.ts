@@ -1,20 +1,33 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { WarrenConfig } from '../config/config';
 import type { Logger } from '../observability/logger';
 import { labelled, type Metrics } from '../observability/metrics';
+import { requireReplicaAck } from './replica-ack';
+
+/** Where Redis is: REDIS_URL alone, or the sentinels that know the master (credentials still from REDIS_URL). */
+export type RedisTarget = Pick<WarrenConfig, 'redisUrl' | 'redisSentinel'>;
+
+const COMMAND_TIMEOUT_MS = 5000;
+/** How long a write may wait for a replica under Sentinel; well below the command timeout, so WAIT itself never times out. */
+export const REPLICA_ACK_TIMEOUT_MS = 2000;
 
 /**
  * A Redis client tuned for a message path: commands fail fast while Redis is away (so handlers fail transiently
  * and take a delayed retry, and the API answers 503) instead of queueing for ever; it reconnects on its own.
+ * Under Sentinel it follows the master through a failover, and every effect's write waits for one replica.
  */
-export function createRedis(url: string, log: Logger, metrics: Metrics): Redis {
-  const redis = new Redis(url, {
+export function createRedis(target: string | RedisTarget, log: Logger, metrics: Metrics): Redis {
+  const { redisUrl, redisSentinel } = typeof target === 'string' ? { redisUrl: target, redisSentinel: undefined } : target;
+  const common: RedisOptions = {
     enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
-    commandTimeout: 5000,
+    commandTimeout: COMMAND_TIMEOUT_MS,
     connectTimeout: 5000,
     retryStrategy: (times) => Math.min(times * 200, 2000),
     lazyConnect: false,
-  });
+  };
+  const redis = redisSentinel ? new Redis({ ...common, ...sentinelOptions(redisUrl, redisSentinel) }) : new Redis(redisUrl, common);
+  if (redisSentinel) requireReplicaAck(redis, { replicas: 1, timeoutMs: REPLICA_ACK_TIMEOUT_MS });
   let wasReady = false;
   redis.on('ready', () => {
     wasReady = true;
@@ -39,4 +52,27 @@ export async function timed<T>(metrics: Metrics, operation: string, run: () => P
   } finally {
     stop();
   }
+}
+
+/**
+ * ioredis' Sentinel options from REDIS_URL's credentials, database and TLS; its host is not used. The sentinels are
+ * asked with the same password (run them with `requirepass` equal to the data nodes'), and `failoverDetector`
+ * listens for their `+switch-master`, so the client moves as soon as they promote a replica.
+ */
+export function sentinelOptions(redisUrl: string, sentinel: NonNullable<RedisTarget['redisSentinel']>): RedisOptions {
+  const url = new URL(redisUrl);
+  const password = url.password ? decodeURIComponent(url.password) : undefined;
+  const db = Number(url.pathname.replace(/^\//, '') || 0);
+  const tls = url.protocol === 'rediss:';
+  return {
+    sentinels: sentinel.sentinels.map(({ host, port }) => ({ host, port })),
+    name: sentinel.name,
+    role: 'master',
+    failoverDetector: true,
+    sentinelRetryStrategy: (times) => Math.min(times * 200, 2000),
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(password ? { password, sentinelPassword: password } : {}),
+    ...(db ? { db } : {}),
+    ...(tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+  };
 }

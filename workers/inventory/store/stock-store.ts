@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Metrics } from '../../../shared/observability/metrics';
 import { timed } from '../../../shared/redis/client';
+import { TransientError } from '../../../shared/messaging/errors';
+import { awaitReplicaAck } from '../../../shared/redis/replica-ack';
 import { RedisScript } from '../../../shared/redis/script';
 import type { Line, ReservationStatus } from '../domain/stock';
 
@@ -26,24 +28,26 @@ redis.call('HSET', KEYS[1], 'status', 'RESERVED', 'items', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {'RESERVED', '', 1}`);
 
-// ARGV[1] key prefix, ARGV[2] retention, ARGV[3] 'release' or 'commit'.
+// KEYS[1] the reservation, KEYS[2..] the stock of each of its lines, in order; ARGV[1] retention, ARGV[2] 'release'
+// or 'commit', ARGV[3] the lines the caller read (the keys were built from them). A reservation's lines never change
+// once written, so a mismatch only means it appeared after the read: the caller reads again.
 const SETTLE = new RedisScript(`
 local st = redis.call('HGET', KEYS[1], 'status')
 if st == 'RESERVED' then
   local items = redis.call('HGET', KEYS[1], 'items')
-  for _, it in ipairs(cjson.decode(items)) do
-    local k = ARGV[1] .. 'stock:' .. it.productId
-    if ARGV[3] == 'release' then redis.call('HINCRBY', k, 'available', it.quantity) end
-    redis.call('HINCRBY', k, 'reserved', -it.quantity)
+  if items ~= ARGV[3] then return {'STALE', items, 0} end
+  for i, it in ipairs(cjson.decode(items)) do
+    if ARGV[2] == 'release' then redis.call('HINCRBY', KEYS[i + 1], 'available', it.quantity) end
+    redis.call('HINCRBY', KEYS[i + 1], 'reserved', -it.quantity)
   end
-  local next = ARGV[3] == 'release' and 'RELEASED' or 'COMMITTED'
+  local next = ARGV[2] == 'release' and 'RELEASED' or 'COMMITTED'
   redis.call('HSET', KEYS[1], 'status', next)
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
   return {next, items, 1}
 end
-if not st and ARGV[3] == 'release' then
+if not st and ARGV[2] == 'release' then
   redis.call('HSET', KEYS[1], 'status', 'CANCELLED')
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
   return {'CANCELLED', '', 1}
 end
 return {st or '', redis.call('HGET', KEYS[1], 'items') or '', 0}`);
@@ -88,15 +92,28 @@ export class StockStore {
 
   /** `release` on cancel (stock back to available), `commit` on confirm (the reservation is consumed). */
   async settle(orderId: string, how: 'release' | 'commit'): Promise<ReservationResult | undefined> {
-    const [status, items, changed] = (await timed(this.metrics, `inventory_${how}`, () =>
-      SETTLE.run(this.redis, [this.orderKey(orderId)], [this.prefix, this.retentionMs, how]),
-    )) as [ReservationStatus | '', string, number];
-    if (!status) return undefined;
-    return { status, changed: changed === 1, ...(items ? { items: JSON.parse(items) as Line[] } : {}) };
+    const orderKey = this.orderKey(orderId);
+    // The stock keys go in KEYS (a script never builds a key), so the lines are read first; see SETTLE.
+    let items = (await this.redis.hget(orderKey, 'items')) ?? '';
+    // Lines never change once written: a second read always matches, so two tries are enough.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const stockKeys = items ? (JSON.parse(items) as Line[]).map((l) => this.stockKey(l.productId)) : [];
+      const [status, stored, changed] = (await timed(this.metrics, `inventory_${how}`, () =>
+        SETTLE.run(this.redis, [orderKey, ...stockKeys], [this.retentionMs, how, items]),
+      )) as [ReservationStatus | '' | 'STALE', string, number];
+      if (status === 'STALE') {
+        items = stored;
+        continue;
+      }
+      if (!status) return undefined;
+      return { status, changed: changed === 1, ...(stored ? { items: JSON.parse(stored) as Line[] } : {}) };
+    }
+    throw new TransientError(`reservation of ${orderId} changed under settle twice`);
   }
 
   async setAvailable(productId: string, available: number): Promise<StockLevel> {
     await this.redis.hset(this.stockKey(productId), 'available', available);
+    await awaitReplicaAck(this.redis);
     return this.get(productId);
   }
 
