@@ -103,8 +103,8 @@ describe('payment claim lease against a non-idempotent gateway (real RabbitMQ an
       return /outcome="duplicate"[^\n]*} 1/.test(text) || undefined;
     });
     await sleep(500);
-    assert.equal((await queueDepths(url, ['outcomes']))['outcomes'], 1, 'one PaymentCaptured');
     assert.equal(gateway.charges.length, 1, `the gateway charged ${gateway.charges.length} times`);
+    assert.equal((await queueDepths(url, ['outcomes']))['outcomes'], 1, 'one PaymentCaptured');
     assert.equal((await redis.hget(`${prefix}payment:${orderId}`, 'status')) ?? '', 'CAPTURED');
   });
 });
