@@ -42,9 +42,25 @@ export async function helm(...args: string[]): Promise<string> {
   }
 }
 
-/** `helm template` of the chart with the given values files (relative to the chart) and --set pairs. */
-export async function renderChart(valuesFiles: readonly string[] = [], sets: readonly string[] = []): Promise<Manifest[]> {
+/** The CRDs of the optional resources (Prometheus Operator, KEDA, RabbitMQ Cluster Operator), as `--api-versions`. */
+export const OPERATOR_CRDS = [
+  'monitoring.coreos.com/v1/ServiceMonitor',
+  'monitoring.coreos.com/v1/PrometheusRule',
+  'keda.sh/v1alpha1/ScaledObject',
+  'rabbitmq.com/v1beta1/RabbitmqCluster',
+];
+
+/**
+ * `helm template` of the chart with the given values files (relative to the chart) and --set pairs, against a
+ * cluster that has `apiVersions` (by default every operator's CRDs, so the chart's CRD check passes).
+ */
+export async function renderChart(
+  valuesFiles: readonly string[] = [],
+  sets: readonly string[] = [],
+  apiVersions: readonly string[] = OPERATOR_CRDS,
+): Promise<Manifest[]> {
   const args = ['template', 'warren', CHART, '--namespace', 'shop'];
+  for (const apiVersion of apiVersions) args.push('--api-versions', apiVersion);
   for (const file of valuesFiles) args.push('-f', path.join(CHART, file));
   for (const set of sets) args.push('--set', set);
   return parseManifests(await helm(...args));

@@ -93,6 +93,13 @@ app.kubernetes.io/component: {{ .service }}
 {{/* Cross-field checks the schema cannot express; fail the render with one line naming the value. */}}
 {{- define "warren.validate" -}}
 {{- $root := . -}}
+{{- include "warren.validateCrds" . -}}
+{{- if and .Values.config.REDIS_SENTINELS (not .Values.config.REDIS_SENTINEL_NAME) -}}
+{{- fail "config.REDIS_SENTINEL_NAME is required with config.REDIS_SENTINELS (the master name the sentinels monitor)" -}}
+{{- end -}}
+{{- if and .Values.config.REDIS_SENTINEL_NAME (not .Values.config.REDIS_SENTINELS) -}}
+{{- fail "config.REDIS_SENTINELS is required with config.REDIS_SENTINEL_NAME (host:port of each sentinel)" -}}
+{{- end -}}
 {{- $shutdownMs := int64 (include "warren.envValue" .Values.config.SHUTDOWN_TIMEOUT_MS) -}}
 {{- range $svc := (include "warren.registry" .| fromJson).services -}}
 {{- $service := $svc.name -}}
@@ -133,4 +140,34 @@ app.kubernetes.io/component: {{ .service }}
 {{- define "warren.clusterAmqpUrl" -}}
 {{- $pw := index .root.Values.rabbitmqCluster.passwords .svc.name | default "" -}}
 {{- printf "amqp://%s:%s@%s.%s.svc:5672/warren" .svc.user (urlquery $pw) (include "warren.rabbitmqName" .root) .root.Release.Namespace -}}
+{{- end -}}
+
+{{/* An optional resource whose CRD the cluster lacks fails here, naming the CRD and the value that turns it off. */}}
+{{- define "warren.validateCrds" -}}
+{{- if .Values.checkCrds -}}
+{{- $root := . -}}
+{{- $keda := false -}}
+{{- range $svc := (include "warren.registry" . | fromJson).services -}}
+{{- $s := include "warren.serviceValues" (dict "root" $root "service" $svc.name) | fromJson -}}
+{{- if and $s.autoscaling.enabled (eq $root.Values.autoscaling.engine "keda") -}}{{- $keda = true -}}{{- end -}}
+{{- end -}}
+{{- $wanted := list -}}
+{{- if .Values.metrics.serviceMonitor.enabled -}}
+{{- $wanted = append $wanted (list "monitoring.coreos.com/v1/ServiceMonitor" "ServiceMonitor (Prometheus Operator)" "metrics.serviceMonitor.enabled=false") -}}
+{{- end -}}
+{{- if .Values.metrics.prometheusRule.enabled -}}
+{{- $wanted = append $wanted (list "monitoring.coreos.com/v1/PrometheusRule" "PrometheusRule (Prometheus Operator)" "metrics.prometheusRule.enabled=false") -}}
+{{- end -}}
+{{- if $keda -}}
+{{- $wanted = append $wanted (list "keda.sh/v1alpha1/ScaledObject" "ScaledObject (KEDA)" "autoscaling.engine=hpa, or autoscaling.enabled=false for each service") -}}
+{{- end -}}
+{{- if .Values.rabbitmqCluster.enabled -}}
+{{- $wanted = append $wanted (list "rabbitmq.com/v1beta1/RabbitmqCluster" "RabbitmqCluster (RabbitMQ Cluster Operator)" "rabbitmqCluster.enabled=false") -}}
+{{- end -}}
+{{- range $crd := $wanted -}}
+{{- if not ($root.Capabilities.APIVersions.Has (index $crd 0)) -}}
+{{- fail (printf "this cluster has no %s CRD (%s): install it first, or set %s (checkCrds=false skips this check where no cluster is asked)" (index $crd 1) (index $crd 0) (index $crd 2)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
