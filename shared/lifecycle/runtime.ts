@@ -19,6 +19,7 @@ import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics, type Metrics } from '../observability/metrics';
 import { registerTopologyDriftGauge } from '../observability/topology-metric';
 import { createRedis } from '../redis/client';
+import { consumerSettings } from './consumer-settings';
 import type { ConsumedQueue } from './service';
 
 export interface RuntimeOptions {
@@ -139,13 +140,13 @@ export class Runtime {
    */
   consume(queue: string, handlers: HandlerMap, options: ConsumeOptions = {}): Consumer {
     const middleware = options.middleware ?? this.standardMiddleware(options.idempotency);
-    const declared = this.options.queues.find((q) => q.name === queue);
     const consumer = new Consumer(this.connections.consume, {
       queue,
       topology: this.topology,
-      prefetch: declared?.prefetch ?? this.config.prefetch,
-      recoveryDeadlineMs: this.config.consumerRecoveryDeadlineMs,
-      killSwitch: { ...this.config.killSwitch, ...declared?.killSwitch },
+      ...consumerSettings(
+        this.config,
+        this.options.queues.find((q) => q.name === queue),
+      ),
       handlers,
       middleware,
       publisher: this.publisher,
