@@ -59,6 +59,21 @@ describe('Consumer recovery (fake broker)', () => {
     await consumer.stop(100);
   });
 
+  it('a consumer paused by its kill switch while recovering counts as recovered once its channel is back', async () => {
+    const { consumer, broker, amqp } = await startConsumer(
+      {},
+      { recoveryDeadlineMs: 300, killSwitch: { threshold: 1, windowMs: 1000, cooldownMs: 60_000 } },
+    );
+    broker.closeByBroker();
+    // The kill switch trips on a failure that was in flight when the channel went.
+    (consumer as unknown as { killSwitch: { record(o: string): void } }).killSwitch.record('transient');
+    await until('a new channel', () => amqp.channel('consumer:q') !== broker, 2000);
+    await sleep(500);
+    assert.equal(consumer.consuming, false, 'still paused');
+    assert.equal(consumer.healthy, true, 'paused on purpose is not a lost consumer');
+    await consumer.stop(100);
+  });
+
   it('does not subscribe again once stopping', async () => {
     const { consumer, broker } = await startConsumer({});
     broker.cancelByBroker('q');
