@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The Docker tier (`npm run test:docker`): the fleet under `docker compose`, then the integration, failure-handling
-# and chaos suites against a RabbitMQ 4 container. Needs a Docker engine; with no image registry (this project's
+# The Docker tier (`npm run test:docker`): the fleet under `docker compose`, then on a three-node cluster with node
+# loss under load (`npm run test:cluster`), then the integration, failure-handling and chaos suites against a
+# RabbitMQ 4 container. Needs a Docker engine; with no image registry (this project's
 # CI) it builds Debian-based stand-ins first. Where a registry is reachable, WARREN_COMPOSE_REAL_IMAGES=1 runs the
 # compose file's own images and RABBITMQ4_IMAGE=rabbitmq:4.1-management-alpine the matrix's broker.
 set -euo pipefail
@@ -15,4 +16,6 @@ fi
 
 echo '== docker compose: the fleet on a Docker engine =='
 npm run -s test:compose
+echo '== docker compose: the fleet on a three-node RabbitMQ cluster and Redis under Sentinel, broken four ways =='
+npm run -s test:cluster
 npm run -s test:rabbitmq4
