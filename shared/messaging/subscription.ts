@@ -39,6 +39,8 @@ export class Subscription {
   private stopping = false;
   private readonly log: Logger;
   private readonly up: { set(value: number): void };
+  private readonly firstUp: Promise<void>;
+  private markUp!: () => void;
 
   constructor(
     private readonly connection: AmqpConnectionManager,
@@ -47,12 +49,16 @@ export class Subscription {
     this.log = options.log;
     this.up = options.metrics.consumerUp.labels(options.queue);
     this.up.set(0);
+    this.firstUp = new Promise((resolve) => (this.markUp = resolve));
     this.wrapper = this.openWrapper();
   }
 
-  /** Resolves once the first channel is set up. */
-  async ready(): Promise<void> {
-    await this.wrapper.waitForConnect();
+  /**
+   * Resolves once it first consumes. Not the wrapper's own `waitForConnect`: a first setup the broker refused is
+   * retried on another wrapper, whose connect the first one never sees.
+   */
+  ready(): Promise<void> {
+    return this.firstUp;
   }
 
   /** True while a broker consumer is registered on an open channel. */
@@ -152,6 +158,7 @@ export class Subscription {
 
   private restored(): void {
     this.up.set(1);
+    this.markUp();
     if (this.lostAt === undefined) return;
     this.options.metrics.consumerRecoveries.labels(this.options.queue).inc();
     this.log.info({ downMs: Date.now() - this.lostAt }, 'consumer recovered');

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { RECOVERY_FIRST_DELAY_MS, recoveryDelayMs, RECOVERY_MAX_DELAY_MS } from '../../shared/messaging/recovery-backoff';
+import { Consumer } from '../../shared/messaging/consumer';
+import type { Publisher } from '../../shared/messaging/publisher';
 import { assertBrokersSawNoViolation, eventProps, startConsumer } from './fakes/consumer-harness';
-import { body, paymentDeclined, sleep, until, valueOf } from './fakes/fixtures';
+import { FakeConnectionManager } from './fakes/fake-connection-manager';
+import { body, paymentDeclined, quietLog, sleep, testMetrics, until, valueOf } from './fakes/fixtures';
 
 /** What amqplib's channel reports when the broker refuses a declaration for want of permission. */
 const accessRefused = (): Error => Object.assign(new Error('Operation failed: QueueDeclare; 403 (ACCESS-REFUSED)'), { code: 403 });
@@ -71,6 +74,30 @@ describe('Consumer recovery (fake broker)', () => {
     await sleep(500);
     assert.equal(consumer.consuming, false, 'still paused');
     assert.equal(consumer.healthy, true, 'paused on purpose is not a lost consumer');
+    await consumer.stop(100);
+  });
+
+  it('is ready only once it consumes, even when the broker refused its first setup', async () => {
+    const amqp = new FakeConnectionManager();
+    amqp.refuse = accessRefused();
+    const consumer = new Consumer(amqp.manager, {
+      queue: 'q',
+      topology: { exchange: 'test.events', queues: [{ name: 'q', bindings: [] }], retryDelaysMs: [10], queueType: 'quorum' },
+      prefetch: 4,
+      handlers: {},
+      middleware: [],
+      publisher: {} as Publisher,
+      service: 'test',
+      log: quietLog,
+      metrics: testMetrics(),
+    });
+    let ready = false;
+    const started = consumer.ready().then(() => (ready = true));
+    await sleep(RECOVERY_FIRST_DELAY_MS * 2);
+    assert.equal(ready, false, 'not ready while refused');
+    amqp.refuse = undefined;
+    await started;
+    assert.equal(consumer.consuming, true);
     await consumer.stop(100);
   });
 
