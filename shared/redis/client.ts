@@ -56,8 +56,7 @@ export async function timed<T>(metrics: Metrics, operation: string, run: () => P
 
 /**
  * ioredis' Sentinel options from REDIS_URL's credentials, database and TLS; its host is not used. The sentinels are
- * asked with the same password (run them with `requirepass` equal to the data nodes'), and `failoverDetector`
- * listens for their `+switch-master`, so the client moves as soon as they promote a replica.
+ * asked with the same password (run them with `requirepass` equal to the data nodes').
  */
 export function sentinelOptions(redisUrl: string, sentinel: NonNullable<RedisTarget['redisSentinel']>): RedisOptions {
   const url = new URL(redisUrl);
@@ -68,7 +67,9 @@ export function sentinelOptions(redisUrl: string, sentinel: NonNullable<RedisTar
     sentinels: sentinel.sentinels.map(({ host, port }) => ({ host, port })),
     name: sentinel.name,
     role: 'master',
-    failoverDetector: true,
+    // No failoverDetector: its disconnect on +switch-master can land inside a reconnect still asking the sentinels,
+    // and ioredis then ends the client for good ("Connection is closed", measured in test/cluster). Without it the
+    // client finds the new master on its next reconnect, a few hundred ms after the sentinels promote it.
     sentinelRetryStrategy: (times) => Math.min(times * 200, 2000),
     ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
     ...(password ? { password, sentinelPassword: password } : {}),

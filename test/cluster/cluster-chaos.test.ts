@@ -143,15 +143,18 @@ describe('cluster: node loss under load loses nothing', function () {
 
   it('one node cut off from the others, then healed', async () => {
     const node = await leaderOf(project, CONSUMER_QUEUES);
+    let healedAt = 0;
     await underLoad(`${node} cut off for 45 s, then healed`, 300, 6, async () => {
       await docker(['network', 'disconnect', '--force', project.network, project.container(node)]);
       await sleep(45_000);
       // Compose's DNS alias goes with the disconnect: the node is known to its peers by its service name.
       await docker(['network', 'connect', '--alias', node, project.network, project.container(node)]);
+      healedAt = Date.now();
     });
-    const start = Date.now();
     await awaitNodeBack(project, node);
-    log(`  ${node} back in the cluster ${((Date.now() - start) / 1000).toFixed(1)} s after the heal`);
+    log(
+      `  ${node} seen back in the cluster ${((Date.now() - healedAt) / 1000).toFixed(1)} s after the heal (checked once the orders settled)`,
+    );
   });
 
   it('Redis master killed mid-flow: Sentinel promotes a replica', async () => {
