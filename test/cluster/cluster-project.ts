@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { REAL_IMAGES } from '../docker/compose-project';
+import { dockerCompose, publishedUrl, REAL_IMAGES } from '../docker/compose-project';
 import { freePort } from '../helpers/ports';
 
 const run = promisify(execFile);
@@ -84,28 +84,13 @@ export class ClusterProject {
 
   async compose(args: readonly string[], timeoutMs = 300_000): Promise<string> {
     // The project directory is the compose file's own, so its relative mounts resolve as they do for a user.
-    const base = ['compose', '--project-name', this.name, '--env-file', path.join(this.dir, '.env')];
-    for (const file of this.files) base.push('-f', path.join(REPO, file));
-    try {
-      const { stdout, stderr } = await run('docker', [...base, ...args], {
-        cwd: REPO,
-        env: { ...process.env, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' },
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: timeoutMs,
-      });
-      return stdout + stderr;
-    } catch (error) {
-      const e = error as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`docker compose ${args.join(' ')} failed: ${(e.stderr || e.stdout || e.message).slice(-4000)}`, { cause: error });
-    }
+    const project = ['--project-name', this.name, '--env-file', path.join(this.dir, '.env')];
+    return dockerCompose([...project, ...this.files.flatMap((file) => ['-f', path.join(REPO, file)])], args, timeoutMs);
   }
 
   /** The 127.0.0.1 URL of a container port published on an ephemeral host port. */
   async url(service: string, port: number): Promise<string> {
-    const out = (await this.compose(['port', service, String(port)])).trim();
-    const hostPort = out.split(':').pop();
-    if (!hostPort || !/^\d+$/.test(hostPort)) throw new Error(`${service}:${port} is not published (got ${JSON.stringify(out)})`);
-    return `http://127.0.0.1:${hostPort}`;
+    return publishedUrl(service, port, await this.compose(['port', service, String(port)]));
   }
 
   /** `rabbitmqctl` (or another CLI) on a node. */

@@ -77,29 +77,13 @@ export class ComposeProject {
 
   /** `docker compose <args>` for this project; throws with compose's own words on failure. */
   async compose(args: readonly string[], timeoutMs = 300_000): Promise<string> {
-    const base = ['compose', '--project-name', this.name, '--project-directory', REPO, '--env-file', path.join(this.dir, '.env')];
-    for (const file of this.files) base.push('-f', path.join(REPO, file));
-    try {
-      const { stdout, stderr } = await run('docker', [...base, ...args], {
-        cwd: REPO,
-        // The classic builder: BuildKit would fetch its frontend from a registry.
-        env: { ...process.env, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' },
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: timeoutMs,
-      });
-      return stdout + stderr;
-    } catch (error) {
-      const e = error as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`docker compose ${args.join(' ')} failed: ${(e.stderr || e.stdout || e.message).slice(-4000)}`, { cause: error });
-    }
+    const project = ['--project-name', this.name, '--project-directory', REPO, '--env-file', path.join(this.dir, '.env')];
+    return dockerCompose([...project, ...this.files.flatMap((file) => ['-f', path.join(REPO, file)])], args, timeoutMs);
   }
 
   /** The 127.0.0.1 URL of a container port published on an ephemeral host port (replica `index`, from 1). */
   async url(service: string, port: number, index = 1): Promise<string> {
-    const out = (await this.compose(['port', '--index', String(index), service, String(port)])).trim();
-    const hostPort = out.split(':').pop();
-    if (!hostPort || !/^\d+$/.test(hostPort)) throw new Error(`${service}:${port} is not published (got ${JSON.stringify(out)})`);
-    return `http://127.0.0.1:${hostPort}`;
+    return publishedUrl(service, port, await this.compose(['port', '--index', String(index), service, String(port)]));
   }
 
   /** Containers of one service (or all), with state, health and exit code. */
@@ -135,6 +119,31 @@ export class ComposeProject {
     await run('docker', ['image', 'rm', `warren-test:${this.name}`]).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** `docker compose <project options> <args>` with the classic builder; throws with compose's own words on failure. */
+export async function dockerCompose(project: readonly string[], args: readonly string[], timeoutMs = 300_000): Promise<string> {
+  try {
+    const { stdout, stderr } = await run('docker', ['compose', ...project, ...args], {
+      cwd: REPO,
+      // The classic builder: BuildKit would fetch its frontend from a registry.
+      env: { ...process.env, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' },
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: timeoutMs,
+    });
+    return stdout + stderr;
+  } catch (error) {
+    const e = error as { stderr?: string; stdout?: string; message: string };
+    throw new Error(`docker compose ${args.join(' ')} failed: ${(e.stderr || e.stdout || e.message).slice(-4000)}`, { cause: error });
+  }
+}
+
+/** The 127.0.0.1 URL `docker compose port` printed for a container port published on an ephemeral host port. */
+export function publishedUrl(service: string, port: number, portOutput: string): string {
+  const out = portOutput.trim();
+  const hostPort = out.split(':').pop();
+  if (!hostPort || !/^\d+$/.test(hostPort)) throw new Error(`${service}:${port} is not published (got ${JSON.stringify(out)})`);
+  return `http://127.0.0.1:${hostPort}`;
 }
 
 /** Fails early, saying what to do, when no Docker engine or no compose v2 answers. */
