@@ -35,6 +35,8 @@ export class Subscription {
   private subscribing?: Promise<void>;
   private recovering?: Promise<void>;
   private lostAt?: number;
+  /** When the connection last came up: tells a broker that answers from one that is away. */
+  private lastConnectAt = 0;
   private paused = false;
   private stopping = false;
   private readonly log: Logger;
@@ -50,6 +52,7 @@ export class Subscription {
     this.up = options.metrics.consumerUp.labels(options.queue);
     this.up.set(0);
     this.firstUp = new Promise((resolve) => (this.markUp = resolve));
+    connection.on('connect', () => (this.lastConnectAt = Date.now()));
     this.wrapper = this.openWrapper();
   }
 
@@ -71,8 +74,17 @@ export class Subscription {
    * purpose is not a loss; a broker outage is not one a restart could mend).
    */
   get healthy(): boolean {
-    if (this.lostAt === undefined || !this.connection.isConnected()) return true;
+    if (this.lostAt === undefined || this.brokerAway()) return true;
     return Date.now() - this.lostAt < this.options.recoveryDeadlineMs;
+  }
+
+  /**
+   * Disconnected, and not connected once since consumption was lost. Not `!isConnected()` alone: when the broker
+   * refuses a channel's setup (permissions revoked), amqp-connection-manager drops the connection and connects
+   * again every second, so it is down at most instants although the broker answers every time.
+   */
+  private brokerAway(): boolean {
+    return !this.connection.isConnected() && (this.lostAt === undefined || this.lastConnectAt < this.lostAt);
   }
 
   /** Takes no more deliveries until {@link resume}: cancels the broker consumer; messages stay in the queue. */
@@ -196,7 +208,7 @@ export class Subscription {
       if (!this.connection.isConnected()) {
         // A dropped connection is the manager's to restore (its reconnect replays setup, which subscribes); the
         // deadline counts from when the broker is back.
-        this.lostAt = Date.now();
+        if (this.brokerAway()) this.lostAt = Date.now();
         continue;
       }
       const open = this.open;

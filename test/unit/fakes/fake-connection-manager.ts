@@ -19,10 +19,12 @@ export class FakeConnectionManager {
       if (this.refuse) wrapper.channel.refuse = this.refuse;
       this.wrappers.set(options.name ?? `channel-${this.wrappers.size + 1}`, wrapper);
       // The seam: the core calls only waitForConnect, publish, close and on of a ChannelWrapper (FakeChannelWrapper
-      // implements those against the real types), and only createChannel and isConnected of the manager.
+      // implements those against the real types), and only createChannel, isConnected and on of the manager.
       return wrapper as unknown as ChannelWrapper;
     };
-    this.manager = { createChannel, isConnected: () => true } as Partial<AmqpConnectionManager> as AmqpConnectionManager;
+    // Always connected: no connection event ever comes.
+    const on = () => this.manager;
+    this.manager = { createChannel, isConnected: () => true, on } as Partial<AmqpConnectionManager> as AmqpConnectionManager;
   }
 
   /** The fake broker channel behind the named channel. */
