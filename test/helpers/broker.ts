@@ -60,6 +60,20 @@ export async function createVhost(prefix = 'warren-test'): Promise<{ vhost: stri
   return { vhost, url: url.toString() };
 }
 
+/**
+ * Adds a broker user of the test's own with every right on `vhost`, and returns the AMQP URL that logs in as it:
+ * a test that changes the user's permissions or password touches nothing else. Delete it with `delete_user`.
+ */
+export async function addVhostUser(vhost: string, user: string, password: string): Promise<string> {
+  await rabbitmqctl('add_user', user, password);
+  await rabbitmqctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
+  const url = new URL(current.amqpUrl);
+  url.username = user;
+  url.password = password;
+  url.pathname = `/${encodeURIComponent(vhost)}`;
+  return url.toString();
+}
+
 export async function deleteVhost(vhost: string): Promise<void> {
   await rabbitmqctl('delete_vhost', vhost).catch(() => undefined);
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { http, orderRequest } from '../helpers/api';
-import { BASE_AMQP_URL, createVhost, deleteVhost, rabbitmqctl } from '../helpers/broker';
+import { addVhostUser, createVhost, deleteVhost, rabbitmqctl } from '../helpers/broker';
 import { startTestFleet, type TestFleet } from '../helpers/fleet';
 import { awaitFinal } from '../helpers/invariants';
 import { LogCapture } from '../helpers/log-capture';
@@ -35,13 +35,7 @@ describe('log hygiene: payment tokens, amounts and credentials never reach a log
     before(async () => {
       const created = await createVhost('warren-hyg');
       vhost = created.vhost;
-      await rabbitmqctl('add_user', user, password);
-      await rabbitmqctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
-      const url = new URL(BASE_AMQP_URL);
-      url.username = user;
-      url.password = password;
-      url.pathname = `/${encodeURIComponent(vhost)}`;
-      fleet = await startTestFleet({ AMQP_URL: url.toString(), LOG_LEVEL: 'trace' });
+      fleet = await startTestFleet({ AMQP_URL: await addVhostUser(vhost, user, password), LOG_LEVEL: 'trace' });
     });
 
     after(async () => {
