@@ -1,3 +1,4 @@
+import { exitWith } from '../shared/cli/exit-code';
 import { runDlqCli, type CliIo } from '../shared/cli/dlq';
 import { fleetQueues } from './registry';
 
@@ -6,14 +7,4 @@ export function runFleetDlqCli(argv: readonly string[], io?: CliIo): Promise<num
   return runDlqCli(argv, fleetQueues(), io);
 }
 
-if (require.main === module) {
-  runFleetDlqCli(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`dlq: ${(error as Error).message}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) exitWith('dlq', runFleetDlqCli(process.argv.slice(2)));

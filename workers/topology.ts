@@ -1,3 +1,4 @@
+import { exitWith } from '../shared/cli/exit-code';
 import type { CliIo } from '../shared/cli/dlq';
 import { runTopologyCli, type TopologyCliContext } from '../shared/cli/topology';
 import { loadFleetConfig, SERVICE_DECLARATIONS } from './registry';
@@ -23,14 +24,4 @@ function processIo(): CliIo {
   return { env: process.env, out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 }
 
-if (require.main === module) {
-  runFleetTopologyCli(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`topology: ${(error as Error).message}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) exitWith('topology', runFleetTopologyCli(process.argv.slice(2)));
