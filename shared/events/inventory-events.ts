@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { eventSchema, LineItems } from './common';
+import { eventSchema, LineItems, ProductId } from './common';
 
 export const InventoryReserved = eventSchema('InventoryReserved', 1, { items: LineItems });
 export type InventoryReserved = Static<typeof InventoryReserved>;
@@ -7,7 +7,7 @@ export type InventoryReserved = Static<typeof InventoryReserved>;
 export const InventoryRejected = eventSchema('InventoryRejected', 1, {
   reason: Type.Literal('OUT_OF_STOCK'),
   /** The first line that could not be reserved. */
-  productId: Type.String({ minLength: 1, maxLength: 64 }),
+  productId: ProductId,
 });
 export type InventoryRejected = Static<typeof InventoryRejected>;
 

@@ -1,8 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { ProductId } from '../../../shared/events/common';
 import type { StockStore } from '../store/stock-store';
 
-const Params = Type.Object({ productId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }) });
+const Params = Type.Object({ productId: ProductId });
 const Body = Type.Object({ available: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }) }, { additionalProperties: false });
 
 /** Inventory admin on the ops port: set and read a product's stock. */

@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Currency, LineItems, Money } from '../../../shared/events/common';
+import { Currency, CustomerId, Id, LineItems, Money } from '../../../shared/events/common';
 
 /** `POST /orders`: the fields of `OrderPlaced` v2 that a client supplies. Unknown fields are refused by name. */
 export const PlaceOrderBody = Type.Object(
   {
-    customerId: Type.String({ minLength: 1, maxLength: 128 }),
+    customerId: CustomerId,
     items: LineItems,
     totalAmount: Money,
     currency: Currency,
@@ -14,7 +14,13 @@ export const PlaceOrderBody = Type.Object(
 );
 export type PlaceOrderBody = Static<typeof PlaceOrderBody>;
 
-export const OrderParams = Type.Object({ orderId: Type.String({ minLength: 1, maxLength: 128 }) });
+export const OrderParams = Type.Object({ orderId: Id });
 export type OrderParams = Static<typeof OrderParams>;
 
-export const IdempotencyHeaders = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) });
+/**
+ * Any printable ASCII the client chooses (a UUID, usually): the key is never part of a Redis key as it is, but
+ * hashed into one (order-store.ts), so its alphabet only has to be safe to log and echo.
+ */
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ pattern: '^[\\x21-\\x7E]{1,255}$', minLength: 1, maxLength: 255 })),
+});

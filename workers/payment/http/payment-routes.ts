@@ -1,10 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { OrderId } from '../../../shared/events/common';
 import { sendProblem } from '../../../shared/http/problem';
 import type { SimulatedGateway } from '../gateway/simulated-gateway';
 import type { Ledger } from '../store/ledger';
 
-const Params = Type.Object({ orderId: Type.String({ minLength: 1, maxLength: 128 }) });
+const Params = Type.Object({ orderId: OrderId });
 
 /** The payment ledger on the ops port: what was charged and refunded for an order, as the gateway counted it. */
 export function paymentRoutes(app: FastifyInstance, ledger: Ledger, gateway: SimulatedGateway): void {
