@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { registerReadinessGauge } from '../observability/readiness-metric';
-import { createHttpServer } from './server';
+import { HEALTH_RESPONSES, METRICS_RESPONSES, READINESS_RESPONSES } from './ops-schemas';
+import { requireOpsToken } from './ops-auth';
+import { createHttpServer, type HttpServerOptions } from './server';
 
 export interface ReadinessCheck {
   name: string;
@@ -16,27 +18,46 @@ export interface ReadinessCheck {
   advisory?: boolean;
 }
 
+export interface OpsServerOptions extends HttpServerOptions {
+  /** `OPS_TOKEN`: required by every state-changing admin route. @defaultValue none: admin routes open (AUTH_MODE=off) */
+  opsToken?: string;
+}
+
 /**
  * The ops server every service runs: `/healthz` (the process answers), `/readyz` (broker, Redis and consumers
- * up), `/metrics` (Prometheus), plus the admin routes its service adds.
+ * up), `/metrics` (Prometheus), plus the admin routes its service adds; those that change state need the ops token.
  */
 export function createOpsServer(
   registry: Registry,
   checks: readonly ReadinessCheck[],
   liveness: readonly ReadinessCheck[] = [],
+  options: OpsServerOptions = {},
 ): FastifyInstance {
-  const app = createHttpServer();
+  const { opsToken, ...http } = options;
+  const app = createHttpServer(http);
+  if (opsToken !== undefined) requireOpsToken(app, opsToken);
   registerReadinessGauge(
     registry,
     checks.filter((c) => !c.advisory),
   );
+  opsRoutes(app, registry, checks, liveness);
+  return app;
+}
+
+/** The routes every ops server has, on `app` (the contracts generator describes them on an app of its own). */
+export function opsRoutes(
+  app: FastifyInstance,
+  registry: Registry,
+  checks: readonly ReadinessCheck[],
+  liveness: readonly ReadinessCheck[] = [],
+): void {
   // Liveness fails only on what a restart can mend (a consumer that could not recover within its deadline), so an
   // orchestrator restarts the process; a broker or Redis outage alone leaves it live (a restart would not help).
-  app.get('/healthz', async (_req, reply) => {
+  app.get('/healthz', { schema: { response: HEALTH_RESPONSES } }, async (_req, reply) => {
     const failed = liveness.filter((c) => !c.ok()).map((c) => c.name);
     return failed.length === 0 ? { status: 'ok' } : reply.code(503).send({ status: 'unhealthy', failed });
   });
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/readyz', { schema: { response: READINESS_RESPONSES } }, async (_req, reply) => {
     const results = Object.fromEntries(checks.map((c) => [c.name, c.ok()]));
     const ready = checks.every((c) => c.advisory || results[c.name]);
     const details = Object.fromEntries(checks.filter((c) => c.detail).map((c) => [c.name, c.detail!()]));
@@ -44,9 +65,8 @@ export function createOpsServer(
       .code(ready ? 200 : 503)
       .send({ status: ready ? 'ready' : 'not ready', checks: results, ...(Object.keys(details).length > 0 ? { details } : {}) });
   });
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { schema: { response: METRICS_RESPONSES } }, async (_req, reply) => {
     const body = await registry.metrics();
     return reply.type(registry.contentType).send(body);
   });
-  return app;
 }
