@@ -1,6 +1,8 @@
 import { cleanEnv, str } from 'envalid';
 import type { ServiceDeclaration } from '../lifecycle/service';
 import type { KillSwitchSettings } from '../messaging/kill-switch';
+import { tokenKeyList, type TokenKeyring } from '../security/token-keys';
+import { readTlsFiles, TLS_VARIABLES, type TlsFiles } from './tls-files';
 import { amqpUrlList, delayList, hostPortList, nonNegativeInt, positiveInt, ratio, redisUrl, tcpPort } from './validators';
 
 export type QueueType = 'quorum' | 'classic';
@@ -83,6 +85,20 @@ export interface WarrenConfig {
    * declaration may override them. @defaultValue threshold 0 (off), window 60000, cool-down 15000
    */
   killSwitch: KillSwitchSettings;
+  /**
+   * `AMQP_TLS_CA_FILE`, `AMQP_TLS_CERT_FILE`, `AMQP_TLS_KEY_FILE` (with an `amqps://` AMQP_URL): the CA the broker's
+   * certificate must chain to, and the client certificate and key, read at start-up. @defaultValue none
+   */
+  amqpTls?: TlsFiles;
+  /** `REDIS_TLS_CA_FILE`, `REDIS_TLS_CERT_FILE`, `REDIS_TLS_KEY_FILE` (with a `rediss://` REDIS_URL), likewise. @defaultValue none */
+  redisTls?: TlsFiles;
+  /**
+   * `PAYMENT_TOKEN_KEYS`: `kid:base64key,...`, AES-256 keys that seal payment tokens on the bus; the first seals,
+   * all open. Only the services that declare it get it (order, payment). @defaultValue none (see requireTokenKeys)
+   */
+  paymentTokenKeys?: TokenKeyring;
+  /** `NODE_ENV=production` (the image sets it): missing secrets stop start-up instead of falling back to dev ones. */
+  production: boolean;
 }
 
 export interface RedisSentinelConfig {
@@ -129,6 +145,7 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
       KILL_SWITCH_THRESHOLD: nonNegativeInt({ default: 0 }),
       KILL_SWITCH_WINDOW_MS: positiveInt({ default: 60000 }),
       KILL_SWITCH_COOLDOWN_MS: positiveInt({ default: 15000 }),
+      PAYMENT_TOKEN_KEYS: tokenKeyList({ default: undefined }),
     },
     { reporter: throwOneLine },
   );
@@ -139,6 +156,16 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
     );
   }
   const redisSentinel = sentinelOf(e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME);
+  const fail = (message: string): never => {
+    throw new ConfigError(`Invalid configuration: ${message}`);
+  };
+  const amqpTls = readTlsFiles(
+    env,
+    'AMQP',
+    e.AMQP_URL.every((url) => url.startsWith('amqps:')),
+    fail,
+  );
+  const redisTls = readTlsFiles(env, 'REDIS', e.REDIS_URL.startsWith('rediss:'), fail);
   return {
     amqpUrl: e.AMQP_URL[0]!,
     amqpUrls: e.AMQP_URL,
@@ -165,6 +192,10 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
     outboxRelayIntervalMs: e.OUTBOX_RELAY_INTERVAL_MS,
     consumerRecoveryDeadlineMs: e.CONSUMER_RECOVERY_DEADLINE_MS,
     killSwitch: { threshold: e.KILL_SWITCH_THRESHOLD, windowMs: e.KILL_SWITCH_WINDOW_MS, cooldownMs: e.KILL_SWITCH_COOLDOWN_MS },
+    ...(amqpTls ? { amqpTls } : {}),
+    ...(redisTls ? { redisTls } : {}),
+    ...(e.PAYMENT_TOKEN_KEYS ? { paymentTokenKeys: e.PAYMENT_TOKEN_KEYS } : {}),
+    production: env['NODE_ENV'] === 'production',
   };
 }
 
@@ -198,7 +229,15 @@ export const CONFIG_VARIABLES = [
   'KILL_SWITCH_THRESHOLD',
   'KILL_SWITCH_WINDOW_MS',
   'KILL_SWITCH_COOLDOWN_MS',
+  ...TLS_VARIABLES,
 ] as const;
+
+/**
+ * Secrets only the services that declare them receive (a declaration's `secrets`), never the whole fleet: the
+ * payment-token keys are held by order (which seals) and payment (which opens), not by inventory.
+ */
+export const SECRET_VARIABLES = ['PAYMENT_TOKEN_KEYS'] as const;
+export type SecretVariable = (typeof SECRET_VARIABLES)[number];
 
 /** Sentinel needs both variables; one without the other is a mistake, named. */
 function sentinelOf(sentinels: RedisSentinelConfig['sentinels'], name: string): RedisSentinelConfig | undefined {

@@ -1,6 +1,14 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { InventoryRejected, InventoryReleased, InventoryReserved } from './inventory-events';
-import { OrderCancelled, OrderConfirmed, OrderPlaced, OrderPlacedV1, upcastOrderPlacedV1 } from './order-events';
+import {
+  OrderCancelled,
+  OrderConfirmed,
+  OrderPlaced,
+  OrderPlacedV1,
+  OrderPlacedV2,
+  upcastOrderPlacedV1,
+  upcastOrderPlacedV2,
+} from './order-events';
 import { PaymentCaptured, PaymentDeclined, PaymentRefunded } from './payment-events';
 
 interface LegacyVersion {
@@ -21,9 +29,12 @@ export interface CatalogEntry {
 export const EVENT_CATALOG = {
   OrderPlaced: {
     routingKey: 'order.placed',
-    version: 2,
+    version: 3,
     schema: OrderPlaced,
-    legacy: { 1: { schema: OrderPlacedV1, upcast: upcastOrderPlacedV1 } },
+    legacy: {
+      1: { schema: OrderPlacedV1, upcast: upcastOrderPlacedV1 },
+      2: { schema: OrderPlacedV2, upcast: upcastOrderPlacedV2 },
+    },
   },
   OrderConfirmed: { routingKey: 'order.confirmed', version: 1, schema: OrderConfirmed },
   OrderCancelled: { routingKey: 'order.cancelled', version: 1, schema: OrderCancelled },

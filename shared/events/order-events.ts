@@ -1,4 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { PermanentError } from '../messaging/errors';
+import { SEALED_TOKEN_PATTERN } from '../security/sealed-token';
 import { Currency, eventSchema, LineItems, Money, OrderId, Timestamp } from './common';
 
 /** `OrderPlaced` v1: exactly the seed document's shape (no eventId, no version, no token). */
@@ -11,22 +13,43 @@ export const OrderPlacedV1 = Type.Object({
 });
 export type OrderPlacedV1 = Static<typeof OrderPlacedV1>;
 
-/** `OrderPlaced` v2 adds who pays, in what currency, and with which payment token. */
-export const OrderPlaced = eventSchema('OrderPlaced', 2, {
+/** `OrderPlaced` v2 added who pays, in what currency, and with which payment token (in clear: refused since v3). */
+export const OrderPlacedV2 = eventSchema('OrderPlaced', 2, {
+  customerId: Type.String({ minLength: 1, maxLength: 128 }),
+  items: LineItems,
+  totalAmount: Money,
+  currency: Currency,
+  paymentToken: Type.Optional(Type.String({ pattern: '^tok_[A-Za-z0-9_]{1,64}$' })),
+});
+export type OrderPlacedV2 = Static<typeof OrderPlacedV2>;
+
+/**
+ * `OrderPlaced` v3: the payment token travels sealed (AES-256-GCM under a key only order and payment hold, bound to
+ * the order; shared/security/sealed-token.ts), so neither the bus nor a dead letter holds a usable token.
+ */
+export const OrderPlaced = eventSchema('OrderPlaced', 3, {
   customerId: Type.String({ minLength: 1, maxLength: 128 }),
   items: LineItems,
   totalAmount: Money,
   currency: Currency,
   /** Absent only on orders upcast from v1: the simulated gateway then approves, as the seed's payment service does. */
-  paymentToken: Type.Optional(Type.String({ pattern: '^tok_[A-Za-z0-9_]{1,64}$' })),
+  sealedPaymentToken: Type.Optional(Type.String({ pattern: SEALED_TOKEN_PATTERN })),
+  /** Never on a v3 event: a clear token that slipped in (a spread request body) fails validation on the way out. */
+  paymentToken: Type.Optional(Type.Never()),
 });
 export type OrderPlaced = Static<typeof OrderPlaced>;
 
-/** The v1 → v2 upcaster. Its eventId is derived from the order, so every redelivery of one v1 event gets the same id. */
+/** A v2 `OrderPlaced` that carries its token in clear: refused, so a clear token is never acted on. */
+export class ClearPaymentTokenError extends PermanentError {
+  override readonly name = 'ClearPaymentTokenError';
+  override readonly code = 'CLEAR_PAYMENT_TOKEN';
+}
+
+/** The v1 → v3 upcaster. Its eventId is derived from the order, so every redelivery of one v1 event gets the same id. */
 export function upcastOrderPlacedV1(v1: OrderPlacedV1): OrderPlaced {
   return {
     eventType: 'OrderPlaced',
-    version: 2,
+    version: 3,
     eventId: `v1:OrderPlaced:${v1.orderId}`,
     orderId: v1.orderId,
     correlationId: v1.orderId,
@@ -36,6 +59,14 @@ export function upcastOrderPlacedV1(v1: OrderPlacedV1): OrderPlaced {
     totalAmount: v1.totalAmount,
     currency: 'USD',
   };
+}
+
+/** The v2 → v3 upcaster: a v2 event without a token is a v3 one; with a clear token it is refused (docs/security.md). */
+export function upcastOrderPlacedV2(v2: OrderPlacedV2): OrderPlaced {
+  const { paymentToken, version: _version, ...rest } = v2;
+  if (paymentToken !== undefined)
+    throw new ClearPaymentTokenError('OrderPlaced v2 carries a payment token in clear; since v3 tokens travel sealed');
+  return { ...rest, version: 3 };
 }
 
 export const OrderConfirmed = eventSchema('OrderConfirmed', 1, {

@@ -4,6 +4,8 @@ import amqplib from 'amqplib';
 import { Redis } from 'ioredis';
 import { createEvent } from '../../shared/events/codec';
 import { Runtime } from '../../shared/lifecycle/runtime';
+import { sealToken } from '../../shared/security/sealed-token';
+import { DEV_TOKEN_KEYRING } from '../../shared/security/token-keys';
 import type { ChargeRequest, ChargeResult, PaymentGateway, RefundResult } from '../../workers/payment/domain/payment-gateway';
 import { onOrderCancelled, onOrderPlaced } from '../../workers/payment/handlers/order-handlers';
 import { payment, PAYMENT_QUEUE } from '../../workers/payment/service';
@@ -66,7 +68,7 @@ describe('payment claim lease against a non-idempotent gateway (real RabbitMQ an
       logDestination: new LogCapture(),
     });
     const ledger = new Ledger(runtime.redis, prefix, config.idempotencyRetentionMs, runtime.metrics);
-    const deps = { gateway, ledger };
+    const deps = { gateway, ledger, tokenKeys: DEV_TOKEN_KEYRING };
     runtime.consume(PAYMENT_QUEUE, { OrderPlaced: onOrderPlaced(deps), OrderCancelled: onOrderCancelled(deps) }, { idempotency: 'claim' });
     await runtime.start();
     // The order service's queue stands in: the outcome must be routable, or its publish fails and is retried.
@@ -88,7 +90,14 @@ describe('payment claim lease against a non-idempotent gateway (real RabbitMQ an
     const orderId = randomUUID();
     const event = createEvent(
       'OrderPlaced',
-      { orderId, customerId: 'c-1', items: [{ productId: 'P1', quantity: 1 }], totalAmount: 42, currency: 'USD', paymentToken: 'tok_visa' },
+      {
+        orderId,
+        customerId: 'c-1',
+        items: [{ productId: 'P1', quantity: 1 }],
+        totalAmount: 42,
+        currency: 'USD',
+        sealedPaymentToken: sealToken(DEV_TOKEN_KEYRING, 'tok_visa', orderId),
+      },
       { correlationId: orderId },
     );
     const body = JSON.stringify(event);

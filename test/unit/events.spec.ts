@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { EVENT_CATALOG, EVENT_TYPES } from '../../shared/events/catalog';
 import { createEvent, decodeEvent } from '../../shared/events/codec';
 import { SchemaViolationError, UnknownEventError } from '../../shared/messaging/errors';
+import { sealToken } from '../../shared/security/sealed-token';
+import { DEV_TOKEN_KEYRING } from '../../shared/security/token-keys';
 
 /** The seed document's event, verbatim. */
 const SEED = {
@@ -19,13 +21,13 @@ describe('event schemas, codec and upcaster', () => {
   it('accepts the seed-shaped OrderPlaced as version 1 and upcasts it to the current version', () => {
     const event = decodeEvent(structuredClone(SEED));
     assert.equal(event.eventType, 'OrderPlaced');
-    assert.equal(event.version, 2);
+    assert.equal(event.version, 3);
     assert.equal(event.orderId, '12345');
     assert.equal(event.correlationId, '12345');
     assert.equal(event.eventId, 'v1:OrderPlaced:12345', 'a v1 event gets an id derived from its order, the same on every redelivery');
     if (event.eventType !== 'OrderPlaced') throw new Error('unreachable');
     assert.equal(event.currency, 'USD');
-    assert.equal(event.paymentToken, undefined);
+    assert.equal(event.sealedPaymentToken, undefined);
     assert.deepEqual(event.items, SEED.items);
   });
 
@@ -37,7 +39,7 @@ describe('event schemas, codec and upcaster', () => {
         items: [{ productId: 'P', quantity: 1 }],
         totalAmount: 1,
         currency: 'EUR',
-        paymentToken: 'tok_visa',
+        sealedPaymentToken: sealToken(DEV_TOKEN_KEYRING, 'tok_visa', 'o'),
       },
       OrderConfirmed: { orderId: 'o', items: [{ productId: 'P', quantity: 1 }], totalAmount: 1, currency: 'EUR' },
       OrderCancelled: { orderId: 'o', reason: 'TIMEOUT', items: [{ productId: 'P', quantity: 1 }] },

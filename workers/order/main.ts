@@ -1,5 +1,6 @@
 import { createHttpServer } from '../../shared/http/server';
 import type { ServiceDefinition } from '../../shared/lifecycle/service';
+import { requireTokenKeys } from '../../shared/security/require-token-keys';
 import { onOrderPlaced, outcomeHandlers } from './handlers/outcome-handlers';
 import { orderRoutes } from './http/order-routes';
 import { createOrderMetrics } from './order-metrics';
@@ -13,6 +14,7 @@ export const orderService: ServiceDefinition = {
   ...order,
   async wire(runtime) {
     const { config, log } = runtime;
+    const tokenKeys = requireTokenKeys(config, log);
     const store = new OrderStore(runtime.redis, config.redisKeyPrefix, config.idempotencyRetentionMs, runtime.metrics);
     const metrics = createOrderMetrics(runtime.metrics.registry, {
       outboxDepth: () => store.outboxDepth(),
@@ -46,6 +48,7 @@ export const orderService: ServiceDefinition = {
       log: log.child({ component: 'api' }),
       orderTimeoutMs: config.orderTimeoutMs,
       brokerUp: () => runtime.brokerUp(),
+      tokenKeys,
     });
     await api.listen({ port: runtime.apiPort, host: '0.0.0.0' });
     log.info({ port: runtime.apiPort }, 'order API listening');

@@ -1,4 +1,5 @@
 import type { ServiceDefinition } from '../../shared/lifecycle/service';
+import { requireTokenKeys } from '../../shared/security/require-token-keys';
 import { SimulatedGateway } from './gateway/simulated-gateway';
 import { onOrderCancelled, onOrderPlaced } from './handlers/order-handlers';
 import { paymentRoutes } from './http/payment-routes';
@@ -17,7 +18,7 @@ export const paymentService: ServiceDefinition = {
     });
     const ledger = new Ledger(runtime.redis, config.redisKeyPrefix, config.idempotencyRetentionMs, runtime.metrics);
     paymentRoutes(runtime.ops, ledger, gateway);
-    const deps = { gateway, ledger };
+    const deps = { gateway, ledger, tokenKeys: requireTokenKeys(config, runtime.log) };
     // The gateway is outside Redis: a claim keeps two copies of one event from calling it at once.
     runtime.consume(PAYMENT_QUEUE, { OrderPlaced: onOrderPlaced(deps), OrderCancelled: onOrderCancelled(deps) }, { idempotency: 'claim' });
   },

@@ -1,18 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { createEvent } from '../../../shared/events/codec';
 import type { OrderPlaced } from '../../../shared/events/order-events';
+import { sealToken } from '../../../shared/security/sealed-token';
+import { DEV_TOKEN_KEYRING } from '../../../shared/security/token-keys';
 import type { Outgoing } from './raw';
 
 export const EXCHANGE = 'warren.events';
 export const PRODUCTS = ['P001', 'P002', 'P003', 'P004', 'P005', 'P006', 'P007', 'P008'];
 
-/** An `OrderPlaced` of the current version: `lines` line items (20 make a body of about 1 KB). */
+/** An `OrderPlaced` of the current version: `lines` line items (20 make a body of about 1 KB), its token sealed with the dev key. */
 export function orderPlaced(i: number, lines = 2): OrderPlaced {
   const orderId = randomUUID();
   const items = Array.from({ length: lines }, (_, k) => ({ productId: PRODUCTS[(i + k) % PRODUCTS.length]!, quantity: 1 + (k % 3) }));
   return createEvent(
     'OrderPlaced',
-    { orderId, customerId: `bench-${i % 1000}`, items, totalAmount: 42.5, currency: 'USD', paymentToken: 'tok_visa' },
+    {
+      orderId,
+      customerId: `bench-${i % 1000}`,
+      items,
+      totalAmount: 42.5,
+      currency: 'USD',
+      sealedPaymentToken: sealToken(DEV_TOKEN_KEYRING, 'tok_visa', orderId),
+    },
     { correlationId: orderId },
   );
 }

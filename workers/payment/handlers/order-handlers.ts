@@ -1,6 +1,8 @@
 import { derivedEventId } from '../../../shared/events/codec';
 import type { OrderCancelled, OrderPlaced } from '../../../shared/events/order-events';
 import type { EventHandler, MessageContext } from '../../../shared/messaging/context';
+import { openToken } from '../../../shared/security/sealed-token';
+import type { TokenKeyring } from '../../../shared/security/token-keys';
 import { chargeDecision, chargeKey, chargeOutcome, refundKey, refundsOnCancel, settlementOf } from '../domain/payment';
 import type { PaymentGateway } from '../domain/payment-gateway';
 import type { Ledger, LedgerEntry } from '../store/ledger';
@@ -8,15 +10,20 @@ import type { Ledger, LedgerEntry } from '../store/ledger';
 export interface PaymentDeps {
   gateway: PaymentGateway;
   ledger: Ledger;
+  /** Opens the sealed payment token of an OrderPlaced (PAYMENT_TOKEN_KEYS). */
+  tokenKeys: TokenKeyring;
 }
 
 /**
  * Charges an order once. The gateway is called with the order's idempotency key, so a retry after a crash or a
  * timeout replays the provider's first answer instead of charging again; the ledger keeps that answer.
  */
-export function onOrderPlaced({ gateway, ledger }: PaymentDeps): EventHandler<OrderPlaced> {
+export function onOrderPlaced({ gateway, ledger, tokenKeys }: PaymentDeps): EventHandler<OrderPlaced> {
   return async (ctx) => {
-    const { orderId, totalAmount, currency, paymentToken } = ctx.event;
+    const { orderId, totalAmount, currency, sealedPaymentToken } = ctx.event;
+    // Opened before any effect: a token that does not open (unknown key, altered, another order's) is a dead
+    // letter whose reason names the key id only.
+    const paymentToken = sealedPaymentToken === undefined ? undefined : openToken(tokenKeys, sealedPaymentToken, orderId);
     let entry = await ledger.get(orderId);
     const decision = chargeDecision(entry);
     if (decision === 'skip') {
