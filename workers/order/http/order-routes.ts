@@ -1,0 +1,90 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { createEvent } from '../../../shared/events/codec';
+import { sendProblem } from '../../../shared/http/problem';
+import type { Logger } from '../../../shared/observability/logger';
+import { sealToken } from '../../../shared/security/sealed-token';
+import type { TokenKeyring } from '../../../shared/security/token-keys';
+import { childSpan, formatTraceparent, parseTraceparent } from '../../../shared/observability/trace';
+import { orderView } from '../domain/order-saga';
+import { placeOrder, type PlaceOrderDeps } from '../place-order';
+import { IdempotencyHeaders, OrderParams, PlaceOrderBody } from './order-schema';
+
+export interface OrderRoutesDeps extends PlaceOrderDeps {
+  log: Logger;
+  /** False while the broker is unreachable: new orders are refused with 503. */
+  brokerUp: () => boolean;
+  /** Seals each order's payment token for the bus (PAYMENT_TOKEN_KEYS). */
+  tokenKeys: TokenKeyring;
+}
+
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+const unavailable = (reply: FastifyReply, detail: string) =>
+  sendProblem(reply, { type: 'https://warren.dev/problems/unavailable', title: 'Service Unavailable', status: 503, detail });
+
+/**
+ * The order API. An order is stored with its `OrderPlaced` in the Redis outbox in one atomic step, so a 202 is
+ * only answered for an order whose event is durably on its way; the event is then published at once.
+ */
+export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
+  const { store, metrics, log } = deps;
+
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.httpSeconds.labels(req.method, req.routeOptions.url ?? 'unmatched', String(reply.statusCode)).observe(reply.elapsedTime / 1000);
+  });
+
+  app.post<{ Body: PlaceOrderBody; Headers: { 'idempotency-key'?: string; traceparent?: string } }>(
+    '/orders',
+    { schema: { body: PlaceOrderBody, headers: IdempotencyHeaders } },
+    async (req, reply) => {
+      if (!deps.brokerUp()) return unavailable(reply, 'the message broker is unreachable; try again');
+      const body = req.body;
+      const idempotencyKey = req.headers['idempotency-key'];
+      const bodyHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+      const orderId = randomUUID();
+      const span = childSpan(parseTraceparent(req.headers.traceparent));
+      const traceparent = formatTraceparent(span);
+      const createdAt = new Date().toISOString();
+      // The token leaves this process sealed (outbox, bus, dead letters): only payment can open it.
+      const { paymentToken, ...order } = body;
+      const sealedPaymentToken = sealToken(deps.tokenKeys, paymentToken, orderId);
+      const event = createEvent('OrderPlaced', { orderId, ...order, sealedPaymentToken }, { correlationId: orderId, timestamp: createdAt });
+      const idempotency = idempotencyKey ? { key: idempotencyKey, value: `${bodyHash}:${orderId}`, ttlMs: IDEMPOTENCY_TTL_MS } : undefined;
+      let result;
+      try {
+        result = await placeOrder(deps, { source: 'api', event, traceparent, idempotency });
+      } catch (error) {
+        log.warn({ err: (error as Error).message }, 'order store unavailable');
+        return unavailable(reply, 'the order store is unreachable; try again');
+      }
+      if (result.kind === 'idempotent') {
+        const [storedHash, storedOrderId] = result.stored.split(':');
+        if (storedHash !== bodyHash) {
+          return sendProblem(reply, {
+            type: 'https://warren.dev/problems/idempotency-conflict',
+            title: 'Conflict',
+            status: 409,
+            detail: 'this Idempotency-Key was used with a different body',
+            field: '/headers/idempotency-key',
+          });
+        }
+        return reply.code(202).header('location', `/orders/${storedOrderId}`).send({ orderId: storedOrderId, status: 'PENDING' });
+      }
+      log.info({ orderId, correlationId: orderId, traceId: span.traceId, items: body.items.length }, 'order accepted');
+      return reply.code(202).header('location', `/orders/${orderId}`).send({ orderId, status: 'PENDING' });
+    },
+  );
+
+  app.get<{ Params: OrderParams }>('/orders/:orderId', { schema: { params: OrderParams } }, async (req, reply) => {
+    const found = await store.get(req.params.orderId);
+    if (!found)
+      return sendProblem(reply, {
+        type: 'https://warren.dev/problems/not-found',
+        title: 'Not Found',
+        status: 404,
+        detail: `no order ${req.params.orderId}`,
+      });
+    return orderView(found.order);
+  });
+}
