@@ -92,8 +92,8 @@ export class Runtime {
     this.redis = createRedis(config, this.log.child({ component: 'redis' }), this.metrics);
     this.claims = new ClaimStore(this.redis, config.redisKeyPrefix, config.idempotencyLeaseMs, config.idempotencyRetentionMs);
     this.connections = {
-      publish: connect(config.amqpUrls, 'publish', service, this.log, this.metrics),
-      consume: connect(config.amqpUrls, 'consume', service, this.log, this.metrics),
+      publish: connect(config.amqpUrls, 'publish', service, this.log, this.metrics, config.amqpTls),
+      consume: connect(config.amqpUrls, 'consume', service, this.log, this.metrics, config.amqpTls),
     };
     const probe = topologyProbe(Object.values(this.connections));
     this.topology = { ...this.topology, probe };

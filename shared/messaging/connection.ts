@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
+import type { TlsFiles } from '../config/tls-files';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { coalesceWrites } from './coalesce-writes';
@@ -8,7 +9,8 @@ export type ConnectionRole = 'publish' | 'consume';
 
 /**
  * One managed connection per role: publishing and consuming never share a TCP connection, so a publisher
- * blocked by a broker alarm cannot stall the acks of the consumers.
+ * blocked by a broker alarm cannot stall the acks of the consumers. With `tls` (an `amqps://` URL), the broker's
+ * certificate must chain to its CA (the system's CAs are then not trusted) and the client certificate is presented.
  */
 export function connect(
   urls: string | readonly string[],
@@ -16,6 +18,7 @@ export function connect(
   service: string,
   log: Logger,
   metrics: Metrics,
+  tls?: TlsFiles,
 ): AmqpConnectionManager {
   // Several URLs are the nodes of one cluster: each (re)connect tries the next, so losing a node costs one reconnect.
   const connection = amqp.connect(typeof urls === 'string' ? [urls] : [...urls], {
@@ -23,7 +26,7 @@ export function connect(
     reconnectTimeInSeconds: 1,
     // amqplib leaves Nagle's algorithm on: a frame written while an earlier one awaits its TCP ack (a publish is
     // three frames, an ack one) can wait for the broker's delayed ack, tens of milliseconds at low rates.
-    connectionOptions: { noDelay: true, clientProperties: { connection_name: `warren-${service}-${role}` } },
+    connectionOptions: { noDelay: true, clientProperties: { connection_name: `warren-${service}-${role}` }, ...tls },
   });
   const gauge = metrics.connectionUp.labels(role);
   gauge.set(0);

@@ -4,8 +4,11 @@ import type { Logger } from '../observability/logger';
 import { labelled, type Metrics } from '../observability/metrics';
 import { requireReplicaAck } from './replica-ack';
 
-/** Where Redis is: REDIS_URL alone, or the sentinels that know the master (credentials still from REDIS_URL). */
-export type RedisTarget = Pick<WarrenConfig, 'redisUrl' | 'redisSentinel'>;
+/**
+ * Where Redis is: REDIS_URL alone, or the sentinels that know the master (credentials still from REDIS_URL); with
+ * a `rediss://` URL, the CA and client certificate of REDIS_TLS_* (data nodes and sentinels alike).
+ */
+export type RedisTarget = Pick<WarrenConfig, 'redisUrl' | 'redisSentinel' | 'redisTls'>;
 
 const COMMAND_TIMEOUT_MS = 5000;
 /** How long a write may wait for a replica under Sentinel; well below the command timeout, so WAIT itself never times out. */
@@ -17,7 +20,7 @@ export const REPLICA_ACK_TIMEOUT_MS = 2000;
  * Under Sentinel it follows the master through a failover, and every effect's write waits for one replica.
  */
 export function createRedis(target: string | RedisTarget, log: Logger, metrics: Metrics): Redis {
-  const { redisUrl, redisSentinel } = typeof target === 'string' ? { redisUrl: target, redisSentinel: undefined } : target;
+  const { redisUrl, redisSentinel, redisTls } = typeof target === 'string' ? { redisUrl: target } : target;
   const common: RedisOptions = {
     enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
@@ -26,7 +29,9 @@ export function createRedis(target: string | RedisTarget, log: Logger, metrics: 
     retryStrategy: (times) => Math.min(times * 200, 2000),
     lazyConnect: false,
   };
-  const redis = redisSentinel ? new Redis({ ...common, ...sentinelOptions(redisUrl, redisSentinel) }) : new Redis(redisUrl, common);
+  const redis = redisSentinel
+    ? new Redis({ ...common, ...sentinelOptions(redisUrl, redisSentinel, redisTls) })
+    : new Redis(redisUrl, { ...common, ...(redisUrl.startsWith('rediss:') ? { tls: { ...redisTls } } : {}) });
   if (redisSentinel) requireReplicaAck(redis, { replicas: 1, timeoutMs: REPLICA_ACK_TIMEOUT_MS });
   let wasReady = false;
   redis.on('ready', () => {
@@ -58,7 +63,11 @@ export async function timed<T>(metrics: Metrics, operation: string, run: () => P
  * ioredis' Sentinel options from REDIS_URL's credentials, database and TLS; its host is not used. The sentinels are
  * asked with the same password (run them with `requirepass` equal to the data nodes').
  */
-export function sentinelOptions(redisUrl: string, sentinel: NonNullable<RedisTarget['redisSentinel']>): RedisOptions {
+export function sentinelOptions(
+  redisUrl: string,
+  sentinel: NonNullable<RedisTarget['redisSentinel']>,
+  tlsFiles: RedisTarget['redisTls'] = {},
+): RedisOptions {
   const url = new URL(redisUrl);
   const password = url.password ? decodeURIComponent(url.password) : undefined;
   const db = Number(url.pathname.replace(/^\//, '') || 0);
@@ -74,6 +83,6 @@ export function sentinelOptions(redisUrl: string, sentinel: NonNullable<RedisTar
     ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
     ...(password ? { password, sentinelPassword: password } : {}),
     ...(db ? { db } : {}),
-    ...(tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+    ...(tls ? { tls: { ...tlsFiles }, sentinelTLS: { ...tlsFiles }, enableTLSForSentinelMode: true } : {}),
   };
 }
