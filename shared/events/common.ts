@@ -29,8 +29,8 @@ export const CustomerId = Type.String({ pattern: '^[\\x21-\\x7E]{1,128}$', minLe
 const ID_REGEX = new RegExp(ID_PATTERN);
 
 /** Whether a string obeys the {@link Id} rule (for code paths that take an id without a schema). */
-export function isId(value: unknown): value is string {
-  return typeof value === 'string' && ID_REGEX.test(value);
+export function isId(value: string): boolean {
+  return ID_REGEX.test(value);
 }
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Money = Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000_000 });

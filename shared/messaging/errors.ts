@@ -45,6 +45,15 @@ export class UnknownEventError extends PermanentError {
   override readonly code = 'UNKNOWN_EVENT';
 }
 
+/**
+ * An event that contradicts what the service already knows of its order (another amount for the same order, a
+ * cancel of a confirmed order): refused before any effect, and dead-lettered with the reason.
+ */
+export class ConflictingEventError extends PermanentError {
+  override readonly name = 'ConflictingEventError';
+  override readonly code = 'CONFLICTING_EVENT';
+}
+
 export class PublishError extends TransientError {
   override readonly name: string = 'PublishError';
   /** The metric outcome: `nacked`, `returned`, `timeout` or `buffer_full`. */

@@ -1,6 +1,36 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { PermanentError } from '../messaging/errors';
 import { awaitReplicaAck } from './replica-ack';
+
+/** A Redis key's type, as `TYPE` answers it. */
+export type KeyType = 'string' | 'hash' | 'zset' | 'set' | 'list';
+
+/** A script refused its call before any write: a key of the wrong type, or a stored value it cannot work on. */
+export class StatePreconditionError extends PermanentError {
+  override readonly name = 'StatePreconditionError';
+  override readonly code = 'STATE_PRECONDITION';
+}
+
+/** The prefix of a precondition failure's reply; a script's own checks fail with it too (`precondition(...)`). */
+const PRECONDITION = 'WARREN_PRECONDITION';
+
+/**
+ * Lua run before a script's own source: checks that every key that exists has its declared type, and defines
+ * `precondition(ok, what)` for the script's own checks of stored values. Both end the script before its first
+ * write, so a failed call leaves nothing half-done (Redis does not roll a script back).
+ */
+function prelude(keyTypes: readonly KeyType[]): string {
+  if (keyTypes.length === 0) return '';
+  return `local function precondition(ok, what) if not ok then error({err = '${PRECONDITION} ' .. what}) end end
+local key_types = {${keyTypes.map((t) => `'${t}'`).join(', ')}}
+for i = 1, #KEYS do
+  local want = key_types[math.min(i, #key_types)]
+  local have = redis.call('TYPE', KEYS[i]).ok
+  precondition(have == 'none' or have == want, 'KEYS[' .. i .. '] is a ' .. have .. ', not a ' .. want)
+end
+`;
+}
 
 /**
  * A Lua script called by its SHA1 (EVALSHA), so its source crosses the wire, and is hashed by Redis, once rather
@@ -13,13 +43,26 @@ import { awaitReplicaAck } from './replica-ack';
  */
 export class RedisScript {
   readonly sha: string;
+  readonly source: string;
 
-  constructor(readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
+  /**
+   * @param keyTypes The type each `KEYS[i]` must have if it exists; the last one holds for every key after it.
+   *   Checked before the script runs, so a key of another type fails the call with nothing written.
+   */
+  constructor(source: string, keyTypes: readonly KeyType[] = []) {
+    this.source = prelude(keyTypes) + source;
+    this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 
   async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    const result = await this.call(redis, keys, args);
+    let result: unknown;
+    try {
+      result = await this.call(redis, keys, args);
+    } catch (error) {
+      // The precondition's own reply prefix: a permanent refusal, retrying cannot change the stored state.
+      if (error instanceof Error && error.message.includes(PRECONDITION)) throw new StatePreconditionError(error.message);
+      throw error;
+    }
     await awaitReplicaAck(redis);
     return result;
   }

@@ -23,7 +23,7 @@ describe('idempotency middleware (claims)', () => {
     const outcomes = [await handle(middleware, event, async () => void runs++), await handle(middleware, event, async () => void runs++)];
     assert.equal(runs, 1);
     assert.deepEqual(outcomes, ['done', 'duplicate']);
-    const id = `PaymentDeclined:${event.eventId}`;
+    const id = `PaymentDeclined:${event.orderId}:${event.eventId}`;
     assert.deepEqual(store.calls, [`claim q ${id}`, `complete q ${id}`, `claim q ${id}`]);
   });
 
@@ -74,7 +74,7 @@ describe('idempotency middleware (claims)', () => {
     const store = new MemoryClaimStore(30);
     const middleware = idempotencyMiddleware(store.asClaimStore());
     const event = paymentDeclined();
-    await store.claim('q', `PaymentDeclined:${event.eventId}`); // a worker that claimed it, then died
+    await store.claim('q', `PaymentDeclined:${event.orderId}:${event.eventId}`); // a worker that claimed it, then died
     let runs = 0;
     await assert.rejects(
       handle(middleware, event, async () => void runs++),
@@ -94,7 +94,7 @@ describe('idempotency middleware (claims)', () => {
       handle(middleware, event, () => Promise.reject(failure)),
       (e: unknown) => e === failure,
     );
-    const id = `PaymentDeclined:${event.eventId}`;
+    const id = `PaymentDeclined:${event.orderId}:${event.eventId}`;
     assert.deepEqual(store.calls, [`claim q ${id}`, `release q ${id}`], 'released, never marked done');
     let runs = 0;
     await handle(middleware, event, async () => void runs++);
@@ -117,5 +117,19 @@ describe('idempotency middleware (claims)', () => {
     const queues: string[] = [];
     for (const queue of ['inventory', 'order', 'inventory']) await handle(middleware, event, async () => void queues.push(queue), queue);
     assert.deepEqual(queues, ['inventory', 'order']);
+  });
+
+  it("claims per order: an eventId reused for another order is that order's own first delivery, not a duplicate", async () => {
+    const middleware = idempotencyMiddleware(new MemoryClaimStore().asClaimStore());
+    const first = paymentDeclined('o-1');
+    const reused = { ...paymentDeclined('o-2'), eventId: first.eventId } as AnyEvent;
+    const handled: string[] = [];
+    const outcomes = [
+      await handle(middleware, first, async () => void handled.push(first.orderId)),
+      await handle(middleware, reused, async () => void handled.push(reused.orderId)),
+      await handle(middleware, reused, async () => void handled.push(reused.orderId)),
+    ];
+    assert.deepEqual(handled, ['o-1', 'o-2']);
+    assert.deepEqual(outcomes, ['done', 'done', 'duplicate']);
   });
 });

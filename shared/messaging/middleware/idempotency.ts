@@ -4,7 +4,7 @@ import { timed } from '../../redis/client';
 import type { HandlerOutcome, Middleware } from '../context';
 
 /**
- * Skips an event this queue already handled (its outcome `duplicate`, acked), and keeps two copies of one event from
+ * Skips an event this queue already handled for this order (its outcome `duplicate`, acked), and keeps two copies of one event from
  * running at once: the second finds the claim held and is retried after a delay. Handlers keep their own effects
  * idempotent too (atomic with their state in Redis), so a crash between effect and done marker is harmless.
  */
@@ -13,7 +13,10 @@ export function idempotencyMiddleware(claims: ClaimStore, metrics?: Metrics): Mi
   const time = <T>(operation: string, run: () => Promise<T>) => (metrics ? timed(metrics, operation, run) : run());
   return async (ctx, next) => {
     const scope = ctx.queue;
-    const id = `${ctx.event.eventType}:${ctx.event.eventId}`;
+    // Keyed by the effect (this queue's step for this order) and then the event: an eventId reused for another
+    // order is another claim, so that order is still handled; the eventId alone would make it a "duplicate".
+    const { eventType, orderId, eventId } = ctx.event;
+    const id = `${eventType}:${orderId}:${eventId}`;
     const claim = await time('claim', () => claims.claim(scope, id));
     if (claim.kind === 'done') return 'duplicate';
     if (claim.kind === 'held') throw new ClaimHeldError(`event ${id} is being handled elsewhere`);

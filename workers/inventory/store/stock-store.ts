@@ -1,21 +1,39 @@
 import type { Redis } from 'ioredis';
 import type { Metrics } from '../../../shared/observability/metrics';
 import { timed } from '../../../shared/redis/client';
-import { TransientError } from '../../../shared/messaging/errors';
+import { ConflictingEventError, TransientError } from '../../../shared/messaging/errors';
+import { idKey } from '../../../shared/redis/key-layout';
 import { awaitReplicaAck } from '../../../shared/redis/replica-ack';
 import { RedisScript } from '../../../shared/redis/script';
 import type { Line, ReservationStatus } from '../domain/stock';
 
+// Stock counts are integers or absent: checked on every stock key before a script's first write, so a value set
+// by hand cannot fail a script half-way through its lines.
+const STOCK_COUNTS_CHECK = `
+local function is_count(v) local n = tonumber(v) return v == false or (n ~= nil and math.floor(n) == n) end
+for i = 2, #KEYS do
+  local available, reserved = unpack(redis.call('HMGET', KEYS[i], 'available', 'reserved'))
+  precondition(is_count(available) and is_count(reserved), 'KEYS[' .. i .. '] holds a stock count that is not an integer')
+end
+`;
+
 // Each script checks the order's reservation record and changes stock in one atomic step: the record is the
-// done marker, so a redelivered event never reserves or releases twice.
-const RESERVE = new RedisScript(`
+// done marker, so a redelivered event never reserves or releases twice. The record keeps the lines it was made
+// for (ARGV[1]), on a rejection too: an OrderPlaced for the same order with other lines answers CONFLICT.
+const RESERVE = new RedisScript(
+  `
 local st = redis.call('HGET', KEYS[1], 'status')
-if st then return {st, redis.call('HGET', KEYS[1], 'productId') or '', 0} end
+if st then
+  local seen = redis.call('HGET', KEYS[1], 'items')
+  if seen and seen ~= ARGV[1] then return {'CONFLICT', '', 0} end
+  return {st, redis.call('HGET', KEYS[1], 'productId') or '', 0}
+end
+${STOCK_COUNTS_CHECK}
 local n = #KEYS - 1
 for i = 1, n do
   local avail = tonumber(redis.call('HGET', KEYS[i + 1], 'available') or '0')
   if avail < tonumber(ARGV[2 + i]) then
-    redis.call('HSET', KEYS[1], 'status', 'REJECTED', 'productId', ARGV[2 + n + i])
+    redis.call('HSET', KEYS[1], 'status', 'REJECTED', 'productId', ARGV[2 + n + i], 'items', ARGV[1])
     redis.call('PEXPIRE', KEYS[1], ARGV[2])
     return {'REJECTED', ARGV[2 + n + i], 1}
   end
@@ -26,12 +44,16 @@ for i = 1, n do
 end
 redis.call('HSET', KEYS[1], 'status', 'RESERVED', 'items', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {'RESERVED', '', 1}`);
+return {'RESERVED', '', 1}`,
+  ['hash'],
+);
 
 // KEYS[1] the reservation, KEYS[2..] the stock of each of its lines, in order; ARGV[1] retention, ARGV[2] 'release'
 // or 'commit', ARGV[3] the lines the caller read (the keys were built from them). A reservation's lines never change
 // once written, so a mismatch only means it appeared after the read: the caller reads again.
-const SETTLE = new RedisScript(`
+const SETTLE = new RedisScript(
+  `
+${STOCK_COUNTS_CHECK}
 local st = redis.call('HGET', KEYS[1], 'status')
 if st == 'RESERVED' then
   local items = redis.call('HGET', KEYS[1], 'items')
@@ -50,7 +72,9 @@ if not st and ARGV[2] == 'release' then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   return {'CANCELLED', '', 1}
 end
-return {st or '', redis.call('HGET', KEYS[1], 'items') or '', 0}`);
+return {st or '', redis.call('HGET', KEYS[1], 'items') or '', 0}`,
+  ['hash'],
+);
 
 export interface ReservationResult {
   status: ReservationStatus;
@@ -76,17 +100,19 @@ export class StockStore {
     private readonly metrics: Metrics,
   ) {}
 
-  private stockKey = (productId: string) => `${this.prefix}stock:${productId}`;
-  private orderKey = (orderId: string) => `${this.prefix}inventory:order:${orderId}`;
+  private stockKey = (productId: string) => idKey(this.prefix, 'stock', productId);
+  private orderKey = (orderId: string) => idKey(this.prefix, 'inventory:order', orderId);
 
+  /** Throws {@link ConflictingEventError} when the order's reservation record was made for other lines. */
   async reserve(orderId: string, lines: readonly Line[]): Promise<ReservationResult> {
     const keys = [this.orderKey(orderId), ...lines.map((l) => this.stockKey(l.productId))];
     const args = [JSON.stringify(lines), this.retentionMs, ...lines.map((l) => l.quantity), ...lines.map((l) => l.productId)];
     const [status, productId, changed] = (await timed(this.metrics, 'inventory_reserve', () => RESERVE.run(this.redis, keys, args))) as [
-      ReservationStatus,
+      ReservationStatus | 'CONFLICT',
       string,
       number,
     ];
+    if (status === 'CONFLICT') throw new ConflictingEventError(`OrderPlaced for ${orderId} has other lines than the first one seen`);
     return { status, changed: changed === 1, ...(productId ? { productId } : {}) };
   }
 

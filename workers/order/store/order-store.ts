@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { AnyEvent } from '../../../shared/events/catalog';
 import type { Metrics } from '../../../shared/observability/metrics';
+import { isId } from '../../../shared/events/common';
 import { timed } from '../../../shared/redis/client';
+import { hashedKey, idKey, internalKey } from '../../../shared/redis/key-layout';
 import { RedisScript } from '../../../shared/redis/script';
 import type { Order } from '../domain/order-saga';
 
@@ -14,7 +16,8 @@ export interface OutboxEntry {
 // KEYS: order, outbox hash, outbox due zset, deadlines zset, http idempotency key (or a placeholder).
 // ARGV: order json, orderId, deadline ms, outbox event id ('' for none), outbox entry json, now ms,
 //       idempotency value ('' for none), idempotency ttl ms, retention ms, traceparent ('' for none).
-const CREATE = new RedisScript(`
+const CREATE = new RedisScript(
+  `
 if ARGV[7] ~= '' then
   local prior = redis.call('GET', KEYS[5])
   if prior then return {'IDEMPOTENT', prior} end
@@ -29,27 +32,46 @@ if ARGV[4] ~= '' then
 end
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
 if ARGV[7] ~= '' then redis.call('SET', KEYS[5], ARGV[7], 'PX', ARGV[8]) end
-return {'CREATED', ''}`);
+return {'CREATED', ''}`,
+  ['hash', 'hash', 'zset', 'zset', 'string'],
+);
 
 // KEYS: order, outbox hash, outbox due zset, deadlines zset. ARGV: expected version, order json, orderId,
 // final ('1' drops the deadline), now ms, then outbox pairs (event id, entry json).
-const UPDATE = new RedisScript(`
+const UPDATE = new RedisScript(
+  `
 if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
+precondition(tonumber(ARGV[1]) ~= nil, 'the order version is not a number')
 redis.call('HSET', KEYS[1], 'version', tonumber(ARGV[1]) + 1, 'data', ARGV[2])
 if ARGV[4] == '1' then redis.call('ZREM', KEYS[4], ARGV[3]) end
 for i = 6, #ARGV, 2 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[i])
 end
-return 1`);
+return 1`,
+  ['hash', 'hash', 'zset', 'zset'],
+);
 
 // KEYS: outbox hash, outbox due zset. ARGV: event ids. One script instead of MULTI, HDEL, ZREM, EXEC.
-const REMOVE_FROM_OUTBOX = new RedisScript(`
+const REMOVE_FROM_OUTBOX = new RedisScript(
+  `
 for i = 1, #ARGV do
   redis.call('HDEL', KEYS[1], ARGV[i])
   redis.call('ZREM', KEYS[2], ARGV[i])
 end
-return #ARGV`);
+return #ARGV`,
+  ['hash', 'zset'],
+);
+
+// KEYS: deadlines zset, parked hash. ARGV: orderId, record json. Only an order still on the clock is parked.
+const PARK = new RedisScript(
+  `
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1`,
+  ['zset', 'hash'],
+);
 
 /**
  * Published events leave the outbox together, one script call per this many milliseconds (or per 500 events):
@@ -77,12 +99,15 @@ export class OrderStore {
   private readonly removals: string[] = [];
   private removalTimer?: NodeJS.Timeout;
 
+  // The layout of shared/redis/key-layout.ts: orders by id, the service's own structures beside them (`_`), the
+  // client's Idempotency-Key hashed into a kind of its own.
   private readonly keys = {
-    order: (id: string) => `${this.prefix}order:${id}`,
+    order: (id: string) => idKey(this.prefix, 'order', id),
     outbox: () => `${this.prefix}outbox`,
     outboxDue: () => `${this.prefix}outbox:due`,
-    deadlines: () => `${this.prefix}order:deadlines`,
-    idempotency: (key: string) => `${this.prefix}idem:http:${key}`,
+    deadlines: () => internalKey(this.prefix, 'order', 'deadlines'),
+    parked: () => internalKey(this.prefix, 'order', 'parked'),
+    idempotency: (key: string) => hashedKey(this.prefix, 'idem:http', key),
   };
 
   async create(
@@ -116,6 +141,8 @@ export class OrderStore {
 
   /** The order, its version for compare-and-set, and the trace context it was placed under (if any). */
   async get(orderId: string): Promise<{ order: Order; version: string; traceparent?: string } | undefined> {
+    // An id that breaks the id rule was never stored: unknown, rather than an error for whoever asked.
+    if (!isId(orderId)) return undefined;
     const [version, data, traceparent] = await timed(this.metrics, 'order_get', () =>
       this.redis.hmget(this.keys.order(orderId), 'version', 'data', 'traceparent'),
     );
@@ -144,6 +171,24 @@ export class OrderStore {
 
   async dropDeadline(orderId: string): Promise<void> {
     await this.redis.zrem(this.keys.deadlines(), orderId);
+  }
+
+  /** Moves an order's deadline to `at`, so that an order the sweep could not settle now lets the others go first. */
+  async postponeDeadline(orderId: string, at: number): Promise<void> {
+    await this.redis.zadd(this.keys.deadlines(), 'XX', at, orderId);
+  }
+
+  /**
+   * Takes an order the sweep can never settle off the clock and keeps why, for an operator
+   * (`HGETALL <prefix>order:_parked`). Returns false when it was no longer on the clock.
+   */
+  async parkDeadline(orderId: string, reason: string): Promise<boolean> {
+    const record = JSON.stringify({ reason, at: new Date().toISOString() });
+    return (await PARK.run(this.redis, [this.keys.deadlines(), this.keys.parked()], [orderId, record])) === 1;
+  }
+
+  async parkedOrders(): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.parked());
   }
 
   /** Outbox entries written before `olderThan` (the fast path publishes newer ones itself). */

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { TransientError } from '../../../shared/messaging/errors';
+import { hashedKey, idKey } from '../../../shared/redis/key-layout';
 import { RedisScript } from '../../../shared/redis/script';
 import type { ChargeRequest, ChargeResult, PaymentGateway, RefundRequest, RefundResult } from '../domain/payment-gateway';
 
@@ -12,24 +13,52 @@ export interface GatewayOptions {
   /** Share (0..1) of calls that fail transiently. */
   failureRate: number;
   latencyMs: number;
+  /**
+   * How long the provider's records (answers by idempotency key, per-order totals) are kept: at least as long as
+   * the ledger's, so a retry within it still replays the first answer.
+   * @defaultValue 7 days
+   */
+  retentionMs?: number;
   /** Source of randomness, replaceable in tests. */
   random?: () => number;
 }
 
-// The provider's own books: one record per idempotency key, and per-order counts of money actually moved.
-const CHARGE = new RedisScript(`
-local prior = redis.call('GET', KEYS[1])
-if prior then return {prior, 1} end
-redis.call('SET', KEYS[1], ARGV[1])
-if ARGV[2] == 'succeeded' then redis.call('HINCRBY', KEYS[2], 'captures', 1) end
-return {ARGV[1], 0}`);
+const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
-const REFUND = new RedisScript(`
+// The provider's own books: one record per idempotency key, and per-order counts of money actually moved, each
+// kept for the retention (ARGV[3] ms; the totals' clock restarts with every movement).
+const CHARGE = new RedisScript(
+  `
 local prior = redis.call('GET', KEYS[1])
 if prior then return {prior, 1} end
-redis.call('SET', KEYS[1], ARGV[1])
+precondition(tonumber(redis.call('HGET', KEYS[2], 'captures') or '0') ~= nil, 'captures is not a number')
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+if ARGV[2] == 'succeeded' then redis.call('HINCRBY', KEYS[2], 'captures', 1) end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return {ARGV[1], 0}`,
+  ['string', 'hash'],
+);
+
+const REFUND = new RedisScript(
+  `
+local prior = redis.call('GET', KEYS[1])
+if prior then return {prior, 1} end
+precondition(tonumber(redis.call('HGET', KEYS[2], 'refunds') or '0') ~= nil, 'refunds is not a number')
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('HINCRBY', KEYS[2], 'refunds', 1)
-return {ARGV[1], 0}`);
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return {ARGV[1], 0}`,
+  ['string', 'hash'],
+);
+
+// KEYS[1] the flaky token's call count for one order; ARGV[1] retention. Answers the count after this call.
+const COUNT_CALL = new RedisScript(
+  `
+local calls = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return calls`,
+  ['string'],
+);
 
 /**
  * A stand-in payment provider with a provider's semantics: `tok_decline` is declined, `tok_flaky` fails
@@ -38,28 +67,36 @@ return {ARGV[1], 0}`);
  */
 export class SimulatedGateway implements PaymentGateway {
   private readonly random: () => number;
+  private readonly retentionMs: number;
 
   constructor(
     private readonly redis: Redis,
     private readonly options: GatewayOptions,
   ) {
     this.random = options.random ?? Math.random;
+    this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
   }
 
-  private key = (...parts: string[]) => `${this.options.prefix}gateway:${parts.join(':')}`;
+  // Per-order records by the order's id; records by idempotency key (any string a client chose) hashed.
+  private readonly keys = {
+    order: (orderId: string) => idKey(this.options.prefix, 'gateway:order', orderId),
+    flaky: (orderId: string) => idKey(this.options.prefix, 'gateway:flaky', orderId),
+    charge: (idempotencyKey: string) => hashedKey(this.options.prefix, 'gateway:charge', idempotencyKey),
+    refund: (idempotencyKey: string) => hashedKey(this.options.prefix, 'gateway:refund', idempotencyKey),
+  };
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
     await this.simulateNetwork();
     if (request.token === 'tok_flaky') {
-      const calls = await this.redis.incr(this.key('flaky', request.orderId));
+      const calls = (await COUNT_CALL.run(this.redis, [this.keys.flaky(request.orderId)], [this.retentionMs])) as number;
       if (calls <= 2) throw new GatewayUnavailableError(`gateway timeout (flaky token, call ${calls})`);
     }
     const status = request.token === 'tok_decline' ? 'declined' : 'succeeded';
     const record = JSON.stringify({ status, chargeId: `ch_${request.idempotencyKey}` });
     const [stored, replayed] = (await CHARGE.run(
       this.redis,
-      [this.key('charge', request.idempotencyKey), this.key('order', request.orderId)],
-      [record, status],
+      [this.keys.charge(request.idempotencyKey), this.keys.order(request.orderId)],
+      [record, status, this.retentionMs],
     )) as [string, number];
     return { ...(JSON.parse(stored) as Omit<ChargeResult, 'replayed'>), replayed: replayed === 1 };
   }
@@ -69,15 +106,15 @@ export class SimulatedGateway implements PaymentGateway {
     const record = JSON.stringify({ refundId: `re_${request.idempotencyKey}`, chargeId: request.chargeId });
     const [stored, replayed] = (await REFUND.run(
       this.redis,
-      [this.key('refund', request.idempotencyKey), this.key('order', request.orderId)],
-      [record],
+      [this.keys.refund(request.idempotencyKey), this.keys.order(request.orderId)],
+      [record, this.retentionMs],
     )) as [string, number];
     return { refundId: (JSON.parse(stored) as { refundId: string }).refundId, replayed: replayed === 1 };
   }
 
   /** Money the provider actually moved for an order. */
   async totals(orderId: string): Promise<{ captures: number; refunds: number }> {
-    const [captures, refunds] = await this.redis.hmget(this.key('order', orderId), 'captures', 'refunds');
+    const [captures, refunds] = await this.redis.hmget(this.keys.order(orderId), 'captures', 'refunds');
     return { captures: Number(captures ?? 0), refunds: Number(refunds ?? 0) };
   }
 
