@@ -1,5 +1,6 @@
 import { ConfigError } from '../shared/config/config';
 import { stopOnSignals } from '../shared/lifecycle/signals';
+import { startTracing } from '../shared/observability/tracing';
 import { loadFleetConfig, SERVICE_NAMES, type ServiceName } from './registry';
 import { startService } from './services';
 
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // Before the service is built, so that its first request or delivery is traced; nothing is loaded while off.
+  await startTracing(config.tracing, name);
   const runtime = await startService(name, config);
   stopOnSignals(
     () => runtime.stop(),

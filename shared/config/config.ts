@@ -3,6 +3,7 @@ import type { ServiceDeclaration } from '../lifecycle/service';
 import type { KillSwitchSettings } from '../messaging/kill-switch';
 import { tokenKeyList, type TokenKeyring } from '../security/token-keys';
 import { readTlsFiles, TLS_VARIABLES, type TlsFiles } from './tls-files';
+import { readTracingConfig, TRACING_VARIABLES, type TracingConfig } from './tracing-config';
 import { amqpUrlList, delayList, hostPortList, nonNegativeInt, positiveInt, ratio, redisUrl, tcpPort } from './validators';
 
 export type QueueType = 'quorum' | 'classic';
@@ -85,6 +86,8 @@ export interface WarrenConfig {
    * declaration may override them. @defaultValue threshold 0 (off), window 60000, cool-down 15000
    */
   killSwitch: KillSwitchSettings;
+  /** `OTEL_EXPORTER_OTLP_ENDPOINT` and the other `OTEL_*` variables (shared/config/tracing-config.ts). @defaultValue none: tracing off */
+  tracing?: TracingConfig;
   /**
    * `AMQP_TLS_CA_FILE`, `AMQP_TLS_CERT_FILE`, `AMQP_TLS_KEY_FILE` (with an `amqps://` AMQP_URL): the CA the broker's
    * certificate must chain to, and the client certificate and key, read at start-up. @defaultValue none
@@ -156,6 +159,9 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
     );
   }
   const redisSentinel = sentinelOf(e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME);
+  const tracing = readTracingConfig(env, (message) => {
+    throw new ConfigError(`Invalid configuration: ${message}`);
+  });
   const fail = (message: string): never => {
     throw new ConfigError(`Invalid configuration: ${message}`);
   };
@@ -192,6 +198,7 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
     outboxRelayIntervalMs: e.OUTBOX_RELAY_INTERVAL_MS,
     consumerRecoveryDeadlineMs: e.CONSUMER_RECOVERY_DEADLINE_MS,
     killSwitch: { threshold: e.KILL_SWITCH_THRESHOLD, windowMs: e.KILL_SWITCH_WINDOW_MS, cooldownMs: e.KILL_SWITCH_COOLDOWN_MS },
+    ...(tracing ? { tracing } : {}),
     ...(amqpTls ? { amqpTls } : {}),
     ...(redisTls ? { redisTls } : {}),
     ...(e.PAYMENT_TOKEN_KEYS ? { paymentTokenKeys: e.PAYMENT_TOKEN_KEYS } : {}),
@@ -229,6 +236,7 @@ export const CONFIG_VARIABLES = [
   'KILL_SWITCH_THRESHOLD',
   'KILL_SWITCH_WINDOW_MS',
   'KILL_SWITCH_COOLDOWN_MS',
+  ...TRACING_VARIABLES,
   ...TLS_VARIABLES,
 ] as const;
 

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { traceRequests } from '../observability/tracing-http';
 import { problemErrorHandler } from './problem';
 
 /** Request bodies over this are refused with 413. */
@@ -14,6 +15,8 @@ export function createHttpServer(): FastifyInstance {
     bodyLimit: BODY_LIMIT_BYTES,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
+  // First of the hooks, so that a request refused by another (a 414) is traced too. Nothing while tracing is off.
+  traceRequests(app);
   app.setErrorHandler(problemErrorHandler);
   // JSON only: Fastify would otherwise parse text/plain bodies and answer a misleading 400 instead of 415.
   app.removeContentTypeParser('text/plain');

@@ -18,6 +18,7 @@ import { createOpsServer } from '../http/ops-server';
 import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics, type Metrics } from '../observability/metrics';
 import { registerTopologyDriftGauge } from '../observability/topology-metric';
+import { flushTracing } from '../observability/tracing';
 import { createRedis } from '../redis/client';
 import { consumerSettings } from './consumer-settings';
 import type { ConsumedQueue } from './service';
@@ -202,6 +203,8 @@ export class Runtime {
     await Promise.all(Object.values(this.connections).map((c) => c.close().catch(() => undefined)));
     await this.redis.quit().catch(() => this.redis.disconnect());
     await this.ops.close();
+    // Last, so that the spans of the drain itself (in-flight deliveries, their publishes) are sent too.
+    await flushTracing();
     this.log.info('stopped');
     await new Promise<void>((resolve) => this.log.flush(() => resolve()));
   }

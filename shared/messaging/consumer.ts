@@ -5,6 +5,8 @@ import type { AnyEvent } from '../events/catalog';
 import type { Logger } from '../observability/logger';
 import { labelled, type Metrics } from '../observability/metrics';
 import { childSpan, formatTraceparent, parseTraceparent, type TraceContext } from '../observability/trace';
+import { tracer } from '../observability/tracing';
+import { recordDeliveryFailure, traceProcess } from '../observability/tracing-messaging';
 import type { AckBatcher } from './ack-batcher';
 import { compose, type EventHandler, type HandlerMap, type MessageContext, type Middleware, type Pipeline } from './context';
 import { isPermanent, MalformedMessageError, MessageTooLargeError, UnknownEventError, UnsupportedContentTypeError } from './errors';
@@ -138,10 +140,17 @@ export class Consumer {
     }
   }
 
-  private async process(acks: AckBatcher, msg: Message): Promise<DeliveryOutcome> {
+  /**
+   * The span is made before decoding, so that even a message that cannot be read is logged (and traced) under
+   * its trace. With tracing off it is only ids for the log lines; with tracing on, an exported span.
+   */
+  private process(acks: AckBatcher, msg: Message): Promise<DeliveryOutcome> {
+    if (!tracer) return this.processUnder(acks, msg, childSpan(parseTraceparent(msg.properties.headers?.['traceparent'])));
+    return traceProcess(tracer, msg, this.options.queue, attemptOf(msg), (span) => this.processUnder(acks, msg, span));
+  }
+
+  private async processUnder(acks: AckBatcher, msg: Message, span: TraceContext): Promise<DeliveryOutcome> {
     let eventType = 'unknown';
-    // The span is made before decoding, so that even a message that cannot be read is logged under its trace.
-    const span = childSpan(parseTraceparent(msg.properties.headers?.['traceparent']));
     let log = (): Logger => this.log.child({ traceId: span.traceId });
     let event: AnyEvent | undefined;
     try {
@@ -156,6 +165,7 @@ export class Consumer {
       labelled(this.options.metrics.consumed)(this.options.queue, eventType, outcome === 'duplicate' ? 'duplicate' : 'ack').inc();
       return 'success';
     } catch (error) {
+      recordDeliveryFailure(error);
       await routeFailure(this.options, acks, msg, eventType, error, log(), event);
       return isPermanent(error) ? 'permanent' : 'transient';
     }
@@ -182,13 +192,14 @@ export class Consumer {
     const publisher = this.options.publisher;
     const parentLog = this.log;
     let log: Logger | undefined;
-    const headers = msg.properties.headers;
-    const traceparent: unknown = headers?.['traceparent'];
     return {
       event,
       queue: this.options.queue,
       attempt: attemptOf(msg),
-      ...(typeof traceparent === 'string' ? { traceparent } : {}),
+      // This delivery's span (made on first use), so that work it causes later (an outbox entry) is its child.
+      get traceparent() {
+        return formatTraceparent(span);
+      },
       redelivered: msg.fields.redelivered,
       deliveryCount: deliveryCountOf(msg),
       // Made on first use: most deliveries log nothing at the service's level, and a child logger (its bindings
@@ -209,7 +220,8 @@ export class Consumer {
           causationId: event.eventId,
           ...(options?.eventId ? { eventId: options.eventId } : {}),
         });
-        await publisher.publishEvent(next as AnyEvent, { traceparent: formatTraceparent(childSpan(span)) });
+        // Published under this delivery's span: the publish is its child (with tracing on, a span of its own).
+        await publisher.publishEvent(next as AnyEvent, { traceparent: formatTraceparent(span) });
         return next;
       },
     };

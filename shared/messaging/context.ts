@@ -11,7 +11,7 @@ export interface MessageContext<E extends AnyEvent = AnyEvent> {
   readonly queue: string;
   /** 1 on the first delivery; counts our delayed retries (not broker redeliveries). */
   readonly attempt: number;
-  /** The W3C `traceparent` the event arrived with, if any: for work published outside {@link publish} (an outbox). */
+  /** The W3C `traceparent` of this delivery's span: the parent of work published outside {@link publish} (an outbox). */
   readonly traceparent?: string;
   /** True when the broker delivered this message before and it was not settled (a consumer died or its channel closed). */
   readonly redelivered: boolean;

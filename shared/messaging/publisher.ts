@@ -3,6 +3,8 @@ import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { routingKeyOf, type AnyEvent } from '../events/catalog';
 import type { Logger } from '../observability/logger';
 import { labelled, type Metrics } from '../observability/metrics';
+import { tracer } from '../observability/tracing';
+import { tracePublish } from '../observability/tracing-messaging';
 import { PublishError } from './errors';
 import { assertTopology, type Topology } from './topology';
 
@@ -74,8 +76,19 @@ export class Publisher {
     });
   }
 
-  /** Publishes raw content (retry and dead-letter copies, replays). `exchange` '' addresses a queue by name. */
-  async publish(exchange: string, routingKey: string, content: Buffer, properties: PublishProperties): Promise<void> {
+  /**
+   * Publishes raw content (retry and dead-letter copies, replays). `exchange` '' addresses a queue by name. A
+   * `traceparent` header names the span the publish belongs to; with tracing on, it is replaced by the publish's own.
+   */
+  publish(exchange: string, routingKey: string, content: Buffer, properties: PublishProperties): Promise<void> {
+    // Not async: with tracing off this is one check and a direct call, no extra promise per publish.
+    if (!tracer) return this.publishConfirmed(exchange, routingKey, content, properties);
+    return tracePublish(tracer, exchange, routingKey, content.length, properties, (traced) =>
+      this.publishConfirmed(exchange, routingKey, content, traced),
+    );
+  }
+
+  private async publishConfirmed(exchange: string, routingKey: string, content: Buffer, properties: PublishProperties): Promise<void> {
     const { metrics } = this.options;
     const eventType = properties.type ?? 'unknown';
     const { bufferBytes } = this.options;

@@ -2,6 +2,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { WarrenConfig } from '../config/config';
 import type { Logger } from '../observability/logger';
 import { labelled, type Metrics } from '../observability/metrics';
+import { tracer } from '../observability/tracing';
+import { traceRedis } from '../observability/tracing-redis';
 import { requireReplicaAck } from './replica-ack';
 
 /**
@@ -46,8 +48,12 @@ export function createRedis(target: string | RedisTarget, log: Logger, metrics: 
   return redis;
 }
 
-/** Times one Redis operation on the message path and counts its failures. */
-export async function timed<T>(metrics: Metrics, operation: string, run: () => Promise<T>): Promise<T> {
+/** Times one Redis operation on the message path and counts its failures; with tracing on, a span too. */
+export function timed<T>(metrics: Metrics, operation: string, run: () => Promise<T>): Promise<T> {
+  return tracer ? traceRedis(tracer, operation, () => measured(metrics, operation, run)) : measured(metrics, operation, run);
+}
+
+async function measured<T>(metrics: Metrics, operation: string, run: () => Promise<T>): Promise<T> {
   const stop = labelled(metrics.redisSeconds)(operation).startTimer();
   try {
     return await run();

@@ -126,7 +126,8 @@ export class SagaRunner {
             causation,
           )
         : createEvent('OrderCancelled', { orderId: order.orderId, reason: command.reason, items: order.items }, causation);
-    return { event, traceparent: formatTraceparent(childSpan(parseTraceparent(cause.traceparent))) };
+    // The cause's span (a delivery's, or the request that placed the order) is the publish's parent.
+    return { event, traceparent: cause.traceparent ?? formatTraceparent(childSpan(undefined)) };
   }
 
   private recordEnd(order: Order, traceparent: string | undefined): void {
