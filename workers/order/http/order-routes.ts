@@ -5,7 +5,8 @@ import { sendProblem } from '../../../shared/http/problem';
 import type { Logger } from '../../../shared/observability/logger';
 import { sealToken } from '../../../shared/security/sealed-token';
 import type { TokenKeyring } from '../../../shared/security/token-keys';
-import { childSpan, formatTraceparent, parseTraceparent } from '../../../shared/observability/trace';
+import { formatTraceparent } from '../../../shared/observability/trace';
+import { requestSpan } from '../../../shared/observability/tracing-http';
 import { orderView } from '../domain/order-saga';
 import { placeOrder, type PlaceOrderDeps } from '../place-order';
 import { IdempotencyHeaders, OrderParams, PlaceOrderBody } from './order-schema';
@@ -43,7 +44,8 @@ export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
       const idempotencyKey = req.headers['idempotency-key'];
       const bodyHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
       const orderId = randomUUID();
-      const span = childSpan(parseTraceparent(req.headers.traceparent));
+      // The request's span (with tracing on, its exported SERVER span): the OrderPlaced publish is its child.
+      const span = requestSpan(req);
       const traceparent = formatTraceparent(span);
       const createdAt = new Date().toISOString();
       // The token leaves this process sealed (outbox, bus, dead letters): only payment can open it.
