@@ -1,0 +1,46 @@
+import { Type } from '@sinclair/typebox';
+import { CancelReason } from '../../../shared/events/order-events';
+import { Currency, LineItems, Money, Timestamp } from '../../../shared/events/common';
+import { problemResponse } from '../../../shared/http/problem-schema';
+
+const json = <T>(schema: T) => ({ 'application/json': { schema } });
+
+const OrderAccepted = Type.Object({ orderId: Type.String(), status: Type.Literal('PENDING') }, { title: 'OrderAccepted' });
+
+/** `GET /orders/:orderId`: the order as clients see it (the saga's per-step states stay inside). */
+const OrderView = Type.Object(
+  {
+    orderId: Type.String(),
+    status: Type.Union([Type.Literal('PENDING'), Type.Literal('CONFIRMED'), Type.Literal('CANCELLED')]),
+    reason: Type.Optional(CancelReason),
+    customerId: Type.String(),
+    items: LineItems,
+    totalAmount: Money,
+    currency: Currency,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    history: Type.Array(Type.Object({ eventType: Type.String(), at: Timestamp }), {
+      description: 'the events that moved the order, oldest first',
+    }),
+  },
+  { title: 'Order' },
+);
+
+/**
+ * The order routes' responses by status. Fastify serializes with them, so the OpenAPI document shows exactly what
+ * is sent; the problem+json answers every route shares (400, 413, 415, 500) are added by shared/http/openapi.ts.
+ */
+export const PLACE_ORDER_RESPONSES = {
+  202: {
+    description: 'accepted: the order and its OrderPlaced are stored, and the event is on its way',
+    headers: { location: { type: 'string', description: '/orders/<orderId>' } },
+    content: json(OrderAccepted),
+  },
+  409: problemResponse('this Idempotency-Key was used with a different body'),
+  503: problemResponse('the broker or the order store is unreachable: nothing was accepted; try again'),
+};
+
+export const GET_ORDER_RESPONSES = {
+  200: { description: 'the order', content: json(OrderView) },
+  404: problemResponse('no such order'),
+};
