@@ -18,4 +18,6 @@ echo '== docker compose: the fleet on a Docker engine =='
 npm run -s test:compose
 echo '== docker compose: the fleet on a three-node RabbitMQ cluster and Redis under Sentinel, broken four ways =='
 npm run -s test:cluster
+echo '== TLS to RabbitMQ and Redis: a broker container and a redis-server of its own, a CA made by the test =='
+npm run -s test:tls
 npm run -s test:rabbitmq4
