@@ -1,6 +1,8 @@
 import { cleanEnv, str } from 'envalid';
 import type { ServiceDeclaration } from '../lifecycle/service';
 import type { KillSwitchSettings } from '../messaging/kill-switch';
+import { parsePriceList, type PriceList } from '../money/price-list';
+import { AUTH_VARIABLES, readAuthConfig, type AuthConfig } from './auth-config';
 import { tokenKeyList, type TokenKeyring } from '../security/token-keys';
 import { readTlsFiles, TLS_VARIABLES, type TlsFiles } from './tls-files';
 import { readTracingConfig, TRACING_VARIABLES, type TracingConfig } from './tracing-config';
@@ -88,6 +90,17 @@ export interface WarrenConfig {
   killSwitch: KillSwitchSettings;
   /** `OTEL_EXPORTER_OTLP_ENDPOINT` and the other `OTEL_*` variables (shared/config/tracing-config.ts). @defaultValue none: tracing off */
   tracing?: TracingConfig;
+  /** `AUTH_MODE` and its settings (shared/config/auth-config.ts). @defaultValue `off`, but required when NODE_ENV=production */
+  auth: AuthConfig;
+  /** `OPS_HOST`: the interface the ops servers bind to (e.g. a pod's cluster-internal address). @defaultValue `0.0.0.0` */
+  opsHost: string;
+  /** `HTTP_REQUEST_TIMEOUT_MS`: a request whose headers and body have not arrived by then is cut with 408. @defaultValue 10000 */
+  httpRequestTimeoutMs: number;
+  /**
+   * `PRICE_LIST`: JSON unit prices per product and currency, the price authority every order's total is checked
+   * against (shared/money/price-list.ts). @defaultValue none (`off`): totals unchecked; required when NODE_ENV=production
+   */
+  priceList?: PriceList;
   /**
    * `AMQP_TLS_CA_FILE`, `AMQP_TLS_CERT_FILE`, `AMQP_TLS_KEY_FILE` (with an `amqps://` AMQP_URL): the CA the broker's
    * certificate must chain to, and the client certificate and key, read at start-up. @defaultValue none
@@ -148,6 +161,8 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
       KILL_SWITCH_THRESHOLD: nonNegativeInt({ default: 0 }),
       KILL_SWITCH_WINDOW_MS: positiveInt({ default: 60000 }),
       KILL_SWITCH_COOLDOWN_MS: positiveInt({ default: 15000 }),
+      OPS_HOST: str({ default: '0.0.0.0' }),
+      HTTP_REQUEST_TIMEOUT_MS: positiveInt({ default: 10000 }),
       PAYMENT_TOKEN_KEYS: tokenKeyList({ default: undefined }),
     },
     { reporter: throwOneLine },
@@ -162,6 +177,8 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
   const tracing = readTracingConfig(env, (message) => {
     throw new ConfigError(`Invalid configuration: ${message}`);
   });
+  const auth = readAuthConfig(env);
+  const priceList = readPriceList(env);
   const fail = (message: string): never => {
     throw new ConfigError(`Invalid configuration: ${message}`);
   };
@@ -199,6 +216,10 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
     consumerRecoveryDeadlineMs: e.CONSUMER_RECOVERY_DEADLINE_MS,
     killSwitch: { threshold: e.KILL_SWITCH_THRESHOLD, windowMs: e.KILL_SWITCH_WINDOW_MS, cooldownMs: e.KILL_SWITCH_COOLDOWN_MS },
     ...(tracing ? { tracing } : {}),
+    auth,
+    opsHost: e.OPS_HOST,
+    httpRequestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+    ...(priceList ? { priceList } : {}),
     ...(amqpTls ? { amqpTls } : {}),
     ...(redisTls ? { redisTls } : {}),
     ...(e.PAYMENT_TOKEN_KEYS ? { paymentTokenKeys: e.PAYMENT_TOKEN_KEYS } : {}),
@@ -237,6 +258,10 @@ export const CONFIG_VARIABLES = [
   'KILL_SWITCH_WINDOW_MS',
   'KILL_SWITCH_COOLDOWN_MS',
   ...TRACING_VARIABLES,
+  ...AUTH_VARIABLES,
+  'OPS_HOST',
+  'HTTP_REQUEST_TIMEOUT_MS',
+  'PRICE_LIST',
   ...TLS_VARIABLES,
 ] as const;
 
@@ -246,6 +271,23 @@ export const CONFIG_VARIABLES = [
  */
 export const SECRET_VARIABLES = ['PAYMENT_TOKEN_KEYS'] as const;
 export type SecretVariable = (typeof SECRET_VARIABLES)[number];
+
+/** `PRICE_LIST`: unset or `off` leaves totals unchecked, which production must choose explicitly. */
+function readPriceList(env: Env): PriceList | undefined {
+  const raw = env['PRICE_LIST']?.trim() ?? '';
+  if (raw === 'off') return undefined;
+  if (raw === '') {
+    if (env['NODE_ENV'] !== 'production') return undefined;
+    throw new ConfigError(
+      'Invalid configuration: PRICE_LIST: required when NODE_ENV=production: JSON unit prices per product and currency, or off to take totals as clients send them',
+    );
+  }
+  try {
+    return parsePriceList(raw);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: PRICE_LIST: ${(error as Error).message}`);
+  }
+}
 
 /** Sentinel needs both variables; one without the other is a mistake, named. */
 function sentinelOf(sentinels: RedisSentinelConfig['sentinels'], name: string): RedisSentinelConfig | undefined {

@@ -122,6 +122,11 @@ export class Runtime {
         { name: 'topology', ok: () => probe.drift.list().length === 0, detail: () => ({ drift: probe.drift.list() }), advisory: true },
       ],
       [{ name: 'consumers', ok: () => this.consumers.every((c) => c.healthy) }],
+      {
+        log: this.log.child({ component: 'ops' }),
+        requestTimeoutMs: config.httpRequestTimeoutMs,
+        ...(config.auth.mode === 'off' ? {} : { opsToken: config.auth.opsToken }),
+      },
     );
   }
 
@@ -182,7 +187,9 @@ export class Runtime {
 
   /** Opens the ops server and waits until the publisher and every consumer are connected. */
   async start(): Promise<void> {
-    await this.ops.listen({ port: this.options.opsPort, host: '0.0.0.0' });
+    if (this.config.auth.mode === 'off')
+      this.log.warn('authentication is off (AUTH_MODE=off): anyone who reaches the API and ops ports may use them; see docs/security.md');
+    await this.ops.listen({ port: this.options.opsPort, host: this.config.opsHost });
     await Promise.all([this.publisher.ready(), ...this.consumers.map((c) => c.ready())]);
     this.log.info({ opsPort: this.options.opsPort }, 'service started');
   }

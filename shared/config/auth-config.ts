@@ -1,0 +1,81 @@
+import { ConfigError } from './config';
+
+/**
+ * Who may call what. `jwt`: the order API takes bearer JWTs signed by a key of the identity provider's JWKS
+ * (`AUTH_JWKS_URL`), for `AUTH_AUDIENCE` (and `AUTH_ISSUER` when set). `hs256`: JWTs signed with a shared secret
+ * (`AUTH_JWT_SECRET`), for development and tests. Both need `OPS_TOKEN` for the ops ports' state-changing routes.
+ * `off`: no authentication at all, for a laptop (`npm run fleet`): the body's customerId is trusted.
+ */
+export type AuthConfig =
+  | { mode: 'off' }
+  | { mode: 'jwt'; jwksUrl: string; issuer?: string; audience: string; opsToken: string }
+  | { mode: 'hs256'; secret: string; issuer?: string; audience?: string; opsToken: string };
+
+/** The variables {@link readAuthConfig} reads; `AUTH_JWT_SECRET` and `OPS_TOKEN` are secrets (the chart's Secret). */
+export const AUTH_VARIABLES = ['AUTH_MODE', 'AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_JWT_SECRET', 'OPS_TOKEN'] as const;
+
+/** HS256 keys and the ops token: at least 256 bits of text (RFC 7518 §3.2 asks as much of an HMAC key). */
+const MIN_SECRET_LENGTH = 32;
+
+type Env = Record<string, string | undefined>;
+
+/** True where Warren runs for real: the image sets `NODE_ENV=production` (Dockerfile). */
+export function isProduction(env: Env): boolean {
+  return env['NODE_ENV'] === 'production';
+}
+
+/**
+ * Reads the auth settings; throws {@link ConfigError} naming the first missing or bad variable. Outside production
+ * an unset `AUTH_MODE` means `off` (the services warn at start-up); in production it must be set, so an image
+ * never runs open by accident.
+ */
+export function readAuthConfig(env: Env): AuthConfig {
+  const mode = value(env, 'AUTH_MODE') ?? (isProduction(env) ? undefined : 'off');
+  if (mode === undefined)
+    throw new ConfigError(
+      'Invalid configuration: AUTH_MODE: required when NODE_ENV=production: jwt (with AUTH_JWKS_URL) or hs256 (with AUTH_JWT_SECRET), or off to run without authentication',
+    );
+  if (mode === 'off') return { mode };
+  const issuer = value(env, 'AUTH_ISSUER');
+  const opsToken = secret(env, 'OPS_TOKEN', `required with AUTH_MODE=${mode} (the ops ports' admin credential)`);
+  if (mode === 'jwt') {
+    const jwksUrl = httpUrl(env, 'AUTH_JWKS_URL');
+    const audience = value(env, 'AUTH_AUDIENCE');
+    // Without an audience any token the identity provider signs, for any application, would be accepted.
+    if (!audience) throw new ConfigError('Invalid configuration: AUTH_AUDIENCE: required with AUTH_MODE=jwt');
+    return { mode, jwksUrl, audience, opsToken, ...(issuer ? { issuer } : {}) };
+  }
+  if (mode === 'hs256') {
+    const audience = value(env, 'AUTH_AUDIENCE');
+    const key = secret(env, 'AUTH_JWT_SECRET', 'required with AUTH_MODE=hs256');
+    return { mode, secret: key, opsToken, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) };
+  }
+  throw new ConfigError(`Invalid configuration: AUTH_MODE: expected jwt, hs256 or off, got "${mode.slice(0, 32)}"`);
+}
+
+function value(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v ? v : undefined;
+}
+
+/** A secret is never echoed back, even in part. */
+function secret(env: Env, name: string, whenMissing: string): string {
+  const v = value(env, name);
+  if (!v) throw new ConfigError(`Invalid configuration: ${name}: ${whenMissing}`);
+  if (v.length < MIN_SECRET_LENGTH)
+    throw new ConfigError(`Invalid configuration: ${name}: must be at least ${MIN_SECRET_LENGTH} characters`);
+  return v;
+}
+
+function httpUrl(env: Env, name: string): string {
+  const v = value(env, name);
+  if (!v) throw new ConfigError(`Invalid configuration: ${name}: required with AUTH_MODE=jwt (the identity provider's JWKS URL)`);
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new ConfigError(`Invalid configuration: ${name}: not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`Invalid configuration: ${name}: expected https://`);
+  return v;
+}
