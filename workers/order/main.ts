@@ -1,8 +1,9 @@
 import { createHttpServer } from '../../shared/http/server';
+import { createTokenVerifier } from '../../shared/auth/token-verifier';
 import type { ServiceDefinition } from '../../shared/lifecycle/service';
 import { requireTokenKeys } from '../../shared/security/require-token-keys';
 import { onOrderPlaced, outcomeHandlers } from './handlers/outcome-handlers';
-import { orderRoutes } from './http/order-routes';
+import { orderApi } from './http/order-api';
 import { createOrderMetrics } from './order-metrics';
 import { OutboxRelay } from './outbox-relay';
 import { SagaRunner } from './saga-runner';
@@ -40,8 +41,8 @@ export const orderService: ServiceDefinition = {
       await store.drainRemovals();
     });
 
-    const api = createHttpServer();
-    orderRoutes(api, {
+    const api = createHttpServer({ log: log.child({ component: 'api' }), requestTimeoutMs: config.httpRequestTimeoutMs });
+    await orderApi(api, {
       store,
       runner,
       metrics,
@@ -49,7 +50,10 @@ export const orderService: ServiceDefinition = {
       orderTimeoutMs: config.orderTimeoutMs,
       brokerUp: () => runtime.brokerUp(),
       tokenKeys,
+      ...(config.priceList ? { priceList: config.priceList } : {}),
+      ...(config.auth.mode === 'off' ? {} : { verifier: await createTokenVerifier(config.auth) }),
     });
+    if (!config.priceList) log.warn('no price list (PRICE_LIST): order totals are taken as clients send them; see docs/security.md');
     await api.listen({ port: runtime.apiPort, host: '0.0.0.0' });
     log.info({ port: runtime.apiPort }, 'order API listening');
     runtime.onStopIntake(() => api.close());

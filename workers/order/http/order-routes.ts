@@ -1,7 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { createEvent } from '../../../shared/events/codec';
+import type { TokenVerifier } from '../../../shared/auth/token-verifier';
+import { BEARER_SECURITY, requireCaller } from '../../../shared/http/customer-auth';
 import { sendProblem } from '../../../shared/http/problem';
+import type { PriceList } from '../../../shared/money/price-list';
 import type { Logger } from '../../../shared/observability/logger';
 import { sealToken } from '../../../shared/security/sealed-token';
 import type { TokenKeyring } from '../../../shared/security/token-keys';
@@ -9,12 +12,18 @@ import { formatTraceparent } from '../../../shared/observability/trace';
 import { requestSpan } from '../../../shared/observability/tracing-http';
 import { orderView } from '../domain/order-saga';
 import { placeOrder, type PlaceOrderDeps } from '../place-order';
+import { GET_ORDER_RESPONSES, PLACE_ORDER_RESPONSES } from './order-responses';
+import { customerOf, moneyProblem, orderDigest, scopedIdempotencyKey } from './order-checks';
 import { IdempotencyHeaders, OrderParams, PlaceOrderBody } from './order-schema';
 
 export interface OrderRoutesDeps extends PlaceOrderDeps {
   log: Logger;
   /** False while the broker is unreachable: new orders are refused with 503. */
   brokerUp: () => boolean;
+  /** The price authority totals are checked against (`PRICE_LIST`); none: totals as the client sends them. */
+  priceList?: PriceList;
+  /** Verifies each request's bearer token (AUTH_MODE jwt or hs256); none: the API is open (AUTH_MODE=off). */
+  verifier?: TokenVerifier;
   /** Seals each order's payment token for the bus (PAYMENT_TOKEN_KEYS). */
   tokenKeys: TokenKeyring;
 }
@@ -30,6 +39,7 @@ const unavailable = (reply: FastifyReply, detail: string) =>
  */
 export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
   const { store, metrics, log } = deps;
+  if (deps.verifier) requireCaller(app, deps.verifier, log);
 
   app.addHook('onResponse', async (req, reply) => {
     metrics.httpSeconds.labels(req.method, req.routeOptions.url ?? 'unmatched', String(reply.statusCode)).observe(reply.elapsedTime / 1000);
@@ -37,12 +47,17 @@ export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
 
   app.post<{ Body: PlaceOrderBody; Headers: { 'idempotency-key'?: string; traceparent?: string } }>(
     '/orders',
-    { schema: { body: PlaceOrderBody, headers: IdempotencyHeaders } },
+    { schema: { body: PlaceOrderBody, headers: IdempotencyHeaders, response: PLACE_ORDER_RESPONSES, security: BEARER_SECURITY } },
     async (req, reply) => {
+      // Every refusal comes before anything is written or published.
+      const customer = customerOf(req.caller, req.body.customerId);
+      if ('status' in customer) return sendProblem(reply, customer);
+      const body = { ...req.body, customerId: customer.customerId };
+      const money = moneyProblem(body, deps.priceList);
+      if (money) return sendProblem(reply, money);
       if (!deps.brokerUp()) return unavailable(reply, 'the message broker is unreachable; try again');
-      const body = req.body;
       const idempotencyKey = req.headers['idempotency-key'];
-      const bodyHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+      const bodyHash = orderDigest(body);
       const orderId = randomUUID();
       // The request's span (with tracing on, its exported SERVER span): the OrderPlaced publish is its child.
       const span = requestSpan(req);
@@ -52,7 +67,9 @@ export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
       const { paymentToken, ...order } = body;
       const sealedPaymentToken = sealToken(deps.tokenKeys, paymentToken, orderId);
       const event = createEvent('OrderPlaced', { orderId, ...order, sealedPaymentToken }, { correlationId: orderId, timestamp: createdAt });
-      const idempotency = idempotencyKey ? { key: idempotencyKey, value: `${bodyHash}:${orderId}`, ttlMs: IDEMPOTENCY_TTL_MS } : undefined;
+      const idempotency = idempotencyKey
+        ? { key: scopedIdempotencyKey(req.caller, idempotencyKey), value: `${bodyHash}:${orderId}`, ttlMs: IDEMPOTENCY_TTL_MS }
+        : undefined;
       let result;
       try {
         result = await placeOrder(deps, { source: 'api', event, traceparent, idempotency });
@@ -78,15 +95,20 @@ export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
     },
   );
 
-  app.get<{ Params: OrderParams }>('/orders/:orderId', { schema: { params: OrderParams } }, async (req, reply) => {
-    const found = await store.get(req.params.orderId);
-    if (!found)
-      return sendProblem(reply, {
-        type: 'https://warren.dev/problems/not-found',
-        title: 'Not Found',
-        status: 404,
-        detail: `no order ${req.params.orderId}`,
-      });
-    return orderView(found.order);
-  });
+  app.get<{ Params: OrderParams }>(
+    '/orders/:orderId',
+    { schema: { params: OrderParams, response: GET_ORDER_RESPONSES, security: BEARER_SECURITY } },
+    async (req, reply) => {
+      const found = await store.get(req.params.orderId);
+      // Another customer's order is as unknown as a missing one: its existence is not theirs to learn.
+      if (!found || (req.caller && found.order.customerId !== req.caller.customerId))
+        return sendProblem(reply, {
+          type: 'https://warren.dev/problems/not-found',
+          title: 'Not Found',
+          status: 404,
+          detail: `no order ${req.params.orderId}`,
+        });
+      return orderView(found.order);
+    },
+  );
 }

@@ -1,13 +1,20 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Currency, CustomerId, Id, LineItems, Money } from '../../../shared/events/common';
+import { CustomerId, Id, LineItems, Money } from '../../../shared/events/common';
+import { CURRENCY_CODES } from '../../../shared/money/currency';
 
-/** `POST /orders`: the fields of `OrderPlaced` v2 that a client supplies. Unknown fields are refused by name. */
+/** An ISO 4217 code a shop charges in (shared/money/currency.ts): any other is a 400 naming /currency. */
+const OrderCurrency = Type.Unsafe<string>({ type: 'string', enum: [...CURRENCY_CODES], description: 'ISO 4217 currency code' });
+
+/**
+ * `POST /orders`: the fields of `OrderPlaced` v2 that a client supplies. Unknown fields are refused by name.
+ * `customerId` is optional: with authentication on the customer is the token's subject (order-checks.ts).
+ */
 export const PlaceOrderBody = Type.Object(
   {
-    customerId: CustomerId,
+    customerId: Type.Optional(CustomerId),
     items: LineItems,
     totalAmount: Money,
-    currency: Currency,
+    currency: OrderCurrency,
     paymentToken: Type.String({ pattern: '^tok_[A-Za-z0-9_]{1,64}$', description: 'a payment token, never a card number' }),
   },
   { additionalProperties: false },
