@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { OPS_SECURITY } from '../../../shared/http/ops-auth';
 import { ProductId } from '../../../shared/events/common';
 import type { StockStore } from '../store/stock-store';
 
@@ -10,7 +11,8 @@ const Body = Type.Object({ available: Type.Integer({ minimum: 0, maximum: 1_000_
 export function stockRoutes(app: FastifyInstance, store: StockStore): void {
   app.put<{ Params: Static<typeof Params>; Body: Static<typeof Body> }>(
     '/stock/:productId',
-    { schema: { params: Params, body: Body } },
+    // Changes state: needs the ops token when authentication is on (shared/http/ops-auth.ts).
+    { schema: { params: Params, body: Body, security: OPS_SECURITY } },
     async (req) => store.setAvailable(req.params.productId, req.body.available),
   );
   app.get<{ Params: Static<typeof Params> }>('/stock/:productId', { schema: { params: Params } }, async (req) =>
