@@ -4,7 +4,8 @@ import { createEvent } from '../../shared/events/codec';
 import type { MessageContext } from '../../shared/messaging/context';
 import { PermanentError, TransientError } from '../../shared/messaging/errors';
 import { H } from '../../shared/messaging/retry-policy';
-import { assertBrokersSawNoViolation, eventProps, headersOf, startConsumer, xDeath } from './fakes/consumer-harness';
+import { parseTraceparent } from '../../shared/observability/trace';
+import { assertBrokersSawNoViolation, eventProps, FROM_RETRY_TIER, headersOf, startConsumer, xDeath } from './fakes/consumer-harness';
 import { body, paymentDeclined, sleep, until, valueOf } from './fakes/fixtures';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -81,14 +82,20 @@ describe('Consumer (fake broker)', () => {
     const { deliver, broker } = await startConsumer({ PaymentDeclined: async (ctx) => void (seen = ctx) });
     const event = paymentDeclined('o-7');
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const msg = deliver(body(event), { ...eventProps(event), headers: { traceparent, 'x-delivery-count': 2, [H.attempt]: 3 } });
+    // A third attempt: a copy of the consumer's own, handed back by its retry tier (the only path it counts from).
+    const msg = deliver(
+      body(event),
+      { ...eventProps(event), headers: { traceparent, 'x-delivery-count': 2, [H.attempt]: 3 } },
+      FROM_RETRY_TIER,
+    );
     await until('the ack', () => broker.settlement(msg) === 'ack');
     const { queue, attempt, redelivered, deliveryCount } = seen!;
     assert.deepEqual(seen!.event, event);
-    assert.deepEqual(
-      { queue, attempt, traceparent: seen!.traceparent, redelivered, deliveryCount },
-      { queue: 'q', attempt: 3, traceparent, redelivered: false, deliveryCount: 2 },
-    );
+    assert.deepEqual({ queue, attempt, redelivered, deliveryCount }, { queue: 'q', attempt: 3, redelivered: false, deliveryCount: 2 });
+    // The delivery's own span, in the trace the event arrived with: the parent of what the handler causes later.
+    const own = parseTraceparent(seen!.traceparent);
+    assert.equal(own?.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    assert.notEqual(own?.spanId, '00f067aa0ba902b7');
     assert.deepEqual(
       Object.keys(seen!).filter((key) => ['message', 'fields', 'properties', 'content'].includes(key)),
       [],
