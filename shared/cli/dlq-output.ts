@@ -1,9 +1,13 @@
 import type { DlqDepth, ReplayResult, ShownMessage, ShowResult } from '../dlq/dlq-admin';
+import { printable as p } from './printable';
 
-/** Human-readable output of the `dlq` commands; `--json` prints the results themselves instead. */
+/**
+ * Human-readable output of the `dlq` commands; `--json` prints the results themselves instead. Every value is
+ * passed through `printable`: most come from the messages, and a message is whatever its publisher wrote.
+ */
 
 export function formatList(depths: readonly DlqDepth[]): string {
-  const rows = [['DLQ', 'DEPTH', 'REPLAYS TO'], ...depths.map((d) => [d.dlq, d.exists ? String(d.depth) : 'missing', d.queue])];
+  const rows = [['DLQ', 'DEPTH', 'REPLAYS TO'], ...depths.map((d) => [p(d.dlq), d.exists ? String(d.depth) : 'missing', p(d.queue)])];
   const width = [0, 1].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map(([dlq, depth, queue]) => `${dlq!.padEnd(width[0]!)}  ${depth!.padStart(width[1]!)}  ${queue}`).join('\n') + '\n';
 }
@@ -11,7 +15,7 @@ export function formatList(depths: readonly DlqDepth[]): string {
 export function formatShow(result: ShowResult): string {
   const { dlq, depth, truncated, messages } = result;
   const total = `${depth}${truncated ? '+' : ''} message${depth === 1 ? '' : 's'}`;
-  const head = messages.length < depth ? `${dlq}: ${total}, showing the first ${messages.length}` : `${dlq}: ${total}`;
+  const head = messages.length < depth ? `${p(dlq)}: ${total}, showing the first ${messages.length}` : `${p(dlq)}: ${total}`;
   return [head, ...messages.map(formatMessage)].join('\n\n') + '\n';
 }
 
@@ -40,24 +44,24 @@ function formatMessage(m: ShownMessage): string {
     ['replays so far', m.replayCount],
     ['body', m.body],
   ];
-  const id = `#${m.position}  ${m.messageId}${m.derivedId ? '  (no message id; derived from the body)' : ''}`;
-  return [id, ...lines.filter(([, v]) => v !== undefined).map(([k, v]) => `    ${k.padEnd(15)} ${String(v)}`)].join('\n');
+  const id = `#${m.position}  ${p(m.messageId)}${m.derivedId ? '  (no message id; derived from the body)' : ''}`;
+  return [id, ...lines.filter(([, v]) => v !== undefined).map(([k, v]) => `    ${k.padEnd(15)} ${p(v)}`)].join('\n');
 }
 
 export function formatReplay(result: ReplayResult): string {
   const { dlq, dryRun, replayed, skipped, remaining } = result;
   const verb = dryRun ? 'would replay' : 'replayed';
-  const lines = [`${dryRun ? 'dry run: ' : ''}${verb} ${replayed.length} message${replayed.length === 1 ? '' : 's'} from ${dlq}`];
+  const lines = [`${dryRun ? 'dry run: ' : ''}${verb} ${replayed.length} message${replayed.length === 1 ? '' : 's'} from ${p(dlq)}`];
   for (const r of replayed) {
     lines.push(
-      `  #${r.position}  ${r.messageId}  ${r.eventType ?? '-'}  order ${r.orderId ?? '-'}  (${r.reasonCode ?? 'no reason code'})  -> ${r.to}`,
+      `  #${r.position}  ${p(r.messageId)}  ${p(r.eventType ?? '-')}  order ${p(r.orderId ?? '-')}  (${p(r.reasonCode ?? 'no reason code')})  -> ${p(r.to)}`,
     );
   }
-  for (const s of skipped) lines.push(`  skipped #${s.position}  ${s.messageId}: ${s.why}`);
-  lines.push(dryRun ? `nothing was changed; ${remaining} messages in ${dlq}` : `${remaining} messages left in ${dlq}`);
+  for (const s of skipped) lines.push(`  skipped #${s.position}  ${p(s.messageId)}: ${p(s.why)}`);
+  lines.push(dryRun ? `nothing was changed; ${remaining} messages in ${p(dlq)}` : `${remaining} messages left in ${p(dlq)}`);
   return lines.join('\n') + '\n';
 }
 
 export function formatPurge({ dlq, purged }: { dlq: string; purged: number }): string {
-  return `purged ${purged} message${purged === 1 ? '' : 's'} from ${dlq}\n`;
+  return `purged ${purged} message${purged === 1 ? '' : 's'} from ${p(dlq)}\n`;
 }

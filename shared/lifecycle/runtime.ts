@@ -20,6 +20,8 @@ import { createMetrics, type Metrics } from '../observability/metrics';
 import { registerTopologyDriftGauge } from '../observability/topology-metric';
 import { flushTracing } from '../observability/tracing';
 import { createRedis } from '../redis/client';
+import { internalKey } from '../redis/key-layout';
+import { WriteProbe } from '../redis/write-probe';
 import { consumerSettings } from './consumer-settings';
 import type { ConsumedQueue } from './service';
 
@@ -65,6 +67,8 @@ export class Runtime {
   readonly redis: Redis;
   readonly publisher: Publisher;
   readonly claims: ClaimStore;
+  /** Whether Redis takes writes, for `/readyz` (a connected Redis may still refuse every write). */
+  readonly redisWrites: WriteProbe;
   readonly ops: FastifyInstance;
   readonly topology: Topology;
   private readonly connections: Record<'publish' | 'consume', AmqpConnectionManager>;
@@ -91,6 +95,11 @@ export class Runtime {
       queueType: config.queueType,
     };
     this.redis = createRedis(config, this.log.child({ component: 'redis' }), this.metrics);
+    this.redisWrites = new WriteProbe(
+      this.redis,
+      internalKey(config.redisKeyPrefix, service, 'ready'),
+      this.log.child({ component: 'redis' }),
+    );
     this.claims = new ClaimStore(this.redis, config.redisKeyPrefix, config.idempotencyLeaseMs, config.idempotencyRetentionMs);
     this.connections = {
       publish: connect(config.amqpUrls, 'publish', service, this.log, this.metrics, config.amqpTls),
@@ -115,6 +124,7 @@ export class Runtime {
         { name: 'amqpPublish', ok: () => this.connections.publish.isConnected() },
         { name: 'amqpConsume', ok: () => this.connections.consume.isConnected() },
         { name: 'redis', ok: () => this.redis.status === 'ready' },
+        { name: 'redisWrites', ok: () => this.redisWrites.ok },
         // A consumer its kill switch paused on purpose still counts as ready: it has its own metric and alert.
         { name: 'consumers', ok: () => this.consumers.every((c) => c.isReady) },
         // Advisory: a drifting queue is still consumed as it is (only its arguments are old), so the service stays
@@ -189,6 +199,7 @@ export class Runtime {
   async start(): Promise<void> {
     if (this.config.auth.mode === 'off')
       this.log.warn('authentication is off (AUTH_MODE=off): anyone who reaches the API and ops ports may use them; see docs/security.md');
+    this.redisWrites.start();
     await this.ops.listen({ port: this.options.opsPort, host: this.config.opsHost });
     await Promise.all([this.publisher.ready(), ...this.consumers.map((c) => c.ready())]);
     this.log.info({ opsPort: this.options.opsPort }, 'service started');
@@ -208,6 +219,7 @@ export class Runtime {
       await hook().catch((err: Error) => this.log.warn({ err: err.message }, 'background stop failed'));
     await this.publisher.close(timeout).catch(() => undefined);
     await Promise.all(Object.values(this.connections).map((c) => c.close().catch(() => undefined)));
+    this.redisWrites.stop();
     await this.redis.quit().catch(() => this.redis.disconnect());
     await this.ops.close();
     // Last, so that the spans of the drain itself (in-flight deliveries, their publishes) are sent too.

@@ -2,7 +2,7 @@ import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-mana
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { routingKeyOf, type AnyEvent } from '../events/catalog';
 import type { Logger } from '../observability/logger';
-import { labelled, type Metrics } from '../observability/metrics';
+import { eventTypeLabel, labelled, type Metrics } from '../observability/metrics';
 import { tracer } from '../observability/tracing';
 import { tracePublish } from '../observability/tracing-messaging';
 import { PublishError } from './errors';
@@ -90,7 +90,8 @@ export class Publisher {
 
   private async publishConfirmed(exchange: string, routingKey: string, content: Buffer, properties: PublishProperties): Promise<void> {
     const { metrics } = this.options;
-    const eventType = properties.type ?? 'unknown';
+    // A failure copy or a replay carries the type its first publisher wrote: labelled only if the catalog knows it.
+    const eventType = eventTypeLabel(properties.type);
     const { bufferBytes } = this.options;
     if (this.pending >= this.options.bufferLimit || (this.pending > 0 && this.pendingBytes + content.length > bufferBytes)) {
       labelled(metrics.published)(routingKey, eventType, 'buffer_full').inc();

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Message } from 'amqplib';
 import type { AnyEvent } from '../events/catalog';
 import type { Logger } from '../observability/logger';
-import { labelled, type Metrics } from '../observability/metrics';
+import { eventTypeLabel, labelled, type Metrics } from '../observability/metrics';
 import type { AckBatcher } from './ack-batcher';
 import type { Publisher } from './publisher';
 import { BROKER_HEADERS, decideFailure, describeFailure, H } from './retry-policy';
 import { DEAD_LETTER_ROUTING_KEY, failuresExchangeName, retryRoutingKey, type Topology } from './topology';
+import { trustedHeaders } from './trusted-headers';
 
 /** What routing a failed delivery needs of its consumer. */
 export interface FailureRouting {
@@ -37,7 +38,8 @@ export async function routeFailure(
   const { reason, errorClass } = describeFailure(error);
   const now = new Date().toISOString();
   const headers: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(msg.properties.headers ?? {})) if (!BROKER_HEADERS.test(key)) headers[key] = value;
+  // Forged x-warren-* headers are gone already: what follows is either ours or set now.
+  for (const [key, value] of Object.entries(trustedHeaders(msg))) if (!BROKER_HEADERS.test(key)) headers[key] = value;
   headers[H.firstFailureAt] ??= now;
   headers[H.lastFailureAt] = now;
   headers[H.queue] = queue;
@@ -72,8 +74,9 @@ export async function routeFailure(
       log.error({ attempt, errorClass, reason, reasonCode: action.reasonCode }, 'message dead-lettered');
     }
     acks.ack(msg);
-    labelled(metrics.consumed)(queue, eventType, action.kind === 'retry' ? 'retry' : 'dead_letter').inc();
-    if (action.kind === 'dead-letter') metrics.deadLettered.labels(queue, eventType, action.reasonCode).inc();
+    const label = eventTypeLabel(eventType);
+    labelled(metrics.consumed)(queue, label, action.kind === 'retry' ? 'retry' : 'dead_letter').inc();
+    if (action.kind === 'dead-letter') labelled(metrics.deadLettered)(queue, label, action.reasonCode).inc();
   } catch (publishError) {
     // The copy was not confirmed: hand the original back to the broker after a pause rather than lose it.
     log.error({ err: (publishError as Error).message }, 'could not route failed message; requeueing');
@@ -82,8 +85,9 @@ export async function routeFailure(
   }
 }
 
+/** The attempt this delivery is, as Warren counted it: 1 for a message that came in from outside. */
 export function attemptOf(msg: Message): number {
-  const value = Number(msg.properties.headers?.[H.attempt]);
+  const value = Number(trustedHeaders(msg)[H.attempt]);
   return Number.isInteger(value) && value >= 1 ? value : 1;
 }
 

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { isEventType } from '../events/catalog';
 
 /** Buckets for handlers and publishes that usually take a few milliseconds. */
 const FAST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -108,6 +109,14 @@ export function createMetrics(service: string) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 export { FAST_BUCKETS, SLOW_BUCKETS };
+
+/**
+ * An `event_type` label value: a type of the catalog, or `unknown`. A message's AMQP `type` is whatever its
+ * publisher wrote (200 characters, ANSI codes), and each new value would be a new series.
+ */
+export function eventTypeLabel(value: unknown): string {
+  return isEventType(value) ? value : 'unknown';
+}
 
 const accessors = new WeakMap<object, (...values: string[]) => unknown>();
 

@@ -12,7 +12,7 @@ export interface ReadinessProbe {
 export function registerReadinessGauge(registry: Registry, checks: readonly ReadinessProbe[]): Gauge<'check'> {
   return new Gauge({
     name: 'warren_readiness_check',
-    help: 'Readiness checks of /readyz (amqpPublish, amqpConsume, redis, consumers): 1 passing, 0 failing.',
+    help: 'Readiness checks of /readyz (amqpPublish, amqpConsume, redis, redisWrites, consumers): 1 passing, 0 failing.',
     labelNames: ['check'] as const,
     registers: [registry],
     collect() {

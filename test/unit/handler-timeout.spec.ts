@@ -3,7 +3,7 @@ import { compose } from '../../shared/messaging/context';
 import { PermanentError, TransientError } from '../../shared/messaging/errors';
 import { H } from '../../shared/messaging/retry-policy';
 import { HandlerTimeoutError, timeoutMiddleware } from '../../shared/messaging/middleware/timeout';
-import { assertBrokersSawNoViolation, eventProps, headersOf, startConsumer, TIERS } from './fakes/consumer-harness';
+import { assertBrokersSawNoViolation, eventProps, FROM_RETRY_TIER, headersOf, startConsumer, TIERS } from './fakes/consumer-harness';
 import { body, contextFor, paymentDeclined, sleep, until } from './fakes/fixtures';
 
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
@@ -69,7 +69,7 @@ describe('timeout middleware (HandlerTimeoutError)', () => {
   it('in a consumer, dead-letters a handler that times out on its last attempt, naming HandlerTimeoutError', async () => {
     const { deliver, copies } = await startConsumer({ PaymentDeclined: () => sleep(200) }, { middleware: [timeoutMiddleware(10)] });
     const event = paymentDeclined();
-    deliver(body(event), { ...eventProps(event), headers: { [H.attempt]: TIERS.length + 1 } });
+    deliver(body(event), { ...eventProps(event), headers: { [H.attempt]: TIERS.length + 1 } }, FROM_RETRY_TIER);
     await until('the dead-letter copy', () => copies.published.length === 1);
     const headers = headersOf(copies.published[0]);
     assert.equal(headers[H.reasonCode], 'RETRIES_EXHAUSTED');

@@ -43,6 +43,17 @@ export function createOrderMetrics(registry: Registry, probes?: OrderProbes) {
       buckets: FAST_BUCKETS,
       registers,
     }),
+    sweepParked: new Counter({
+      name: 'warren_order_sweep_parked_total',
+      help: 'Orders the deadline sweep took off the clock because they can never be settled (ORDER_INVALID), by reason code.',
+      labelNames: ['reason_code'] as const,
+      registers,
+    }),
+    sweepPostponed: new Counter({
+      name: 'warren_order_sweep_postponed_total',
+      help: 'Deadline sweeps of an order that failed transiently and were moved back, so the orders behind it went first.',
+      registers,
+    }),
     outboxRelayed: new Counter({
       name: 'warren_outbox_relayed_total',
       help: 'Events the outbox relay published after the fast path did not.',

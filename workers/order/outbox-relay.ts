@@ -1,3 +1,5 @@
+import { isPermanent } from '../../shared/messaging/errors';
+import { describeFailure } from '../../shared/messaging/retry-policy';
 import type { Logger } from '../../shared/observability/logger';
 import type { OrderMetrics } from './order-metrics';
 import { UnknownOrderError, type SagaRunner } from './saga-runner';
@@ -5,6 +7,11 @@ import type { OrderStore } from './store/order-store';
 
 export interface RelayOptions {
   intervalMs: number;
+  /**
+   * How far an order whose sweep failed transiently (Redis, contention) is moved back, so that it does not hold
+   * the head of the deadlines for the orders behind it. @defaultValue 5000
+   */
+  sweepRetryMs?: number;
   /** Entries younger than this are left to the fast path that wrote them. */
   graceMs: number;
   batch: number;
@@ -45,16 +52,34 @@ export class OutboxRelay {
       if (pending.length > 0) {
         this.metrics.outboxRelayed.inc(await this.runner.flush(pending));
       }
-      for (const orderId of await this.store.dueDeadlines(now, this.options.batch)) {
-        const changed = await this.runner.advance(orderId, { eventType: 'TimedOut' }).catch((err: Error) => {
-          if (err instanceof UnknownOrderError) return false;
-          this.log.warn({ orderId, err: err.message }, 'timeout sweep failed; will retry');
-          return true;
-        });
-        if (!changed) await this.store.dropDeadline(orderId);
-      }
+      for (const orderId of await this.store.dueDeadlines(now, this.options.batch)) await this.sweep(orderId, now);
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, 'relay tick failed; will retry');
+    }
+  }
+
+  /**
+   * Times one order out. The sweep takes the oldest deadlines first, so an order that fails here every time would
+   * be first again at every tick, and a batch of them would starve every order behind: one that can never be
+   * settled (a permanent error: its stored data cannot make a valid event) is parked with the reason, off the
+   * clock, for an operator; one that failed transiently goes to the back for a while.
+   */
+  private async sweep(orderId: string, now: number): Promise<void> {
+    try {
+      const changed = await this.runner.advance(orderId, { eventType: 'TimedOut' });
+      if (!changed) await this.store.dropDeadline(orderId);
+    } catch (error) {
+      if (error instanceof UnknownOrderError) return this.store.dropDeadline(orderId);
+      const { reason, errorClass } = describeFailure(error);
+      if (isPermanent(error)) {
+        await this.store.parkDeadline(orderId, reason);
+        this.metrics.sweepParked.labels(error.code).inc();
+        this.log.error({ orderId, errorClass, reason, reasonCode: error.code }, 'order cannot be timed out; parked off the clock');
+        return;
+      }
+      await this.store.postponeDeadline(orderId, now + (this.options.sweepRetryMs ?? 5000));
+      this.metrics.sweepPostponed.inc();
+      this.log.warn({ orderId, errorClass, reason }, 'timeout sweep failed; moved back, will retry');
     }
   }
 }

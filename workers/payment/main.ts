@@ -1,7 +1,7 @@
 import type { ServiceDefinition } from '../../shared/lifecycle/service';
 import { requireTokenKeys } from '../../shared/security/require-token-keys';
 import { SimulatedGateway } from './gateway/simulated-gateway';
-import { onOrderCancelled, onOrderPlaced } from './handlers/order-handlers';
+import { onOrderCancelled, onOrderConfirmed, onOrderPlaced } from './handlers/order-handlers';
 import { paymentRoutes } from './http/payment-routes';
 import { payment, PAYMENT_QUEUE } from './service';
 import { Ledger } from './store/ledger';
@@ -15,11 +15,16 @@ export const paymentService: ServiceDefinition = {
       prefix: config.redisKeyPrefix,
       failureRate: config.paymentGatewayFailureRate,
       latencyMs: config.paymentGatewayLatencyMs,
+      retentionMs: config.idempotencyRetentionMs,
     });
     const ledger = new Ledger(runtime.redis, config.redisKeyPrefix, config.idempotencyRetentionMs, runtime.metrics);
     paymentRoutes(runtime.ops, ledger, gateway);
     const deps = { gateway, ledger, tokenKeys: requireTokenKeys(config, runtime.log) };
     // The gateway is outside Redis: a claim keeps two copies of one event from calling it at once.
-    runtime.consume(PAYMENT_QUEUE, { OrderPlaced: onOrderPlaced(deps), OrderCancelled: onOrderCancelled(deps) }, { idempotency: 'claim' });
+    runtime.consume(
+      PAYMENT_QUEUE,
+      { OrderPlaced: onOrderPlaced(deps), OrderCancelled: onOrderCancelled(deps), OrderConfirmed: onOrderConfirmed(deps) },
+      { idempotency: 'claim' },
+    );
   },
 };

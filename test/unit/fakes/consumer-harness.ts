@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { MessageProperties, XDeath } from 'amqplib';
+import type { MessageFields, MessageProperties, XDeath } from 'amqplib';
 import type { AnyEvent } from '../../../shared/events/catalog';
 import type { HandlerMap } from '../../../shared/messaging/context';
 import { Consumer, type ConsumerOptions } from '../../../shared/messaging/consumer';
@@ -53,8 +53,12 @@ export async function startConsumer(handlers: HandlerMap, options: Partial<Consu
   const broker = amqp.channel('consumer:q');
   const copies = amqp.channel('publisher');
   brokers.push(broker, copies);
-  const deliver = (content: Buffer, props: Partial<MessageProperties> = {}) =>
-    broker.deliver('q', content, props, { routingKey: 'payment.declined' });
+  /** A delivery from the events exchange, or from `from` (e.g. {@link FROM_RETRY_TIER}, whose x-warren-* headers count). */
+  const deliver = (
+    content: Buffer,
+    props: Partial<MessageProperties> = {},
+    from: Partial<Pick<MessageFields, 'exchange' | 'routingKey'>> = {},
+  ) => broker.deliver('q', content, props, { routingKey: 'payment.declined', ...from });
   /** The broker hands a retry copy back to `q` once its tier's TTL passed, adding its own death headers. */
   const returnFromTier = (copy: Published) => {
     const delayMs = Number(copy.routingKey.replace('retry.', ''));
@@ -63,6 +67,9 @@ export async function startConsumer(handlers: HandlerMap, options: Partial<Consu
   };
   return { consumer, broker, copies, metrics, deliver, returnFromTier, wrapper: amqp.wrappers.get('consumer:q')!, amqp };
 }
+
+/** Where the consumer's own copies come back from: only there are its x-warren-* headers believed. */
+export const FROM_RETRY_TIER = { exchange: 'q.failures', routingKey: 'return' };
 
 export function assertBrokersSawNoViolation(): void {
   for (const broker of brokers.splice(0)) assert.deepEqual(broker.violations, [], 'no delivery is settled twice');

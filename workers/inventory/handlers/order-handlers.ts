@@ -1,5 +1,6 @@
 import { derivedEventId } from '../../../shared/events/codec';
 import type { OrderCancelled, OrderConfirmed, OrderPlaced } from '../../../shared/events/order-events';
+import { assertOutcomesPublishable } from '../../../shared/events/outcome-check';
 import type { EventHandler } from '../../../shared/messaging/context';
 import { mergeLines } from '../domain/stock';
 import type { StockStore } from '../store/stock-store';
@@ -11,6 +12,13 @@ import type { StockStore } from '../store/stock-store';
 export function onOrderPlaced(store: StockStore): EventHandler<OrderPlaced> {
   return async (ctx) => {
     const { orderId, items } = ctx.event;
+    // Checked before stock moves (a rejection names one of the lines, each under the same product id rule).
+    assertOutcomesPublishable(ctx.event, {
+      InventoryReserved: { orderId, items },
+      InventoryRejected: { orderId, reason: 'OUT_OF_STOCK', productId: items[0]!.productId },
+      InventoryReleased: { orderId, items },
+    });
+    // A reservation record made for other lines refuses it (ConflictingEventError): the first OrderPlaced stands.
     const result = await store.reserve(orderId, mergeLines(items));
     if (result.status === 'RESERVED') {
       await ctx.publish('InventoryReserved', { orderId, items }, { eventId: derivedEventId(orderId, 'InventoryReserved') });

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { AnyEvent } from '../../../shared/events/catalog';
 import type { Metrics } from '../../../shared/observability/metrics';
 import { isId } from '../../../shared/events/common';
+import { PermanentError } from '../../../shared/messaging/errors';
 import { timed } from '../../../shared/redis/client';
 import { hashedKey, idKey, internalKey } from '../../../shared/redis/key-layout';
 import { RedisScript } from '../../../shared/redis/script';
@@ -81,6 +82,20 @@ return 1`,
 const REMOVAL_BATCH_MS = 20;
 const MAX_REMOVALS_PER_CALL = 500;
 
+/** A stored order that cannot be read: no retry can mend it, so it is refused (and the sweep parks it). */
+export class CorruptOrderError extends PermanentError {
+  override readonly name = 'CorruptOrderError';
+  override readonly code = 'CORRUPT_ORDER';
+}
+
+function parseOrder(orderId: string, data: string): Order {
+  try {
+    return JSON.parse(data) as Order;
+  } catch {
+    throw new CorruptOrderError(`order ${orderId}: its stored record is not JSON`);
+  }
+}
+
 export type CreateResult = { kind: 'created' } | { kind: 'exists' } | { kind: 'idempotent'; stored: string };
 
 /**
@@ -147,7 +162,7 @@ export class OrderStore {
       this.redis.hmget(this.keys.order(orderId), 'version', 'data', 'traceparent'),
     );
     if (!version || !data) return undefined;
-    return { order: JSON.parse(data) as Order, version, ...(traceparent ? { traceparent } : {}) };
+    return { order: parseOrder(orderId, data), version, ...(traceparent ? { traceparent } : {}) };
   }
 
   /** Compare-and-set: false when another writer got there first (reload and apply again). */

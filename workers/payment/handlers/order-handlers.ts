@@ -1,9 +1,10 @@
 import { derivedEventId } from '../../../shared/events/codec';
-import type { OrderCancelled, OrderPlaced } from '../../../shared/events/order-events';
+import type { OrderCancelled, OrderConfirmed, OrderPlaced } from '../../../shared/events/order-events';
+import { assertOutcomesPublishable } from '../../../shared/events/outcome-check';
 import type { EventHandler, MessageContext } from '../../../shared/messaging/context';
 import { openToken } from '../../../shared/security/sealed-token';
 import type { TokenKeyring } from '../../../shared/security/token-keys';
-import { chargeDecision, chargeKey, chargeOutcome, refundKey, refundsOnCancel, settlementOf } from '../domain/payment';
+import { CARD_DECLINED, chargeDecision, chargeKey, chargeOutcome, refundKey, refundsOnCancel, settlementOf } from '../domain/payment';
 import type { PaymentGateway } from '../domain/payment-gateway';
 import type { Ledger, LedgerEntry } from '../store/ledger';
 
@@ -24,7 +25,15 @@ export function onOrderPlaced({ gateway, ledger, tokenKeys }: PaymentDeps): Even
     // Opened before any effect: a token that does not open (unknown key, altered, another order's) is a dead
     // letter whose reason names the key id only.
     const paymentToken = sealedPaymentToken === undefined ? undefined : openToken(tokenKeys, sealedPaymentToken, orderId);
-    let entry = await ledger.get(orderId);
+    // Every outcome is checked before the charge; the gateway's charge id is not known yet, so a stand-in.
+    const paymentId = 'ch_pending';
+    assertOutcomesPublishable(ctx.event, {
+      PaymentCaptured: { orderId, amount: totalAmount, currency, paymentId },
+      PaymentDeclined: { orderId, reason: CARD_DECLINED },
+      PaymentRefunded: { orderId, amount: totalAmount, currency, paymentId },
+    });
+    // What the first OrderPlaced of this order said is kept; one that says otherwise is refused (ConflictingEventError).
+    let entry = await ledger.observe(orderId, { amount: totalAmount, currency });
     const decision = chargeDecision(entry);
     if (decision === 'skip') {
       ctx.log.info('order cancelled before payment; not charging');
@@ -60,13 +69,21 @@ export function onOrderPlaced({ gateway, ledger, tokenKeys }: PaymentDeps): Even
   };
 }
 
-/** Compensation: refunds a capture exactly once; marks a not-yet-charged order so that it is never charged. */
+/**
+ * Compensation: refunds a capture exactly once; marks a not-yet-charged order so that it is never charged. A
+ * cancel of an order this ledger saw confirmed is refused (ConflictingEventError, to the DLQ): nothing refunded.
+ */
 export function onOrderCancelled({ gateway, ledger }: PaymentDeps): EventHandler<OrderCancelled> {
   return async (ctx) => {
     const entry = await ledger.markCancelled(ctx.event.orderId);
     if (refundsOnCancel(entry)) await refund(ctx, gateway, ledger, entry);
     return entry.changed ? 'done' : 'duplicate';
   };
+}
+
+/** Remembers that the order was confirmed, so that a cancel of it (forged, or a bug) never refunds its capture. */
+export function onOrderConfirmed({ ledger }: PaymentDeps): EventHandler<OrderConfirmed> {
+  return async (ctx) => ((await ledger.markConfirmed(ctx.event.orderId)) ? 'done' : 'duplicate');
 }
 
 async function refund(ctx: MessageContext, gateway: PaymentGateway, ledger: Ledger, entry: LedgerEntry): Promise<void> {
