@@ -6,6 +6,7 @@ import { brokerDefinitions } from './broker-definitions';
 import { chartServices, valuesSchema } from './chart-files';
 import { dockerfile, healthcheck } from './image-files';
 import { prometheusConfig } from './prometheus-config';
+import { redisAclTemplate } from './redis-acl';
 
 export const REPO = path.resolve(__dirname, '../..');
 export const CHART_DIR = 'deploy/helm/warren';
@@ -30,6 +31,7 @@ export const ARTIFACTS: readonly Artifact[] = [
     render: (services, current) => json(valuesSchema(services, JSON.parse(current), SHARED_VARIABLES)),
   },
   { path: 'deploy/prometheus/prometheus.yml', render: (services) => prometheusConfig(services) },
+  { path: `${CHART_DIR}/files/redis/acl.template.json`, render: (services) => json(redisAclTemplate(services)) },
   { path: 'deploy/scripts/container-healthcheck.mjs', render: (services, current) => healthcheck(services, current) },
   { path: 'Dockerfile', render: (services, current) => dockerfile(services, current) },
 ];

@@ -1,3 +1,4 @@
+import type { SecretVariable } from '../config/config';
 import type { KillSwitchSettings } from '../messaging/kill-switch';
 import type { QueueSpec } from '../messaging/topology';
 import type { Runtime } from './runtime';
@@ -42,6 +43,14 @@ export interface ServiceDeclaration<Name extends string = string> {
   ops: PortDeclaration & { routes?: readonly Route[] };
   /** A public HTTP API, if the service takes requests from clients (a Service and a container port of its own). */
   api?: PortDeclaration & { routes: readonly Route[] };
+  /**
+   * The Redis keys it reads and writes, as ACL patterns after `REDIS_KEY_PREFIX` (`order:*`); its idempotency
+   * claims (`idem:<queue>:*` for each queue it consumes) are added. Its Redis user may touch no other key
+   * (deploy/redis/acl.template.json, generated; test/deploy/redis-acl.test.ts).
+   */
+  redisKeys: readonly string[];
+  /** Secrets only this service receives (compose and the chart give them to no other service). @defaultValue none */
+  secrets?: readonly SecretVariable[];
 }
 
 /** A declared service with its code: how it wires its handlers and routes onto a runtime. */

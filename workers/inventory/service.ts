@@ -8,5 +8,7 @@ export const inventory = {
   summary: 'reserves stock for placed orders, releases it for cancelled ones, commits it for confirmed ones',
   consumes: [{ name: INVENTORY_QUEUE, bindings: ['order.placed', 'order.cancelled', 'order.confirmed'] }],
   publishes: ['inventory.reserved', 'inventory.rejected', 'inventory.released'],
+  // Stock per product and each order's reservation (workers/inventory/store/stock-store.ts).
+  redisKeys: ['stock:*', 'inventory:*'],
   ops: { env: 'INVENTORY_OPS_PORT', default: 9102, routes: ['PUT /stock/:productId', 'GET /stock/:productId'] },
 } as const satisfies ServiceDeclaration;

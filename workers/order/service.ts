@@ -22,5 +22,9 @@ export const order = {
   ],
   publishes: ['order.placed', 'order.confirmed', 'order.cancelled'],
   ops: { env: 'ORDER_OPS_PORT', default: 9101 },
+  // Orders and their deadlines, the outbox, Idempotency-Keys of the API (workers/order/store/order-store.ts).
+  redisKeys: ['order:*', 'outbox', 'outbox:*', 'idem:http:*'],
+  // Seals the payment token of every order it publishes.
+  secrets: ['PAYMENT_TOKEN_KEYS'],
   api: { env: 'ORDER_HTTP_PORT', default: 3000, routes: ['POST /orders', 'GET /orders/:orderId'] },
 } as const satisfies ServiceDeclaration;

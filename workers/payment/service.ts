@@ -8,5 +8,9 @@ export const payment = {
   summary: 'charges placed orders through the (simulated) gateway and refunds cancelled ones',
   consumes: [{ name: PAYMENT_QUEUE, bindings: ['order.placed', 'order.cancelled'] }],
   publishes: ['payment.captured', 'payment.declined', 'payment.refunded'],
+  // The ledger and the simulated gateway's records (workers/payment/store/ledger.ts, gateway/simulated-gateway.ts).
+  redisKeys: ['payment:*', 'gateway:*'],
+  // Opens the payment token of every order it charges.
+  secrets: ['PAYMENT_TOKEN_KEYS'],
   ops: { env: 'PAYMENT_OPS_PORT', default: 9103, routes: ['GET /payments/:orderId'] },
 } as const satisfies ServiceDeclaration;
