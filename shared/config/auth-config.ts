@@ -36,6 +36,8 @@ export function readAuthConfig(env: Env): AuthConfig {
       'Invalid configuration: AUTH_MODE: required when NODE_ENV=production: jwt (with AUTH_JWKS_URL) or hs256 (with AUTH_JWT_SECRET), or off to run without authentication',
     );
   if (mode === 'off') return { mode };
+  if (mode !== 'jwt' && mode !== 'hs256')
+    throw new ConfigError(`Invalid configuration: AUTH_MODE: expected jwt, hs256 or off, got "${mode.slice(0, 32)}"`);
   const issuer = value(env, 'AUTH_ISSUER');
   const opsToken = secret(env, 'OPS_TOKEN', `required with AUTH_MODE=${mode} (the ops ports' admin credential)`);
   if (mode === 'jwt') {
@@ -45,12 +47,9 @@ export function readAuthConfig(env: Env): AuthConfig {
     if (!audience) throw new ConfigError('Invalid configuration: AUTH_AUDIENCE: required with AUTH_MODE=jwt');
     return { mode, jwksUrl, audience, opsToken, ...(issuer ? { issuer } : {}) };
   }
-  if (mode === 'hs256') {
-    const audience = value(env, 'AUTH_AUDIENCE');
-    const key = secret(env, 'AUTH_JWT_SECRET', 'required with AUTH_MODE=hs256');
-    return { mode, secret: key, opsToken, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) };
-  }
-  throw new ConfigError(`Invalid configuration: AUTH_MODE: expected jwt, hs256 or off, got "${mode.slice(0, 32)}"`);
+  const audience = value(env, 'AUTH_AUDIENCE');
+  const key = secret(env, 'AUTH_JWT_SECRET', 'required with AUTH_MODE=hs256');
+  return { mode, secret: key, opsToken, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) };
 }
 
 function value(env: Env, name: string): string | undefined {

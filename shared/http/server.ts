@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { traceRequests } from '../observability/tracing-http';
 import type { Logger } from '../observability/logger';
 import { clientErrorHandler } from './client-errors';
@@ -31,9 +31,9 @@ export function createHttpServer(options: HttpServerOptions = {}): FastifyInstan
   const requestTimeout = options.requestTimeoutMs ?? 10_000;
   const app = Fastify({
     ...(options.log ? { loggerInstance: options.log } : { logger: false }),
-    disableRequestLogging: true,
+    // No line per request (the metrics count them); errors are logged by problemErrorHandler.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     genReqId: requestIdOf,
-    requestIdLogLabel: 'requestId',
     bodyLimit: BODY_LIMIT_BYTES,
     requestTimeout,
     // Idle sockets (no request in progress) are closed too; keep-alive ones sooner.
