@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CONFIG_VARIABLES } from '../../shared/config/config';
+import { CONFIG_VARIABLES, type SecretVariable } from '../../shared/config/config';
 import { SERVICE_DECLARATIONS, SERVICE_NAMES } from '../../workers/registry';
 import { TEMPLATE_PATH } from './broker-access';
 import { composeConfig, dockerComposeCommand, REPO } from './tools';
@@ -47,15 +47,19 @@ describe('deploy: docker-compose.yml', function () {
         'rabbitmq',
         'rabbitmq-definitions',
         'redis',
+        'redis-acl',
       ]);
     }
   });
 
-  it('gives each service exactly the shared variables (CONFIG_VARIABLES)', () => {
+  it('gives each service exactly the shared variables (CONFIG_VARIABLES) and the secrets it declares', () => {
     // Port variables are left at their declared defaults, which prometheus.yml and the healthcheck use.
-    for (const service of SERVICE_NAMES) {
+    for (const { name: service, secrets = [] } of SERVICE_DECLARATIONS as readonly {
+      name: string;
+      secrets?: readonly SecretVariable[];
+    }[]) {
       const environment = configs['defaults'].services[service].environment as Record<string, string>;
-      assert.deepEqual(Object.keys(environment).sort(), [...CONFIG_VARIABLES].sort(), `${service}: env drift`);
+      assert.deepEqual(Object.keys(environment).sort(), [...CONFIG_VARIABLES, ...secrets].sort(), `${service}: env drift`);
       assert.deepEqual(configs['defaults'].services[service].command, ['node', 'dist/workers/run.js', service]);
     }
   });
@@ -71,8 +75,14 @@ describe('deploy: docker-compose.yml', function () {
         assert.equal(amqp.user, `warren-${service}`);
         assert.equal(amqp.password, definitionsEnv[user.password_env], `${service}: AMQP password differs from ${user.password_env}`);
         assert.equal(amqp.vhost, template.vhosts[0].name);
-        const redisPassword = credentials(config.services[service].environment.REDIS_URL).password;
-        assert.ok(config.services.redis.command.join(' ').includes(`--requirepass ${redisPassword}`), `${service}: Redis password differs`);
+        const redis = credentials(config.services[service].environment.REDIS_URL);
+        const aclEnv = config.services['redis-acl'].environment as Record<string, string>;
+        assert.equal(redis.user, `warren-${service}`, `${service}: not its own Redis ACL user`);
+        assert.equal(
+          redis.password,
+          aclEnv[`REDIS_${service.toUpperCase()}_PASSWORD`],
+          `${service}: Redis password differs from the ACL's`,
+        );
       }
     }
     // The example's credentials are used when given; the defaults say they are dev-only.
@@ -111,6 +121,7 @@ describe('deploy: docker-compose.yml', function () {
       assert.equal(services[name].read_only, true);
     }
     assert.deepEqual(conditions(services.rabbitmq.depends_on), { 'rabbitmq-definitions': 'service_completed_successfully' });
+    assert.deepEqual(conditions(services.redis.depends_on), { 'redis-acl': 'service_completed_successfully' });
   });
 
   it('builds the one image once: only order has a build, the other services run the same tag', () => {
@@ -129,6 +140,7 @@ describe('deploy: docker-compose.yml', function () {
       'prometheus-data',
       'rabbitmq-data',
       'rabbitmq-definitions',
+      'redis-acl',
       'redis-data',
     ]);
     assert.ok(services.redis.command.includes('--appendonly') && services.redis.command.includes('yes'));
