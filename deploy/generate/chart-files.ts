@@ -13,6 +13,8 @@ export function chartServices(services: readonly ServiceDeclaration[]): object {
       summary: s.summary,
       user: brokerUser(s.name),
       passwordEnv: passwordEnv(s.name),
+      // Secrets only this service gets (PAYMENT_TOKEN_KEYS): a Secret key each, lower-case with dashes.
+      secrets: s.secrets ?? [],
       queues: s.consumes.map((q) => q.name),
       ops: { env: s.ops.env, default: s.ops.default, routes: s.ops.routes ?? [] },
       ...(s.api ? { api: { env: s.api.env, default: s.api.default, routes: s.api.routes } } : {}),
@@ -28,7 +30,8 @@ const keyed = (names: readonly string[], schema: Schema): Schema => Object.fromE
 
 /**
  * values.schema.json with its per-service parts rewritten from the declarations: the port variables under
- * `config`, and one key per service under `secrets.amqpUrls`, `services` and `rabbitmqCluster.passwords`. The
+ * `config`, and one key per service under `secrets.amqpUrls`, `secrets.redisUrls`, `services` and
+ * `rabbitmqCluster.passwords`. The
  * rest of the schema is hand-written; each service's settings are `#/definitions/service`, never a copy.
  */
 export function valuesSchema(services: readonly ServiceDeclaration[], current: Schema, sharedVariables: readonly string[]): Schema {
@@ -40,6 +43,7 @@ export function valuesSchema(services: readonly ServiceDeclaration[], current: S
   config.properties = { ...Object.fromEntries(shared), ...keyed(ports, { $ref: '#/definitions/port' }) };
   config.required = (config.required as string[]).filter((key) => sharedVariables.includes(key));
   schema['properties']['secrets']['properties']['amqpUrls']['properties'] = keyed(names, { $ref: '#/definitions/amqpUrl' });
+  schema['properties']['secrets']['properties']['redisUrls']['properties'] = keyed(names, { $ref: '#/definitions/redisUrl' });
   schema['properties']['services']['properties'] = keyed(names, { $ref: '#/definitions/service' });
   const passwords = schema['properties']['rabbitmqCluster']['properties']['passwords'];
   passwords.properties = keyed([...names, ADMIN_USER], { type: 'string' });

@@ -126,9 +126,11 @@ describe('deploy: Helm chart', function () {
         }
       });
 
-      it('names exactly the environment variables the services read (FLEET_CONFIG_VARIABLES)', () => {
+      it('names exactly the environment variables the services read (FLEET_CONFIG_VARIABLES and their own secrets)', () => {
         const manifests = rendered[name] ?? [];
         for (const d of byKind(manifests, 'Deployment')) {
+          const service = SERVICE_DECLARATIONS.find((s) => s.name === d.metadata.labels?.['app.kubernetes.io/component']);
+          const secrets: readonly string[] = (service as { secrets?: readonly string[] } | undefined)?.secrets ?? [];
           const container = d.spec.template.spec.containers[0];
           const names = new Set<string>((container.env ?? []).map((e: { name: string }) => e.name));
           for (const source of container.envFrom ?? []) {
@@ -141,13 +143,56 @@ describe('deploy: Helm chart', function () {
           }
           assert.deepEqual(
             [...names].sort(),
-            [...FLEET_CONFIG_VARIABLES].sort(),
+            [...FLEET_CONFIG_VARIABLES, ...secrets].sort(),
             `${d.metadata.name}: env drift from FLEET_CONFIG_VARIABLES`,
           );
         }
       });
     });
   }
+
+  it('TLS and least privilege: certificates mounted read-only, own Redis user, token keys for order and payment only', () => {
+    const manifests = rendered['all features, HPA, external broker'] ?? [];
+    const config = byKind(manifests, 'ConfigMap').find((m) => m.metadata.name.endsWith('-config'))!;
+    for (const proto of ['AMQP', 'REDIS']) {
+      assert.equal(config.data[`${proto}_TLS_CA_FILE`], '/etc/warren/tls/ca.crt');
+      assert.equal(config.data[`${proto}_TLS_CERT_FILE`], '/etc/warren/tls/tls.crt');
+      assert.equal(config.data[`${proto}_TLS_KEY_FILE`], '/etc/warren/tls/tls.key');
+    }
+    for (const d of byKind(manifests, 'Deployment')) {
+      const service = d.metadata.labels['app.kubernetes.io/component'] as string;
+      const pod = d.spec.template.spec;
+      const container = pod.containers[0];
+      const mount = container.volumeMounts.find((m: any) => m.name === 'tls');
+      assert.deepEqual([mount?.mountPath, mount?.readOnly], ['/etc/warren/tls', true], `${service}: TLS mount`);
+      assert.equal(pod.volumes.find((v: any) => v.name === 'tls')?.secret?.secretName, 'warren-tls');
+      const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.valueFrom?.secretKeyRef?.key]));
+      assert.equal(env['REDIS_URL'], `${service}-redis-url`, `${service}: its own Redis user`);
+      assert.equal(env['PAYMENT_TOKEN_KEYS'], ['order', 'payment'].includes(service) ? 'payment-token-keys' : undefined, service);
+    }
+    const defaults = rendered['defaults'] ?? [];
+    for (const d of byKind(defaults, 'Deployment')) {
+      assert.equal(
+        d.spec.template.spec.volumes.find((v: any) => v.name === 'tls'),
+        undefined,
+        'TLS off by default',
+      );
+      assert.equal(d.spec.template.spec.containers[0].env.find((e: any) => e.name === 'REDIS_URL').valueFrom.secretKeyRef.key, 'redis-url');
+    }
+  });
+
+  it('refuses TLS without its Secret, and chart-made credentials without payment-token keys', async () => {
+    await assert.rejects(renderChart([], ['tls.enabled=true']), /tls\.existingSecret is required/);
+    await assert.rejects(
+      renderChart(['ci/all-features-keda-values.yaml'], ['secrets.paymentTokenKeys=']),
+      /secrets\.paymentTokenKeys is required/,
+    );
+    await assert.rejects(renderChart(['ci/all-features-keda-values.yaml'], ['secrets.paymentTokenKeys=k1:short']), /paymentTokenKeys/);
+    await assert.rejects(
+      renderChart(['ci/all-features-hpa-values.yaml'], ['secrets.redisUrls.payment=']),
+      /secrets\.redisUrls\.payment is required/,
+    );
+  });
 
   it('ships every dashboard as a sidecar ConfigMap and every rules file as a PrometheusRule, content unchanged', () => {
     const manifests = rendered['all features, HPA, external broker'] ?? [];

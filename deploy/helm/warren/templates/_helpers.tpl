@@ -112,8 +112,17 @@ app.kubernetes.io/component: {{ .service }}
 {{- fail (printf "services.%s.autoscaling.minReplicas must not exceed maxReplicas" $service) -}}
 {{- end -}}
 {{- end -}}
+{{- if and .Values.tls.enabled (not .Values.tls.existingSecret) -}}
+{{- fail "tls.existingSecret is required when tls.enabled (a Secret with ca.crt, tls.crt and tls.key)" -}}
+{{- end -}}
 {{- if not .Values.secrets.existingSecret -}}
-{{- if not .Values.secrets.redisUrl -}}
+{{- if .Values.secrets.redisUrlPerService -}}
+{{- range $svc := (include "warren.registry" . | fromJson).services -}}
+{{- if not (index $root.Values.secrets.redisUrls $svc.name) -}}
+{{- fail (printf "secrets.redisUrls.%s is required when secrets.redisUrlPerService (its own Redis ACL user)" $svc.name) -}}
+{{- end -}}
+{{- end -}}
+{{- else if not .Values.secrets.redisUrl -}}
 {{- fail "secrets.redisUrl is required when secrets.existingSecret is empty" -}}
 {{- end -}}
 {{- range $svc := (include "warren.registry" .| fromJson).services -}}
@@ -122,6 +131,9 @@ app.kubernetes.io/component: {{ .service }}
 {{- fail (printf "secrets.amqpUrls.%s is required when secrets.existingSecret is empty (or enable rabbitmqCluster with passwords)" $service) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{- if and (not .Values.secrets.existingSecret) (not .Values.secrets.paymentTokenKeys) -}}
+{{- fail "secrets.paymentTokenKeys is required when secrets.existingSecret is empty (kid:base64key,...; the services that seal or open payment tokens refuse to start without it)" -}}
 {{- end -}}
 {{- if and .Values.rabbitmqCluster.enabled (not .Values.rabbitmqCluster.existingDefinitionsSecret) -}}
 {{- $users := list -}}
