@@ -6,7 +6,8 @@ export const PAYMENT_QUEUE = 'warren.payment';
 export const payment = {
   name: 'payment',
   summary: 'charges placed orders through the (simulated) gateway and refunds cancelled ones',
-  consumes: [{ name: PAYMENT_QUEUE, bindings: ['order.placed', 'order.cancelled'] }],
+  // order.confirmed only to know the order is confirmed: a cancel of it is then refused, never refunded.
+  consumes: [{ name: PAYMENT_QUEUE, bindings: ['order.placed', 'order.cancelled', 'order.confirmed'] }],
   publishes: ['payment.captured', 'payment.declined', 'payment.refunded'],
   // The ledger and the simulated gateway's records (workers/payment/store/ledger.ts, gateway/simulated-gateway.ts).
   redisKeys: ['payment:*', 'gateway:*'],
