@@ -45,6 +45,9 @@ export class ProcessFleet {
       OUTBOX_RELAY_INTERVAL_MS: '200',
       PUBLISH_TIMEOUT_MS: '5000',
       SHUTDOWN_TIMEOUT_MS: '5000',
+      // Explicitly open (no token, totals unchecked) even if the shell running the tests sets NODE_ENV=production.
+      AUTH_MODE: 'off',
+      PRICE_LIST: 'off',
       ...overrides,
     };
     const fleet = new ProcessFleet(vhost, env, ports);
