@@ -12,7 +12,8 @@ const shipping: ServiceDeclaration = {
   consumes: [{ name: 'warren.shipping', bindings: ['order.confirmed'] }],
   publishes: ['shipping.dispatched'],
   ops: { env: 'SHIPPING_OPS_PORT', default: 9104 },
-} as ServiceDeclaration;
+  redisKeys: ['shipment:*'],
+};
 
 const input = (services: readonly ServiceDeclaration[]): AsyncApiInput => ({
   services,
