@@ -17,6 +17,12 @@ import type { TracingConfig, TracesSampler } from '../config/tracing-config';
 const TRACER_NAME = 'warren';
 /** How long a graceful stop waits for the last spans to reach the collector. */
 const FLUSH_TIMEOUT_MS = 5000;
+/**
+ * Spans waiting for export before new ones are dropped, and per export request. A worker at a few thousand
+ * messages a second ends five to eight spans per message, more than the SDK's defaults (2048 and 512, sent every
+ * 5 s) hold between two exports; these bound the buffer at about 10 MB.
+ */
+const BATCH = { maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 };
 
 /**
  * The OpenTelemetry SDK of one service: spans batched and sent as OTLP/protobuf over HTTP to
@@ -29,7 +35,7 @@ export function createTracingSdk(config: TracingConfig, service: string) {
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ ...config.resourceAttributes, [ATTR_SERVICE_NAME]: config.serviceName ?? service }),
     sampler: samplerOf(config.sampler, config.samplerRatio),
-    spanProcessors: [new BatchSpanProcessor({ exporter })],
+    spanProcessors: [new BatchSpanProcessor({ exporter, ...BATCH })],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   trace.setGlobalTracerProvider(provider);

@@ -17,12 +17,16 @@ import { benchFleet } from './scenarios/fleet';
 import { benchPublish } from './scenarios/publish';
 import { benchRelay } from './scenarios/relay';
 import { benchPrefetchSweep } from './scenarios/sweep';
+import { benchTracing } from './scenarios/tracing';
 
 /**
  * `npm run bench [-- --quick] [--only=publish,relay,sweep,fleet,blocked] [--queue=quorum|classic]`: Warren against raw amqplib on the
  * local RabbitMQ and Redis, in one run; prints the table, writes test/bench/results/<mode>.json, and (full runs
  * of every scenario) the results section of BENCHMARKS.md. Set BENCH_PROFILE_DIR to get CPU profiles of the
  * measured parts.
+ *
+ * `npm run bench -- --only=tracing`: the relay scenario's inventory worker with tracing off and on (OTLP to a local
+ * sink), interleaved with the raw relay; only when named (BENCHMARKS.md, Tracing cost).
  */
 const ROOT = path.resolve(__dirname, '../..');
 const RESULTS_DIR = path.join(__dirname, 'results');
@@ -52,7 +56,9 @@ async function main(): Promise<number> {
     { name: 'sweep', queueType: q, run: benchPrefetchSweep },
     ...options.queueTypes.map((queueType) => ({ name: 'fleet', queueType, run: benchFleet })),
     { name: 'blocked', queueType: q, run: benchBlocked },
-  ].filter((s) => !options.only || options.only.includes(s.name));
+    // Only when named: tracing off and on, the relay scenario's worker measured twice more.
+    ...options.queueTypes.map((queueType) => ({ name: 'tracing', queueType, run: benchTracing })),
+  ].filter((s) => (options.only ? options.only.includes(s.name) : s.name !== 'tracing'));
   for (const s of scenarios) {
     const t = Date.now();
     process.stderr.write(`bench: ${s.name} (${s.queueType})…`);

@@ -90,20 +90,26 @@ export class OtlpReceiver {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     if (req.method !== 'POST' || req.url !== '/v1/traces') return false;
-    const body = Buffer.concat(chunks);
-    let request: ExportRequest;
     try {
-      request = /json/.test(req.headers['content-type'] ?? '')
-        ? (JSON.parse(body.toString('utf8')) as ExportRequest)
-        : ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(body), { longs: String, enums: String, bytes: String });
+      this.spans.push(...decodeExport(Buffer.concat(chunks), req.headers['content-type']));
     } catch {
       this.rejected++;
       return false;
     }
     this.requests++;
-    this.spans.push(...spansOf(request, /json/.test(req.headers['content-type'] ?? '') ? 'hex' : 'base64'));
     return true;
   }
+}
+
+/** The spans of one OTLP export request body: protobuf, or OTLP/JSON when the content type says so. Throws on anything else. */
+export function decodeExport(body: Buffer, contentType = 'application/x-protobuf'): ReceivedSpan[] {
+  if (/json/.test(contentType)) return spansOf(JSON.parse(body.toString('utf8')) as ExportRequest, 'hex');
+  const request = ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(body), {
+    longs: String,
+    enums: String,
+    bytes: String,
+  });
+  return spansOf(request, 'base64');
 }
 
 function spansOf(request: ExportRequest, idEncoding: 'hex' | 'base64'): ReceivedSpan[] {

@@ -17,8 +17,8 @@ import { steadyRate } from '../lib/stats';
 import { benchConfig, devNull } from '../lib/warren';
 
 const CONSUME_QUEUE = 'bench.consume';
-const RELAY_QUEUE = 'bench.relay.in';
-const OUTCOMES = ['inventory.reserved', 'inventory.rejected'];
+export const RELAY_QUEUE = 'bench.relay.in';
+export const OUTCOMES = ['inventory.reserved', 'inventory.rejected'];
 
 /**
  * Consumers on a pre-loaded queue of `OrderPlaced`: raw consume-and-ack, the raw relay (consume, publish one
@@ -134,7 +134,7 @@ async function rawConsumeAndAck(raw: ChannelModel, count: number, prefetch: numb
 }
 
 /** The least a relay can do: parse, build the outcome, publish it with confirm, ack on the confirm. */
-async function rawRelay(raw: ChannelModel, sink: Sink, count: number, prefetch: number): Promise<Measured> {
+export async function rawRelay(raw: ChannelModel, sink: Sink, count: number, prefetch: number): Promise<Measured> {
   await preload(raw, count, RELAY_QUEUE);
   sink.reset();
   const before = cpuSnapshot();
@@ -165,7 +165,7 @@ async function rawRelay(raw: ChannelModel, sink: Sink, count: number, prefetch: 
 }
 
 /** Warren's inventory service, in this process, started on a queue already holding `count` orders. */
-async function inventoryWorker(raw: ChannelModel, sink: Sink, config: WarrenConfig, count: number): Promise<Measured> {
+export async function inventoryWorker(raw: ChannelModel, sink: Sink, config: WarrenConfig, count: number): Promise<Measured> {
   await preload(raw, count);
   sink.reset();
   const before = cpuSnapshot();
@@ -182,7 +182,7 @@ async function inventoryWorker(raw: ChannelModel, sink: Sink, config: WarrenConf
   return { rate: steadyRate(sink.arrivals), cpu };
 }
 
-interface Measured {
+export interface Measured {
   rate: number;
   /** CPU microseconds per message: this process (client), broker, Redis. */
   cpu: Record<string, number>;
