@@ -39,8 +39,14 @@ export const REDIS_SERVICE_COMMANDS = [
   'zrangebyscore',
 ] as const;
 
-/** Where a service's idempotency claims live (shared/idempotency/claims.ts): one scope per queue it consumes. */
-const claimPatterns = (service: ServiceDeclaration): string[] => service.consumes.map((q) => `idem:${q.name}:*`);
+/**
+ * Keys the runtime writes for every service, beside its stores: idempotency claims (shared/idempotency/claims.ts),
+ * one scope per queue it consumes, and /readyz's write probe (shared/lifecycle/runtime.ts, `<service>:_ready`).
+ */
+const runtimePatterns = (service: ServiceDeclaration): string[] => [
+  ...service.consumes.map((q) => `idem:${q.name}:*`),
+  `${service.name}:_ready`,
+];
 
 /**
  * deploy/redis/acl.template.json: one Redis user per service, allowed its declared key patterns (after
@@ -55,7 +61,7 @@ export function redisAclTemplate(services: readonly ServiceDeclaration[]): objec
     users: services.map((s) => ({
       name: redisUser(s.name),
       password_env: redisPasswordEnv(s.name),
-      keys: [...s.redisKeys, ...claimPatterns(s)],
+      keys: [...new Set([...(s.redisKeys ?? []), ...runtimePatterns(s)])],
     })),
   };
 }

@@ -46,9 +46,10 @@ export interface ServiceDeclaration<Name extends string = string> {
   /**
    * The Redis keys it reads and writes, as ACL patterns after `REDIS_KEY_PREFIX` (`order:*`); its idempotency
    * claims (`idem:<queue>:*` for each queue it consumes) are added. Its Redis user may touch no other key
-   * (deploy/redis/acl.template.json, generated; test/deploy/redis-acl.test.ts).
+   * (files/redis/acl.template.json, generated; test/deploy/redis-acl.test.ts). @defaultValue none: a service with no
+   * store of its own gets only the runtime's keys (its claims and its /readyz write probe)
    */
-  redisKeys: readonly string[];
+  redisKeys?: readonly string[];
   /** Secrets only this service receives (compose and the chart give them to no other service). @defaultValue none */
   secrets?: readonly SecretVariable[];
 }

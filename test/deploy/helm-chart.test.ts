@@ -155,12 +155,12 @@ describe('deploy: Helm chart', function () {
     const manifests = rendered['all features, HPA, external broker'] ?? [];
     const config = byKind(manifests, 'ConfigMap').find((m) => m.metadata.name.endsWith('-config'))!;
     for (const proto of ['AMQP', 'REDIS']) {
-      assert.equal(config.data[`${proto}_TLS_CA_FILE`], '/etc/warren/tls/ca.crt');
-      assert.equal(config.data[`${proto}_TLS_CERT_FILE`], '/etc/warren/tls/tls.crt');
-      assert.equal(config.data[`${proto}_TLS_KEY_FILE`], '/etc/warren/tls/tls.key');
+      assert.equal(config.data![`${proto}_TLS_CA_FILE`], '/etc/warren/tls/ca.crt');
+      assert.equal(config.data![`${proto}_TLS_CERT_FILE`], '/etc/warren/tls/tls.crt');
+      assert.equal(config.data![`${proto}_TLS_KEY_FILE`], '/etc/warren/tls/tls.key');
     }
     for (const d of byKind(manifests, 'Deployment')) {
-      const service = d.metadata.labels['app.kubernetes.io/component'] as string;
+      const service = d.metadata.labels!['app.kubernetes.io/component'] as string;
       const pod = d.spec.template.spec;
       const container = pod.containers[0];
       const mount = container.volumeMounts.find((m: any) => m.name === 'tls');
