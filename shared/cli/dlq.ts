@@ -131,6 +131,7 @@ async function execute(io: CliIo, queues: readonly string[], json: boolean, work
   const log = createLogger({ service: 'dlq', level: 'warn', destination: io.logDestination ?? pino.destination({ dest: 2, sync: true }) });
   const options = {
     amqpUrl: config.amqpUrl,
+    ...(config.amqpTls ? { tls: config.amqpTls } : {}),
     queues,
     eventsExchange: config.eventsExchange,
     publishTimeoutMs: config.publishTimeoutMs,

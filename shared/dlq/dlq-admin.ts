@@ -9,12 +9,15 @@ import { DlqSession, type Move } from './dlq-session';
 import { redactBody, redactDeep } from './redact';
 import { planReplay, type ReplayEntry, type ReplaySelection, type SkippedEntry } from './replay-plan';
 import { requeueProperties } from './replay-properties';
+import type { TlsFiles } from '../config/tls-files';
 
 export type { ReplayEntry, ReplaySelection, SkippedEntry };
 
 export interface DlqAdminOptions {
   /** The broker; the vhost in the URL holds the queues. */
   amqpUrl: string;
+  /** AMQP_TLS_* (with an amqps:// URL): the CA to trust and the client certificate. @defaultValue none */
+  tls?: TlsFiles;
   /** The fleet's consumer queues (from the service definitions); the DLQ of queue `Q` is `Q.dlq`. */
   queues: readonly string[];
   /** The events exchange, which the publisher asserts like every Warren publisher. */
@@ -79,7 +82,7 @@ export class DlqAdmin {
 
   /** Connects at once and fails fast: an operator's tool must not wait for ever on a broker that is down. */
   static async open(options: DlqAdminOptions): Promise<DlqAdmin> {
-    const connection = await amqplib.connect(options.amqpUrl, { clientProperties: { connection_name: 'warren-dlq' } });
+    const connection = await amqplib.connect(options.amqpUrl, { clientProperties: { connection_name: 'warren-dlq' }, ...options.tls });
     connection.on('error', (err: Error) => options.log.warn({ err: err.message }, 'dlq connection error'));
     return new DlqAdmin(connection, options);
   }

@@ -4,9 +4,12 @@ import { connect } from '../messaging/connection';
 import { Publisher } from '../messaging/publisher';
 import type { Logger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
+import type { TlsFiles } from '../config/tls-files';
 
 export interface DlqPublisherOptions {
   amqpUrl: string;
+  /** AMQP_TLS_* (with an amqps:// URL): the CA to trust and the client certificate. @defaultValue none */
+  tls?: TlsFiles;
   /** The events exchange, which the publisher asserts like every Warren publisher does. */
   eventsExchange: string;
   /** How long a publish waits for its confirm, and how long the connection may take to open. */
@@ -24,9 +27,15 @@ export interface DlqPublisher {
  * Opens the publisher the DLQ tool replays and re-publishes through. Unlike a service, an operator's tool must
  * not wait for ever on a broker that is down: it gives up after `publishTimeoutMs`.
  */
-export async function openDlqPublisher({ amqpUrl, eventsExchange, publishTimeoutMs, log }: DlqPublisherOptions): Promise<DlqPublisher> {
+export async function openDlqPublisher({
+  amqpUrl,
+  tls,
+  eventsExchange,
+  publishTimeoutMs,
+  log,
+}: DlqPublisherOptions): Promise<DlqPublisher> {
   const metrics = createMetrics('dlq');
-  const manager: AmqpConnectionManager = connect(amqpUrl, 'publish', 'dlq', log, metrics);
+  const manager: AmqpConnectionManager = connect(amqpUrl, 'publish', 'dlq', log, metrics, tls);
   const publisher = new Publisher(manager, {
     exchange: eventsExchange,
     // No queues: the tool works on the queues the services declared and never declares one of its own.
