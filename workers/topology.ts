@@ -8,6 +8,7 @@ export function fleetTopologies(env: Record<string, string | undefined>): Topolo
   const config = loadFleetConfig(env);
   return {
     amqpUrl: config.amqpUrl,
+    ...(config.amqpTls ? { tls: config.amqpTls } : {}),
     services: SERVICE_DECLARATIONS.map((s) => ({
       service: s.name,
       topology: { exchange: config.eventsExchange, queues: s.consumes, retryDelaysMs: config.retryDelaysMs, queueType: config.queueType },

@@ -1,12 +1,15 @@
 import { ConfigError } from '../config/config';
 import { TopologyAdmin, type QueueState, type ServiceTopology } from '../topology/topology-admin';
 import { EXIT, type CliIo } from './dlq';
+import type { TlsFiles } from '../config/tls-files';
 
 const USAGE = 'usage: topology plan | apply | migrate <queue>... [--force] | migrate --all [--force]   (add --json for one line of JSON)';
 
 /** What the entry point (workers/topology.ts) knows: the broker and every service's declared topology. */
 export interface TopologyCliContext {
   amqpUrl: string;
+  /** AMQP_TLS_* (with an amqps:// URL). @defaultValue none */
+  tls?: TlsFiles;
   services: readonly ServiceTopology[];
 }
 
@@ -35,7 +38,7 @@ export async function runTopologyCli(argv: readonly string[], load: () => Topolo
     io.err(`${error.message}\n`);
     return EXIT.config;
   }
-  const admin = await TopologyAdmin.open(context.amqpUrl, context.services);
+  const admin = await TopologyAdmin.open(context.amqpUrl, context.services, context.tls);
   try {
     if (command === 'migrate') {
       const queues = rest[0] === '--all' ? (await admin.plan()).filter((s) => s.status === 'drift').map((s) => s.queue) : rest;

@@ -2,6 +2,7 @@ import amqplib, { type ChannelModel } from 'amqplib';
 import { failuresExchangeName, planTopology, type QueueDeclaration, type Topology } from '../messaging/topology';
 import { ProbeSession } from '../messaging/topology-drift';
 import { moveMessages } from './move-messages';
+import type { TlsFiles } from '../config/tls-files';
 
 /** How one queue the code declares compares with the broker's. */
 export interface QueueState {
@@ -37,8 +38,8 @@ export class TopologyAdmin {
     private readonly services: readonly ServiceTopology[],
   ) {}
 
-  static async open(amqpUrl: string, services: readonly ServiceTopology[]): Promise<TopologyAdmin> {
-    const model = await amqplib.connect(amqpUrl);
+  static async open(amqpUrl: string, services: readonly ServiceTopology[], tls?: TlsFiles): Promise<TopologyAdmin> {
+    const model = await amqplib.connect(amqpUrl, { ...tls });
     // A connection error also rejects the call in progress, which reports it; unheard it would end the process.
     model.on('error', () => undefined);
     return new TopologyAdmin(model, services);
