@@ -1,5 +1,6 @@
 import { CustomerId } from '../events/common';
 import type { AuthConfig } from '../config/auth-config';
+import { ConfigError } from '../config/config';
 
 /** Who a verified token speaks for. */
 export interface Caller {
@@ -39,6 +40,7 @@ const CUSTOMER_ID = new RegExp(CustomerId.pattern!);
  * rotate); `hs256`: the shared secret. Every token must carry `sub` and `exp`.
  */
 export async function createTokenVerifier(auth: Exclude<AuthConfig, { mode: 'off' }>): Promise<TokenVerifier> {
+  if (auth.mode === 'hs256' && !auth.secret) throw new ConfigError('Invalid configuration: AUTH_JWT_SECRET: required with AUTH_MODE=hs256');
   const jose = await import('jose');
   const options = {
     algorithms: auth.mode === 'jwt' ? JWKS_ALGORITHMS : ['HS256'],

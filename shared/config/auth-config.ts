@@ -9,10 +9,13 @@ import { ConfigError } from './config';
 export type AuthConfig =
   | { mode: 'off' }
   | { mode: 'jwt'; jwksUrl: string; issuer?: string; audience: string; opsToken: string }
-  | { mode: 'hs256'; secret: string; issuer?: string; audience?: string; opsToken: string };
+  | { mode: 'hs256'; secret?: string; issuer?: string; audience?: string; opsToken: string };
 
-/** The variables {@link readAuthConfig} reads; `AUTH_JWT_SECRET` and `OPS_TOKEN` are secrets (the chart's Secret). */
-export const AUTH_VARIABLES = ['AUTH_MODE', 'AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_JWT_SECRET', 'OPS_TOKEN'] as const;
+/**
+ * The settings {@link readAuthConfig} reads that every service gets. `OPS_TOKEN` (every service) and
+ * `AUTH_JWT_SECRET` (order only: it alone verifies customer tokens) are secrets: config.ts SECRET_VARIABLES.
+ */
+export const AUTH_VARIABLES = ['AUTH_MODE', 'AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const;
 
 /** HS256 keys and the ops token: at least 256 bits of text (RFC 7518 §3.2 asks as much of an HMAC key). */
 const MIN_SECRET_LENGTH = 32;
@@ -48,8 +51,9 @@ export function readAuthConfig(env: Env): AuthConfig {
     return { mode, jwksUrl, audience, opsToken, ...(issuer ? { issuer } : {}) };
   }
   const audience = value(env, 'AUTH_AUDIENCE');
-  const key = secret(env, 'AUTH_JWT_SECRET', 'required with AUTH_MODE=hs256');
-  return { mode, secret: key, opsToken, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) };
+  // Only the order service holds (and needs) the secret; it refuses to start without one (token-verifier.ts).
+  const key = value(env, 'AUTH_JWT_SECRET') === undefined ? undefined : secret(env, 'AUTH_JWT_SECRET', '');
+  return { mode, opsToken, ...(key ? { secret: key } : {}), ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) };
 }
 
 function value(env: Env, name: string): string | undefined {

@@ -269,7 +269,7 @@ export const CONFIG_VARIABLES = [
  * Secrets only the services that declare them receive (a declaration's `secrets`), never the whole fleet: the
  * payment-token keys are held by order (which seals) and payment (which opens), not by inventory.
  */
-export const SECRET_VARIABLES = ['PAYMENT_TOKEN_KEYS'] as const;
+export const SECRET_VARIABLES = ['PAYMENT_TOKEN_KEYS', 'AUTH_JWT_SECRET', 'OPS_TOKEN'] as const;
 export type SecretVariable = (typeof SECRET_VARIABLES)[number];
 
 /** `PRICE_LIST`: unset or `off` leaves totals unchecked, which production must choose explicitly. */

@@ -188,6 +188,14 @@ describe('deploy: Helm chart', function () {
       /secrets\.paymentTokenKeys is required/,
     );
     await assert.rejects(renderChart(['ci/all-features-keda-values.yaml'], ['secrets.paymentTokenKeys=k1:short']), /paymentTokenKeys/);
+    // Authentication: chart-made credentials need the ops token unless AUTH_MODE is off, and the JWT secret for hs256.
+    await assert.rejects(renderChart(['ci/all-features-keda-values.yaml'], ['secrets.opsToken=']), /secrets\.opsToken is required/);
+    await assert.rejects(
+      renderChart(['ci/all-features-keda-values.yaml'], ['config.AUTH_MODE=hs256', 'secrets.authJwtSecret=']),
+      /secrets\.authJwtSecret is required/,
+    );
+    await assert.rejects(renderChart(['ci/all-features-keda-values.yaml'], ['config.AUTH_MODE=basic']), /AUTH_MODE/);
+    await renderChart(['ci/all-features-keda-values.yaml'], ['config.AUTH_MODE=off', 'secrets.opsToken=']);
     await assert.rejects(
       renderChart(['ci/all-features-hpa-values.yaml'], ['secrets.redisUrls.payment=']),
       /secrets\.redisUrls\.payment is required/,

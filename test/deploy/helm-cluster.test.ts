@@ -16,6 +16,7 @@ describe('deploy: Helm chart on a cluster', function () {
         'secrets.existingSecret=',
         'secrets.redisUrl=redis://:pw@ignored:6379',
         'secrets.paymentTokenKeys=k1:Y2ktbm90LWEtcmVhbC1rZXktMDAwMDAwMDAwMDAwMDA=',
+        'secrets.opsToken=ci-not-a-real-ops-token-0000000000000000',
         `secrets.amqpUrls.order=${urls.replace(/,/g, '\\,')}`,
         'secrets.amqpUrls.inventory=amqp://warren-inventory:pw@rabbit:5672/warren',
         'secrets.amqpUrls.payment=amqp://warren-payment:pw@rabbit:5672/warren',

@@ -12,6 +12,13 @@ describe('bearer tokens: the verifier', () => {
     const verifier = () =>
       createTokenVerifier({ mode: 'hs256', secret: TEST_JWT_SECRET, audience: TEST_AUDIENCE, opsToken: TEST_OPS_TOKEN });
 
+    it('will not start the order API without the secret, naming AUTH_JWT_SECRET', async () => {
+      await assert.rejects(
+        createTokenVerifier({ mode: 'hs256', opsToken: TEST_OPS_TOKEN }),
+        /^ConfigError: Invalid configuration: AUTH_JWT_SECRET: required/,
+      );
+    });
+
     it('takes the customer from the token subject', async () => {
       assert.deepEqual(await (await verifier())(await mintToken('cust-7')), { customerId: 'cust-7' });
     });

@@ -10,5 +10,7 @@ export const inventory = {
   publishes: ['inventory.reserved', 'inventory.rejected', 'inventory.released'],
   // Stock per product and each order's reservation (workers/inventory/store/stock-store.ts).
   redisKeys: ['stock:*', 'inventory:*'],
+  // The ops token guards PUT /stock (shared/http/ops-auth.ts).
+  secrets: ['OPS_TOKEN'],
   ops: { env: 'INVENTORY_OPS_PORT', default: 9102, routes: ['PUT /stock/:productId', 'GET /stock/:productId'] },
 } as const satisfies ServiceDeclaration;

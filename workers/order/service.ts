@@ -25,6 +25,7 @@ export const order = {
   // Orders and their deadlines, the outbox, Idempotency-Keys of the API (workers/order/store/order-store.ts).
   redisKeys: ['order:*', 'outbox', 'outbox:*', 'idem:http:*'],
   // Seals the payment token of every order it publishes.
-  secrets: ['PAYMENT_TOKEN_KEYS'],
+  // AUTH_JWT_SECRET: only order verifies customer tokens (AUTH_MODE=hs256); OPS_TOKEN guards every ops port.
+  secrets: ['PAYMENT_TOKEN_KEYS', 'AUTH_JWT_SECRET', 'OPS_TOKEN'],
   api: { env: 'ORDER_HTTP_PORT', default: 3000, routes: ['POST /orders', 'GET /orders/:orderId'] },
 } as const satisfies ServiceDeclaration;

@@ -12,6 +12,6 @@ export const payment = {
   // The ledger and the simulated gateway's records (workers/payment/store/ledger.ts, gateway/simulated-gateway.ts).
   redisKeys: ['payment:*', 'gateway:*'],
   // Opens the payment token of every order it charges.
-  secrets: ['PAYMENT_TOKEN_KEYS'],
+  secrets: ['PAYMENT_TOKEN_KEYS', 'OPS_TOKEN'],
   ops: { env: 'PAYMENT_OPS_PORT', default: 9103, routes: ['GET /payments/:orderId'] },
 } as const satisfies ServiceDeclaration;

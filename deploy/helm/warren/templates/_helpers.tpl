@@ -132,6 +132,12 @@ app.kubernetes.io/component: {{ .service }}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- if and (not .Values.secrets.existingSecret) (ne (toString .Values.config.AUTH_MODE) "off") (not .Values.secrets.opsToken) -}}
+{{- fail "secrets.opsToken is required when secrets.existingSecret is empty and config.AUTH_MODE is not off (OPS_TOKEN guards the ops ports' admin writes)" -}}
+{{- end -}}
+{{- if and (not .Values.secrets.existingSecret) (eq (toString .Values.config.AUTH_MODE) "hs256") (not .Values.secrets.authJwtSecret) -}}
+{{- fail "secrets.authJwtSecret is required when secrets.existingSecret is empty and config.AUTH_MODE is hs256" -}}
+{{- end -}}
 {{- if and (not .Values.secrets.existingSecret) (not .Values.secrets.paymentTokenKeys) -}}
 {{- fail "secrets.paymentTokenKeys is required when secrets.existingSecret is empty (kid:base64key,...; the services that seal or open payment tokens refuse to start without it)" -}}
 {{- end -}}
