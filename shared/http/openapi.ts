@@ -1,5 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import type { FastifyInstance, FastifySchema } from 'fastify';
+import { problemAsComponent } from './problem-component';
 import { problemResponse } from './problem-schema';
 
 /** What an OpenAPI document says about its API as a whole. */
@@ -63,6 +64,8 @@ export async function registerOpenApi(
     },
     // JSON Schema 2020-12 (OpenAPI 3.1) has `const`; there is no reason to rewrite it as a one-value enum.
     convertConstToEnum: false,
+    transformObject: (document) =>
+      problemAsComponent('openapiObject' in document ? (document.openapiObject as Record<string, unknown>) : {}),
     transform: ({ schema, url, route }) => ({
       schema: withSharedProblems(schema, Array.isArray(route.method) ? String(route.method[0]) : route.method),
       url,

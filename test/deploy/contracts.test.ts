@@ -147,7 +147,11 @@ describe('contracts: docs/asyncapi.yaml, docs/openapi.json and docs/openapi-ops.
         const errors = Object.entries(operation.responses).filter(([status]) => Number(status) >= 400);
         assert.ok(errors.length >= 2, `${route} lists its errors`);
         for (const [status, response] of errors as [string, any][])
-          assert.ok(response.content['application/problem+json'], `${route} ${status} is application/problem+json`);
+          assert.deepEqual(
+            response.content['application/problem+json']?.schema,
+            { $ref: '#/components/schemas/Problem' },
+            `${route} ${status} is application/problem+json, one Problem schema`,
+          );
         assert.ok(operation.responses['400'] && operation.responses['500'], `${route} has the shared 400 and 500`);
       }
       assert.ok(doc.components.securitySchemes.bearerAuth, 'the bearer scheme is declared');
