@@ -31,6 +31,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // A setting a service checks as it wires (PAYMENT_TOKEN_KEYS in production) stops it like a bad variable: one line.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78);
+  }
   process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'start-up failed', err: (error as Error).message })}\n`);
   process.exit(1);
 });
