@@ -28,7 +28,7 @@ const WARREN: Record<WarrenHeader, HeaderSchema> = {
   [H.attempt]: {
     type: 'integer',
     minimum: 1,
-    description: 'The attempt this copy is for (2 is the first retry). Read by the consumer to pick the next tier.',
+    description: 'The attempt this copy is for (2 is the first retry). Read by the consumer, back from a tier, to pick the next.',
   },
   [H.firstFailureAt]: timestamp('When the message first failed.'),
   [H.lastFailureAt]: timestamp('When it last failed.'),
@@ -63,11 +63,17 @@ const pick = (from: Record<string, HeaderSchema>, names: readonly string[]) => O
 const RETRY_BOOKKEEPING = [H.attempt, H.firstFailureAt, H.lastFailureAt, H.queue, H.originalExchange, H.originalRoutingKey];
 const DEAD_LETTER_RECORD = [H.reason, H.reasonCode, H.errorClass, H.service, H.deadLetteredAt, H.correlationId];
 
-/** Headers an event carries as published, and those a consumer reads on the queue (after a retry or a replay). */
+/**
+ * Headers an event carries on the events exchange. `x-warren-*` ones are Warren's failure bookkeeping: a consumer
+ * believes them only on a copy from its own failures exchange or a DLQ replay (shared/messaging/trusted-headers.ts).
+ */
 function eventHeaders() {
   return {
     type: 'object',
-    properties: { ...TRACE, ...pick(WARREN, [H.attempt]), ...pick(BROKER, ['x-delivery-count']) },
+    description:
+      'x-warren-* headers on a message published to the events exchange are dropped by the consumer: only the retry ' +
+      'tiers (through <queue>.failures) and DLQ replays may carry them.',
+    properties: { ...TRACE, ...pick(BROKER, ['x-delivery-count']) },
   };
 }
 
