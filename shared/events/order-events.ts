@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { PermanentError } from '../messaging/errors';
 import { SEALED_TOKEN_PATTERN } from '../security/sealed-token';
-import { Currency, eventSchema, LineItems, Money, OrderId, Timestamp } from './common';
+import { Currency, CustomerId, eventSchema, LineItems, Money, OrderId, Timestamp } from './common';
 
 /** `OrderPlaced` v1: exactly the seed document's shape (no eventId, no version, no token). */
 export const OrderPlacedV1 = Type.Object({
@@ -28,7 +28,7 @@ export type OrderPlacedV2 = Static<typeof OrderPlacedV2>;
  * the order; shared/security/sealed-token.ts), so neither the bus nor a dead letter holds a usable token.
  */
 export const OrderPlaced = eventSchema('OrderPlaced', 3, {
-  customerId: Type.String({ minLength: 1, maxLength: 128 }),
+  customerId: CustomerId,
   items: LineItems,
   totalAmount: Money,
   currency: Currency,
