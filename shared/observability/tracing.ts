@@ -1,4 +1,4 @@
-import type { Context, Span, Tracer } from '@opentelemetry/api';
+import type { Span, Tracer } from '@opentelemetry/api';
 import type { TracingConfig } from '../config/tracing-config';
 import type { TraceContext } from './trace';
 
@@ -48,5 +48,3 @@ export function traceContextOf(span: Span): TraceContext {
   const { traceId, spanId, traceFlags } = span.spanContext();
   return { traceId, spanId, flags: traceFlags.toString(16).padStart(2, '0') };
 }
-
-export type { Context, Span };
