@@ -25,18 +25,24 @@ type Responses = Record<string, unknown>;
 
 /**
  * The problem+json answers {@link problemErrorHandler} gives on every route, so no route has to repeat them: a 400
- * when a route validates its input (or parses a body), 413 and 415 for a body, 401 for a route that needs a token,
+ * when a route validates its input (or parses a body), 413 and 415 for a body, 401 for a route that needs a token
+ * (and 503 for a customer's, whose keys come from the identity provider),
  * 500 for a bug. A route's own response for a status wins.
  */
 export function withSharedProblems(schema: FastifySchema | undefined, method: string): FastifySchema {
   const own = (schema?.response ?? {}) as Responses;
   const hasBody = ['POST', 'PUT', 'PATCH'].includes(method);
   const validates = hasBody || Boolean(schema?.params || schema?.querystring || schema?.headers);
-  const needsToken = Array.isArray(schema?.security) && schema.security.length > 0;
+  const security = (Array.isArray(schema?.security) ? schema.security : []) as Record<string, unknown>[];
+  const needsToken = security.length > 0;
+  const verifiesWithProvider = security.some((requirement) => 'bearerAuth' in requirement);
   const shared: Responses = {
     ...(validates ? { 400: problemResponse('the request is invalid: bad JSON, or a field its schema refuses (named in `field`)') } : {}),
     ...(needsToken ? { 401: problemResponse('no bearer token, or one that does not verify') } : {}),
     ...(hasBody ? { 413: problemResponse('the body is over 64 KiB') } : {}),
+    ...(verifiesWithProvider
+      ? { 503: problemResponse("the identity provider's keys cannot be fetched to verify the token; try again") }
+      : {}),
     ...(hasBody ? { 415: problemResponse('the body is not application/json') } : {}),
     500: problemResponse('an unexpected error (logged by the service)'),
   };

@@ -51,7 +51,9 @@ describe('contracts (unit)', () => {
     const get = withSharedProblems(undefined, 'GET').response as Record<string, unknown>;
     assert.deepEqual(Object.keys(get), ['500']);
     const secured = withSharedProblems({ params: {}, security: [{ bearerAuth: [] }] }, 'GET').response as Record<string, unknown>;
-    assert.deepEqual(Object.keys(secured).sort(), ['400', '401', '500']);
+    assert.deepEqual(Object.keys(secured).sort(), ['400', '401', '500', '503']);
+    const ops = withSharedProblems({ body: {}, security: [{ opsToken: [] }] }, 'PUT').response as Record<string, unknown>;
+    assert.deepEqual(Object.keys(ops).sort(), ['400', '401', '413', '415', '500']);
   });
 
   it('merges ops ports: a shared path once, listing every port that serves it', () => {

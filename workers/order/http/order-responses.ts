@@ -36,6 +36,7 @@ export const PLACE_ORDER_RESPONSES = {
     headers: { location: { type: 'string', description: '/orders/<orderId>' } },
     content: json(OrderAccepted),
   },
+  403: problemResponse("customerId names another customer than the token's (leave it out with authentication on)"),
   409: problemResponse('this Idempotency-Key was used with a different body'),
   503: problemResponse('the broker or the order store is unreachable: nothing was accepted; try again'),
 };
