@@ -133,6 +133,20 @@ describe('hostile input on the bus and in state (real broker and Redis)', functi
     legit.push(orderId);
   });
 
+  it("refuses a conflicting seed-shaped OrderPlaced too, though its derived eventId is the first one's", async () => {
+    const orderId = `conflict-v1-${Date.now()}`;
+    await publish('order.placed', v1(orderId), { messageId: `${orderId}-first` });
+    assert.equal((await awaitFinal(fleet.urls.api, [orderId])).get(orderId)?.status, 'CONFIRMED');
+    await publish('order.placed', { ...v1(orderId, 7), totalAmount: 70 }, { messageId: `${orderId}-second` });
+    for (const m of await deadLettered(`${orderId}-second`, ['warren.inventory', 'warren.payment']))
+      assert.equal(reasonCodeOf(m), 'CONFLICTING_EVENT');
+    // Another copy with the first one's terms is no conflict: acked, with no second effect.
+    await publish('order.placed', v1(orderId), { messageId: `${orderId}-copy` });
+    const ledger = await payment(orderId);
+    assert.deepEqual([ledger.amount, ledger.captures, ledger.refunds], [10, 1, 0]);
+    legit.push(orderId);
+  });
+
   it('refuses a forged OrderCancelled for a CONFIRMED order: no refund, no stock back', async () => {
     const orderId = await placeOverApi();
     const order = (await awaitFinal(fleet.urls.api, [orderId])).get(orderId)!;

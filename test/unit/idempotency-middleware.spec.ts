@@ -3,7 +3,7 @@ import { ClaimHeldError } from '../../shared/idempotency/claims';
 import type { AnyEvent } from '../../shared/events/catalog';
 import { compose, type EventHandler, type Middleware } from '../../shared/messaging/context';
 import { TransientError } from '../../shared/messaging/errors';
-import { idempotencyMiddleware } from '../../shared/messaging/middleware/idempotency';
+import { claimIdOf, idempotencyMiddleware } from '../../shared/messaging/middleware/idempotency';
 import { assertBrokersSawNoViolation, eventProps, startConsumer, TIERS } from './fakes/consumer-harness';
 import { body, contextFor, paymentDeclined, sleep, until, valueOf } from './fakes/fixtures';
 import { MemoryClaimStore } from './fakes/memory-claim-store';
@@ -23,7 +23,7 @@ describe('idempotency middleware (claims)', () => {
     const outcomes = [await handle(middleware, event, async () => void runs++), await handle(middleware, event, async () => void runs++)];
     assert.equal(runs, 1);
     assert.deepEqual(outcomes, ['done', 'duplicate']);
-    const id = `PaymentDeclined:${event.orderId}:${event.eventId}`;
+    const id = claimIdOf(event);
     assert.deepEqual(store.calls, [`claim q ${id}`, `complete q ${id}`, `claim q ${id}`]);
   });
 
@@ -74,7 +74,7 @@ describe('idempotency middleware (claims)', () => {
     const store = new MemoryClaimStore(30);
     const middleware = idempotencyMiddleware(store.asClaimStore());
     const event = paymentDeclined();
-    await store.claim('q', `PaymentDeclined:${event.orderId}:${event.eventId}`); // a worker that claimed it, then died
+    await store.claim('q', claimIdOf(event)); // a worker that claimed it, then died
     let runs = 0;
     await assert.rejects(
       handle(middleware, event, async () => void runs++),
@@ -94,7 +94,7 @@ describe('idempotency middleware (claims)', () => {
       handle(middleware, event, () => Promise.reject(failure)),
       (e: unknown) => e === failure,
     );
-    const id = `PaymentDeclined:${event.orderId}:${event.eventId}`;
+    const id = claimIdOf(event);
     assert.deepEqual(store.calls, [`claim q ${id}`, `release q ${id}`], 'released, never marked done');
     let runs = 0;
     await handle(middleware, event, async () => void runs++);
@@ -131,5 +131,19 @@ describe('idempotency middleware (claims)', () => {
     ];
     assert.deepEqual(handled, ['o-1', 'o-2']);
     assert.deepEqual(outcomes, ['done', 'done', 'duplicate']);
+  });
+
+  it('claims per content: another event under a handled eventId runs (and is checked), a byte-equal copy does not', async () => {
+    const middleware = idempotencyMiddleware(new MemoryClaimStore().asClaimStore());
+    const first = paymentDeclined('o-1');
+    const other = { ...first, reason: 'SOMETHING_ELSE' } as AnyEvent;
+    let runs = 0;
+    const outcomes = [
+      await handle(middleware, first, async () => void runs++),
+      await handle(middleware, { ...first } as AnyEvent, async () => void runs++),
+      await handle(middleware, other, async () => void runs++),
+    ];
+    assert.equal(runs, 2);
+    assert.deepEqual(outcomes, ['done', 'duplicate', 'done']);
   });
 });
