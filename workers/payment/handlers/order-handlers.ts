@@ -2,6 +2,8 @@ import { derivedEventId } from '../../../shared/events/codec';
 import type { OrderCancelled, OrderConfirmed, OrderPlaced } from '../../../shared/events/order-events';
 import { assertOutcomesPublishable } from '../../../shared/events/outcome-check';
 import type { EventHandler, MessageContext } from '../../../shared/messaging/context';
+import { SchemaViolationError } from '../../../shared/messaging/errors';
+import { amountProblem } from '../../../shared/money/amount';
 import { openToken } from '../../../shared/security/sealed-token';
 import type { TokenKeyring } from '../../../shared/security/token-keys';
 import { CARD_DECLINED, chargeDecision, chargeKey, chargeOutcome, refundKey, refundsOnCancel, settlementOf } from '../domain/payment';
@@ -22,6 +24,13 @@ export interface PaymentDeps {
 export function onOrderPlaced({ gateway, ledger, tokenKeys }: PaymentDeps): EventHandler<OrderPlaced> {
   return async (ctx) => {
     const { orderId, totalAmount, currency, sealedPaymentToken } = ctx.event;
+    // Money from the bus is held to the order API's rule (an ISO 4217 currency, whole minor units, at least one):
+    // a forged OrderPlaced for 5e-324 USD or in a made-up currency is dead-lettered before anything is charged.
+    const money = amountProblem(totalAmount, currency);
+    if (money) {
+      const field = money.field === 'amount' ? '/totalAmount' : '/currency';
+      throw new SchemaViolationError(`${field} ${money.detail}`, field);
+    }
     // Opened before any effect: a token that does not open (unknown key, altered, another order's) is a dead
     // letter whose reason names the key id only.
     const paymentToken = sealedPaymentToken === undefined ? undefined : openToken(tokenKeys, sealedPaymentToken, orderId);
