@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../shared/config/config';
+import { sentinelOptions } from '../../shared/redis/client';
 
 const PEM_CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const PEM_KEY = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n';
@@ -29,6 +30,18 @@ describe('TLS file variables (AMQP_TLS_*, REDIS_TLS_*)', () => {
     assert.equal(config.amqpTls?.key?.toString(), PEM_KEY);
     assert.deepEqual(Object.keys(config.redisTls ?? {}), ['ca']);
     assert.equal(loadConfig({}).amqpTls, undefined);
+  });
+
+  it('under Sentinel, the same CA and certificate reach the data nodes and the sentinels', () => {
+    const files = { ca: Buffer.from(PEM_CERT), cert: Buffer.from(PEM_CERT), key: Buffer.from(PEM_KEY) };
+    const options = sentinelOptions('rediss://u:pw@ignored:6379', { sentinels: [{ host: 's1', port: 26379 }], name: 'warren' }, files);
+    assert.deepEqual(options.tls, files);
+    assert.deepEqual(options.sentinelTLS, files);
+    assert.equal(options.enableTLSForSentinelMode, true);
+    assert.equal(
+      sentinelOptions('redis://ignored:6379', { sentinels: [{ host: 's1', port: 26379 }], name: 'warren' }, files).tls,
+      undefined,
+    );
   });
 
   it('stops with one line naming the variable', () => {
