@@ -6,7 +6,8 @@ import { Redis } from 'ioredis';
 import type { QueueType } from '../../shared/config/config';
 import { rabbitmqctl, REDIS_URL } from '../helpers/broker';
 import { benchOptions } from './lib/options';
-import { renderMarkdown, renderTable, type Meta } from './lib/report';
+import { destroyAllClusters } from './lib/cluster';
+import { renderMarkdown, renderScalingMarkdown, renderTable, type Meta } from './lib/report';
 import { Results } from './lib/results';
 import { median } from './lib/stats';
 import { stopAllChildren } from './lib/procs';
@@ -16,6 +17,7 @@ import { benchBlocked } from './scenarios/blocked';
 import { benchFleet } from './scenarios/fleet';
 import { benchPublish } from './scenarios/publish';
 import { benchRelay } from './scenarios/relay';
+import { benchScaling } from './scenarios/scaling';
 import { benchPrefetchSweep } from './scenarios/sweep';
 import { benchTracing } from './scenarios/tracing';
 
@@ -27,11 +29,17 @@ import { benchTracing } from './scenarios/tracing';
  *
  * `npm run bench -- --only=tracing`: the relay scenario's inventory worker with tracing off and on (OTLP to a local
  * sink), interleaved with the raw relay; only when named (BENCHMARKS.md, Tracing cost).
+ *
+ * `npm run bench -- --only=scaling [--write]`: the fleet with 1, 2 and 3 replicas of each worker on deploy/cluster's
+ * three RabbitMQ nodes and Redis under Sentinel (containers: needs Docker and the stand-in images, so it runs only
+ * when named, never as part of the full run); `--write` replaces BENCHMARKS.md's scaling table.
  */
 const ROOT = path.resolve(__dirname, '../..');
 const RESULTS_DIR = path.join(__dirname, 'results');
 const MARK_START = '<!-- bench:results:start -->';
 const MARK_END = '<!-- bench:results:end -->';
+const SCALING_START = '<!-- bench:scaling:start -->';
+const SCALING_END = '<!-- bench:scaling:end -->';
 
 type Scenario = {
   name: string;
@@ -58,7 +66,9 @@ async function main(): Promise<number> {
     { name: 'blocked', queueType: q, run: benchBlocked },
     // Only when named: tracing off and on, the relay scenario's worker measured twice more.
     ...options.queueTypes.map((queueType) => ({ name: 'tracing', queueType, run: benchTracing })),
-  ].filter((s) => (options.only ? options.only.includes(s.name) : s.name !== 'tracing'));
+    // Only when named: it brings up a three-node cluster in Docker (about two minutes before the first order).
+    { name: 'scaling', queueType: 'quorum' as const, run: benchScaling },
+  ].filter((s) => (options.only ? options.only.includes(s.name) : s.name !== 'scaling' && s.name !== 'tracing'));
   for (const s of scenarios) {
     const t = Date.now();
     process.stderr.write(`bench: ${s.name} (${s.queueType})…`);
@@ -84,22 +94,30 @@ async function main(): Promise<number> {
   // The tracked BENCHMARKS.md changes only when asked (`-- --write`), so a run leaves the work tree clean; the
   // section is always written beside the JSON for a look or a paste.
   await writeFile(path.join(RESULTS_DIR, 'results.md'), `${markdown}\n`);
+  const scaling = renderScalingMarkdown(results, meta);
+  if (scaling) {
+    await writeFile(path.join(RESULTS_DIR, 'scaling.md'), `${scaling}\n`);
+    process.stdout.write(`\n${scaling}\n`);
+  }
   if (process.argv.includes('--write')) {
-    if (options.quick || options.only) process.stdout.write('BENCHMARKS.md: not updated (--write takes a full run of every scenario)\n');
+    if (scaling && !options.quick && options.only?.length === 1)
+      await updateBenchmarksMd(scaling, SCALING_START, SCALING_END, 'scaling table');
+    else if (options.quick || options.only)
+      process.stdout.write('BENCHMARKS.md: not updated (--write takes a full run of every scenario, or a full --only=scaling)\n');
     else await updateBenchmarksMd(markdown);
   }
   return results.errors.length > 0 ? 1 : 0;
 }
 
-async function updateBenchmarksMd(section: string): Promise<void> {
+async function updateBenchmarksMd(section: string, markStart = MARK_START, markEnd = MARK_END, what = 'results section'): Promise<void> {
   const file = path.join(ROOT, 'BENCHMARKS.md');
   if (!existsSync(file)) return;
   const text = await readFile(file, 'utf8');
-  const start = text.indexOf(MARK_START);
-  const end = text.indexOf(MARK_END);
+  const start = text.indexOf(markStart);
+  const end = text.indexOf(markEnd);
   if (start < 0 || end < start) return;
-  await writeFile(file, `${text.slice(0, start + MARK_START.length)}\n${section}\n${text.slice(end)}`);
-  process.stdout.write('BENCHMARKS.md: results section updated\n');
+  await writeFile(file, `${text.slice(0, start + markStart.length)}\n${section}\n${text.slice(end)}`);
+  process.stdout.write(`BENCHMARKS.md: ${what} updated\n`);
 }
 
 async function machine(): Promise<Record<string, string | number>> {
@@ -177,6 +195,7 @@ async function interrupted(signal: string): Promise<void> {
   await restoreWatermark().catch(() => undefined);
   await stopAllChildren();
   await closeAllScopes();
+  await destroyAllClusters();
   process.exit(130);
 }
 const exitOnFailure = (error: unknown) => {
@@ -193,6 +212,7 @@ main().then(
     await restoreWatermark().catch(() => undefined);
     await stopAllChildren();
     await closeAllScopes();
+    await destroyAllClusters();
     process.exit(1);
   },
 );

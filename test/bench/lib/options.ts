@@ -14,6 +14,8 @@ export interface BenchOptions {
   /** `curve`: fractions of the fleet's HTTP maximum at which place-to-CONFIRMED is also measured (default queue type). */
   latency: { publishMs: number; windowMs: number; windows: number; classicWindows: number; lightWindows: number; curve: number[] };
   blocked: { ratePerSecond: number; baselineMs: number; blockedMs: number; recoveryMs: number };
+  /** The fleet on deploy/cluster's three nodes with each of `replicas` replicas of every worker (`--only=scaling`: needs Docker). */
+  scaling: { orders: number; warmup: number; idleMs: number; reps: number; replicas: number[] };
 }
 
 export function benchOptions(argv: readonly string[]): BenchOptions & { only?: string[] } {
@@ -33,6 +35,7 @@ export function benchOptions(argv: readonly string[]): BenchOptions & { only?: s
         fleet: { orders: 600, httpConcurrency: 128, reps: 1 },
         latency: { publishMs: 1000, windowMs: 3000, windows: 2, classicWindows: 1, lightWindows: 1, curve: [0.25] },
         blocked: { ratePerSecond: 2000, baselineMs: 2000, blockedMs: 3000, recoveryMs: 10000 },
+        scaling: { orders: 1000, warmup: 300, idleMs: 3000, reps: 1, replicas: [1, 2, 3] },
       }
     : {
         quick,
@@ -45,6 +48,7 @@ export function benchOptions(argv: readonly string[]): BenchOptions & { only?: s
         fleet: { orders: 3000, httpConcurrency: 128, reps: 3 },
         latency: { publishMs: 3000, windowMs: 5000, windows: 4, classicWindows: 3, lightWindows: 2, curve: [0.2, 0.3, 0.4] },
         blocked: { ratePerSecond: 2500, baselineMs: 3000, blockedMs: 6000, recoveryMs: 12000 },
+        scaling: { orders: 2000, warmup: 400, idleMs: 5000, reps: 3, replicas: [1, 2, 3] },
       };
   if (queueArg === 'quorum' || queueArg === 'classic') base.queueTypes = [queueArg];
   return { ...base, ...(only || queueArg ? { only: only ?? ['publish', 'relay', 'sweep', 'fleet', 'blocked'] } : {}) };

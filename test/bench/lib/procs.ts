@@ -141,7 +141,7 @@ export async function startRawPattern(scope: BenchScope, queueType: QueueType, m
   return group;
 }
 
-async function waitReady(url: string, name: string, timeoutMs = 30_000): Promise<void> {
+export async function waitReady(url: string, name: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const ok = await fetch(url).then(

@@ -133,3 +133,37 @@ export function renderMarkdown(results: Results, meta: Meta): string {
   }
   return out.join('\n');
 }
+
+/**
+ * The scaling table of BENCHMARKS.md ("Scaling on the cluster"): orders/s with each replica count, median (min–max)
+ * over the repetitions, against one replica, and CPU per order by process (median of the repetitions, µs), with the
+ * part of it the same processes burn with no orders ("idle") and the rest ("per order").
+ */
+export function renderScalingMarkdown(results: Results, meta: Meta): string {
+  const rates = results.rows.filter((r) => r.id.startsWith('scaling.rate.'));
+  if (rates.length === 0) return '';
+  const n = (id: string) => id.split('.').pop()!;
+  const out: string[] = [
+    `Run ${meta.startedAt} (${meta.durationS ?? '?'} s, ${rates[0]!.summary.samples.length} interleaved repetitions): \`${meta.command}\`; ${meta.machine['cpu']} ×${meta.machine['cores']}, load average ${meta.machine['loadStart']} → ${meta.machine['loadEnd'] ?? '?'}`,
+    '',
+    '| replicas of each worker | orders/s, median (min–max) | vs 1 replica, paired | client | order | inventory | payment | RabbitMQ (3 nodes) | Redis (3 nodes) | sentinels | total | of which idle | per order, net of idle | cores: fleet + cluster / of it idle / whole machine |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rates) {
+    const ratio = results.ratios.find((x) => x.id === `ratio.scaling.${n(r.id)}`);
+    const cpu = results.cpu.find((c) => c.id === `cpu.scaling.${n(r.id)}`)?.perMessageUs ?? {};
+    const cores = (what: string) => fmt((results.find(`scaling.${what}.${n(r.id)}`)?.summary.median ?? Number.NaN) / 100, 2);
+    const us = ['client', 'order', 'inventory', 'payment', 'rabbitmq', 'redis', 'sentinels', 'total', 'idle', 'marginal'].map((k) =>
+      fmt(cpu[k] ?? Number.NaN),
+    );
+    out.push(
+      `| ${n(r.id)} (${Number(n(r.id)) * 3} processes) | ${fmt(r.summary.median)} (${fmt(r.summary.min)}–${fmt(r.summary.max)}) | ${
+        ratio ? `${fmt(ratio.summary.median, 2)} (${fmt(ratio.summary.min, 2)}–${fmt(ratio.summary.max, 2)})` : '1'
+      } | ${us.join(' | ')} | ${cores('accounted')} / ${cores('idle')} / ${cores('machine')} |`,
+    );
+  }
+  out.push('', 'CPU columns: µs per order, median of the repetitions.');
+  const check = results.checks.find((c) => c.id === 'scaling.retries');
+  if (check) out.push(`${check.label}: ${check.pass ? 'PASS' : 'FAIL'} (${check.detail}).`);
+  return out.join('\n');
+}
