@@ -48,4 +48,30 @@ describe('deadline sweep isolates orders it can never settle (real broker and Re
       return (body.available === 10 && body.reserved === 0) || undefined;
     });
   });
+
+  it('adopts the deadlines of the older key layout (order:deadlines), so orders placed before an upgrade still time out', async () => {
+    const prefix = fleet.config.redisKeyPrefix;
+    await fleet.stopService('order');
+    // As an older version left it: the index under the name an order id could take.
+    const orderId = 'placed-before-upgrade';
+    const order = {
+      orderId,
+      status: 'PENDING',
+      customerId: 'c-1',
+      items: [{ productId: PRODUCT, quantity: 1 }],
+      totalAmount: 10,
+      currency: 'USD',
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+      inventory: 'PENDING',
+      payment: 'PENDING',
+      history: [{ eventType: 'OrderPlaced', at: new Date().toISOString() }],
+    };
+    await fleet.redis.hset(`${prefix}order:${orderId}`, 'version', '1', 'data', JSON.stringify(order));
+    await fleet.redis.zadd(`${prefix}order:deadlines`, Date.now() - 1000, orderId);
+    await fleet.start('order');
+    const outcome = (await awaitFinal(fleet.urls.api, [orderId])).get(orderId)!;
+    assert.deepEqual([outcome.status, outcome.reason], ['CANCELLED', 'TIMEOUT']);
+    assert.equal(await fleet.redis.exists(`${prefix}order:deadlines`), 0, 'the old index is gone');
+  });
 });

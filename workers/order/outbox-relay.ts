@@ -24,6 +24,7 @@ export interface RelayOptions {
  */
 export class OutboxRelay {
   private timer?: NodeJS.Timeout;
+  private legacyAdopted = false;
   private running?: Promise<void>;
 
   constructor(
@@ -47,6 +48,11 @@ export class OutboxRelay {
 
   async tick(): Promise<void> {
     try {
+      if (!this.legacyAdopted) {
+        const adopted = await this.store.adoptLegacyDeadlines();
+        if (adopted > 0) this.log.info({ adopted }, 'deadlines of the older key layout moved to order:_deadlines');
+        this.legacyAdopted = true;
+      }
       const now = Date.now();
       const pending = await this.store.pendingOutbox(now - this.options.graceMs, this.options.batch);
       if (pending.length > 0) {

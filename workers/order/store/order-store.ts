@@ -74,6 +74,19 @@ return 1`,
   ['zset', 'hash'],
 );
 
+// KEYS: the deadlines index as it was named before the key layout (`order:deadlines`), the index now. Moves its
+// entries over, once; a hash there is the order whose id is `deadlines`, and stays.
+const ADOPT_LEGACY_DEADLINES = new RedisScript(
+  `
+if redis.call('TYPE', KEYS[1]).ok ~= 'zset' then return 0 end
+local index = redis.call('TYPE', KEYS[2]).ok
+if index ~= 'zset' and index ~= 'none' then return redis.error_reply('WARREN_PRECONDITION KEYS[2] is a ' .. index .. ', not a zset') end
+local flat = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '+inf', 'WITHSCORES')
+for i = 1, #flat, 2 do redis.call('ZADD', KEYS[2], 'NX', flat[i + 1], flat[i]) end
+redis.call('DEL', KEYS[1])
+return #flat / 2`,
+);
+
 /**
  * Published events leave the outbox together, one script call per this many milliseconds (or per 500 events):
  * at any rate that is one Redis round trip for many events instead of one each. The relay leaves entries alone
@@ -177,6 +190,14 @@ export class OrderStore {
       ),
     );
     return ok === 1;
+  }
+
+  /**
+   * Moves the deadlines an older version kept at `<prefix>order:deadlines` (a name an order id could take) into
+   * the index, so that orders placed before an upgrade still time out. Returns how many; 0 once done.
+   */
+  async adoptLegacyDeadlines(): Promise<number> {
+    return (await ADOPT_LEGACY_DEADLINES.run(this.redis, [`${this.prefix}order:deadlines`, this.keys.deadlines()], [])) as number;
   }
 
   /** Orders whose deadline has passed. */
