@@ -9,9 +9,10 @@ export class ClaimHeldError extends TransientError {
 
 export type ClaimResult = { kind: 'claimed'; token: string } | { kind: 'done' } | { kind: 'held' };
 
-const RELEASE = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
+const RELEASE = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, ['string']);
 const COMPLETE = new RedisScript(
   `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2]) end return 0`,
+  ['string'],
 );
 
 /**
