@@ -1,3 +1,4 @@
+import { fromFailurePath, withoutWarrenHeaders } from '../messaging/trusted-headers';
 /** Headers the DLQ tool sets on a replayed message: an audit trail that survives a later failure. */
 export const REPLAY_HEADERS = {
   /** How often the message was replayed from a DLQ. */
@@ -5,6 +6,21 @@ export const REPLAY_HEADERS = {
   /** When it was last replayed (ISO 8601). */
   at: 'x-warren-replayed-at',
 } as const;
+
+/**
+ * A dead letter's headers, with the `x-warren-*` ones kept only if Warren can have written them.
+ *
+ * One Warren's consumer dead-lettered carries only headers it wrote itself (it drops forged ones on delivery, see
+ * trusted-headers.ts). One the broker dead-lettered (a quorum queue's delivery limit: the message crashed its
+ * worker every time) still has the headers it was published with, so a forged attempt count, first failure,
+ * origin or replay count would reach the DLQ record and the replay. The newest `x-death` entry names the exchange
+ * of the delivery that died: the same test as for a live delivery decides.
+ */
+export function trustedDeadLetterHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  const newest = deathsOf(headers)[0];
+  if (!newest || fromFailurePath(text(newest.exchange) ?? '')) return headers;
+  return withoutWarrenHeaders(headers);
+}
 
 /** Headers the broker owns: dead-letter history, and the delivery count a quorum queue keeps. */
 export { BROKER_HEADERS } from '../messaging/retry-policy';

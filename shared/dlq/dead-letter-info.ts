@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Message } from 'amqplib';
 import { H } from '../messaging/retry-policy';
-import { deathsOf, firstRoutingKey, REPLAY_HEADERS, text } from './dead-letter-headers';
+import { deathsOf, firstRoutingKey, REPLAY_HEADERS, text, trustedDeadLetterHeaders } from './dead-letter-headers';
 
 /**
  * Who put a message in its DLQ: Warren's consumer (x-warren-* headers, after a permanent failure or the last
@@ -38,7 +38,7 @@ export interface DeadLetterInfo {
 
 /** Reads a dead-lettered message's headers, properties and (if it is JSON) body into a {@link DeadLetterInfo}. */
 export function describeDeadLetter(msg: Message): DeadLetterInfo {
-  const headers: Record<string, unknown> = msg.properties.headers ?? {};
+  const headers = trustedDeadLetterHeaders(msg.properties.headers ?? {});
   const body = parseBody(msg.content);
   const deaths = deathsOf(headers);
   const lastDeath = deaths[0];

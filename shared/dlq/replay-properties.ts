@@ -2,7 +2,7 @@ import type { Message } from 'amqplib';
 import type { PublishProperties } from '../messaging/publisher';
 import { H } from '../messaging/retry-policy';
 import { messageIdOf } from './dead-letter-info';
-import { BROKER_HEADERS, deathsOf, firstRoutingKey, REPLAY_HEADERS, text } from './dead-letter-headers';
+import { BROKER_HEADERS, deathsOf, firstRoutingKey, REPLAY_HEADERS, text, trustedDeadLetterHeaders } from './dead-letter-headers';
 
 /**
  * The consumer's failure bookkeeping. A replay clears it so that the message starts over with a full set of
@@ -24,7 +24,7 @@ const FAILURE_HEADERS: ReadonlySet<string> = new Set([
 
 /** Properties for a replay to the failing queue: the original ones, with retry and dead-letter state reset. */
 export function replayProperties(msg: Message, now: Date): PublishProperties {
-  const original: Record<string, unknown> = msg.properties.headers ?? {};
+  const original = trustedDeadLetterHeaders(msg.properties.headers ?? {});
   const headers: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(original)) if (!FAILURE_HEADERS.has(key) && !BROKER_HEADERS.test(key)) headers[key] = value;
   // A broker dead-letter never passed through the consumer's failure path: its origin is only in x-death.

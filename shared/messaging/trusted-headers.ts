@@ -17,13 +17,16 @@ const WARREN_HEADER = /^x-warren-/;
  */
 export function trustedHeaders(msg: Message): Record<string, unknown> {
   const headers: Record<string, unknown> = msg.properties.headers ?? {};
-  if (fromFailurePath(msg.fields.exchange)) return headers;
-  const kept: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(headers)) if (!WARREN_HEADER.test(key)) kept[key] = value;
-  return kept;
+  return fromFailurePath(msg.fields.exchange) ? headers : withoutWarrenHeaders(headers);
 }
 
 /** The default exchange (a replay), or a queue's own failures exchange (`<queue>.failures`, see topology.ts). */
-function fromFailurePath(exchange: string): boolean {
+export function fromFailurePath(exchange: string): boolean {
   return exchange === '' || exchange.endsWith('.failures');
+}
+
+export function withoutWarrenHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(headers)) if (!WARREN_HEADER.test(key)) kept[key] = value;
+  return kept;
 }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { formatShow } from '../../shared/cli/dlq-output';
 import { printable } from '../../shared/cli/printable';
+import type { Message } from 'amqplib';
+import { describeDeadLetter } from '../../shared/dlq/dead-letter-info';
 import type { ShowResult } from '../../shared/dlq/dlq-admin';
+import { replayProperties } from '../../shared/dlq/replay-properties';
 import { EVENT_TYPES } from '../../shared/events/catalog';
 import { decodeEvent, derivedEventId } from '../../shared/events/codec';
 import { ID_MAX_LENGTH, isId } from '../../shared/events/common';
@@ -159,6 +162,48 @@ describe('hostile input on the bus and in state (unit)', () => {
       returnFromTier(copies.published[0]!);
       await until('the second retry copy', () => copies.published.length === 2);
       assert.equal(headersOf(copies.published[1])['x-warren-attempt'], 3);
+    });
+
+    describe('on a message the broker dead-lettered', () => {
+      const forged = {
+        'x-warren-attempt': 99,
+        'x-warren-first-failure-at': '1970-01-01T00:00:00.000Z',
+        'x-warren-original-routing-key': 'order.cancelled',
+        'x-warren-replay-count': 1000,
+      };
+      const deadLetter = (exchange: string): Message =>
+        ({
+          content: Buffer.from('{}'),
+          fields: { exchange: '', routingKey: 'warren.payment.dlq' },
+          properties: {
+            messageId: 'm-1',
+            headers: {
+              ...forged,
+              'x-death': [
+                { queue: 'warren.payment', reason: 'delivery_limit', exchange, 'routing-keys': ['order.placed'], time: 1_800_000_000 },
+              ],
+            },
+          },
+        }) as unknown as Message;
+
+      it('a poison message that crashed its worker from the events exchange keeps none of its forged headers', () => {
+        const msg = deadLetter('warren.events');
+        const info = describeDeadLetter(msg);
+        assert.equal(info.source, 'broker');
+        assert.equal(info.attempts, undefined);
+        assert.equal(info.firstFailureAt, new Date(1_800_000_000_000).toISOString(), 'from x-death, not the header');
+        assert.equal(info.originalRoutingKey, 'order.placed');
+        assert.equal(info.replayCount, 0);
+        const replay = replayProperties(msg, new Date(0)).headers ?? {};
+        assert.equal(replay['x-warren-replay-count'], 1);
+        assert.equal(replay['x-warren-original-routing-key'], 'order.placed');
+      });
+
+      it('one that died coming back from its own retry tier keeps the consumer headers', () => {
+        const info = describeDeadLetter(deadLetter('warren.payment.failures'));
+        assert.equal(info.attempts, 99);
+        assert.equal(info.replayCount, 1000);
+      });
     });
   });
 
