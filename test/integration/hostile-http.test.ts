@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { http, orderRequest } from '../helpers/api';
 import { startTestFleet, type TestFleet } from '../helpers/fleet';
+import { waitFor } from '../helpers/wait';
 import { AUTH_ENV, bearer, mintToken, TEST_OPS_TOKEN } from '../helpers/tokens';
 
 const PROBLEM = /^application\/problem\+json/;
@@ -50,9 +51,28 @@ describe('hostile HTTP: authentication, edges and money (real RabbitMQ and Redis
     const { body } = await http('GET', `${fleet.urls.ops.order}/metrics`);
     return [...String(body).matchAll(/^warren_orders_placed_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
   };
+  /**
+   * The key set once it has not changed for a second: an earlier order's effects (reservation, ledger, claims,
+   * the OrderConfirmed round) land asynchronously, and under load they would look like a refused request's writes.
+   */
+  const settledKeys = async () => {
+    let last: string | undefined;
+    return waitFor(
+      'the fleet to stop adding keys',
+      async () => {
+        const now = await keys();
+        const snapshot = [...now].sort().join('\n');
+        const unchanged = snapshot === last;
+        last = snapshot;
+        return unchanged && now;
+      },
+      30_000,
+      1_000,
+    );
+  };
   /** Runs refused requests and proves they wrote nothing: no new key, no order counted as placed. */
   const writesNothing = async (refused: () => Promise<void>) => {
-    const [before, placed] = [await keys(), await placedTotal()];
+    const [before, placed] = [await settledKeys(), await placedTotal()];
     await refused();
     const added = [...(await keys())].filter((k) => !before.has(k));
     assert.deepEqual(added, [], 'a refused request wrote to Redis');
