@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { dockerCompose, publishedUrl, REAL_IMAGES } from '../docker/compose-project';
+import { dockerCompose, publishedUrl, REAL_IMAGES, writeEnvFile } from '../docker/compose-project';
 import { freePort } from '../helpers/ports';
 
 const run = promisify(execFile);
@@ -58,12 +58,7 @@ export class ClusterProject {
       RETRY_DELAYS_MS: '500,2000,5000',
       ...(REAL_IMAGES ? {} : { NODE_IMAGE: 'warren-standin/node:24' }),
     };
-    writeFileSync(
-      path.join(dir, '.env'),
-      Object.entries(env)
-        .map(([k, v]) => `${k}=${v}`)
-        .join('\n') + '\n',
-    );
+    writeEnvFile(dir, env);
     const files = [COMPOSE_FILE, 'test/cluster/compose.test-ports.yml', ...(REAL_IMAGES ? [] : ['test/cluster/compose.standins.yml'])];
     return new ClusterProject(name, apiPort, dir, files);
   }

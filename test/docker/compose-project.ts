@@ -58,12 +58,7 @@ export class ComposeProject {
       GRAFANA_ADMIN_PASSWORD: secret('grafana'),
       ...(REAL_IMAGES ? {} : { NODE_IMAGE: STANDIN_NODE_IMAGE }),
     };
-    writeFileSync(
-      path.join(dir, '.env'),
-      Object.entries(env)
-        .map(([k, v]) => `${k}=${v}`)
-        .join('\n') + '\n',
-    );
+    writeEnvFile(dir, env);
     const grafana = REAL_IMAGES || (await imageExists(GRAFANA_IMAGE));
     const files = [
       'docker-compose.yml',
@@ -122,6 +117,16 @@ export class ComposeProject {
 }
 
 /** `docker compose <project options> <args>` with the classic builder; throws with compose's own words on failure. */
+/** The project's `.env`: what `docker compose --env-file` reads, one `KEY=value` per line. */
+export function writeEnvFile(dir: string, env: Record<string, string | number>): void {
+  writeFileSync(
+    path.join(dir, '.env'),
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+  );
+}
+
 export async function dockerCompose(project: readonly string[], args: readonly string[], timeoutMs = 300_000): Promise<string> {
   try {
     const { stdout, stderr } = await run('docker', ['compose', ...project, ...args], {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { docker, RABBITMQ_NODES, REDIS_NODES, STANDIN_IMAGES } from '../../cluster/cluster-project';
-import { dockerCompose, REAL_IMAGES, requireDocker } from '../../docker/compose-project';
+import { dockerCompose, REAL_IMAGES, requireDocker, writeEnvFile } from '../../docker/compose-project';
 import { freePort } from '../../helpers/ports';
 import { waitFor } from '../../helpers/wait';
 import { connectRaw } from './raw';
@@ -66,12 +66,7 @@ export class BenchCluster {
       REDIS_PASSWORD: secrets.redis,
       ...(REAL_IMAGES ? {} : { NODE_IMAGE: 'warren-standin/node:24' }),
     };
-    writeFileSync(
-      path.join(dir, '.env'),
-      Object.entries(env)
-        .map(([k, v]) => `${k}=${v}`)
-        .join('\n') + '\n',
-    );
+    writeEnvFile(dir, env);
     const files = [
       'deploy/cluster/docker-compose.cluster.yml',
       'test/bench/compose.scaling.yml',
