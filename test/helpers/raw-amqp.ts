@@ -33,6 +33,20 @@ export async function queueDepths(url: string, queues: string[]): Promise<Record
   }
 }
 
+/** The messages now ready in a queue, read with basic.get and put back (the channel closes without acking them). */
+export async function peekQueue(url: string, queue: string): Promise<amqplib.GetMessage[]> {
+  const connection = await amqplib.connect(url);
+  try {
+    const channel = await connection.createChannel();
+    const messages: amqplib.GetMessage[] = [];
+    for (let m = await channel.get(queue); m; m = await channel.get(queue)) messages.push(m);
+    await channel.close();
+    return messages;
+  } finally {
+    await connection.close();
+  }
+}
+
 /** Reads (and acks) every message now in a queue: a consumer, since basic.get is one round trip a message. */
 export async function drainQueue(url: string, queue: string, timeoutMs = 30_000): Promise<amqplib.ConsumeMessage[]> {
   const connection = await amqplib.connect(url);
