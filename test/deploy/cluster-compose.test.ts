@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { CONFIG_VARIABLES } from '../../shared/config/config';
-import { SERVICE_NAMES } from '../../workers/registry';
+import { CONFIG_VARIABLES, type SecretVariable } from '../../shared/config/config';
+import { SERVICE_DECLARATIONS } from '../../workers/registry';
 import { dockerComposeCommand, REPO } from './tools';
 
 const run = promisify(execFile);
@@ -49,10 +49,11 @@ describe('deploy: the cluster compose file', function () {
       assert.match(config.services[sentinel].command.join(' '), /--sentinel/);
   });
 
-  it('gives each service exactly the shared variables, every node in AMQP_URL and Redis through Sentinel', () => {
-    for (const name of SERVICE_NAMES) {
+  it('gives each service exactly the shared variables and its secrets, every node in AMQP_URL, Redis through Sentinel', () => {
+    for (const { name, secrets = [] } of SERVICE_DECLARATIONS as readonly { name: string; secrets?: readonly SecretVariable[] }[]) {
       const { environment } = config.services[name];
-      assert.deepEqual(Object.keys(environment).sort(), [...CONFIG_VARIABLES].sort(), `${name}: env drift`);
+      // The image refuses to start without a declared secret (PAYMENT_TOKEN_KEYS): a missing one is a dead service.
+      assert.deepEqual(Object.keys(environment).sort(), [...CONFIG_VARIABLES, ...secrets].sort(), `${name}: env drift`);
       const urls = (environment.AMQP_URL as string).split(',').map((u) => new URL(u));
       assert.deepEqual(
         urls.map((u) => u.host),
