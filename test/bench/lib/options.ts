@@ -43,7 +43,7 @@ export function benchOptions(argv: readonly string[]): BenchOptions & { only?: s
         queueTypes: ['quorum', 'classic'],
         publish: { count: 10000, window: 300, reps: 5 },
         consume: { count: 15000, prefetch: 200, reps: 3 },
-        relay: { count: 5000, prefetch: 200, reps: 3 },
+        relay: { count: 15000, prefetch: 200, reps: 3 },
         sweep: { prefetches: [1, 10, 50, 100, 200, 500], windowMs: 2500, reps: 3, preload: 11000 },
         fleet: { orders: 3000, httpConcurrency: 128, reps: 3 },
         latency: { publishMs: 3000, windowMs: 5000, windows: 4, classicWindows: 3, lightWindows: 2, curve: [0.2, 0.3, 0.4] },

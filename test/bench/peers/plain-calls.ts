@@ -73,7 +73,13 @@ export const calls = {
     args: [retentionMs, how, items],
   }),
   createOrder: (prefix: string, retentionMs: number, orderId: string, orderJson: string, deadlineMs: number): Call => ({
-    keys: [keys.order(prefix, orderId), keys.outbox(prefix), keys.outboxDue(prefix), keys.deadlines(prefix), keys.httpIdempotency(prefix, '-')],
+    keys: [
+      keys.order(prefix, orderId),
+      keys.outbox(prefix),
+      keys.outboxDue(prefix),
+      keys.deadlines(prefix),
+      keys.httpIdempotency(prefix, '-'),
+    ],
     // No outbox entry and no Idempotency-Key: the order came from the exchange, its OrderPlaced is already out.
     args: [orderJson, orderId, deadlineMs, '', '', Date.now(), '', 0, retentionMs, ''],
   }),
@@ -133,7 +139,10 @@ export class PlainScripts {
     for (const name of SCRIPT_NAMES) redis.defineCommand(`bench_${name}`, { lua: sources[name] });
     // defineCommand adds methods at run time; ioredis' types cannot know their names.
     const methods = redis as unknown as Record<string, ScriptCommand>;
-    this.commands = Object.fromEntries(SCRIPT_NAMES.map((n) => [n, methods[`bench_${n}`]!.bind(redis)])) as Record<ScriptName, ScriptCommand>;
+    this.commands = Object.fromEntries(SCRIPT_NAMES.map((n) => [n, methods[`bench_${n}`]!.bind(redis)])) as Record<
+      ScriptName,
+      ScriptCommand
+    >;
   }
 
   run(name: ScriptName, call: Call): Promise<unknown> {

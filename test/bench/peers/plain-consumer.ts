@@ -36,7 +36,11 @@ interface Incoming {
 }
 
 /** An outcome event as Warren's catalog shapes it: type, version, its derived id, payload, correlation and causation, time. */
-export function outcome(eventType: string, payload: Record<string, unknown>, cause: Incoming): Record<string, unknown> & { eventId: string } {
+export function outcome(
+  eventType: string,
+  payload: Record<string, unknown>,
+  cause: Incoming,
+): Record<string, unknown> & { eventId: string } {
   return {
     eventType,
     version: 1,
@@ -73,7 +77,11 @@ export interface Consumer {
  * Consumes `queue` with `handle`: the delivery is acked when `handle` resolves, nacked (requeued once, then
  * dropped) when it rejects.
  */
-export async function consume(ctx: PlainContext, queue: string, handle: (event: Incoming, c: Consumer) => Promise<void>): Promise<Consumer> {
+export async function consume(
+  ctx: PlainContext,
+  queue: string,
+  handle: (event: Incoming, c: Consumer) => Promise<void>,
+): Promise<Consumer> {
   const consumeChannel = await ctx.connection.createChannel();
   const publishChannel = await ctx.connection.createConfirmChannel();
   await consumeChannel.prefetch(ctx.prefetch);
@@ -120,16 +128,24 @@ export function inventoryHandler(ctx: PlainContext) {
         number,
       ];
       if (status === 'CONFLICT') throw new Error(`OrderPlaced for ${event.orderId} has other lines than the first one seen`);
-      if (status === 'RESERVED') await c.publishConfirmed('inventory.reserved', outcome('InventoryReserved', { orderId: event.orderId, items }, event));
+      if (status === 'RESERVED')
+        await c.publishConfirmed('inventory.reserved', outcome('InventoryReserved', { orderId: event.orderId, items }, event));
       else if (status === 'REJECTED')
         await c.publishConfirmed(
           'inventory.rejected',
-          outcome('InventoryRejected', { orderId: event.orderId, reason: 'OUT_OF_STOCK', productId: productId || items[0]?.productId }, event),
+          outcome(
+            'InventoryRejected',
+            { orderId: event.orderId, reason: 'OUT_OF_STOCK', productId: productId || items[0]?.productId },
+            event,
+          ),
         );
     } else if (event.eventType === 'OrderConfirmed') {
       let items = (await ctx.redis.hget(keys.reservation(prefix, event.orderId), 'items')) ?? '';
       for (let attempt = 0; attempt < 2; attempt++) {
-        const [status, stored] = (await scripts.run('settle', calls.settle(prefix, retentionMs, event.orderId, items, 'commit'))) as [string, string];
+        const [status, stored] = (await scripts.run('settle', calls.settle(prefix, retentionMs, event.orderId, items, 'commit'))) as [
+          string,
+          string,
+        ];
         if (status !== 'STALE') return;
         items = stored;
       }
@@ -156,7 +172,10 @@ export function paymentHandler(ctx: PlainContext, queue: string) {
     if (event.eventType === 'OrderPlaced') {
       const amount = event.totalAmount!;
       const currency = event.currency!;
-      const [seen, entry] = (await scripts.run('observeTerms', calls.observeTerms(prefix, retentionMs, orderId, amount, currency))) as [number, string[]];
+      const [seen, entry] = (await scripts.run('observeTerms', calls.observeTerms(prefix, retentionMs, orderId, amount, currency))) as [
+        number,
+        string[],
+      ];
       if (seen === -1) throw new Error(`OrderPlaced for ${orderId} has another amount or currency than the first one seen`);
       let paymentId = fieldOf(entry, 'paymentId');
       if (!fieldOf(entry, 'status')) {
@@ -235,7 +254,9 @@ export function orderHandler(ctx: PlainContext, options: { orderTimeoutMs: numbe
     (async () => {
       const ids = await redis.zrangebyscore(keys.outboxDue(prefix), '-inf', Date.now() - options.relayGraceMs, 'LIMIT', 0, 200);
       if (ids.length === 0 || !publisher) return;
-      const entries = (await redis.hmget(keys.outbox(prefix), ...ids)).flatMap((json) => (json ? [JSON.parse(json) as { event: Record<string, unknown> & { eventId: string } }] : []));
+      const entries = (await redis.hmget(keys.outbox(prefix), ...ids)).flatMap((json) =>
+        json ? [JSON.parse(json) as { event: Record<string, unknown> & { eventId: string } }] : [],
+      );
       await publish(entries);
     })().catch(() => undefined);
   }, options.relayIntervalMs);
@@ -245,7 +266,10 @@ export function orderHandler(ctx: PlainContext, options: { orderTimeoutMs: numbe
     const { orderId } = event;
     if (event.eventType === 'OrderPlaced') {
       if (open.has(orderId)) return;
-      const createdAt = event.timestamp && Number.isFinite(Date.parse(event.timestamp)) ? new Date(event.timestamp).toISOString() : new Date().toISOString();
+      const createdAt =
+        event.timestamp && Number.isFinite(Date.parse(event.timestamp))
+          ? new Date(event.timestamp).toISOString()
+          : new Date().toISOString();
       const order: PlainOrder = {
         orderId,
         customerId: event.customerId!,
@@ -288,7 +312,12 @@ export function orderHandler(ctx: PlainContext, options: { orderTimeoutMs: numbe
         continue;
       }
       const at = new Date().toISOString();
-      const next: PlainOrder = { ...current.order, [name]: to, history: [...current.order.history, { eventType: event.eventType, at }], updatedAt: at };
+      const next: PlainOrder = {
+        ...current.order,
+        [name]: to,
+        history: [...current.order.history, { eventType: event.eventType, at }],
+        updatedAt: at,
+      };
       const emit: (Record<string, unknown> & { eventId: string })[] = [];
       if (next.status === 'PENDING') {
         const reason = next.inventory === 'REJECTED' ? 'OUT_OF_STOCK' : next.payment === 'DECLINED' ? 'PAYMENT_DECLINED' : undefined;
@@ -299,7 +328,11 @@ export function orderHandler(ctx: PlainContext, options: { orderTimeoutMs: numbe
         } else if (next.inventory === 'RESERVED' && next.payment === 'CAPTURED') {
           next.status = 'CONFIRMED';
           emit.push(
-            outcome('OrderConfirmed', { orderId, items: next.items, totalAmount: next.totalAmount, currency: next.currency }, { ...event, correlationId: orderId }),
+            outcome(
+              'OrderConfirmed',
+              { orderId, items: next.items, totalAmount: next.totalAmount, currency: next.currency },
+              { ...event, correlationId: orderId },
+            ),
           );
         }
       }
@@ -307,7 +340,14 @@ export function orderHandler(ctx: PlainContext, options: { orderTimeoutMs: numbe
       const entries = emit.map((e) => ({ event: e }));
       const ok = await scripts.run(
         'updateOrder',
-        calls.updateOrder(prefix, orderId, current.version, JSON.stringify(next), final, entries.map((e) => ({ eventId: e.event.eventId, entryJson: JSON.stringify(e) }))),
+        calls.updateOrder(
+          prefix,
+          orderId,
+          current.version,
+          JSON.stringify(next),
+          final,
+          entries.map((e) => ({ eventId: e.event.eventId, entryJson: JSON.stringify(e) })),
+        ),
       );
       if (ok === 1) {
         open.delete(orderId);

@@ -86,7 +86,14 @@ export async function warrenScripts(prefix: string, retentionMs: number, leaseMs
     await capture((r) => new StockStore(r, prefix, retentionMs, metrics).settle(orderId, 'commit'), [items, ['COMMITTED', items, 1]]),
     calls.settle(prefix, retentionMs, orderId, items, 'commit'),
   );
-  const order = newOrder({ orderId, customerId: event.customerId, items: event.items, totalAmount: amount, currency, createdAt: event.timestamp });
+  const order = newOrder({
+    orderId,
+    customerId: event.customerId,
+    items: event.items,
+    totalAmount: amount,
+    currency,
+    createdAt: event.timestamp,
+  });
   const orderJson = JSON.stringify(order);
   keep(
     'createOrder',
@@ -104,11 +111,14 @@ export async function warrenScripts(prefix: string, retentionMs: number, leaseMs
   );
   keep(
     'removeFromOutbox',
-    await capture(async (r) => {
-      const store = new OrderStore(r, prefix, retentionMs, metrics);
-      store.removeFromOutbox(confirmed.eventId);
-      await store.drainRemovals();
-    }, [1]),
+    await capture(
+      async (r) => {
+        const store = new OrderStore(r, prefix, retentionMs, metrics);
+        store.removeFromOutbox(confirmed.eventId);
+        await store.drainRemovals();
+      },
+      [1],
+    ),
     calls.removeFromOutbox(prefix, [confirmed.eventId]),
   );
   const ledger = (r: Redis) => new Ledger(r, prefix, retentionMs, metrics);
@@ -139,20 +149,19 @@ export async function warrenScripts(prefix: string, retentionMs: number, leaseMs
     await capture((r) => ledger(r).recordCharge(orderId, { status: 'CAPTURED', amount, currency, paymentId }), [[1, entry]]),
     calls.recordCharge(prefix, retentionMs, orderId, amount, currency, paymentId),
   );
-  keep(
-    'markConfirmed',
-    await capture((r) => ledger(r).markConfirmed(orderId), [1]),
-    calls.markConfirmed(prefix, retentionMs, orderId),
-  );
+  keep('markConfirmed', await capture((r) => ledger(r).markConfirmed(orderId), [1]), calls.markConfirmed(prefix, retentionMs, orderId));
   // The claim: SET NX (a plain command) on the key Warren's middleware names, then the completing script.
   const queue = 'warren.payment';
   const claimId = warrenClaimIdOf(event);
   if (claimIdOf(event) !== claimId) throw new Error('warren-scripts: the plain claim id differs from Warren’s');
-  const claimCalls = await capture(async (r) => {
-    const claims = new ClaimStore(r, prefix, leaseMs, retentionMs);
-    const claim = await claims.claim(queue, claimId);
-    if (claim.kind === 'claimed') await claims.complete(queue, claimId, claim.token);
-  }, ['OK', 'OK']);
+  const claimCalls = await capture(
+    async (r) => {
+      const claims = new ClaimStore(r, prefix, leaseMs, retentionMs);
+      const claim = await claims.claim(queue, claimId);
+      if (claim.kind === 'claimed') await claims.complete(queue, claimId, claim.token);
+    },
+    ['OK', 'OK'],
+  );
   const set = claimCalls.find((c) => c.command === 'set');
   if (set?.keys[0] !== keys.claim(prefix, queue, claimId) || set.args.join(' ') !== `${set.args[0]} PX ${leaseMs} NX`)
     throw new Error(`warren-scripts: the claim is not SET ${keys.claim(prefix, queue, claimId)} <token> PX ${leaseMs} NX`);

@@ -15,6 +15,8 @@ import { openScope, type BenchScope } from '../lib/scope';
 import { cpuPerMessage, cpuSnapshot } from '../lib/cpu';
 import { steadyRate } from '../lib/stats';
 import { benchConfig, devNull } from '../lib/warren';
+import { plainInventory, rascalInventory, type PeerSetup } from '../peers/inventory-peers';
+import { warrenScripts } from '../peers/warren-scripts';
 
 const CONSUME_QUEUE = 'bench.consume';
 export const RELAY_QUEUE = 'bench.relay.in';
@@ -22,9 +24,11 @@ export const OUTCOMES = ['inventory.reserved', 'inventory.rejected'];
 
 /**
  * Consumers on a pre-loaded queue of `OrderPlaced`: raw consume-and-ack, the raw relay (consume, publish one
- * event with confirm, then ack) and Warren's inventory worker with everything on (decode and validation,
- * idempotency claims, the Lua reservation, the outcome publish with confirm, metrics, logging, timeout).
- * All three read queues declared exactly like Warren's inventory queue, so only the client differs.
+ * event with confirm, then ack: the broker's ceiling), the two peers a user would pick instead of Warren (plain
+ * amqplib + ioredis doing the same work, and Rascal doing it: peers/inventory-peers.ts) and Warren's inventory
+ * worker with everything on (decode and validation, the Lua reservation, the outcome publish with confirm,
+ * metrics, logging, timeout). All read queues declared exactly like Warren's inventory queue (the peers and
+ * Warren read that very queue), so only the client differs; repetitions of all five are interleaved.
  */
 export async function benchRelay(results: Results, options: BenchOptions, queueType: QueueType): Promise<void> {
   const scope = await openScope(`relay-${queueType}`);
@@ -38,22 +42,43 @@ export async function benchRelay(results: Results, options: BenchOptions, queueT
     await setup.assertQueue(CONSUME_QUEUE, queueOptions);
     await setup.assertQueue(RELAY_QUEUE, queueOptions);
     const { reps } = options.relay;
+    // Warren's own Lua, taken from its stores, checked against the plain peers' KEYS/ARGV before anything runs.
+    const peers: PeerSetup = {
+      scope,
+      config,
+      sources: (await warrenScripts(scope.prefix, config.idempotencyRetentionMs, config.idempotencyLeaseMs)).sources,
+    };
     const consumeRates: number[] = [];
     const relayRates: number[] = [];
     const warrenRates: number[] = [];
+    const plainRates: number[] = [];
+    const rascalRates: number[] = [];
     const relayCpu: Record<string, number>[] = [];
     const warrenCpu: Record<string, number>[] = [];
+    const plainCpu: Record<string, number>[] = [];
+    const rascalCpu: Record<string, number>[] = [];
     for (let rep = -1; rep < reps; rep++) {
-      // rep −1 is the warm-up: JIT, connections, Redis scripts loaded; not recorded.
-      const c = await rawConsumeAndAck(raw, options.consume.count, options.consume.prefetch);
-      const r = await rawRelay(raw, sink, options.relay.count, options.relay.prefetch);
-      const w = await inventoryWorker(raw, sink, config, options.relay.count);
+      // rep −1 is the warm-up (a third of the count): JIT, connections, Redis scripts loaded; not recorded.
+      const n = rep < 0 ? Math.ceil(options.relay.count / 3) : options.relay.count;
+      const c = await rawConsumeAndAck(
+        raw,
+        rep < 0 ? Math.ceil(options.consume.count / 3) : options.consume.count,
+        options.consume.prefetch,
+      );
+      const r = await rawRelay(raw, sink, n, options.relay.prefetch);
+      const p = await peer(raw, sink, n, () => plainInventory(peers, sink, n));
+      const rc = await peer(raw, sink, n, () => rascalInventory(peers, sink, n));
+      const w = await inventoryWorker(raw, sink, config, n);
       if (rep >= 0) {
         consumeRates.push(c);
         relayRates.push(r.rate);
         warrenRates.push(w.rate);
+        plainRates.push(p.rate);
+        rascalRates.push(rc.rate);
         relayCpu.push(r.cpu);
         warrenCpu.push(w.cpu);
+        plainCpu.push(p.cpu);
+        rascalCpu.push(rc.cpu);
       }
     }
     const g = `consume (${queueType})`;
@@ -72,8 +97,39 @@ export async function benchRelay(results: Results, options: BenchOptions, queueT
       'msg/s',
       warrenRates,
     );
+    const plainRow = results.row(
+      `relay.plain.${queueType}`,
+      g,
+      `plain same work: amqplib + ioredis, Warren's reservation script, confirmed publish, ack (prefetch ${config.prefetch})`,
+      'msg/s',
+      plainRates,
+    );
+    const rascalRow = results.row(
+      `relay.rascal.${queueType}`,
+      g,
+      `Rascal subscription + confirmed publication, the same ioredis script (prefetch ${config.prefetch})`,
+      'msg/s',
+      rascalRates,
+    );
     results.cpuCost(`cpu.relay.raw.${queueType}`, `raw relay (${queueType})`, relayCpu);
+    results.cpuCost(`cpu.relay.plain.${queueType}`, `plain same-work inventory (${queueType})`, plainCpu);
+    results.cpuCost(`cpu.relay.rascal.${queueType}`, `Rascal inventory (${queueType})`, rascalCpu);
     results.cpuCost(`cpu.relay.warren.${queueType}`, `Warren inventory worker (${queueType})`, warrenCpu);
+    const isDefault = queueType === options.defaultQueueType;
+    results.ratio(
+      `ratio.inventory.plain.${queueType}`,
+      `inventory worker / plain same work (${queueType})`,
+      warrenRow,
+      plainRow,
+      isDefault ? { kind: 'min', value: 0.7 } : undefined,
+    );
+    results.ratio(
+      `ratio.inventory.rascal.${queueType}`,
+      `inventory worker / Rascal (${queueType})`,
+      warrenRow,
+      rascalRow,
+      isDefault ? { kind: 'min', value: 2 } : undefined,
+    );
     results.ratio(
       `ratio.inventory.${queueType}`,
       `inventory worker / raw relay (${queueType})`,
@@ -162,6 +218,16 @@ export async function rawRelay(raw: ChannelModel, sink: Sink, count: number, pre
   await consume.cancel(consumerTag);
   await Promise.all([consume.close(), publish.close()]);
   return { rate: steadyRate(sink.arrivals), cpu };
+}
+
+/** A peer on Warren's inventory queue, already holding `count` orders; every one must come out reserved. */
+async function peer(raw: ChannelModel, sink: Sink, count: number, run: () => Promise<Measured>): Promise<Measured> {
+  await preload(raw, count);
+  sink.reset();
+  const measured = await run();
+  if ((sink.byRoutingKey.get('inventory.reserved') ?? 0) !== count)
+    throw new Error(`inventory peer: ${JSON.stringify([...sink.byRoutingKey])} for ${count} orders`);
+  return measured;
 }
 
 /** Warren's inventory service, in this process, started on a queue already holding `count` orders. */
