@@ -1,15 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { QueueType } from '../../../shared/config/config';
+import type { QueueType, WarrenConfig } from '../../../shared/config/config';
 import type { ServiceName } from '../../../workers/registry';
 import { freePort } from '../../helpers/ports';
+import type { ScriptSources } from '../peers/plain-calls';
 import { EXCHANGE } from './payload';
 import type { BenchScope } from './scope';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const RUN = path.join(ROOT, 'dist/workers/run.js');
 const RAW_PATTERN = path.join(__dirname, '../workers/raw-pattern.ts');
+const PLAIN_FLEET = path.join(__dirname, '../workers/plain-fleet.ts');
 
 /** Resident set size of a process in MB, from /proc (NaN once it is gone). */
 export function rssMb(pid: number | undefined): number {
@@ -117,16 +119,50 @@ export async function startWarrenFleet(scope: BenchScope, queueType: QueueType, 
 
 /** The raw pattern's three processes (see workers/raw-pattern.ts), each reporting ready over IPC. */
 export async function startRawPattern(scope: BenchScope, queueType: QueueType, mirror: boolean): Promise<ProcessGroup> {
-  const group = new ProcessGroup();
   const env = { ...process.env, AMQP_URL: scope.url, EVENTS_EXCHANGE: EXCHANGE, QUEUE_TYPE: queueType, RAW_MIRROR: mirror ? '1' : '0' };
+  return startTsxGroup(RAW_PATTERN, 'raw', env);
+}
+
+/**
+ * The plain same-work fleet's three processes (see workers/plain-fleet.ts): Warren's settings that shape the work
+ * (prefetch, retention, lease, order timeout, relay interval and grace) from `config`, Warren's Lua in `sources`.
+ */
+export async function startPlainFleet(
+  scope: BenchScope,
+  queueType: QueueType,
+  config: WarrenConfig,
+  sources: ScriptSources,
+): Promise<ProcessGroup> {
+  const env = {
+    ...process.env,
+    AMQP_URL: scope.url,
+    REDIS_URL: scope.redisUrl,
+    REDIS_KEY_PREFIX: scope.prefix,
+    EVENTS_EXCHANGE: EXCHANGE,
+    QUEUE_TYPE: queueType,
+    PLAIN_SCRIPTS: JSON.stringify(sources),
+    PREFETCH: String(config.prefetch),
+    IDEMPOTENCY_RETENTION_MS: String(config.idempotencyRetentionMs),
+    IDEMPOTENCY_LEASE_MS: String(config.idempotencyLeaseMs),
+    ORDER_TIMEOUT_MS: String(config.orderTimeoutMs),
+    OUTBOX_RELAY_INTERVAL_MS: String(config.outboxRelayIntervalMs),
+    // Warren's relay leaves an entry younger than a publish timeout and a second to the publish that wrote it.
+    RELAY_GRACE_MS: String(config.publishTimeoutMs + 1000),
+  };
+  return startTsxGroup(PLAIN_FLEET, 'plain', env);
+}
+
+/** A worker file's three roles as processes run by tsx, consumers first, each reporting ready over IPC. */
+async function startTsxGroup(file: string, what: string, env: NodeJS.ProcessEnv): Promise<ProcessGroup> {
+  const group = new ProcessGroup();
   try {
     for (const role of ['inventory', 'payment', 'order']) {
       const child = group.add(
         role,
-        spawn(process.execPath, ['--import', 'tsx', RAW_PATTERN, role], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }),
+        spawn(process.execPath, ['--import', 'tsx', file, role], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }),
       );
       await new Promise<void>((resolve, reject) => {
-        const failed = (code: number | null) => reject(new Error(`raw ${role} exited with ${code}`));
+        const failed = (code: number | null) => reject(new Error(`${what} ${role} exited with ${code}`));
         child.once('exit', failed);
         child.once('message', () => {
           child.off('exit', failed);

@@ -6,7 +6,10 @@ import { cpuPerMessage, cpuSnapshot } from '../lib/cpu';
 import { placeOnExchange, placeOverHttp, type Placed } from '../lib/drive';
 import type { BenchOptions } from '../lib/options';
 import { EXCHANGE, PRODUCTS } from '../lib/payload';
-import { startRawPattern, startWarrenFleet, type ProcessGroup, type WarrenFleet } from '../lib/procs';
+import { startPlainFleet, startRawPattern, startWarrenFleet, type ProcessGroup, type WarrenFleet } from '../lib/procs';
+import { countRedisCommands, type CommandCount } from '../lib/redis-count';
+import { benchConfig } from '../lib/warren';
+import { warrenScripts } from '../peers/warren-scripts';
 import { connectRaw, Sink } from '../lib/raw';
 import type { Results } from '../lib/results';
 import { openScope, type BenchScope } from '../lib/scope';
@@ -22,15 +25,24 @@ interface System {
 }
 
 /**
- * The whole message pattern end to end: the raw version (three amqplib processes, Warren's bindings) and
- * Warren's fleet (three service processes), each in a vhost of its own, both running for the whole scenario
- * so that their repetitions interleave. Orders go straight onto the exchange (both) and through the HTTP API
+ * The whole message pattern end to end: the raw version (three amqplib processes, Warren's bindings, outcomes
+ * joined in memory: the ceiling), the plain same-work fleet (three amqplib + ioredis processes making the Redis
+ * calls Warren's services make per order, with Warren's Lua: workers/plain-fleet.ts) and Warren's fleet (three
+ * service processes), each in a vhost and key prefix of its own, all running for the whole scenario so that their
+ * repetitions interleave. Once, after the measured part, the Redis commands per order of the plain fleet and of
+ * Warren's are counted (MONITOR, client commands on the scope's keys), to show the Redis work is the same. Orders go straight onto the exchange (both) and through the HTTP API
  * (Warren); the rate is of `order.confirmed` arriving at a sink. Then latency and memory at half load.
  */
 export async function benchFleet(results: Results, options: BenchOptions, queueType: QueueType): Promise<void> {
   const systems: System[] = [];
   try {
     const rawSystem = await openSystem('raw', queueType, systems, (scope) => startRawPattern(scope, queueType, true));
+    const plainSystem = await openSystem('plain', queueType, systems, async (scope) => {
+      await stock(scope);
+      const config = await benchConfig(scope, queueType);
+      const { sources } = await warrenScripts(scope.prefix, config.idempotencyRetentionMs, config.idempotencyLeaseMs);
+      return startPlainFleet(scope, queueType, config, sources);
+    });
     const warren = await openSystem('fleet', queueType, systems, async (scope) => {
       await stock(scope);
       return startWarrenFleet(scope, queueType);
@@ -39,18 +51,22 @@ export async function benchFleet(results: Results, options: BenchOptions, queueT
     const { orders, reps, httpConcurrency } = options.fleet;
 
     const runRaw = () => measure(rawSystem, orders, () => placeOnExchange(rawSystem.raw, orders));
+    const runPlain = () => measure(plainSystem, orders, () => placeOnExchange(plainSystem.raw, orders));
     const runExchange = () => measure(warren, orders, () => placeOnExchange(warren.raw, orders));
     const runHttp = () => measure(warren, orders, () => placeOverHttp(fleet.api, orders, httpConcurrency));
     // Warm-up: JIT, connection pools, Redis scripts, quorum queue leaders settled.
     await measure(rawSystem, 500, () => placeOnExchange(rawSystem.raw, 500));
+    await measure(plainSystem, 500, () => placeOnExchange(plainSystem.raw, 500));
     await measure(warren, 500, () => placeOnExchange(warren.raw, 500));
     await measure(warren, 300, () => placeOverHttp(fleet.api, 300, httpConcurrency));
 
     const rawRuns: Run[] = [];
+    const plainRuns: Run[] = [];
     const exchangeRuns: Run[] = [];
     const httpRuns: Run[] = [];
     for (let rep = 0; rep < reps; rep++) {
       rawRuns.push(await runRaw());
+      plainRuns.push(await runPlain());
       exchangeRuns.push(await runExchange());
       httpRuns.push(await runHttp());
     }
@@ -61,6 +77,13 @@ export async function benchFleet(results: Results, options: BenchOptions, queueT
       'raw pattern (3 amqplib processes, same bindings), orders on the exchange',
       'orders/s',
       rawRuns.map((r) => r.rate),
+    );
+    const plainRow = results.row(
+      `e2e.plain.${queueType}`,
+      g,
+      'plain same work (3 amqplib + ioredis processes, Warren’s Redis calls and Lua), orders on the exchange',
+      'orders/s',
+      plainRuns.map((r) => r.rate),
     );
     const exRow = results.row(
       `e2e.warren.exchange.${queueType}`,
@@ -82,6 +105,11 @@ export async function benchFleet(results: Results, options: BenchOptions, queueT
       rawRuns.map((r) => r.cpu),
     );
     results.cpuCost(
+      `cpu.e2e.plain.${queueType}`,
+      `plain same-work fleet, per order (${queueType})`,
+      plainRuns.map((r) => r.cpu),
+    );
+    results.cpuCost(
       `cpu.e2e.warren.exchange.${queueType}`,
       `Warren fleet, orders on the exchange, per order (${queueType})`,
       exchangeRuns.map((r) => r.cpu),
@@ -99,7 +127,31 @@ export async function benchFleet(results: Results, options: BenchOptions, queueT
       rawRow,
       isDefault ? { kind: 'min', value: 0.6 } : undefined,
     );
+    results.ratio(
+      `ratio.e2e.plain.${queueType}`,
+      `fleet end to end (exchange) / plain same-work fleet (${queueType})`,
+      exRow,
+      plainRow,
+      isDefault ? { kind: 'min', value: 0.7 } : undefined,
+    );
     results.ratio(`ratio.e2e.http.${queueType}`, `fleet end to end (HTTP API) / raw pattern (${queueType})`, httpRow, rawRow);
+    // Unmeasured: MONITOR slows Redis. The same orders through each system, its client commands on its own keys.
+    const counted = Math.min(orders, 500);
+    const counts: [string, string, CommandCount][] = [
+      ['plain', 'plain same-work fleet', await countOrders(plainSystem, counted)],
+      ['warren', 'Warren fleet', await countOrders(warren, counted)],
+    ];
+    for (const [id, label, count] of counts)
+      results.row(
+        `redis.e2e.${id}.${queueType}`,
+        `Redis commands per order (${queueType})`,
+        `${label}, ${counted} orders on the exchange`,
+        'cmds/order',
+        [count.perUnit],
+        Object.entries(count.byCommand)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', '),
+      );
     const retries = await retriesOf(fleet);
     results.check(
       `e2e.retries.${queueType}`,
@@ -154,6 +206,13 @@ async function measure(system: System, count: number, place: () => Promise<Place
   if (confirmed !== count || missing > 0)
     throw new Error(`${confirmed} of ${count} orders confirmed (${missing} never ended): ${JSON.stringify([...system.sink.byRoutingKey])}`);
   return { rate: steadyRate(system.sink.arrivals), cpu };
+}
+
+/** Client commands on the system's keys per order, while `count` orders go through it (see lib/redis-count.ts). */
+async function countOrders(system: System, count: number): Promise<CommandCount> {
+  return countRedisCommands(system.scope.redisUrl, system.scope.prefix, count, async () => {
+    await measure(system, count, () => placeOnExchange(system.raw, count));
+  });
 }
 
 async function stock(scope: BenchScope): Promise<void> {
