@@ -15,8 +15,11 @@ export function createMetrics(service: string) {
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, prefix: 'warren_' });
   const r = [registry];
+  // Read when scraped, not set on every publish (a set cost ~300 B of garbage a message): each publisher adds its depth.
+  const publishBufferDepths = new Set<() => number>();
   return {
     registry,
+    publishBufferDepths,
     consumed: new Counter({
       name: 'warren_messages_consumed_total',
       help: 'Messages consumed, by queue, event type and outcome (ack, retry, dead_letter, duplicate).',
@@ -84,6 +87,11 @@ export function createMetrics(service: string) {
       name: 'warren_publish_buffer_depth',
       help: 'Publishes waiting for a confirm or a connection.',
       registers: r,
+      collect() {
+        let depth = 0;
+        for (const read of publishBufferDepths) depth += read();
+        this.set(depth);
+      },
     }),
     connectionUp: new Gauge({
       name: 'warren_amqp_connection_up',
@@ -120,6 +128,12 @@ export function eventTypeLabel(value: unknown): string {
 
 const accessors = new WeakMap<object, (...values: string[]) => unknown>();
 
+/** One level per label: a look-up walks it without building a key string (a join was ~300 B a call). */
+interface ChildTree<C> {
+  next: Map<string, ChildTree<C>>;
+  child?: C;
+}
+
 /**
  * A metric's labelled children, each made once (and one accessor per metric). prom-client's `labels()` validates
  * its arguments and binds a new child on every call; on the message path the same few label sets come round
@@ -128,15 +142,15 @@ const accessors = new WeakMap<object, (...values: string[]) => unknown>();
 export function labelled<C>(metric: { labels(...values: string[]): C }): (...values: string[]) => C {
   let accessor = accessors.get(metric) as ((...values: string[]) => C) | undefined;
   if (!accessor) {
-    const children = new Map<string, C>();
+    const root: ChildTree<C> = { next: new Map() };
     accessor = (...values) => {
-      const key = values.join('\u0000');
-      let child = children.get(key);
-      if (child === undefined) {
-        child = metric.labels(...values);
-        children.set(key, child);
+      let node = root;
+      for (const value of values) {
+        let below = node.next.get(value);
+        if (!below) node.next.set(value, (below = { next: new Map() }));
+        node = below;
       }
-      return child;
+      return (node.child ??= metric.labels(...values));
     };
     accessors.set(metric, accessor);
   }
