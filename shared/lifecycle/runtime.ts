@@ -141,11 +141,13 @@ export class Runtime {
   }
 
   /**
-   * The standard middleware, outermost first: metrics, logging, handler timeout, and (with `claim` idempotency)
-   * the idempotency claim.
+   * The standard middleware, outermost first: metrics, logging (at debug level only), handler timeout, and (with
+   * `claim` idempotency) the idempotency claim.
    */
   standardMiddleware(idempotency: Idempotency = 'claim'): Middleware[] {
-    const middleware = [metricsMiddleware(this.metrics), loggingMiddleware(this.log), timeoutMiddleware(this.config.handlerTimeoutMs)];
+    // The log level is fixed at start (LOG_LEVEL): below debug the logging layer would only pass deliveries through.
+    const logging = this.log.isLevelEnabled('debug') ? [loggingMiddleware(this.log)] : [];
+    const middleware = [metricsMiddleware(this.metrics), ...logging, timeoutMiddleware(this.config.handlerTimeoutMs)];
     if (idempotency === 'claim') middleware.push(idempotencyMiddleware(this.claims, this.metrics));
     return middleware;
   }

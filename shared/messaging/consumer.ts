@@ -55,6 +55,7 @@ export class Consumer {
   private inFlight = 0;
   /** The in-flight gauge of this queue: one label set, so its child is made once. */
   private readonly inFlightGauge: { inc(): void; dec(): void };
+  private readonly consumed: (queue: string, eventType: string, outcome: string) => { inc(): void };
 
   constructor(
     connection: AmqpConnectionManager,
@@ -62,6 +63,7 @@ export class Consumer {
   ) {
     this.log = options.log.child({ queue: options.queue });
     this.inFlightGauge = options.metrics.inFlight.labels(options.queue);
+    this.consumed = labelled(options.metrics.consumed);
     for (const [eventType, handler] of Object.entries(options.handlers)) {
       this.pipelines.set(eventType, compose(options.middleware, handler as EventHandler));
     }
@@ -112,10 +114,19 @@ export class Consumer {
   }
 
   private onDelivery(acks: AckBatcher, msg: Message): void {
-    this.handle(acks, msg)
-      .then((outcome) => this.killSwitch?.record(outcome))
-      .catch((err: Error) => this.log.error({ err: err.message }, 'kill switch failed to count a delivery'));
+    // handle() never rejects (its rejection handler is only for the linter); without a kill switch there is
+    // nothing to wait for, so no promise per delivery.
+    const handled = this.handle(acks, msg);
+    if (this.killSwitch) handled.then(this.recordOutcome, () => undefined);
   }
+
+  private readonly recordOutcome = (outcome: DeliveryOutcome): void => {
+    try {
+      this.killSwitch?.record(outcome);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'kill switch failed to count a delivery');
+    }
+  };
 
   /** The kill switch's probe: one message by `basic.get`, processed as any delivery. */
   private async probe(): Promise<DeliveryOutcome | 'empty'> {
@@ -150,23 +161,22 @@ export class Consumer {
   }
 
   private async processUnder(acks: AckBatcher, msg: Message, span: TraceContext): Promise<DeliveryOutcome> {
-    let eventType = 'unknown';
-    let log = (): Logger => this.log.child({ traceId: span.traceId });
     let event: AnyEvent | undefined;
+    let ctx: MessageContext | undefined;
     try {
       event = this.decode(msg);
-      eventType = event.eventType;
-      const ctx = this.context(event, msg, span);
-      log = () => ctx.log;
-      const pipeline = this.pipelines.get(eventType);
-      if (!pipeline) throw new UnknownEventError(`queue ${this.options.queue} has no handler for ${eventType}`);
+      ctx = this.context(event, msg, span);
+      const pipeline = this.pipelines.get(event.eventType);
+      if (!pipeline) throw new UnknownEventError(`queue ${this.options.queue} has no handler for ${event.eventType}`);
       const outcome = await pipeline(ctx);
       acks.ack(msg);
-      labelled(this.options.metrics.consumed)(this.options.queue, eventType, outcome === 'duplicate' ? 'duplicate' : 'ack').inc();
+      this.consumed(this.options.queue, event.eventType, outcome === 'duplicate' ? 'duplicate' : 'ack').inc();
       return 'success';
     } catch (error) {
       recordDeliveryFailure(error);
-      await routeFailure(this.options, acks, msg, eventType, error, log(), event);
+      // The event's own logger once it was read; a message that could not be read is logged under its trace.
+      const log = ctx ? ctx.log : this.log.child({ traceId: span.traceId });
+      await routeFailure(this.options, acks, msg, event?.eventType ?? 'unknown', error, log, event);
       return isPermanent(error) ? 'permanent' : 'transient';
     }
   }

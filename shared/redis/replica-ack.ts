@@ -21,6 +21,11 @@ export function requireReplicaAck(redis: Redis, policy: ReplicaAckPolicy): void 
   policies.set(redis, policy);
 }
 
+/** True when writes through this client must wait for a replica (see {@link awaitReplicaAck}). */
+export function needsReplicaAck(redis: Redis): boolean {
+  return policies.has(redis);
+}
+
 /**
  * Waits until a replica holds every write this client has made so far (Redis `WAIT` counts the connection's
  * whole replication offset), or throws {@link ReplicaAckTimeoutError}. Replication is asynchronous: without this,
