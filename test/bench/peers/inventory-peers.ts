@@ -70,7 +70,7 @@ interface PlacedContent {
 
 /**
  * Rascal, as its README has a user write it: a broker for the scope's vhost that checks (does not assert) the
- * exchange and Warren's queue, a subscription with Warren's prefetch, a confirmed publication to the events
+ * exchange and Warren's queue, a subscription with Warren's prefetch, a confirm channel pool as large, a confirmed publication to the events
  * exchange. The handler runs the same ioredis script, `broker.publish`es the outcome and waits for its `success`
  * (the confirm), then `ackOrNack()`; an error nacks through `ackOrNack(err)`. Rascal decodes the JSON content.
  */
@@ -83,6 +83,10 @@ export async function rascalInventory(setup: PeerSetup, sink: Sink, count: numbe
     vhosts: {
       [scope.vhost]: {
         connection: { url: scope.url },
+        // Rascal holds a pooled confirm channel until that publish's confirm, and its pool defaults to 5: five
+        // outcomes in flight, whatever the prefetch (400–1,500 msg/s here). A Rascal user after throughput sizes
+        // the pool to the prefetch window; the strongest Rascal is the fair peer.
+        publicationChannelPools: { confirmPool: { max: config.prefetch } },
         exchanges: { [EXCHANGE]: { assert: false, check: true } },
         queues: { [INVENTORY_QUEUE]: { assert: false, check: true } },
         publications: { outcomes: { exchange: EXCHANGE, confirm: true } },
