@@ -18,11 +18,12 @@ import { benchFleet } from './scenarios/fleet';
 import { benchPublish } from './scenarios/publish';
 import { benchRelay } from './scenarios/relay';
 import { benchScaling } from './scenarios/scaling';
+import { benchSoak } from './scenarios/soak';
 import { benchPrefetchSweep } from './scenarios/sweep';
 import { benchTracing } from './scenarios/tracing';
 
 /**
- * `npm run bench [-- --quick] [--only=publish,relay,sweep,fleet,blocked] [--queue=quorum|classic]`: Warren against raw amqplib on the
+ * `npm run bench [-- --quick] [--only=publish,relay,sweep,fleet,blocked,soak] [--queue=quorum|classic]`: Warren against raw amqplib on the
  * local RabbitMQ and Redis, in one run; prints the table, writes test/bench/results/<mode>.json, and (full runs
  * of every scenario) the results section of BENCHMARKS.md. Set BENCH_PROFILE_DIR to get CPU profiles of the
  * measured parts.
@@ -64,6 +65,8 @@ async function main(): Promise<number> {
     { name: 'sweep', queueType: q, run: benchPrefetchSweep },
     ...options.queueTypes.map((queueType) => ({ name: 'fleet', queueType, run: benchFleet })),
     { name: 'blocked', queueType: q, run: benchBlocked },
+    // Issue 15's 10-minute proof that RSS stays flat at half load (a minute with --quick).
+    { name: 'soak', queueType: q, run: benchSoak },
     // Only when named: tracing off and on, the relay scenario's worker measured twice more.
     ...options.queueTypes.map((queueType) => ({ name: 'tracing', queueType, run: benchTracing })),
     // Only when named: it brings up a three-node cluster in Docker (about two minutes before the first order).

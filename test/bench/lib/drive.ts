@@ -50,8 +50,7 @@ export function orderBody(i: number): string {
 // fetch costs several times more CPU per request.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-async function post(api: string, i: number, placed: Placed): Promise<void> {
-  const body = orderBody(i);
+async function post(api: string, body: string, placed: Placed): Promise<void> {
   const sentAt = performance.now();
   const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = http.request(
@@ -78,14 +77,22 @@ export async function placeOverHttp(api: string, count: number, concurrency: num
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < count) await post(api, next++, placed);
+      while (next < count) await post(api, orderBody(next++), placed);
     }),
   );
   return placed;
 }
 
-/** Orders through the HTTP API at a fixed rate, open loop (a slow answer does not slow the arrivals). */
-export async function placeOverHttpPaced(api: string, ratePerSecond: number, durationMs: number): Promise<Placed> {
+/**
+ * Orders through the HTTP API at a fixed rate, open loop (a slow answer does not slow the arrivals); `body` makes
+ * the i-th order's JSON (default {@link orderBody}).
+ */
+export async function placeOverHttpPaced(
+  api: string,
+  ratePerSecond: number,
+  durationMs: number,
+  body: (i: number) => string = orderBody,
+): Promise<Placed> {
   const placed: Placed = new Map();
   const startedAt = performance.now();
   const total = Math.floor((ratePerSecond * durationMs) / 1000);
@@ -93,7 +100,7 @@ export async function placeOverHttpPaced(api: string, ratePerSecond: number, dur
   for (let i = 0; i < total; i++) {
     const wait = startedAt + (i * 1000) / ratePerSecond - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(post(api, i, placed));
+    pending.push(post(api, body(i), placed));
   }
   await Promise.all(pending);
   return placed;

@@ -54,15 +54,32 @@ export function leveling(series: RssSeries): Leveling {
   const half = Math.max(1, Math.floor(n / 2));
   const earlyPeakMb = Math.max(...series.mb.slice(0, half));
   const latePeakMb = Math.max(...series.mb.slice(half));
-  const mx = series.t.reduce((a, b) => a + b, 0) / n;
-  const my = series.mb.reduce((a, b) => a + b, 0) / n;
-  const sxy = series.t.reduce((a, x, i) => a + (x - mx) * (series.mb[i]! - my), 0);
-  const sxx = series.t.reduce((a, x) => a + (x - mx) ** 2, 0);
   return {
     startMb: series.mb[0] ?? Number.NaN,
     earlyPeakMb,
     latePeakMb,
-    slopeMbPerMin: sxx > 0 ? Math.round((sxy / sxx) * 600) / 10 : 0,
+    slopeMbPerMin: Math.round(slopePerMinute(series.t, series.mb) * 10) / 10,
     levelsOff: latePeakMb <= earlyPeakMb + Math.max(0.1 * earlyPeakMb, 15),
   };
+}
+
+/** Least-squares slope of `y` against `t` (seconds), per minute (0 with fewer than two distinct times). */
+export function slopePerMinute(t: readonly number[], y: readonly number[]): number {
+  const n = Math.min(t.length, y.length);
+  if (n < 2) return 0;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += t[i]!;
+    my += y[i]!;
+  }
+  mx /= n;
+  my /= n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (t[i]! - mx) * (y[i]! - my);
+    sxx += (t[i]! - mx) ** 2;
+  }
+  return sxx > 0 ? (sxy / sxx) * 60 : 0;
 }

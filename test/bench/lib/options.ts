@@ -1,6 +1,6 @@
 import type { QueueType } from '../../../shared/config/config';
 
-/** Sizes of one run. `--quick` is a smoke run (a minute or two); the full run stays under ~10 minutes. */
+/** Sizes of one run. `--quick` is a smoke run (a minute or two); the full run takes about 20 minutes, half of it the 10-minute soak. */
 export interface BenchOptions {
   quick: boolean;
   defaultQueueType: QueueType;
@@ -16,6 +16,20 @@ export interface BenchOptions {
   blocked: { ratePerSecond: number; baselineMs: number; blockedMs: number; recoveryMs: number };
   /** The fleet on deploy/cluster's three nodes with each of `replicas` replicas of every worker (`--only=scaling`: needs Docker). */
   scaling: { orders: number; warmup: number; idleMs: number; reps: number; replicas: number[] };
+  /**
+   * The soak: the fleet at half its HTTP maximum (measured first: `probeOrders` × `probeReps` as in the fleet
+   * scenario), open loop, for `warmupMs` (not counted) and `durationMs` (measured), then up to `drainMs` for the last
+   * orders to end; RSS and heap used sampled every `sampleMs`; latency in windows of `windowMs`.
+   */
+  soak: {
+    durationMs: number;
+    warmupMs: number;
+    drainMs: number;
+    sampleMs: number;
+    windowMs: number;
+    probeOrders: number;
+    probeReps: number;
+  };
 }
 
 export function benchOptions(argv: readonly string[]): BenchOptions & { only?: string[] } {
@@ -36,6 +50,7 @@ export function benchOptions(argv: readonly string[]): BenchOptions & { only?: s
         latency: { publishMs: 1000, windowMs: 3000, windows: 2, classicWindows: 1, lightWindows: 1, curve: [0.25] },
         blocked: { ratePerSecond: 2000, baselineMs: 2000, blockedMs: 3000, recoveryMs: 10000 },
         scaling: { orders: 1000, warmup: 300, idleMs: 3000, reps: 1, replicas: [1, 2, 3] },
+        soak: { durationMs: 60_000, warmupMs: 30_000, drainMs: 60_000, sampleMs: 1000, windowMs: 10_000, probeOrders: 1500, probeReps: 1 },
       }
     : {
         quick,
@@ -49,7 +64,8 @@ export function benchOptions(argv: readonly string[]): BenchOptions & { only?: s
         latency: { publishMs: 3000, windowMs: 5000, windows: 4, classicWindows: 3, lightWindows: 2, curve: [0.2, 0.3, 0.4] },
         blocked: { ratePerSecond: 2500, baselineMs: 3000, blockedMs: 6000, recoveryMs: 12000 },
         scaling: { orders: 2000, warmup: 400, idleMs: 5000, reps: 3, replicas: [1, 2, 3] },
+        soak: { durationMs: 600_000, warmupMs: 30_000, drainMs: 60_000, sampleMs: 1000, windowMs: 60_000, probeOrders: 3000, probeReps: 3 },
       };
   if (queueArg === 'quorum' || queueArg === 'classic') base.queueTypes = [queueArg];
-  return { ...base, ...(only || queueArg ? { only: only ?? ['publish', 'relay', 'sweep', 'fleet', 'blocked'] } : {}) };
+  return { ...base, ...(only || queueArg ? { only: only ?? ['publish', 'relay', 'sweep', 'fleet', 'blocked', 'soak'] } : {}) };
 }

@@ -1,4 +1,4 @@
-import { meets, type Ratio, type Results, type Target } from './results';
+import { meets, type MemoryRow, type Ratio, type Results, type Target } from './results';
 import type { Summary } from './stats';
 
 export interface Meta {
@@ -16,6 +16,18 @@ const spread = (s: Summary) => (Number.isFinite(s.spread) ? `±${Math.round((s.s
 const digitsOf = (unit: string) => (unit === 'cmds/order' ? 2 : 0);
 const target = (t?: Target) => (t ? `${t.kind === 'min' ? '≥' : '≤'} ${t.value}` : '');
 const verdict = (pass?: boolean) => (pass === undefined ? '' : pass ? 'PASS' : 'MISS');
+const slope = (v: number) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(2)}` : '—');
+/** The soak's memory columns: RSS start / peak / end (MB), slopes (MB/min), the verdict's limit, heap used. */
+const memoryCells = (m: MemoryRow) => [
+  fmt(m.ratePerSecond),
+  fmt(m.minutes, 1),
+  `${fmt(m.rss.startMb, 1)} / ${fmt(m.rss.peakMb, 1)} / ${fmt(m.rss.endMb, 1)}`,
+  slope(m.rss.slopeMbPerMin),
+  slope(m.rss.lateSlopeMbPerMin),
+  `< ${fmt(m.limitMbPerMin, 1)}`,
+  m.heap ? `${fmt(m.heap.startMb, 1)} → ${fmt(m.heap.endMb, 1)} (${slope(m.heap.lateSlopeMbPerMin)})` : '—',
+  m.flat ? 'FLAT' : 'GROWS',
+];
 
 /** The targets issue 15 sets against the peers; the publisher's is stricter than the RATIOS table's older one. */
 const VERSUS_TARGETS = { plain: 0.7, rascal: 2, publisher: 0.9 };
@@ -217,6 +229,15 @@ export function renderTable(results: Results, meta: Meta): string {
       ),
     );
   }
+  if (results.memory.length > 0) {
+    const wm = [24, 7, 5, 24, 8, 10, 8, 28, 6];
+    out.push(
+      '',
+      'MEMORY (soak: MB over the measured part after the warm-up; slopes: least squares, MB/min; last half: a leak keeps climbing there)',
+      line(['', 'rate/s', 'min', 'RSS start / peak / end', 'slope', 'last half', 'limit', 'heap used (last-half slope)', ''], wm),
+    );
+    for (const m of results.memory) out.push(line([`  ${m.label}`, ...memoryCells(m)], wm));
+  }
   if (results.cpu.length > 0) {
     out.push(
       '',
@@ -284,6 +305,18 @@ export function renderMarkdown(results: Results, meta: Meta): string {
     out.push(
       `| ${l.label} | ${fmt(l.ratePerSecond)} | ${fmt(l.p50.median, 1)} | ${fmt(l.p95.median, 1)} | ${fmt(l.p99.median, 1)} (${fmt(l.p99.min, 0)}–${fmt(l.p99.max, 0)}) | ${target(l.target)} | ${verdict(l.pass)} |`,
     );
+  }
+  if (results.memory.length > 0) {
+    out.push(
+      '',
+      '### Memory (soak)',
+      '',
+      'Each service over the measured part of the soak (after a warm-up that is not counted), orders through the HTTP API at half the maximum, open loop. MB; slopes: least squares, MB per minute, over the measured part and over its last half (a leak keeps climbing there; a warm-up has levelled off); flat when the last-half slope is under the limit (the flat threshold, or the GC sawtooth’s noise over the window when that is larger). Heap: V8 heap used, from the service’s /metrics.',
+      '',
+      '| service | rate/s | minutes | RSS start / peak / end | slope | last-half slope | limit | heap used (last-half slope) | |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    );
+    for (const m of results.memory) out.push(`| ${[m.label, ...memoryCells(m)].join(' | ')} |`);
   }
   out.push('', '### Throughput', '', '| group | measured | median | spread | samples |', '|---|---|---:|---:|---|');
   for (const r of results.rows)

@@ -48,6 +48,33 @@ export interface CpuRow {
   perMessageUs: Record<string, number>;
 }
 
+/** How one service's memory moved over the measured part of the soak (MB; slopes: least squares, MB per minute). */
+export interface MemoryRow {
+  id: string;
+  label: string;
+  service: string;
+  ratePerSecond: number;
+  /** Length of the measured part (after the warm-up). */
+  minutes: number;
+  rss: MemoryTrend;
+  /** V8 heap used (the service's `nodejs_heap_size_used_bytes`), when /metrics answered. */
+  heap?: MemoryTrend;
+  /** The last-half RSS slope the verdict allows: the flat threshold, or the sawtooth's noise when that is larger. */
+  limitMbPerMin: number;
+  flat: boolean;
+}
+
+export interface MemoryTrend {
+  startMb: number;
+  peakMb: number;
+  endMb: number;
+  slopeMbPerMin: number;
+  /** Over the last half of the measured part only: a leak keeps climbing there, a warm-up has levelled off. */
+  lateSlopeMbPerMin: number;
+  /** The largest last-half slope a level sawtooth of the amplitude seen could fake: 1.5 × (peak − trough) / minutes. */
+  noiseMbPerMin: number;
+}
+
 export interface Check {
   id: string;
   label: string;
@@ -63,6 +90,7 @@ export class Results {
   readonly latencies: LatencyRow[] = [];
   readonly checks: Check[] = [];
   readonly cpu: CpuRow[] = [];
+  readonly memory: MemoryRow[] = [];
   readonly errors: { scenario: string; error: string }[] = [];
 
   row(id: string, group: string, label: string, unit: string, samples: number[], note?: string): Row {

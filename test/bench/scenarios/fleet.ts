@@ -215,7 +215,7 @@ async function countOrders(system: System, count: number): Promise<CommandCount>
   });
 }
 
-async function stock(scope: BenchScope): Promise<void> {
+export async function stock(scope: BenchScope): Promise<void> {
   const redis = new Redis(scope.redisUrl);
   try {
     for (const p of PRODUCTS) await redis.hset(`${scope.prefix}stock:${p}`, 'available', 1_000_000_000, 'reserved', 0);

@@ -1,0 +1,295 @@
+import { performance } from 'node:perf_hooks';
+import type { ChannelModel } from 'amqplib';
+import type { QueueType } from '../../../shared/config/config';
+import { SERVICE_NAMES } from '../../../workers/registry';
+import { orderBody, placeOverHttp, placeOverHttpPaced, type Placed } from '../lib/drive';
+import { slopePerMinute, type RssSeries } from '../lib/memory';
+import type { BenchOptions } from '../lib/options';
+import { EXCHANGE } from '../lib/payload';
+import { rssMb, startWarrenFleet, type WarrenFleet } from '../lib/procs';
+import { connectRaw, Sink, sleep } from '../lib/raw';
+import type { MemoryTrend, Results } from '../lib/results';
+import { openScope } from '../lib/scope';
+import { latency, median, percentile, steadyRate, type Latency } from '../lib/stats';
+import { stock } from './fleet';
+
+/**
+ * The highest last-half RSS slope still called flat, in MB per minute: 10 MB over the 10-minute run. At the
+ * soak's rate (half the fleet's maximum, a few hundred orders/s on the two-core bench machine: ten thousand
+ * orders a minute or more) it is ~100 bytes per order, about what a single Map entry keyed by an order id
+ * costs, so any per-order retention shows above it; a service that has levelled off moves by a few MB at most
+ * (GC sawtooth, V8 growing a space once). When the sawtooth itself could fake a larger slope over the window (the
+ * 60 s quick run: a 30 s last half), the verdict allows that noise instead (see {@link trend}).
+ */
+export const FLAT_RSS_SLOPE_MB_PER_MIN = 1;
+
+/** One order in `DECLINE_EVERY` pays with `tok_decline`: the cancel path (and inventory's release) soaks too. */
+const DECLINE_EVERY = 20;
+/** Cancellations that are the saga working as meant; a `TIMEOUT` is an order that did not finish in time. */
+const DELIBERATE = new Set(['PAYMENT_DECLINED', 'OUT_OF_STOCK']);
+
+/**
+ * Issue 15's soak: RSS flat over a 10-minute sustained run at half load. The three services as processes (as in
+ * the fleet scenario), their maximum HTTP rate measured as the fleet scenario does (closed loop, 128 clients,
+ * median of repetitions), then orders through the HTTP API at half that rate, open loop, for a warm-up that is not
+ * counted and the measured part, sampling each service's RSS (from /proc) and V8 heap used (from its /metrics)
+ * every second. Per service: RSS at the start of the measured part, peak, end, the least-squares slope over the
+ * measured part and over its last half (a leak keeps climbing there; a warm-up has levelled off). Every placed
+ * order must end, CONFIRMED or deliberately CANCELLED (a declined payment), within the run and a drain period;
+ * place-to-CONFIRMED latency over the measured part, in windows.
+ */
+export async function benchSoak(results: Results, options: BenchOptions, queueType: QueueType): Promise<void> {
+  const { durationMs, warmupMs, drainMs, sampleMs, windowMs, probeOrders, probeReps } = options.soak;
+  const { httpConcurrency } = options.fleet;
+  const scope = await openScope(`soak-${queueType}`);
+  let raw: ChannelModel | undefined;
+  let sink: Sink | undefined;
+  let fleet: WarrenFleet | undefined;
+  try {
+    raw = await connectRaw(scope.url, 'soak');
+    const ch = await raw.createChannel();
+    await ch.assertExchange(EXCHANGE, 'topic', { durable: true });
+    await ch.close();
+    sink = await Sink.open(raw, EXCHANGE, ['order.confirmed', 'order.cancelled']);
+    const reasons = await cancelReasons(raw);
+    await stock(scope);
+    fleet = await startWarrenFleet(scope, queueType);
+    const s = sink;
+    const f = fleet;
+
+    // The fleet's maximum HTTP rate, as the fleet scenario measures it: a warm-up, then closed-loop repetitions.
+    const confirmAll = async (count: number): Promise<number> => {
+      s.reset();
+      const placed = await placeOverHttp(f.api, count, httpConcurrency);
+      await s.waitFor(placed.size, 180_000);
+      return steadyRate(s.arrivals);
+    };
+    await confirmAll(300);
+    const probes: number[] = [];
+    for (let rep = 0; rep < probeReps; rep++) probes.push(await confirmAll(probeOrders));
+    const maxRate = median(probes);
+    const rate = Math.max(20, Math.round(maxRate / 2));
+    results.row(
+      `soak.maxrate.${queueType}`,
+      `soak (${queueType})`,
+      `Warren fleet, orders via HTTP API (${httpConcurrency} clients): the maximum the soak runs at half of`,
+      'orders/s',
+      probes,
+    );
+
+    // The soak: open loop at half the maximum; t = 0 when the first order goes out.
+    s.reset();
+    reasons.clear();
+    const t0 = performance.now();
+    const sampler = new SoakSampler(f, t0, sampleMs);
+    let placed: Placed;
+    let drainedS: number;
+    try {
+      placed = await placeOverHttpPaced(f.api, rate, warmupMs + durationMs, (i) =>
+        i % DECLINE_EVERY === DECLINE_EVERY - 1 ? orderBody(i).replace('"tok_visa"', '"tok_decline"') : orderBody(i),
+      );
+      const drainFrom = performance.now();
+      await s.waitFor(placed.size, drainMs).catch(() => undefined);
+      drainedS = (performance.now() - drainFrom) / 1000;
+      await sleep(500); // the cancellations' own queue may trail the sink's by a moment
+    } finally {
+      sampler.stop();
+    }
+
+    // Memory over the measured part, per service.
+    const from = warmupMs / 1000;
+    const to = (warmupMs + durationMs) / 1000;
+    const minutes = durationMs / 60_000;
+    const flatness: string[] = [];
+    let allFlat = true;
+    for (const service of Object.keys(sampler.rss)) {
+      const rss = trend(sampler.rss[service]!, from, to);
+      const heapSeries = sampler.heap[service]!;
+      const heap = heapSeries.t.some((t) => t >= from && t <= to) ? trend(heapSeries, from, to) : undefined;
+      const limitMbPerMin = Math.max(FLAT_RSS_SLOPE_MB_PER_MIN, rss.noiseMbPerMin);
+      const flat = rss.lateSlopeMbPerMin < limitMbPerMin;
+      allFlat &&= flat;
+      results.memory.push({
+        id: `soak.rss.${service}.${queueType}`,
+        label: `${service} (${queueType})`,
+        service,
+        ratePerSecond: rate,
+        minutes,
+        rss,
+        ...(heap ? { heap } : {}),
+        limitMbPerMin: round1(limitMbPerMin),
+        flat,
+      });
+      // What the last-half slope would be per order, were it all retained: a leak's size, or the noise's.
+      const bytesPerOrder = Math.round((rss.lateSlopeMbPerMin * 2 ** 20) / (rate * 60));
+      flatness.push(`${service} ${fmtSlope(rss.lateSlopeMbPerMin)} MB/min (≈ ${bytesPerOrder} B/order) vs < ${round1(limitMbPerMin)}`);
+    }
+    results.check(
+      `soak.rss.${queueType}`,
+      `service RSS flat over a ${minutes}-minute soak at ${rate} orders/s, half the HTTP maximum (${queueType})`,
+      allFlat,
+      `last-half slope: ${flatness.join('; ')}`,
+      { rate, maxRate, warmupS: from, measuredS: to - from, rss: sampler.rss, heap: sampler.heap },
+    );
+
+    // Orders: every one placed ended, CONFIRMED or CANCELLED on purpose.
+    const ended = s.byCorrelation;
+    let confirmed = 0;
+    const cancelled: Record<string, number> = {};
+    let lost = 0;
+    for (const id of placed.keys()) {
+      if (!ended.has(id)) lost++;
+      else if (reasons.has(id)) cancelled[reasons.get(id)!] = (cancelled[reasons.get(id)!] ?? 0) + 1;
+      else confirmed++;
+    }
+    const undeliberate = Object.entries(cancelled)
+      .filter(([reason]) => !DELIBERATE.has(reason))
+      .reduce((a, [, n]) => a + n, 0);
+    const cancelText = Object.entries(cancelled)
+      .map(([reason, n]) => `${n} ${reason}`)
+      .join(', ');
+    results.check(
+      `soak.orders.${queueType}`,
+      `every order of the soak ended, CONFIRMED or deliberately CANCELLED, within the run and ${drainMs / 1000} s of drain (${queueType})`,
+      lost === 0 && undeliberate === 0,
+      `${placed.size} placed (1 in ${DECLINE_EVERY} with a declined card), ${confirmed} confirmed, ${cancelText || '0'} cancelled, ${lost} never ended; the last ended ${drainedS.toFixed(1)} s after the last was placed`,
+      { placed: placed.size, confirmed, cancelled, lost },
+    );
+
+    // Place-to-CONFIRMED over the measured part: one latency per window, and over all of it.
+    const windows: number[][] = Array.from({ length: Math.max(1, Math.round(durationMs / windowMs)) }, () => []);
+    for (const [id, at] of placed) {
+      const t = at - t0 - warmupMs;
+      const end = ended.get(id);
+      if (t < 0 || t >= durationMs || end === undefined || reasons.has(id)) continue;
+      windows[Math.min(windows.length - 1, Math.floor(t / windowMs))]!.push(end - at);
+    }
+    const reps: Latency[] = windows.filter((w) => w.length > 0).map((w) => latency(w));
+    const all = windows.flat().sort((a, b) => a - b);
+    results.latency(
+      `latency.soak.http.${queueType}`,
+      `Warren, place (HTTP) to CONFIRMED over the ${minutes}-minute soak, ${windowMs / 1000} s windows (${queueType})`,
+      rate,
+      reps,
+    );
+    results.check(
+      `soak.latency.${queueType}`,
+      `place-to-CONFIRMED over the whole soak, ${all.length} orders at ${rate}/s (${queueType})`,
+      all.length > 0,
+      `p50 ${fmtMs(percentile(all, 50))} ms, p99 ${fmtMs(percentile(all, 99))} ms, max ${fmtMs(all.at(-1) ?? Number.NaN)} ms`,
+    );
+  } finally {
+    await fleet?.stop().catch(() => undefined);
+    await sink?.close();
+    await raw?.close().catch(() => undefined);
+    await scope.close();
+  }
+}
+
+/** Each service's RSS (from /proc, every tick) and V8 heap used (from its /metrics, when the last scrape is done). */
+class SoakSampler {
+  readonly rss: Record<string, RssSeries> = {};
+  readonly heap: Record<string, RssSeries> = {};
+  private readonly timer: NodeJS.Timeout;
+  private readonly scraping = new Set<string>();
+
+  constructor(fleet: WarrenFleet, t0: number, everyMs: number) {
+    const pids = fleet.pids();
+    for (const name of SERVICE_NAMES) {
+      this.rss[name] = { t: [], mb: [] };
+      this.heap[name] = { t: [], mb: [] };
+    }
+    const sample = () => {
+      const t = round1((performance.now() - t0) / 1000);
+      for (const name of SERVICE_NAMES) {
+        const mb = rssMb(pids[name]);
+        if (Number.isFinite(mb)) push(this.rss[name]!, t, mb);
+        if (this.scraping.has(name)) continue;
+        this.scraping.add(name);
+        const done = (heap: number) => {
+          this.scraping.delete(name);
+          if (Number.isFinite(heap)) push(this.heap[name]!, t, heap);
+        };
+        heapUsedMb(fleet.ops[name]).then(done, () => done(Number.NaN));
+      }
+    };
+    sample();
+    this.timer = setInterval(sample, everyMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+function push(series: RssSeries, t: number, mb: number): void {
+  series.t.push(t);
+  series.mb.push(round1(mb));
+}
+
+/** `nodejs_heap_size_used_bytes` of a service's default prom-client metrics, in MB (NaN when it did not answer). */
+async function heapUsedMb(ops: string): Promise<number> {
+  try {
+    const text = await fetch(`${ops}/metrics`, { signal: AbortSignal.timeout(900) }).then((r) => r.text());
+    const line = /^\w*nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)/m.exec(text);
+    return line ? Number(line[1]) / 2 ** 20 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * A series over [from, to] s: first, highest and last sample, least-squares slope over all of it and over its last
+ * half, and the sawtooth's noise over the last half: a level sawtooth of amplitude A (peak to trough of what the
+ * fitted line leaves) fakes at most a slope of about 1.5 A / T over a window of T minutes (a single drop or rise
+ * in the middle of the window), so a last-half slope within that is not evidence of growth.
+ */
+function trend(series: RssSeries, from: number, to: number): MemoryTrend {
+  const t: number[] = [];
+  const mb: number[] = [];
+  series.t.forEach((x, i) => {
+    if (x < from || x > to) return;
+    t.push(x);
+    mb.push(series.mb[i]!);
+  });
+  const mid = (from + to) / 2;
+  const lateT = t.filter((x) => x >= mid);
+  const lateMb = mb.slice(t.length - lateT.length);
+  const lateSlope = slopePerMinute(lateT, lateMb);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const [mt, mm] = [mean(lateT), mean(lateMb)];
+  const residuals = lateT.map((x, i) => lateMb[i]! - (mm + (lateSlope / 60) * (x - mt)));
+  const amplitude = residuals.length > 0 ? Math.max(...residuals) - Math.min(...residuals) : 0;
+  const lateMinutes = (to - mid) / 60;
+  return {
+    startMb: mb[0] ?? Number.NaN,
+    peakMb: mb.length > 0 ? Math.max(...mb) : Number.NaN,
+    endMb: mb.at(-1) ?? Number.NaN,
+    slopeMbPerMin: round2(slopePerMinute(t, mb)),
+    lateSlopeMbPerMin: round2(lateSlope),
+    noiseMbPerMin: round2(lateMinutes > 0 ? (1.5 * amplitude) / lateMinutes : Number.POSITIVE_INFINITY),
+  };
+}
+
+/** The reason of every `order.cancelled` seen, by order id. */
+async function cancelReasons(raw: ChannelModel): Promise<Map<string, string>> {
+  const reasons = new Map<string, string>();
+  const channel = await raw.createChannel();
+  const { queue } = await channel.assertQueue('', { exclusive: true, durable: false, arguments: { 'x-queue-type': 'classic' } });
+  await channel.bindQueue(queue, EXCHANGE, 'order.cancelled');
+  await channel.consume(
+    queue,
+    (m) => {
+      if (!m) return;
+      const event = JSON.parse(m.content.toString('utf8')) as { orderId?: string; reason?: string };
+      if (event.orderId) reasons.set(event.orderId, event.reason ?? '?');
+    },
+    { noAck: true },
+  );
+  return reasons;
+}
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
+const round2 = (v: number) => Math.round(v * 100) / 100;
+const fmtSlope = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
+const fmtMs = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '—');
