@@ -14,8 +14,10 @@ interface Delivery {
  * Acks the deliveries of one channel in batches. Handlers finish in any order; a flush sends one `basic.ack` with
  * `multiple` for every delivery up to the last one below which all are settled, and single acks for deliveries
  * that finished behind one still running. A flush happens at the end of the turn of the event loop in which a
- * quarter of the prefetch window became settled (so that the window never runs dry), and otherwise
- * {@link ACK_DELAY_MS} after the first ack waiting: under a light load, the acks of several deliveries share one
+ * quarter of the prefetch window became settled (so that the window never runs dry), or in which the last running
+ * delivery settled (no other ack is on its way: waiting would only cost a timer wakeup of its own, ~0.15 ms of CPU
+ * on this VM per delivery at 50 orders/s, seven deliveries an order across the fleet), and otherwise
+ * {@link ACK_DELAY_MS} after the first ack waiting: while other deliveries are still running, their acks share one
  * frame and one socket write instead of one each. On a quorum queue every ack frame is also a Raft command of the
  * queue's: one for a run of deliveries saves the broker about a third of its per-ack work (~8 µs a message here).
  *
@@ -29,6 +31,8 @@ export class AckBatcher {
   private readonly byTag = new Map<number, Delivery>();
   /** Acked deliveries not yet sent. */
   private waiting = 0;
+  /** Tracked deliveries whose handler has not settled them yet. */
+  private running = 0;
   private readonly eager: number;
   private timer?: NodeJS.Timeout;
   private immediate?: NodeJS.Immediate;
@@ -45,6 +49,7 @@ export class AckBatcher {
     const delivery: Delivery = { msg, state: 'running' };
     this.pending.push(delivery);
     this.byTag.set(msg.fields.deliveryTag, delivery);
+    this.running++;
   }
 
   /** Acks soon, in one frame with the other deliveries settled meanwhile. */
@@ -52,6 +57,7 @@ export class AckBatcher {
     const delivery = this.byTag.get(msg.fields.deliveryTag);
     if (!delivery || delivery.state !== 'running') return;
     delivery.state = 'acked';
+    this.running--;
     this.waiting++;
     this.schedule();
   }
@@ -61,6 +67,7 @@ export class AckBatcher {
     const delivery = this.byTag.get(msg.fields.deliveryTag);
     if (!delivery || delivery.state !== 'running') return;
     delivery.state = 'settled';
+    this.running--;
     this.send(() => this.channel.nack(msg, false, true));
     this.schedule();
   }
@@ -88,7 +95,7 @@ export class AckBatcher {
 
   private schedule(): void {
     if (this.immediate) return;
-    if (this.waiting >= this.eager) this.immediate = setImmediate(() => this.flush());
+    if (this.waiting >= this.eager || this.running === 0) this.immediate = setImmediate(() => this.flush());
     else this.timer ??= setTimeout(() => this.flush(), ACK_DELAY_MS);
   }
 
@@ -98,6 +105,7 @@ export class AckBatcher {
     } catch (error) {
       this.pending.length = 0;
       this.byTag.clear();
+      this.running = 0;
       this.onClosed(error as Error);
     }
   }

@@ -24,14 +24,29 @@ function recorder(options: { closed?: boolean; prefetch?: number } = {}) {
 const turn = () => new Promise((r) => setImmediate(r));
 
 describe('AckBatcher', () => {
-  it('under a light load, lets an ack wait a few milliseconds for others to share its frame', async () => {
+  it('while other deliveries run, lets an ack wait a few milliseconds for theirs to share its frame', async () => {
     const { frames, batcher, msgs } = recorder({ prefetch: 100 });
     batcher.ack(msgs[0]!);
     await turn();
-    assert.deepEqual(frames, [], 'one ack of a window of 100 waits');
+    assert.deepEqual(frames, [], 'one ack of a window of 100 waits while seven deliveries run');
     batcher.ack(msgs[1]!);
     await new Promise((r) => setTimeout(r, ACK_DELAY_MS + 5));
     assert.deepEqual(frames, ['ack 2 multiple']);
+  });
+
+  it('acks at the end of the turn once nothing is running: no other ack is on its way to wait for', async () => {
+    const { frames, batcher, msgs } = recorder({ prefetch: 100 });
+    for (const m of msgs.slice(0, 7)) batcher.ack(m);
+    await turn();
+    assert.deepEqual(frames, [], 'the eighth delivery still runs: the acks wait for it');
+    batcher.ack(msgs[7]!);
+    await turn();
+    assert.deepEqual(frames, ['ack 8 multiple']);
+    const next = { fields: { deliveryTag: 9 } } as Message;
+    batcher.track(next);
+    batcher.requeue(next);
+    await turn();
+    assert.deepEqual(frames, ['ack 8 multiple', 'nack 9 requeue']);
   });
 
   it('flushes at the end of the turn once a quarter of the prefetch window is settled', async () => {
