@@ -82,6 +82,13 @@ export async function halfLoad(
     light.raw.push(await window(raw, () => placeOnExchangePaced(raw.raw, lightRate, windowMs), 'lightRaw'));
   }
   const curve: { fraction: number; rate: number; reps: Latency[] }[] = [];
+  // Two windows a point: one window's p99 is a handful of orders, and the 30 % point carries a target.
+  const windowsAt = async (curveRate: number, key: string): Promise<Latency[]> => {
+    const out: Latency[] = [];
+    for (let w = 0; w < Math.max(1, Math.round(windows / 2)); w++)
+      out.push(await window(warren, () => placeOverHttpPaced(fleet.api, curveRate, windowMs), key));
+    return out;
+  };
   if (isDefault) {
     for (const fraction of options.latency.curve) {
       const curveRate = Math.round(maxRate * fraction);
@@ -89,15 +96,12 @@ export async function halfLoad(
       curve.push({
         fraction,
         rate: curveRate,
-        reps: [await window(warren, () => placeOverHttpPaced(fleet.api, curveRate, windowMs), `curve${fraction}`)],
+        reps: await windowsAt(curveRate, `curve${fraction}`),
       });
     }
   }
-  const limit = queueType === 'classic' ? 50 : 100;
-  results.latency(`latency.e2e.http.${queueType}`, `Warren, place (HTTP) to CONFIRMED (${queueType})`, rate, reps.http, {
-    kind: 'max',
-    value: limit,
-  });
+  // Issue 15's latency targets are at 30 % of the maximum and at 50/s (below); half load is reported without one.
+  results.latency(`latency.e2e.http.${queueType}`, `Warren, place (HTTP) to CONFIRMED (${queueType})`, rate, reps.http);
   results.latency(
     `latency.e2e.exchange.${queueType}`,
     `Warren, order.placed on the exchange to CONFIRMED (${queueType})`,
@@ -120,6 +124,7 @@ export async function halfLoad(
       `Warren, place (HTTP) to CONFIRMED at ${Math.round(point.fraction * 100)} % of max (${queueType})`,
       point.rate,
       point.reps,
+      point.fraction === 0.3 ? { kind: 'max', value: 50 } : undefined,
     );
     results.cpuCost(
       `cpu.paced.curve${point.fraction}.${queueType}`,
@@ -133,6 +138,7 @@ export async function halfLoad(
       `Warren, place (HTTP) to CONFIRMED, light load (${queueType})`,
       lightRate,
       light.http,
+      { kind: 'max', value: 20 },
     );
     results.latency(
       `latency.e2e.raw.light.${queueType}`,
