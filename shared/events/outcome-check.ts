@@ -16,6 +16,8 @@ export function assertOutcomesPublishable(cause: AnyEvent, outcomes: Outcomes): 
       correlationId: cause.correlationId,
       causationId: cause.eventId,
       eventId: derivedEventId(cause.orderId, eventType),
+      // Any valid timestamp checks the same; the cause's own spares a clock read and a Date per outcome.
+      timestamp: cause.timestamp,
     });
   }
 }
