@@ -52,7 +52,19 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
 async function post(api: string, body: string, placed: Placed): Promise<void> {
   const sentAt = performance.now();
-  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+  const { status, text } = await send(api, body).catch((error: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+    // The server closes a keep-alive connection idle for 5 s; a request sent on it as it closes is reset before
+    // the server read it. Node's advice: send it again on a new connection.
+    if (error.reusedSocket && error.code === 'ECONNRESET') return send(api, body);
+    throw error;
+  });
+  const orderId = status === 202 ? (JSON.parse(text) as { orderId?: string }).orderId : undefined;
+  if (!orderId) throw new Error(`POST /orders answered ${status}: ${text}`);
+  placed.set(orderId, sentAt);
+}
+
+function send(api: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
     const req = http.request(
       `${api}/orders`,
       { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
@@ -63,12 +75,9 @@ async function post(api: string, body: string, placed: Placed): Promise<void> {
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket })));
     req.end(body);
   });
-  const orderId = status === 202 ? (JSON.parse(text) as { orderId?: string }).orderId : undefined;
-  if (!orderId) throw new Error(`POST /orders answered ${status}: ${text}`);
-  placed.set(orderId, sentAt);
 }
 
 /** Orders through the HTTP API by `concurrency` clients, each placing its next order once the last was accepted. */
@@ -100,7 +109,10 @@ export async function placeOverHttpPaced(
   for (let i = 0; i < total; i++) {
     const wait = startedAt + (i * 1000) / ratePerSecond - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(post(api, body(i), placed));
+    const sent = post(api, body(i), placed);
+    // Rejected before Promise.all below is reached (the loop runs for the whole duration): not unhandled.
+    sent.catch(() => undefined);
+    pending.push(sent);
   }
   await Promise.all(pending);
   return placed;

@@ -26,7 +26,7 @@ const memoryCells = (m: MemoryRow) => [
   slope(m.rss.lateSlopeMbPerMin),
   `< ${fmt(m.limitMbPerMin, 1)}`,
   m.heap ? `${fmt(m.heap.startMb, 1)} → ${fmt(m.heap.endMb, 1)} (${slope(m.heap.lateSlopeMbPerMin)})` : '—',
-  m.flat ? 'FLAT' : 'GROWS',
+  m.flat === undefined ? 'SHORT' : m.flat ? 'FLAT' : 'GROWS',
 ];
 
 /** The targets issue 15 sets against the peers; the publisher's is stricter than the RATIOS table's older one. */
@@ -233,7 +233,7 @@ export function renderTable(results: Results, meta: Meta): string {
     const wm = [24, 7, 5, 24, 8, 10, 8, 28, 6];
     out.push(
       '',
-      'MEMORY (soak: MB over the measured part after the warm-up; slopes: least squares, MB/min; last half: a leak keeps climbing there)',
+      'MEMORY (soak: MB over the measured part after the warm-up; slopes: least squares, MB/min; last half: a leak keeps climbing there; SHORT: too short to judge)',
       line(['', 'rate/s', 'min', 'RSS start / peak / end', 'slope', 'last half', 'limit', 'heap used (last-half slope)', ''], wm),
     );
     for (const m of results.memory) out.push(line([`  ${m.label}`, ...memoryCells(m)], wm));
@@ -311,7 +311,7 @@ export function renderMarkdown(results: Results, meta: Meta): string {
       '',
       '### Memory (soak)',
       '',
-      'Each service over the measured part of the soak (after a warm-up that is not counted), orders through the HTTP API at half the maximum, open loop. MB; slopes: least squares, MB per minute, over the measured part and over its last half (a leak keeps climbing there; a warm-up has levelled off); flat when the last-half slope is under the limit (the flat threshold, or the GC sawtooth’s noise over the window when that is larger). Heap: V8 heap used, from the service’s /metrics.',
+      'Each service over the measured part of the soak (after a warm-up that is not counted), orders through the HTTP API at half the maximum, open loop. MB; slopes: least squares, MB per minute, over the measured part and over its last half (a leak keeps climbing there; a warm-up has levelled off); flat when the last-half slope is under the limit (the flat threshold, or the GC sawtooth’s noise over the window when that is larger); SHORT: a measured part too short to judge. Heap: V8 heap used, from the service’s /metrics.',
       '',
       '| service | rate/s | minutes | RSS start / peak / end | slope | last-half slope | limit | heap used (last-half slope) | |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---|',

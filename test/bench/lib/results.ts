@@ -61,7 +61,10 @@ export interface MemoryRow {
   heap?: MemoryTrend;
   /** The last-half RSS slope the verdict allows: the flat threshold, or the sawtooth's noise when that is larger. */
   limitMbPerMin: number;
-  flat: boolean;
+  /** Judged only over a long enough measured part (undefined: too short to tell a warm-up from a leak). */
+  flat?: boolean;
+  /** Every sample from the first order on (seconds, MB), warm-up and drain included: for the JSON, not the table. */
+  series: { warmupS: number; rss: { t: number[]; mb: number[] }; heap: { t: number[]; mb: number[] } };
 }
 
 export interface MemoryTrend {
