@@ -64,7 +64,7 @@ export interface MemoryRow {
   /** Judged only over a long enough measured part (undefined: too short to tell a warm-up from a leak). */
   flat?: boolean;
   /** Every sample from the first order on (seconds, MB), warm-up and drain included: for the JSON, not the table. */
-  series: { warmupS: number; rss: { t: number[]; mb: number[] }; heap: { t: number[]; mb: number[] } };
+  series: { warmupS: number } & Record<'rss' | 'heap' | 'heapTotal' | 'external', { t: number[]; mb: number[] }>;
 }
 
 export interface MemoryTrend {

@@ -125,11 +125,21 @@ export async function benchSoak(results: Results, options: BenchOptions, queueTy
         ...(heap ? { heap } : {}),
         limitMbPerMin: round1(limitMbPerMin),
         ...(flat === undefined ? {} : { flat }),
-        series: { warmupS: from, rss: sampler.rss[service]!, heap: heapSeries },
+        series: {
+          warmupS: from,
+          rss: sampler.rss[service]!,
+          heap: heapSeries,
+          heapTotal: sampler.heapTotal[service]!,
+          external: sampler.external[service]!,
+        },
       });
-      // What the last-half slope would be per order, were it all retained: a leak's size, or the noise's.
+      // What the last-half slope would be per order, were it all retained: a leak's size, or the noise's. Beside
+      // it, the last-half slopes of V8's committed heap and of external memory: where a growth of RSS would be.
       const bytesPerOrder = Math.round((rss.lateSlopeMbPerMin * 2 ** 20) / (rate * 60));
-      flatness.push(`${service} ${fmtSlope(rss.lateSlopeMbPerMin)} MB/min (≈ ${bytesPerOrder} B/order) vs < ${round1(limitMbPerMin)}`);
+      const lateOf = (x: RssSeries) => (x.t.some((t) => t >= from && t <= to) ? fmtSlope(trend(x, from, to).lateSlopeMbPerMin) : '—');
+      flatness.push(
+        `${service} ${fmtSlope(rss.lateSlopeMbPerMin)} MB/min (≈ ${bytesPerOrder} B/order; V8 heap total ${lateOf(sampler.heapTotal[service]!)}, external ${lateOf(sampler.external[service]!)}) vs < ${round1(limitMbPerMin)}`,
+      );
     }
     if (minutes >= MIN_JUDGED_MINUTES)
       results.check(
@@ -193,10 +203,15 @@ export async function benchSoak(results: Results, options: BenchOptions, queueTy
   }
 }
 
-/** Each service's RSS (from /proc, every tick) and V8 heap used (from its /metrics, when the last scrape is done). */
+/**
+ * Each service's RSS (from /proc, every tick), and from its /metrics (when the last scrape is done) V8 heap used,
+ * V8 heap total and external memory: where RSS growth is, if any (heap objects, V8's committed heap, or buffers).
+ */
 class SoakSampler {
   readonly rss: Record<string, RssSeries> = {};
   readonly heap: Record<string, RssSeries> = {};
+  readonly heapTotal: Record<string, RssSeries> = {};
+  readonly external: Record<string, RssSeries> = {};
   private readonly timer: NodeJS.Timeout;
   private readonly scraping = new Set<string>();
 
@@ -205,6 +220,8 @@ class SoakSampler {
     for (const name of SERVICE_NAMES) {
       this.rss[name] = { t: [], mb: [] };
       this.heap[name] = { t: [], mb: [] };
+      this.heapTotal[name] = { t: [], mb: [] };
+      this.external[name] = { t: [], mb: [] };
     }
     const sample = () => {
       const t = round1((performance.now() - t0) / 1000);
@@ -213,11 +230,13 @@ class SoakSampler {
         if (Number.isFinite(mb)) push(this.rss[name]!, t, mb);
         if (this.scraping.has(name)) continue;
         this.scraping.add(name);
-        const done = (heap: number) => {
+        const done = (v: V8Memory) => {
           this.scraping.delete(name);
-          if (Number.isFinite(heap)) push(this.heap[name]!, t, heap);
+          if (Number.isFinite(v.used)) push(this.heap[name]!, t, v.used);
+          if (Number.isFinite(v.total)) push(this.heapTotal[name]!, t, v.total);
+          if (Number.isFinite(v.external)) push(this.external[name]!, t, v.external);
         };
-        heapUsedMb(fleet.ops[name]).then(done, () => done(Number.NaN));
+        v8Memory(fleet.ops[name]).then(done, () => done(NO_V8_MEMORY));
       }
     };
     sample();
@@ -234,14 +253,28 @@ function push(series: RssSeries, t: number, mb: number): void {
   series.mb.push(round1(mb));
 }
 
-/** `nodejs_heap_size_used_bytes` of a service's default prom-client metrics, in MB (NaN when it did not answer). */
-async function heapUsedMb(ops: string): Promise<number> {
+interface V8Memory {
+  used: number;
+  total: number;
+  external: number;
+}
+const NO_V8_MEMORY: V8Memory = { used: Number.NaN, total: Number.NaN, external: Number.NaN };
+
+/** Heap used, heap total and external memory from a service's default prom-client metrics, in MB (NaN: missing). */
+async function v8Memory(ops: string): Promise<V8Memory> {
   try {
     const text = await fetch(`${ops}/metrics`, { signal: AbortSignal.timeout(900) }).then((r) => r.text());
-    const line = /^\w*nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)/m.exec(text);
-    return line ? Number(line[1]) / 2 ** 20 : Number.NaN;
+    const mb = (metric: string) => {
+      const line = new RegExp(`^\\w*${metric}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text);
+      return line ? Number(line[1]) / 2 ** 20 : Number.NaN;
+    };
+    return {
+      used: mb('nodejs_heap_size_used_bytes'),
+      total: mb('nodejs_heap_size_total_bytes'),
+      external: mb('nodejs_external_memory_bytes'),
+    };
   } catch {
-    return Number.NaN;
+    return NO_V8_MEMORY;
   }
 }
 
