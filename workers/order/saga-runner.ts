@@ -45,8 +45,8 @@ export class SagaRunner {
   /**
    * The advance of each order running here, if any: the next input of the same order waits for it. Its two outcomes
    * usually arrive within a millisecond or two; decided side by side on the same copy, the second one's
-   * compare-and-set failed and it read the order again (a third of the orders at 50 orders/s on this machine: two
-   * more Redis round trips on the last hop before CONFIRMED). Waiting, it decides on the first one's write.
+   * compare-and-set failed and it read the order again (334 of 1,036 orders in a traced run at 50 orders/s on a busy
+   * machine: two more Redis round trips on the last hop before CONFIRMED). Waiting, it decides on the first one's write.
    */
   private readonly running = new Map<string, Promise<unknown>>();
 

@@ -93,7 +93,7 @@ return #flat / 2`,
  * store's next write once the oldest has waited REMOVAL_BATCH_MS (issued in the same tick, so it shares that
  * write's socket write, Redis wakeup and reply read), else after REMOVAL_IDLE_MS, or at 500 events. At 50 orders/s
  * there is a write every few milliseconds, so the removals no longer wake the process, Redis and the process again
- * on a timer of their own (~3 of the ~140 wakeups an order across the fleet). The relay leaves entries alone for a
+ * on a timer of their own (an estimate: ~3 of the ~140 wakeups an order across the fleet; too small to see in a run). The relay leaves entries alone for a
  * publish timeout and more, so waiting changes nothing it does.
  */
 const REMOVAL_BATCH_MS = 5;
