@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 
 export interface CommandCount {
   /** Client commands (not those a script runs inside Redis) naming a key under the prefix, per unit of work. */
@@ -14,26 +15,28 @@ export interface CommandCount {
  * too. MONITOR slows Redis down: never around a measured part.
  */
 export async function countRedisCommands(redisUrl: string, prefix: string, units: number, run: () => Promise<void>): Promise<CommandCount> {
-  const client = new Redis(redisUrl);
-  const monitor = await client.monitor();
-  // Lines still streaming in while the monitor connection closes make ioredis emit "Command queue state error";
-  // with no listener that would end the whole run. The count is already taken by then.
-  monitor.on('error', () => undefined);
+  // redis-cli, not ioredis' monitor(): ioredis 6 mixes MONITOR lines into a normal connection's replies under load
+  // ("Command queue state error"), which ended whole runs.
+  const monitor = spawn('redis-cli', ['-u', redisUrl, 'monitor'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const counts = new Map<string, number>();
   let last = Date.now();
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (source === 'lua' || !args.some((a) => a.includes(prefix))) return;
-    const name = (args[0] ?? '?').toLowerCase();
+  const lines = createInterface({ input: monitor.stdout });
+  lines.on('line', (line) => {
+    // 1796169023.893211 [0 127.0.0.1:47118] "hget" "<key>" "items"; a script's own calls say [0 lua].
+    const close = line.indexOf('] ');
+    if (close < 0 || line.slice(0, close).endsWith(' lua') || !line.includes(prefix)) return;
+    const name = /^"([^"]*)"/.exec(line.slice(close + 2))?.[1]?.toLowerCase() ?? '?';
     counts.set(name, (counts.get(name) ?? 0) + 1);
     last = Date.now();
   });
+  await new Promise((r) => setTimeout(r, 300)); // MONITOR is on once redis-cli has connected
   try {
     await run();
     const deadline = Date.now() + 10_000;
     while (Date.now() - last < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   } finally {
-    monitor.disconnect();
-    client.disconnect();
+    monitor.kill();
+    lines.close();
   }
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   const per = (n: number) => Math.round((n / units) * 100) / 100;
