@@ -14,6 +14,17 @@ const RAW_PATTERN = path.join(__dirname, '../workers/raw-pattern.ts');
 const PLAIN_FLEET = path.join(__dirname, '../workers/plain-fleet.ts');
 
 /** Resident set size of a process in MB, from /proc (NaN once it is gone). */
+/** A child process's environment for one scope: this process's, plus the scope's broker, Redis and key prefix. */
+export function scopeEnv(scope: BenchScope, queueType: QueueType): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    AMQP_URL: scope.url,
+    REDIS_URL: scope.redisUrl,
+    REDIS_KEY_PREFIX: scope.prefix,
+    EVENTS_EXCHANGE: EXCHANGE,
+    QUEUE_TYPE: queueType,
+  };
+}
 export function rssMb(pid: number | undefined): number {
   if (!pid) return Number.NaN;
   try {
@@ -89,12 +100,7 @@ export async function startWarrenFleet(scope: BenchScope, queueType: QueueType, 
     payment: `http://127.0.0.1:${ports.payment}`,
   };
   const childEnv = {
-    ...process.env,
-    AMQP_URL: scope.url,
-    REDIS_URL: scope.redisUrl,
-    REDIS_KEY_PREFIX: scope.prefix,
-    EVENTS_EXCHANGE: EXCHANGE,
-    QUEUE_TYPE: queueType,
+    ...scopeEnv(scope, queueType),
     ORDER_HTTP_PORT: String(ports.api),
     ORDER_OPS_PORT: String(ports.order),
     INVENTORY_OPS_PORT: String(ports.inventory),
@@ -134,12 +140,7 @@ export async function startPlainFleet(
   sources: ScriptSources,
 ): Promise<ProcessGroup> {
   const env = {
-    ...process.env,
-    AMQP_URL: scope.url,
-    REDIS_URL: scope.redisUrl,
-    REDIS_KEY_PREFIX: scope.prefix,
-    EVENTS_EXCHANGE: EXCHANGE,
-    QUEUE_TYPE: queueType,
+    ...scopeEnv(scope, queueType),
     PLAIN_SCRIPTS: JSON.stringify(sources),
     PREFETCH: String(config.prefetch),
     IDEMPOTENCY_RETENTION_MS: String(config.idempotencyRetentionMs),

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { loadConfig, type QueueType } from '../../../shared/config/config';
 import type { BenchOptions } from '../lib/options';
 import { EXCHANGE } from '../lib/payload';
-import { ProcessGroup } from '../lib/procs';
+import { ProcessGroup, scopeEnv } from '../lib/procs';
 import { connectRaw, sleep } from '../lib/raw';
 import type { Results } from '../lib/results';
 import { openScope } from '../lib/scope';
@@ -42,12 +42,7 @@ export async function benchBlocked(results: Results, options: BenchOptions, queu
     await ch.bindQueue('bench.blocked', EXCHANGE, 'order.placed');
     await ch.close();
     const env = {
-      ...process.env,
-      AMQP_URL: scope.url,
-      REDIS_URL: scope.redisUrl,
-      REDIS_KEY_PREFIX: scope.prefix,
-      EVENTS_EXCHANGE: EXCHANGE,
-      QUEUE_TYPE: queueType,
+      ...scopeEnv(scope, queueType),
       BENCH_RATE: String(ratePerSecond),
       LOG_LEVEL: 'warn',
     };
