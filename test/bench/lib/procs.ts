@@ -13,7 +13,6 @@ const RUN = path.join(ROOT, 'dist/workers/run.js');
 const RAW_PATTERN = path.join(__dirname, '../workers/raw-pattern.ts');
 const PLAIN_FLEET = path.join(__dirname, '../workers/plain-fleet.ts');
 
-/** Resident set size of a process in MB, from /proc (NaN once it is gone). */
 /** A child process's environment for one scope: this process's, plus the scope's broker, Redis and key prefix. */
 export function scopeEnv(scope: BenchScope, queueType: QueueType): NodeJS.ProcessEnv {
   return {
@@ -25,6 +24,8 @@ export function scopeEnv(scope: BenchScope, queueType: QueueType): NodeJS.Proces
     QUEUE_TYPE: queueType,
   };
 }
+
+/** Resident set size of a process in MB, from /proc (NaN once it is gone). */
 export function rssMb(pid: number | undefined): number {
   if (!pid) return Number.NaN;
   try {
