@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import type { AnyEvent } from '../../../shared/events/catalog';
 import type { Metrics } from '../../../shared/observability/metrics';
@@ -89,15 +88,11 @@ return #flat / 2`,
 );
 
 /**
- * Published events leave the outbox together, one script call for many events instead of one each: with the
- * store's next write once the oldest has waited REMOVAL_BATCH_MS (issued in the same tick, so it shares that
- * write's socket write, Redis wakeup and reply read), else after REMOVAL_IDLE_MS, or at 500 events. At 50 orders/s
- * there is a write every few milliseconds, so the removals no longer wake the process, Redis and the process again
- * on a timer of their own (an estimate: ~3 of the ~140 wakeups an order across the fleet; too small to see in a run). The relay leaves entries alone for a
- * publish timeout and more, so waiting changes nothing it does.
+ * Published events leave the outbox together, one script call per this many milliseconds (or per 500 events):
+ * at any rate that is one Redis round trip for many events instead of one each. The relay leaves entries alone
+ * for a publish timeout and more, so a few milliseconds' wait changes nothing it does.
  */
-const REMOVAL_BATCH_MS = 5;
-const REMOVAL_IDLE_MS = 20;
+const REMOVAL_BATCH_MS = 20;
 const MAX_REMOVALS_PER_CALL = 500;
 
 /** A stored order that cannot be read: no retry can mend it, so it is refused (and the sweep parks it). */
@@ -128,9 +123,8 @@ export class OrderStore {
     private readonly metrics: Metrics,
   ) {}
 
-  /** Event ids published and waiting to leave the outbox, and since when the oldest has waited. */
+  /** Event ids published and waiting to leave the outbox. */
   private readonly removals: string[] = [];
-  private removalsSince = 0;
   private removalTimer?: NodeJS.Timeout;
 
   // The layout of shared/redis/key-layout.ts: orders by id, the service's own structures beside them (`_`), the
@@ -151,7 +145,6 @@ export class OrderStore {
     idempotency?: { key: string; value: string; ttlMs: number },
   ): Promise<CreateResult> {
     const k = this.keys;
-    this.removeAlong();
     const [kind, stored] = (await timed(this.metrics, 'order_create', () =>
       CREATE.run(
         this.redis,
@@ -189,7 +182,6 @@ export class OrderStore {
   async update(order: Order, expectedVersion: string, final: boolean, outbox: OutboxEntry[]): Promise<boolean> {
     const k = this.keys;
     const pairs = outbox.flatMap((entry) => [entry.event.eventId, JSON.stringify(entry)]);
-    this.removeAlong();
     const ok = await timed(this.metrics, 'order_update', () =>
       UPDATE.run(
         this.redis,
@@ -253,18 +245,10 @@ export class OrderStore {
    * by anyone: if it fails (Redis away), the relay publishes the event again later and consumers drop the copy.
    */
   removeFromOutbox(eventId: string): void {
-    if (this.removals.length === 0) this.removalsSince = performance.now();
     this.removals.push(eventId);
     // drainRemovals() never rejects (a failure is left to the relay), so nothing awaits it.
     if (this.removals.length >= MAX_REMOVALS_PER_CALL) this.drainRemovals().catch(() => undefined);
-    else this.removalTimer ??= setTimeout(() => this.drainRemovals().catch(() => undefined), REMOVAL_IDLE_MS);
-  }
-
-  /** Called just before a write: sends the removals in the same tick (one pipeline) once they have waited long enough. */
-  private removeAlong(): void {
-    if (this.removals.length > 0 && performance.now() - this.removalsSince >= REMOVAL_BATCH_MS) {
-      this.drainRemovals().catch(() => undefined);
-    }
+    else this.removalTimer ??= setTimeout(() => this.drainRemovals().catch(() => undefined), REMOVAL_BATCH_MS);
   }
 
   /** Sends the removals waiting now (also on shutdown, before Redis is closed). */
