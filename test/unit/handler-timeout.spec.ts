@@ -21,6 +21,18 @@ describe('timeout middleware (HandlerTimeoutError)', () => {
     assert.ok(elapsed >= 15 && elapsed < 250, `failed after ${elapsed} ms, not when the handler ended`);
   });
 
+  it('gives every running handler its own deadline on one timer: a later one fails after the earlier, not with it', async () => {
+    const pipeline = compose([timeoutMiddleware(40)], () => sleep(500));
+    const ended: string[] = [];
+    const first = pipeline(contextFor(paymentDeclined())).catch((e: unknown) => ended.push(`first ${(e as Error).name}`));
+    await sleep(25);
+    const second = pipeline(contextFor(paymentDeclined())).catch((e: unknown) => ended.push(`second ${(e as Error).name}`));
+    await first;
+    assert.deepEqual(ended, ['first HandlerTimeoutError'], 'the second handler still has time when the first one times out');
+    await second;
+    assert.deepEqual(ended, ['first HandlerTimeoutError', 'second HandlerTimeoutError']);
+  });
+
   it("passes the handler's own outcome through unchanged", async () => {
     let ran = false;
     await compose([timeoutMiddleware(1000)], async () => void (ran = true))(contextFor(paymentDeclined()));
