@@ -20,7 +20,7 @@ end
 // Each script checks the order's reservation record and changes stock in one atomic step: the record is the
 // done marker, so a redelivered event never reserves or releases twice. The record keeps the lines it was made
 // for (ARGV[1]), on a rejection too: an OrderPlaced for the same order with other lines answers CONFLICT.
-export const RESERVE = new RedisScript(
+const RESERVE = new RedisScript(
   `
 local st = redis.call('HGET', KEYS[1], 'status')
 if st then
