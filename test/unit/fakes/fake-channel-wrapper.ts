@@ -8,7 +8,10 @@ import { FakeChannel } from './fake-channel';
  * creation, and a publish settles as the fake broker confirms it, or fails with the wrapper's own
  * `Error('timeout')` once its timeout passes. Reconnects are the integration tier's business.
  */
-export class FakeChannelWrapper extends EventEmitter implements Pick<ChannelWrapper, 'waitForConnect' | 'publish' | 'close'> {
+export class FakeChannelWrapper
+  extends EventEmitter
+  implements Pick<ChannelWrapper, 'waitForConnect' | 'publish' | 'close' | 'queueLength'>
+{
   readonly channel = new FakeChannel();
   closed = false;
   private readonly connected: Promise<void>;
@@ -45,6 +48,11 @@ export class FakeChannelWrapper extends EventEmitter implements Pick<ChannelWrap
         else resolve(true);
       });
     });
+  }
+
+  /** Nothing ever waits in the fake's queue: it is always connected. */
+  queueLength(): number {
+    return 0;
   }
 
   async close(): Promise<void> {

@@ -18,7 +18,7 @@ export class FakeConnectionManager {
       const wrapper = new FakeChannelWrapper(options);
       if (this.refuse) wrapper.channel.refuse = this.refuse;
       this.wrappers.set(options.name ?? `channel-${this.wrappers.size + 1}`, wrapper);
-      // The seam: the core calls only waitForConnect, publish, close and on of a ChannelWrapper (FakeChannelWrapper
+      // The seam: the core calls only waitForConnect, publish, queueLength, close and on of a ChannelWrapper (FakeChannelWrapper
       // implements those against the real types), and only createChannel, isConnected and on of the manager.
       return wrapper as unknown as ChannelWrapper;
     };
