@@ -5,7 +5,7 @@ import type { QueueType } from '../../../shared/config/config';
 
 /** Plain amqplib, no manager, no middleware: the ceiling every Warren number is divided by. */
 export async function connectRaw(url: string, name: string): Promise<ChannelModel> {
-  return amqplib.connect(url, { clientProperties: { connection_name: `bench-${name}` } });
+  return amqplib.connect(url, { noDelay: true, clientProperties: { connection_name: `bench-${name}` } });
 }
 
 export function queueArgs(queueType: QueueType): Options.AssertQueue {

@@ -31,7 +31,7 @@ const OUTCOME: Record<Role, { eventType: string; routingKey: string }> = {
 };
 
 async function main(): Promise<void> {
-  const connection = await amqplib.connect(url, { clientProperties: { connection_name: `bench-raw-${role}` } });
+  const connection = await amqplib.connect(url, { noDelay: true, clientProperties: { connection_name: `bench-raw-${role}` } });
   const consume = await connection.createChannel();
   const publish = await connection.createConfirmChannel();
   const queue = `raw.${role}`;
