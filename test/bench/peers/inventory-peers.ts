@@ -35,7 +35,10 @@ export interface PeerSetup {
 export async function plainInventory(setup: PeerSetup, sink: Sink, count: number): Promise<PeerRun> {
   const { scope, config, sources } = setup;
   const before = cpuSnapshot();
-  const connection: ChannelModel = await amqplib.connect(scope.url, { noDelay: true, clientProperties: { connection_name: 'bench-plain-inventory' } });
+  const connection: ChannelModel = await amqplib.connect(scope.url, {
+    noDelay: true,
+    clientProperties: { connection_name: 'bench-plain-inventory' },
+  });
   const redis = new Redis(scope.redisUrl);
   let cpu: Record<string, number>;
   try {

@@ -27,7 +27,10 @@ async function main(): Promise<void> {
   const exchange = env('EVENTS_EXCHANGE');
   const queueType = env('QUEUE_TYPE') as QueueType;
   const { name: queue, bindings } = DECLARATIONS[role].consumes[0];
-  const connection = await amqplib.connect(env('AMQP_URL'), { noDelay: true, clientProperties: { connection_name: `bench-plain-${role}` } });
+  const connection = await amqplib.connect(env('AMQP_URL'), {
+    noDelay: true,
+    clientProperties: { connection_name: `bench-plain-${role}` },
+  });
   const redis = new Redis(env('REDIS_URL'));
   const setup = await connection.createChannel();
   // The queue arguments Warren gives its own queues (quorum or classic, dead-lettering), so only the client differs.
