@@ -160,7 +160,7 @@ export async function benchFleet(results: Results, options: BenchOptions, queueT
       `${retries} deliveries took a retry tier`,
     );
 
-    await halfLoad(results, options, queueType, fleet, warren, rawSystem, httpRow.summary.median);
+    await halfLoad(results, options, queueType, fleet, warren, rawSystem, plainSystem, httpRow.summary.median);
   } finally {
     for (const s of systems.reverse()) {
       await s.processes.stop().catch(() => undefined);

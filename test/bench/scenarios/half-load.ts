@@ -22,7 +22,9 @@ export interface LatencySystem {
  * RSS, which must level off. "Placed" is when the POST (or publish) went out; "CONFIRMED" is when
  * `order.confirmed` reached the sink (the order's record says CONFIRMED just before it is published). Then the
  * same at a light 50 orders/s, where the two cores are not the bottleneck, and (default queue type) at a few
- * fractions of the maximum in between: the load up to which the latency targets hold on this machine.
+ * fractions of the maximum in between: the load up to which the latency targets hold on this machine. At 50/s and
+ * at 30 % of the maximum (the targets' points) the plain same-work fleet and Warren from the exchange run too, so
+ * that what the machine costs and what Warren costs can be told apart.
  */
 export async function halfLoad(
   results: Results,
@@ -31,6 +33,7 @@ export async function halfLoad(
   fleet: WarrenFleet,
   warren: LatencySystem,
   raw: LatencySystem,
+  plain: LatencySystem,
   maxRate: number,
 ): Promise<void> {
   const rate = Math.max(20, Math.round(maxRate / 2));
@@ -75,29 +78,34 @@ export async function halfLoad(
     );
   }
   // The same at a light, fixed rate: what an order waits when the two cores are not the bottleneck.
-  const light = { http: [] as Latency[], raw: [] as Latency[] };
+  // The plain same-work fleet and Warren's fleet from the exchange too: the same work without Warren, so what is
+  // the machine's and what is Warren's can be told apart.
+  const light = { http: [] as Latency[], exchange: [] as Latency[], plain: [] as Latency[], raw: [] as Latency[] };
   const lightRate = Math.min(50, rate);
   for (let w = 0; w < options.latency.lightWindows; w++) {
     light.http.push(await window(warren, () => placeOverHttpPaced(fleet.api, lightRate, windowMs), 'lightHttp'));
+    light.exchange.push(await window(warren, () => placeOnExchangePaced(warren.raw, lightRate, windowMs), 'lightExchange'));
+    light.plain.push(await window(plain, () => placeOnExchangePaced(plain.raw, lightRate, windowMs), 'lightPlain'));
     light.raw.push(await window(raw, () => placeOnExchangePaced(raw.raw, lightRate, windowMs), 'lightRaw'));
   }
-  const curve: { fraction: number; rate: number; reps: Latency[] }[] = [];
+  const curve: { fraction: number; rate: number; reps: Latency[]; exchange: Latency[]; plain: Latency[] }[] = [];
   // Two windows a point: one window's p99 is a handful of orders, and the 30 % point carries a target.
-  const windowsAt = async (curveRate: number, key: string): Promise<Latency[]> => {
-    const out: Latency[] = [];
-    for (let w = 0; w < Math.max(1, Math.round(windows / 2)); w++)
-      out.push(await window(warren, () => placeOverHttpPaced(fleet.api, curveRate, windowMs), key));
+  // At the 30 % point (a target) the plain same-work fleet and Warren from the exchange run interleaved with it.
+  const windowsAt = async (curveRate: number, key: string, peers: boolean) => {
+    const out = { reps: [] as Latency[], exchange: [] as Latency[], plain: [] as Latency[] };
+    for (let w = 0; w < Math.max(1, Math.round(windows / 2)); w++) {
+      out.reps.push(await window(warren, () => placeOverHttpPaced(fleet.api, curveRate, windowMs), key));
+      if (!peers) continue;
+      out.exchange.push(await window(warren, () => placeOnExchangePaced(warren.raw, curveRate, windowMs), `${key}Exchange`));
+      out.plain.push(await window(plain, () => placeOnExchangePaced(plain.raw, curveRate, windowMs), `${key}Plain`));
+    }
     return out;
   };
   if (isDefault) {
     for (const fraction of options.latency.curve) {
       const curveRate = Math.round(maxRate * fraction);
       if (curveRate <= lightRate || curveRate >= rate) continue;
-      curve.push({
-        fraction,
-        rate: curveRate,
-        reps: await windowsAt(curveRate, `curve${fraction}`),
-      });
+      curve.push({ fraction, rate: curveRate, ...(await windowsAt(curveRate, `curve${fraction}`, fraction === 0.3)) });
     }
   }
   // Issue 15's latency targets are at 30 % of the maximum and at 50/s (below); half load is reported without one.
@@ -115,6 +123,8 @@ export async function halfLoad(
     http: `Warren fleet, HTTP at ${rate}/s paced, per order`,
     lightRaw: `raw pattern at ${lightRate}/s paced, per order`,
     lightHttp: `Warren fleet, HTTP at ${lightRate}/s paced, per order`,
+    lightExchange: `Warren fleet, exchange at ${lightRate}/s paced, per order`,
+    lightPlain: `plain same-work fleet at ${lightRate}/s paced, per order`,
   };
   for (const [key, label] of Object.entries(paced))
     if (cpu[key]) results.cpuCost(`cpu.paced.${key}.${queueType}`, `${label} (${queueType})`, cpu[key]!);
@@ -131,6 +141,30 @@ export async function halfLoad(
       `Warren fleet, HTTP at ${point.rate}/s paced (${Math.round(point.fraction * 100)} % of max), per order (${queueType})`,
       cpu[`curve${point.fraction}`]!,
     );
+    if (point.plain.length === 0) continue;
+    const pct = Math.round(point.fraction * 100);
+    results.latency(
+      `latency.e2e.exchange.curve${point.fraction}.${queueType}`,
+      `Warren, order.placed on the exchange to CONFIRMED at ${pct} % of max (${queueType})`,
+      point.rate,
+      point.exchange,
+    );
+    results.latency(
+      `latency.e2e.plain.curve${point.fraction}.${queueType}`,
+      `plain same work, order.placed to order.confirmed at ${pct} % of max (${queueType})`,
+      point.rate,
+      point.plain,
+    );
+    results.cpuCost(
+      `cpu.paced.curve${point.fraction}.exchange.${queueType}`,
+      `Warren fleet, exchange at ${point.rate}/s paced (${pct} % of max), per order (${queueType})`,
+      cpu[`curve${point.fraction}Exchange`]!,
+    );
+    results.cpuCost(
+      `cpu.paced.curve${point.fraction}.plain.${queueType}`,
+      `plain same-work fleet at ${point.rate}/s paced (${pct} % of max), per order (${queueType})`,
+      cpu[`curve${point.fraction}Plain`]!,
+    );
   }
   if (light.http.length > 0) {
     results.latency(
@@ -139,6 +173,18 @@ export async function halfLoad(
       lightRate,
       light.http,
       { kind: 'max', value: 20 },
+    );
+    results.latency(
+      `latency.e2e.exchange.light.${queueType}`,
+      `Warren, order.placed on the exchange to CONFIRMED, light load (${queueType})`,
+      lightRate,
+      light.exchange,
+    );
+    results.latency(
+      `latency.e2e.plain.light.${queueType}`,
+      `plain same work, order.placed to order.confirmed, light load (${queueType})`,
+      lightRate,
+      light.plain,
     );
     results.latency(
       `latency.e2e.raw.light.${queueType}`,
