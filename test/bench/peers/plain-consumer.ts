@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createDecipheriv, randomUUID } from 'node:crypto';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { Redis } from 'ioredis';
 import { calls, claimIdOf, keys, mergeLines, type Line, type PlainScripts } from './plain-calls';
@@ -21,6 +21,8 @@ export interface PlainContext {
   retentionMs: number;
   leaseMs: number;
   prefetch: number;
+  /** The keys that open an OrderPlaced's sealed payment token, by key id (payment only). */
+  tokenKeys?: ReadonlyMap<string, Buffer>;
 }
 
 interface Incoming {
@@ -32,6 +34,7 @@ interface Incoming {
   items?: Line[];
   totalAmount?: number;
   currency?: string;
+  sealedPaymentToken?: string;
   timestamp?: string;
 }
 
@@ -170,6 +173,9 @@ export function paymentHandler(ctx: PlainContext, queue: string) {
     if ((await ctx.redis.set(keys.claim(prefix, queue, claimId), token, 'PX', ctx.leaseMs, 'NX')) !== 'OK') return;
     const { orderId } = event;
     if (event.eventType === 'OrderPlaced') {
+      // The card token is needed to charge: opened as Warren's payment service opens it (AES-256-GCM, the order
+      // id as associated data), so that the same work includes the same decryption.
+      openSealed(ctx.tokenKeys!, event.sealedPaymentToken!, orderId);
       const amount = event.totalAmount!;
       const currency = event.currency!;
       const [seen, entry] = (await scripts.run('observeTerms', calls.observeTerms(prefix, retentionMs, orderId, amount, currency))) as [
@@ -193,6 +199,17 @@ export function paymentHandler(ctx: PlainContext, queue: string) {
     }
     await scripts.run('completeClaim', calls.completeClaim(prefix, retentionMs, queue, claimId, token));
   };
+}
+
+/** `v1.<kid>.<iv>.<ciphertext>.<tag>`, base64url parts; throws when the token is not authentic. */
+function openSealed(keys: ReadonlyMap<string, Buffer>, sealed: string, orderId: string): string {
+  const [, kid = '', iv = '', ciphertext = '', tag = ''] = sealed.split('.');
+  const key = keys.get(kid);
+  if (!key) throw new Error(`unknown token key ${kid}`);
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  decipher.setAAD(Buffer.from(orderId, 'utf8'));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
 }
 
 function fieldOf(flat: readonly string[], name: string): string | undefined {

@@ -2,6 +2,7 @@ import amqplib from 'amqplib';
 import { Redis } from 'ioredis';
 import type { QueueType } from '../../../shared/config/config';
 import { planTopology } from '../../../shared/messaging/topology';
+import { DEV_TOKEN_KEYRING } from '../../../shared/security/token-keys';
 import { inventory } from '../../../workers/inventory/service';
 import { order } from '../../../workers/order/service';
 import { payment } from '../../../workers/payment/service';
@@ -12,7 +13,8 @@ import { consume, inventoryHandler, orderHandler, paymentHandler, type PlainCont
  * One process of the plain same-work fleet: amqplib and ioredis only (peers/plain-consumer.ts), on queues named,
  * bound and declared as Warren's services declare theirs, making the Redis calls Warren's service of the same
  * name makes per order, with Warren's own Lua (handed over by the harness in PLAIN_SCRIPTS). Only the
- * declarations of Warren's services (queue names, bindings) and its queue arguments are imported from Warren.
+ * declarations of Warren's services (queue names, bindings), its queue arguments and the development token key
+ * are imported from Warren.
  */
 type Role = 'inventory' | 'payment' | 'order';
 const role = process.argv[2] as Role;
@@ -48,6 +50,8 @@ async function main(): Promise<void> {
     retentionMs: Number(env('IDEMPOTENCY_RETENTION_MS')),
     leaseMs: Number(env('IDEMPOTENCY_LEASE_MS')),
     prefetch: Number(env('PREFETCH')),
+    // The key the harness seals tokens with (the fleet's development key), handed over as PAYMENT_TOKEN_KEYS is.
+    tokenKeys: DEV_TOKEN_KEYRING.byKid,
   };
   let stopRole = async () => {};
   if (role === 'order') {
