@@ -6,6 +6,7 @@ import type { ServiceName } from '../../../workers/registry';
 import { freePort } from '../../helpers/ports';
 import type { ScriptSources } from '../peers/plain-calls';
 import { EXCHANGE } from './payload';
+import { Inspector } from './inspect';
 import type { BenchScope } from './scope';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -57,6 +58,8 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
+const INSPECTOR_CHATTER = /^(Debugger (listening|attached|ending)|For help, see: )/;
+
 /** A group of child processes that `stop()` ends with SIGTERM (SIGKILL after 10 s). */
 export class ProcessGroup {
   readonly children = new Map<string, ChildProcess>();
@@ -68,7 +71,15 @@ export class ProcessGroup {
   add(name: string, child: ChildProcess): ChildProcess {
     this.children.set(name, child);
     live.add(child);
-    child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk.toString('utf8')}`));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      // The inspector's own chatter (a service started with --inspect) is not the service's to report.
+      const text = chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line && !INSPECTOR_CHATTER.test(line))
+        .join('\n');
+      if (text) process.stderr.write(`[${name}] ${text}\n`);
+    });
     child.once('exit', () => {
       this.children.delete(name);
       live.delete(child);
@@ -84,16 +95,24 @@ export class ProcessGroup {
 export interface WarrenFleet extends ProcessGroup {
   api: string;
   ops: Record<ServiceName, string>;
+  /** Each service's inspector, when started with `inspect` (the soak's full-GC probes). */
+  inspectors: Partial<Record<ServiceName, Inspector>>;
 }
 
 /**
  * Warren's fleet as `npm run fleet` runs it: each service its own process (`node dist/workers/run.js`), with
  * production defaults except the scope's vhost, key prefix and free ports; logs go to /dev/null.
  */
-export async function startWarrenFleet(scope: BenchScope, queueType: QueueType, env: Record<string, string> = {}): Promise<WarrenFleet> {
+export async function startWarrenFleet(
+  scope: BenchScope,
+  queueType: QueueType,
+  env: Record<string, string> = {},
+  inspect = false,
+): Promise<WarrenFleet> {
   if (!existsSync(RUN)) throw new Error(`${RUN} is missing: run \`npm run build\` first (npm run bench does)`);
   const ports = { api: await freePort(), order: await freePort(), inventory: await freePort(), payment: await freePort() };
   const group = new ProcessGroup() as WarrenFleet;
+  group.inspectors = {};
   group.api = `http://127.0.0.1:${ports.api}`;
   group.ops = {
     order: `http://127.0.0.1:${ports.order}`,
@@ -114,7 +133,12 @@ export async function startWarrenFleet(scope: BenchScope, queueType: QueueType, 
       const profile = process.env['BENCH_PROFILE_DIR']
         ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
         : [];
-      group.add(name, spawn(process.execPath, [...profile, RUN, name], { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] }));
+      // Port 0: the inspector takes a free port on the loopback interface and names it on stderr.
+      const inspector = inspect ? ['--inspect=127.0.0.1:0'] : [];
+      const child = spawn(process.execPath, [...profile, ...inspector, RUN, name], { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+      const attached = inspect ? Inspector.attach(child) : undefined;
+      group.add(name, child);
+      if (attached) group.inspectors[name] = await attached;
       await waitReady(`${group.ops[name]}/readyz`, name);
     }
   } catch (error) {

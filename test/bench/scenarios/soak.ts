@@ -6,6 +6,7 @@ import { orderBody, placeOverHttp, placeOverHttpPaced, type Placed } from '../li
 import { slopePerMinute, type RssSeries } from '../lib/memory';
 import type { BenchOptions } from '../lib/options';
 import { EXCHANGE } from '../lib/payload';
+import type { AfterGc } from '../lib/inspect';
 import { rssMb, startWarrenFleet, type WarrenFleet } from '../lib/procs';
 import { connectRaw, Sink, sleep } from '../lib/raw';
 import type { MemoryTrend, Results } from '../lib/results';
@@ -28,6 +29,12 @@ export const FLAT_RSS_SLOPE_MB_PER_MIN = 1;
  * its heap and the last half is too short to tell a warm-up from a leak, so the numbers are reported unjudged.
  */
 export const MIN_JUDGED_MINUTES = 5;
+
+/**
+ * The most the V8 heap after a full collection may grow over the measured part and still be called flat, in MB:
+ * over the 10-minute soak (~160,000 orders) about 13 bytes an order, far below one retained object per order.
+ */
+export const FLAT_HEAP_AFTER_GC_MB = 2;
 
 /** One order in `DECLINE_EVERY` pays with `tok_decline`: the cancel path (and inventory's release) soaks too. */
 const DECLINE_EVERY = 20;
@@ -59,7 +66,7 @@ export async function benchSoak(results: Results, options: BenchOptions, queueTy
     sink = await Sink.open(raw, EXCHANGE, ['order.confirmed', 'order.cancelled']);
     const reasons = await cancelReasons(raw);
     await stock(scope);
-    fleet = await startWarrenFleet(scope, queueType);
+    fleet = await startWarrenFleet(scope, queueType, {}, true);
     const s = sink;
     const f = fleet;
 
@@ -88,12 +95,22 @@ export async function benchSoak(results: Results, options: BenchOptions, queueTy
     reasons.clear();
     const t0 = performance.now();
     const sampler = new SoakSampler(f, t0, sampleMs);
+    // Each service's memory after a full collection, just before the measured part (so that the collection's drop
+    // falls in the warm-up) and just after it (outside the window the slopes are fitted over).
+    const afterGc: Record<string, AfterGc[]> = {};
+    const probeGc = async () => {
+      for (const [name, inspector] of Object.entries(f.inspectors)) (afterGc[name] ??= []).push(await inspector.afterFullGc());
+    };
+    const startProbe = sleep(Math.max(0, warmupMs - 5000)).then(probeGc);
+    startProbe.catch(() => undefined); // awaited below; a failed run must not also end on an unhandled rejection
     let placed: Placed;
     let drainedS: number;
     try {
       placed = await placeOverHttpPaced(f.api, rate, warmupMs + durationMs, (i) =>
         i % DECLINE_EVERY === DECLINE_EVERY - 1 ? orderBody(i).replace('"tok_visa"', '"tok_decline"') : orderBody(i),
       );
+      await startProbe;
+      await probeGc();
       const drainFrom = performance.now();
       await s.waitFor(placed.size, drainMs).catch(() => undefined);
       drainedS = (performance.now() - drainFrom) / 1000;
@@ -141,6 +158,22 @@ export async function benchSoak(results: Results, options: BenchOptions, queueTy
         `${service} ${fmtSlope(rss.lateSlopeMbPerMin)} MB/min (≈ ${bytesPerOrder} B/order; V8 heap total ${lateOf(sampler.heapTotal[service]!)}, external ${lateOf(sampler.external[service]!)}) vs < ${round1(limitMbPerMin)}`,
       );
     }
+    // The heap after a full collection does not ride the GC sawtooth: a JS leak shows as its growth.
+    const gcDetail = Object.entries(afterGc).map(
+      ([name, [before, after]]) =>
+        `${name} heap ${before?.heapUsedMb} → ${after?.heapUsedMb} MB, RSS ${before?.rssMb} → ${after?.rssMb} MB, external ${before?.externalMb} → ${after?.externalMb} MB`,
+    );
+    const heapGrowth = Math.max(
+      ...Object.values(afterGc).map(([before, after]) => (after?.heapUsedMb ?? Number.NaN) - (before?.heapUsedMb ?? Number.NaN)),
+    );
+    if (minutes >= MIN_JUDGED_MINUTES)
+      results.check(
+        `soak.heap.${queueType}`,
+        `V8 heap after a full collection grows by less than ${FLAT_HEAP_AFTER_GC_MB} MB over the ${minutes}-minute soak (${queueType})`,
+        heapGrowth < FLAT_HEAP_AFTER_GC_MB,
+        `before → after the measured part: ${gcDetail.join('; ')}`,
+        { afterGc },
+      );
     if (minutes >= MIN_JUDGED_MINUTES)
       results.check(
         `soak.rss.${queueType}`,
