@@ -34,8 +34,9 @@ export interface PublishProperties extends Options.Publish {
 /**
  * Publishes persistent, mandatory messages and settles each Promise on the broker's confirm: resolved when the
  * broker has taken the message, rejected with a {@link PublishError} on nack, return (unroutable), timeout, or a
- * full buffer. While the broker is unreachable, publishes wait in amqp-connection-manager's queue (bounded here);
- * confirms lost to a closed channel are re-published on reconnect.
+ * full buffer. While the channel is open, publishes go straight onto it; while the broker is unreachable (or the
+ * socket is full), they wait in amqp-connection-manager's queue (bounded here); confirms lost to a closed channel
+ * are re-published on reconnect.
  */
 export class Publisher {
   private readonly channel: ChannelWrapper;
