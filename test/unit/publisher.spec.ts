@@ -23,7 +23,7 @@ async function publisherWith(options: Partial<PublisherOptions> = {}) {
     ...options,
   });
   await publisher.ready();
-  return { publisher, broker: amqp.channel('publisher'), metrics };
+  return { publisher, broker: amqp.channel('publisher'), wrapper: amqp.wrappers.get('publisher')!, metrics };
 }
 
 const bytes = (n: number) => Buffer.alloc(n, 'x');
@@ -155,6 +155,44 @@ describe('Publisher (fake broker)', () => {
       broker.published.map((p) => p.options.messageId),
       ['m-1', 'm-1'],
     );
+  });
+
+  it('publishes straight onto the open channel; while its socket is full, through the manager’s queue until drain', async () => {
+    const { publisher, broker, wrapper } = await publisherWith();
+    await publisher.publish('test.events', 'k', bytes(3), { messageId: 'direct' });
+    assert.equal(wrapper.queued, 0, 'no detour through the manager while the channel has room');
+    broker.socketFull = true;
+    await publisher.publish('test.events', 'k', bytes(3), { messageId: 'fills-the-socket' });
+    await publisher.publish('test.events', 'k', bytes(3), { messageId: 'queued' });
+    assert.equal(wrapper.queued, 1, 'past the high-water mark, the next publish waits in the manager’s queue');
+    broker.socketFull = false;
+    broker.emit('drain');
+    await publisher.publish('test.events', 'k', bytes(3), { messageId: 'direct-again' });
+    assert.equal(wrapper.queued, 1);
+    assert.deepEqual(
+      broker.published.map((p) => p.options.messageId),
+      ['direct', 'fills-the-socket', 'queued', 'direct-again'],
+    );
+  });
+
+  it('times each publish out at its own deadline, and ignores a confirm that comes after it', async () => {
+    const { publisher, broker, metrics } = await publisherWith({ timeoutMs: 60 });
+    broker.confirm = 'never';
+    const first = watch(publisher.publish('test.events', 'k', bytes(1), { messageId: 'first' }));
+    await sleep(40);
+    const second = watch(publisher.publish('test.events', 'k', bytes(1), { messageId: 'second' }));
+    await until('the first deadline', () => first.outcome !== 'pending');
+    assert.equal(first.outcome, 'timeout');
+    assert.equal(second.outcome, 'pending', 'the second has time left');
+    broker.published[1]!.settle('ack');
+    await until('the second confirm', () => second.outcome !== 'pending');
+    assert.equal(second.outcome, 'resolved');
+    broker.published[0]!.settle('ack'); // too late: already failed
+    await sleep(10);
+    assert.equal(first.outcome, 'timeout');
+    assert.equal(publisher.depth, 0);
+    assert.equal(await valueOf(metrics.published, { outcome: 'timeout' }), 1);
+    assert.equal(await valueOf(metrics.published, { outcome: 'confirmed' }), 1);
   });
 
   it('publishes an event under its routing key, with properties mirroring its metadata', async () => {

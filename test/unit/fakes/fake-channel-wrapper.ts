@@ -14,6 +14,8 @@ export class FakeChannelWrapper
 {
   readonly channel = new FakeChannel();
   closed = false;
+  /** Publishes that came through the wrapper (its queue) rather than straight onto the channel. */
+  queued = 0;
   private readonly connected: Promise<void>;
 
   constructor(readonly options: CreateChannelOpts) {
@@ -28,6 +30,7 @@ export class FakeChannelWrapper
   }
 
   async publish(exchange: string, routingKey: string, content: unknown, options: Options.Publish = {}): Promise<boolean> {
+    this.queued++;
     const { timeout, ...publishOptions } = options;
     const timeoutMs = timeout || this.options.publishTimeout;
     await this.connected;

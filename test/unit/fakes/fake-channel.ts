@@ -53,6 +53,8 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
   readonly violations: string[] = [];
   /** How the next publishes are settled: one outcome for all, or one chosen per publish. */
   confirm: Confirm | ((publish: Published) => Confirm) = 'ack';
+  /** The socket's buffer is past its high-water mark: `publish` takes the message but returns false (emit `drain` to clear). */
+  socketFull = false;
   /** When set, the broker refuses queue declarations with it and closes the channel (a revoked permission). */
   refuse?: Error;
   /** Messages waiting in a queue for `basic.get`, by queue. */
@@ -161,7 +163,7 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
     const outcome = typeof this.confirm === 'function' ? this.confirm(publish) : this.confirm;
     // A broker's confirm arrives on a later turn, never inside publish().
     if (outcome !== 'never') setImmediate(() => publish.settle(outcome));
-    return true;
+    return !this.socketFull;
   }
 
   /** Delivers a message to the consumer of `queue`, as the broker would; returns it for settle checks. */
