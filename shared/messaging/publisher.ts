@@ -172,7 +172,7 @@ export class Publisher {
         ? this.publishDirect(this.direct, exchange, routingKey, content, options, deadline)
         : this.channel.publish(exchange, routingKey, content, { ...options, timeout }).then(() => undefined);
     return published.catch(async (error: unknown) => {
-      if (!/channel closed|connection closed/i.test(String((error as Error)?.message))) throw error;
+      if (!isClosedChannelError(error)) throw error;
       await new Promise((r) => setTimeout(r, 20));
       return this.publishUntilSettled(exchange, routingKey, content, properties, deadline);
     });
@@ -201,9 +201,10 @@ export class Publisher {
         // The socket's buffer is full: the message is in it, the next ones wait in the manager's queue until drain.
         if (!room && this.direct === channel) this.direct = undefined;
       } catch (error) {
-        // Closed between its 'close' event and our check: amqplib refuses the write, the retry takes the queue.
         this.deadlines.settle(watched);
-        this.direct = undefined;
+        // Closed between its 'close' event and our check: amqplib refuses the write, the retry takes the queue. Any
+        // other refusal (a property amqplib cannot encode) is this message's alone: the channel stays in use.
+        if (isClosedChannelError(error) && this.direct === channel) this.direct = undefined;
         reject(error as Error);
       }
     });
@@ -240,6 +241,11 @@ export class Publisher {
     if (id) this.returned.add(id);
     this.options.log.warn({ routingKey: message.fields.routingKey, messageId: id }, 'message returned unroutable');
   }
+}
+
+/** amqplib's "channel closed" / "Channel closed" and the connection's: the message may go again on the next channel. */
+function isClosedChannelError(error: unknown): boolean {
+  return /channel closed|connection closed/i.test(String((error as Error)?.message));
 }
 
 interface Watched {

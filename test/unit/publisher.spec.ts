@@ -175,6 +175,19 @@ describe('Publisher (fake broker)', () => {
     );
   });
 
+  it('keeps publishing straight onto the channel after amqplib refuses one message it cannot encode', async () => {
+    const { publisher, broker, wrapper } = await publisherWith();
+    broker.refusePublish = new TypeError('header value cannot be encoded');
+    await assert.rejects(publisher.publish('test.events', 'k', bytes(3), { messageId: 'bad' }), PublishError);
+    broker.refusePublish = undefined;
+    await publisher.publish('test.events', 'k', bytes(3), { messageId: 'good' });
+    assert.equal(wrapper.queued, 0, 'one bad message does not send the rest through the manager');
+    assert.deepEqual(
+      broker.published.map((p) => p.options.messageId),
+      ['good'],
+    );
+  });
+
   it('times each publish out at its own deadline, and ignores a confirm that comes after it', async () => {
     const { publisher, broker, metrics } = await publisherWith({ timeoutMs: 60 });
     broker.confirm = 'never';

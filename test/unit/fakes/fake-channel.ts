@@ -55,6 +55,8 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
   confirm: Confirm | ((publish: Published) => Confirm) = 'ack';
   /** The socket's buffer is past its high-water mark: `publish` takes the message but returns false (emit `drain` to clear). */
   socketFull = false;
+  /** Thrown by the next publishes, as amqplib throws for a closed channel or a property it cannot encode. */
+  refusePublish?: Error;
   /** When set, the broker refuses queue declarations with it and closes the channel (a revoked permission). */
   refuse?: Error;
   /** Messages waiting in a queue for `basic.get`, by queue. */
@@ -139,6 +141,7 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
     options: Options.Publish = {},
     callback?: (err: unknown, ok: Replies.Empty) => void,
   ): boolean {
+    if (this.refusePublish) throw this.refusePublish;
     let done = false;
     const publish: Published = {
       exchange,
