@@ -45,16 +45,20 @@ export class Inspector {
         socket.onopen = () => resolve();
         socket.onerror = () => reject(new Error(`inspector ${this.url}: could not connect`));
       });
-      const replies = new Map<number, (result: unknown) => void>();
+      const replies = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
       socket.onmessage = (event: MessageEvent) => {
         const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
-        if (message.id !== undefined) replies.get(message.id)?.(message.result);
+        if (message.id !== undefined) replies.get(message.id)?.resolve(message.result);
+      };
+      // A service that dies mid-probe closes the socket: its calls fail instead of holding the soak for ever.
+      socket.onclose = () => {
+        for (const reply of replies.values()) reply.reject(new Error(`inspector ${this.url}: closed before it answered`));
       };
       let nextId = 1;
       const call = (method: string, params: Record<string, unknown> = {}) =>
-        new Promise<unknown>((resolve) => {
+        new Promise<unknown>((resolve, reject) => {
           const id = nextId++;
-          replies.set(id, resolve);
+          replies.set(id, { resolve, reject });
           socket.send(JSON.stringify({ id, method, params }));
         });
       await call('HeapProfiler.collectGarbage');

@@ -21,8 +21,6 @@ export interface PlainContext {
   retentionMs: number;
   leaseMs: number;
   prefetch: number;
-  /** The keys that open an OrderPlaced's sealed payment token, by key id (payment only). */
-  tokenKeys?: ReadonlyMap<string, Buffer>;
 }
 
 interface Incoming {
@@ -164,7 +162,8 @@ export function inventoryHandler(ctx: PlainContext) {
  * confirm script. The sealed payment token is not opened and the amount not checked (Warren's checks, no Redis
  * work); a claim found taken acks the copy, the first copy finishing the work.
  */
-export function paymentHandler(ctx: PlainContext, queue: string) {
+/** `tokenKeys`: the keys that open an OrderPlaced's sealed payment token, by key id. */
+export function paymentHandler(ctx: PlainContext, queue: string, tokenKeys: ReadonlyMap<string, Buffer>) {
   const { scripts, prefix, retentionMs } = ctx;
   return async (event: Incoming, c: Consumer): Promise<void> => {
     if (event.eventType !== 'OrderPlaced' && event.eventType !== 'OrderConfirmed') return;
@@ -175,7 +174,7 @@ export function paymentHandler(ctx: PlainContext, queue: string) {
     if (event.eventType === 'OrderPlaced') {
       // The card token is needed to charge: opened as Warren's payment service opens it (AES-256-GCM, the order
       // id as associated data), so that the same work includes the same decryption.
-      openSealed(ctx.tokenKeys!, event.sealedPaymentToken!, orderId);
+      openSealed(tokenKeys, event.sealedPaymentToken!, orderId);
       const amount = event.totalAmount!;
       const currency = event.currency!;
       const [seen, entry] = (await scripts.run('observeTerms', calls.observeTerms(prefix, retentionMs, orderId, amount, currency))) as [

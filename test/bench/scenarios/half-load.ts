@@ -15,6 +15,9 @@ export interface LatencySystem {
   processes: { pids(): Record<string, number> };
 }
 
+/** The fraction of the maximum at which issue 15's p99 target (≤ 50 ms) applies; the plain fleet runs there too. */
+const TARGET_FRACTION = 0.3;
+
 /**
  * Place-to-CONFIRMED latency at half the fleet's measured maximum (HTTP) rate, open loop, in windows that are the
  * repetitions: Warren through its HTTP API (the target), Warren with orders on the exchange, and the raw pattern
@@ -78,8 +81,6 @@ export async function halfLoad(
     );
   }
   // The same at a light, fixed rate: what an order waits when the two cores are not the bottleneck.
-  // The plain same-work fleet and Warren's fleet from the exchange too: the same work without Warren, so what is
-  // the machine's and what is Warren's can be told apart.
   const light = { http: [] as Latency[], exchange: [] as Latency[], plain: [] as Latency[], raw: [] as Latency[] };
   const lightRate = Math.min(50, rate);
   for (let w = 0; w < options.latency.lightWindows; w++) {
@@ -90,7 +91,6 @@ export async function halfLoad(
   }
   const curve: { fraction: number; rate: number; reps: Latency[]; exchange: Latency[]; plain: Latency[] }[] = [];
   // Two windows a point: one window's p99 is a handful of orders, and the 30 % point carries a target.
-  // At the 30 % point (a target) the plain same-work fleet and Warren from the exchange run interleaved with it.
   const windowsAt = async (curveRate: number, key: string, peers: boolean) => {
     const out = { reps: [] as Latency[], exchange: [] as Latency[], plain: [] as Latency[] };
     for (let w = 0; w < Math.max(1, Math.round(windows / 2)); w++) {
@@ -105,7 +105,7 @@ export async function halfLoad(
     for (const fraction of options.latency.curve) {
       const curveRate = Math.round(maxRate * fraction);
       if (curveRate <= lightRate || curveRate >= rate) continue;
-      curve.push({ fraction, rate: curveRate, ...(await windowsAt(curveRate, `curve${fraction}`, fraction === 0.3)) });
+      curve.push({ fraction, rate: curveRate, ...(await windowsAt(curveRate, `curve${fraction}`, fraction === TARGET_FRACTION)) });
     }
   }
   // Issue 15's latency targets are at 30 % of the maximum and at 50/s (below); half load is reported without one.
@@ -134,7 +134,7 @@ export async function halfLoad(
       `Warren, place (HTTP) to CONFIRMED at ${Math.round(point.fraction * 100)} % of max (${queueType})`,
       point.rate,
       point.reps,
-      point.fraction === 0.3 ? { kind: 'max', value: 50 } : undefined,
+      point.fraction === TARGET_FRACTION ? { kind: 'max', value: 50 } : undefined,
     );
     results.cpuCost(
       `cpu.paced.curve${point.fraction}.${queueType}`,

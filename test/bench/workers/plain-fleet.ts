@@ -50,8 +50,6 @@ async function main(): Promise<void> {
     retentionMs: Number(env('IDEMPOTENCY_RETENTION_MS')),
     leaseMs: Number(env('IDEMPOTENCY_LEASE_MS')),
     prefetch: Number(env('PREFETCH')),
-    // The key the harness seals tokens with (the fleet's development key), handed over as PAYMENT_TOKEN_KEYS is.
-    tokenKeys: DEV_TOKEN_KEYRING.byKid,
   };
   let stopRole = async () => {};
   if (role === 'order') {
@@ -63,7 +61,8 @@ async function main(): Promise<void> {
     await consume(ctx, queue, handler.handle);
     stopRole = handler.stop;
   } else {
-    await consume(ctx, queue, role === 'inventory' ? inventoryHandler(ctx) : paymentHandler(ctx, queue));
+    // Payment opens tokens with the key the harness seals them with (the fleet's development key).
+    await consume(ctx, queue, role === 'inventory' ? inventoryHandler(ctx) : paymentHandler(ctx, queue, DEV_TOKEN_KEYRING.byKid));
   }
   process.send?.('ready');
   // The harness is gone (even killed outright): so is the reason to run.
