@@ -3,7 +3,8 @@ import { ConfigError } from './config';
 /**
  * Who may call what. `jwt`: the order API takes bearer JWTs signed by a key of the identity provider's JWKS
  * (`AUTH_JWKS_URL`), for `AUTH_AUDIENCE` (and `AUTH_ISSUER` when set). `hs256`: JWTs signed with a shared secret
- * (`AUTH_JWT_SECRET`), for development and tests. Both need `OPS_TOKEN` for the ops ports' state-changing routes.
+ * (`AUTH_JWT_SECRET`): the development identity (`npm run token`, compose's `.env`), refused in production. Both
+ * need `OPS_TOKEN` for the ops ports' state-changing routes.
  * `off`: no authentication at all, for a laptop (`npm run fleet`): the body's customerId is trusted.
  */
 export type AuthConfig =
@@ -41,6 +42,11 @@ export function readAuthConfig(env: Env): AuthConfig {
   if (mode === 'off') return { mode };
   if (mode !== 'jwt' && mode !== 'hs256')
     throw new ConfigError(`Invalid configuration: AUTH_MODE: expected jwt, hs256 or off, got "${mode.slice(0, 32)}"`);
+  // Anyone holding the shared secret mints any customer's token (`npm run token` does): a development identity only.
+  if (mode === 'hs256' && isProduction(env))
+    throw new ConfigError(
+      'Invalid configuration: AUTH_MODE: hs256 is the development identity and is refused when NODE_ENV=production: use jwt (your identity provider) or off',
+    );
   const issuer = value(env, 'AUTH_ISSUER');
   const opsToken = secret(env, 'OPS_TOKEN', `required with AUTH_MODE=${mode} (the ops ports' admin credential)`);
   if (mode === 'jwt') {

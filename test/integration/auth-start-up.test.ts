@@ -24,10 +24,24 @@ describe('authentication at start-up: secure in the image, open with a warning o
   });
 
   it('names the missing setting of the chosen mode, and never the secret', () => {
-    const run = runAsImage({ NODE_ENV: 'production', AUTH_MODE: 'hs256', AUTH_JWT_SECRET: 'too-short-secret' });
+    const run = runAsImage({ NODE_ENV: 'production', AUTH_MODE: 'jwt', OPS_TOKEN: 'too-short-secret' });
     assert.equal(run.status, 78, run.stderr);
-    assert.match(run.stderr, /^Invalid configuration: (OPS_TOKEN|AUTH_JWT_SECRET): /);
+    assert.match(run.stderr, /^Invalid configuration: OPS_TOKEN: must be at least 32 characters\n$/);
     assert.doesNotMatch(run.stderr, /too-short-secret/);
+  });
+
+  it('the image refuses the development identity (hs256), whatever its secret', () => {
+    const run = runAsImage({
+      NODE_ENV: 'production',
+      AUTH_MODE: 'hs256',
+      AUTH_JWT_SECRET: 'a-long-enough-shared-secret-0123456789',
+      OPS_TOKEN: 'an-ops-token-of-at-least-32-characters',
+    });
+    assert.equal(run.status, 78, run.stderr);
+    assert.match(
+      run.stderr,
+      /^Invalid configuration: AUTH_MODE: hs256 is the development identity and is refused when NODE_ENV=production/,
+    );
   });
 
   it('a laptop fleet runs open and says so at start-up', async () => {

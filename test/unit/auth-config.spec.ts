@@ -34,6 +34,11 @@ describe('config: authentication and the price list', () => {
     [{ AUTH_MODE: 'basic' }, /AUTH_MODE: expected jwt, hs256 or off/],
     [{ AUTH_MODE: 'hs256', OPS_TOKEN: SECRET, AUTH_JWT_SECRET: 'short' }, /AUTH_JWT_SECRET: must be at least 32 characters/],
     [{ AUTH_MODE: 'hs256', AUTH_JWT_SECRET: SECRET }, /OPS_TOKEN: required with AUTH_MODE=hs256/],
+    // The development identity (npm run token) never reaches a production fleet.
+    [
+      { NODE_ENV: 'production', PRICE_LIST: 'off', AUTH_MODE: 'hs256', OPS_TOKEN: SECRET, AUTH_JWT_SECRET: SECRET },
+      /AUTH_MODE: hs256 is the development identity and is refused when NODE_ENV=production/,
+    ],
     [{ AUTH_MODE: 'jwt', OPS_TOKEN: SECRET, AUTH_AUDIENCE: 'warren' }, /AUTH_JWKS_URL: required/],
     [{ AUTH_MODE: 'jwt', OPS_TOKEN: SECRET, AUTH_JWKS_URL: 'ftp://idp/jwks', AUTH_AUDIENCE: 'warren' }, /AUTH_JWKS_URL: expected https/],
     [{ AUTH_MODE: 'jwt', OPS_TOKEN: SECRET, AUTH_JWKS_URL: 'https://idp.example/jwks' }, /AUTH_AUDIENCE: required with AUTH_MODE=jwt/],
