@@ -4,13 +4,13 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { FLEET_CONFIG_VARIABLES, SERVICE_DECLARATIONS, SERVICE_NAMES } from '../../workers/registry';
 import { validateManifest } from './k8s-schemas';
-import { byKind, CHART, helm, kindCounts, REPO, renderChart, selects, type Manifest } from './tools';
+import { byKind, CHART, helm, kindCounts, MINIMAL_VALUES, REPO, renderChart, selects, type Manifest } from './tools';
 
 const CHART_FILES = 'deploy/helm/warren/files';
 
 /** The renders CI checks: defaults, and every optional feature on (once per autoscaling engine). */
 const RENDERS: Record<string, string[]> = {
-  defaults: [],
+  'defaults and the settings the image requires': [MINIMAL_VALUES],
   'all features, KEDA, RabbitmqCluster': ['ci/all-features-keda-values.yaml'],
   'all features, HPA, external broker': ['ci/all-features-hpa-values.yaml'],
 };
@@ -130,7 +130,8 @@ describe('deploy: Helm chart', function () {
         const manifests = rendered[name] ?? [];
         for (const d of byKind(manifests, 'Deployment')) {
           const service = SERVICE_DECLARATIONS.find((s) => s.name === d.metadata.labels?.['app.kubernetes.io/component']);
-          const secrets: readonly string[] = (service as { secrets?: readonly string[] } | undefined)?.secrets ?? [];
+          // Every declared secret but the development identity's, which the image (and so the chart) refuses.
+          const secrets = ((service as { secrets?: readonly string[] } | undefined)?.secrets ?? []).filter((s) => s !== 'AUTH_JWT_SECRET');
           const container = d.spec.template.spec.containers[0];
           const names = new Set<string>((container.env ?? []).map((e: { name: string }) => e.name));
           for (const source of container.envFrom ?? []) {
@@ -188,12 +189,10 @@ describe('deploy: Helm chart', function () {
       /secrets\.paymentTokenKeys is required/,
     );
     await assert.rejects(renderChart(['ci/all-features-keda-values.yaml'], ['secrets.paymentTokenKeys=k1:short']), /paymentTokenKeys/);
-    // Authentication: chart-made credentials need the ops token unless AUTH_MODE is off, and the JWT secret for hs256.
+    // Authentication: chart-made credentials need the ops token unless AUTH_MODE is off; the image refuses hs256 (the
+    // development identity), so the chart does too.
     await assert.rejects(renderChart(['ci/all-features-keda-values.yaml'], ['secrets.opsToken=']), /secrets\.opsToken is required/);
-    await assert.rejects(
-      renderChart(['ci/all-features-keda-values.yaml'], ['config.AUTH_MODE=hs256', 'secrets.authJwtSecret=']),
-      /secrets\.authJwtSecret is required/,
-    );
+    await assert.rejects(renderChart(['ci/all-features-keda-values.yaml'], ['config.AUTH_MODE=hs256']), /AUTH_MODE/);
     await assert.rejects(renderChart(['ci/all-features-keda-values.yaml'], ['config.AUTH_MODE=basic']), /AUTH_MODE/);
     await renderChart(['ci/all-features-keda-values.yaml'], ['config.AUTH_MODE=off', 'secrets.opsToken=']);
     await assert.rejects(
@@ -280,6 +279,15 @@ describe('deploy: Helm chart', function () {
 
     it('fails when the grace period cannot cover preStop + SHUTDOWN_TIMEOUT_MS', async () => {
       await assert.rejects(renderChart([], ['services.order.preStopSleepSeconds=20']), /terminationGracePeriodSeconds/);
+    });
+
+    it('fails, naming the value, without a setting the image requires and no default can give', async () => {
+      const bare = (sets: string[]) => renderChart([], sets, undefined, { bare: true });
+      await assert.rejects(bare([]), /config\.AUTH_JWKS_URL is required with config\.AUTH_MODE=jwt/);
+      await assert.rejects(bare(['config.AUTH_JWKS_URL=https://idp/jwks']), /config\.AUTH_AUDIENCE is required/);
+      await assert.rejects(bare(['config.AUTH_JWKS_URL=https://idp/jwks', 'config.AUTH_AUDIENCE=a']), /config\.PRICE_LIST is required/);
+      await assert.rejects(renderChart([], ['config.PRICE_LIST=P001=75']), /config\.PRICE_LIST must be a JSON object/);
+      await renderChart([], ['config.AUTH_MODE=off', 'config.AUTH_JWKS_URL=', 'config.PRICE_LIST=off']);
     });
 
     it('fails when chart-managed credentials are incomplete', async () => {

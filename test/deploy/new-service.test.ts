@@ -13,7 +13,7 @@ import { SERVICE_DECLARATIONS } from '../../workers/registry';
 import { fleetPorts, startOrder } from '../helpers/fleet-ports';
 import { shipping } from './fixtures/shipping-service';
 import { validateManifest } from './k8s-schemas';
-import { byKind, helm, OPERATOR_CRDS, parseManifests, REPO, type Manifest } from './tools';
+import { byKind, helm, MINIMAL_VALUES, OPERATOR_CRDS, parseManifests, REPO, type Manifest } from './tools';
 
 const run = promisify(execFile);
 /** The registry with a fixture service added, and nothing else edited. */
@@ -142,7 +142,17 @@ describe('deploy: a fourth service is one declaration', function () {
   it('chart: the schema takes its values and refuses bad ones, and its password is required with a chart-made broker', async () => {
     const chart = path.join(root, CHART_DIR);
     const rendered = parseManifests(
-      await helm('template', 'warren', chart, '--set', 'services.shipping.replicas=3', '--set', 'config.SHIPPING_OPS_PORT=9300'),
+      await helm(
+        'template',
+        'warren',
+        chart,
+        '-f',
+        path.join(chart, MINIMAL_VALUES),
+        '--set',
+        'services.shipping.replicas=3',
+        '--set',
+        'config.SHIPPING_OPS_PORT=9300',
+      ),
     );
     const deployment = byKind(rendered, 'Deployment').find((d) => d.metadata.name === 'warren-shipping');
     assert.equal(deployment?.spec.replicas, 3);

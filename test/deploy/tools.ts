@@ -50,17 +50,23 @@ export const OPERATOR_CRDS = [
   'rabbitmq.com/v1beta1/RabbitmqCluster',
 ];
 
+/** What the image requires and no default can give (a JWKS URL, an audience, a price list): every render starts here. */
+export const MINIMAL_VALUES = 'ci/minimal-values.yaml';
+
 /**
- * `helm template` of the chart with the given values files (relative to the chart) and --set pairs, against a
- * cluster that has `apiVersions` (by default every operator's CRDs, so the chart's CRD check passes).
+ * `helm template` of the chart with MINIMAL_VALUES, then the given values files (relative to the chart) and --set
+ * pairs, against a cluster that has `apiVersions` (by default every operator's CRDs, so the chart's CRD check passes).
+ * `bare` leaves MINIMAL_VALUES out: the chart's defaults alone.
  */
 export async function renderChart(
   valuesFiles: readonly string[] = [],
   sets: readonly string[] = [],
   apiVersions: readonly string[] = OPERATOR_CRDS,
+  { bare = false } = {},
 ): Promise<Manifest[]> {
   const args = ['template', 'warren', CHART, '--namespace', 'shop'];
   for (const apiVersion of apiVersions) args.push('--api-versions', apiVersion);
+  if (!bare) args.push('-f', path.join(CHART, MINIMAL_VALUES));
   for (const file of valuesFiles) args.push('-f', path.join(CHART, file));
   for (const set of sets) args.push('--set', set);
   return parseManifests(await helm(...args));

@@ -82,8 +82,10 @@ app.kubernetes.io/component: {{ .service }}
 {{- include "warren.envValue" (default .port.default (index .root.Values.config .port.env)) -}}
 {{- end -}}
 
+{{/* The chart-made Secret is "<fullname>-chart-credentials", never the documented "warren-credentials" of an existing
+Secret: switching a release from one to the other must not meet a Secret that the other owns. */}}
 {{- define "warren.secretName" -}}
-{{- default (printf "%s-credentials" (include "warren.fullname" .)) .Values.secrets.existingSecret -}}
+{{- default (printf "%s-chart-credentials" (include "warren.fullname" .)) .Values.secrets.existingSecret -}}
 {{- end -}}
 
 {{- define "warren.rabbitmqName" -}}
@@ -94,6 +96,8 @@ app.kubernetes.io/component: {{ .service }}
 {{- define "warren.validate" -}}
 {{- $root := . -}}
 {{- include "warren.validateCrds" . -}}
+{{- include "warren.validateImageSettings" . -}}
+{{- include "warren.validateExistingSecret" . -}}
 {{- if and .Values.config.REDIS_SENTINELS (not .Values.config.REDIS_SENTINEL_NAME) -}}
 {{- fail "config.REDIS_SENTINEL_NAME is required with config.REDIS_SENTINELS (the master name the sentinels monitor)" -}}
 {{- end -}}
@@ -135,9 +139,6 @@ app.kubernetes.io/component: {{ .service }}
 {{- if and (not .Values.secrets.existingSecret) (ne (toString .Values.config.AUTH_MODE) "off") (not .Values.secrets.opsToken) -}}
 {{- fail "secrets.opsToken is required when secrets.existingSecret is empty and config.AUTH_MODE is not off (OPS_TOKEN guards the ops ports' admin writes)" -}}
 {{- end -}}
-{{- if and (not .Values.secrets.existingSecret) (eq (toString .Values.config.AUTH_MODE) "hs256") (not .Values.secrets.authJwtSecret) -}}
-{{- fail "secrets.authJwtSecret is required when secrets.existingSecret is empty and config.AUTH_MODE is hs256" -}}
-{{- end -}}
 {{- if and (not .Values.secrets.existingSecret) (not .Values.secrets.paymentTokenKeys) -}}
 {{- fail "secrets.paymentTokenKeys is required when secrets.existingSecret is empty (kid:base64key,...; the services that seal or open payment tokens refuse to start without it)" -}}
 {{- end -}}
@@ -149,6 +150,59 @@ app.kubernetes.io/component: {{ .service }}
 {{- range $user := append $users "admin" -}}
 {{- if not (index $root.Values.rabbitmqCluster.passwords $user) -}}
 {{- fail (printf "rabbitmqCluster.passwords.%s is required when rabbitmqCluster.enabled (or set rabbitmqCluster.existingDefinitionsSecret)" $user) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+What the image (NODE_ENV=production) refuses to start without, checked here so that `helm install` fails with the
+value's name instead of every pod crash-looping after "STATUS: deployed".
+*/}}
+{{- define "warren.validateImageSettings" -}}
+{{- if eq (toString .Values.config.AUTH_MODE) "jwt" -}}
+{{- if not .Values.config.AUTH_JWKS_URL -}}
+{{- fail "config.AUTH_JWKS_URL is required with config.AUTH_MODE=jwt (your identity provider's JWKS URL), or set config.AUTH_MODE=off" -}}
+{{- end -}}
+{{- if not .Values.config.AUTH_AUDIENCE -}}
+{{- fail "config.AUTH_AUDIENCE is required with config.AUTH_MODE=jwt (the audience your identity provider puts in Warren's tokens)" -}}
+{{- end -}}
+{{- end -}}
+{{- if not .Values.config.PRICE_LIST -}}
+{{- fail "config.PRICE_LIST is required: JSON unit prices per product and currency, e.g. {\"P001\":{\"USD\":75}}, or off to take totals as clients send them" -}}
+{{- end -}}
+{{- if and (ne (toString .Values.config.PRICE_LIST) "off") (not (hasPrefix "{" (trim (toString .Values.config.PRICE_LIST)))) -}}
+{{- fail "config.PRICE_LIST must be a JSON object of unit prices per product and currency, or off" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+An existing Secret, checked where the chart can see it: against a cluster (helm install/upgrade, not helm template,
+where lookup answers nothing) it must exist and hold every key the services need, so a missing one fails the
+install naming the key. The Secret list is asked first: it is empty only where no cluster is asked.
+*/}}
+{{- define "warren.validateExistingSecret" -}}
+{{- $name := .Values.secrets.existingSecret -}}
+{{- if and $name (lookup "v1" "Secret" .Release.Namespace "") -}}
+{{- $secret := lookup "v1" "Secret" .Release.Namespace $name -}}
+{{- if not $secret -}}
+{{- fail (printf "secrets.existingSecret: no Secret %q in namespace %s: create it first (docs/deploy.md), or set secrets.existingSecret=\"\" to have the chart make one from secrets.*" $name .Release.Namespace) -}}
+{{- end -}}
+{{- $data := default dict $secret.data -}}
+{{- $root := . -}}
+{{- /* Which declared secret variables a service cannot start without (others are optional in this chart). */ -}}
+{{- $required := dict "PAYMENT_TOKEN_KEYS" true "OPS_TOKEN" (ne (toString .Values.config.AUTH_MODE) "off") "AUTH_JWT_SECRET" false -}}
+{{- range $svc := (include "warren.registry" . | fromJson).services -}}
+{{- $keys := list (printf "%s-amqp-url" $svc.name) (ternary (printf "%s-redis-url" $svc.name) "redis-url" $root.Values.secrets.redisUrlPerService) -}}
+{{- range $variable := $svc.secrets -}}
+{{- if (hasKey $required $variable | ternary (index $required $variable) true) -}}
+{{- $keys = append $keys ($variable | lower | replace "_" "-") -}}
+{{- end -}}
+{{- end -}}
+{{- range $key := $keys -}}
+{{- if not (index $data $key) -}}
+{{- fail (printf "secrets.existingSecret: Secret %q has no key %q, which the %s service needs (docs/deploy.md lists every key)" $name $key $svc.name) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
