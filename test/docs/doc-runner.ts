@@ -21,6 +21,11 @@ export const REPO = path.resolve(__dirname, '../..');
 export interface DocBlock {
   file: string;
   name: string;
+  /**
+   * Set by `<!-- doc-test: NAME file=PATH -->` before a block of any language: the doc tells the reader to save it
+   * as PATH, and the runner does so (relative to the session's directory) instead of running it.
+   */
+  saveAs?: string;
   /** 1-based line of the fence in the file, for error messages. */
   line: number;
   code: string;
@@ -34,8 +39,9 @@ export interface DocRunOptions {
   timeoutMs?: number;
 }
 
-const TAG = /^<!--\s*doc-test:\s*([\w-]+)\s*-->\s*$/;
+const TAG = /^<!--\s*doc-test:\s*([\w-]+)(?:\s+file=([\w./-]+))?\s*-->\s*$/;
 const FENCE_OPEN = /^```(bash|sh)\s*$/;
+const ANY_FENCE_OPEN = /^```[\w-]*\s*$/;
 /**
  * A line only this runner prints (ASCII record separator first): `MARK <i>` ends the output of documented group i,
  * `MARK -` starts a block (output before it belongs to no group).
@@ -49,11 +55,13 @@ export function docBlocks(file: string): DocBlock[] {
   for (let i = 0; i < lines.length; i++) {
     const tag = TAG.exec(lines[i]!.trim());
     if (!tag) continue;
-    if (!FENCE_OPEN.test(lines[i + 1]?.trim() ?? ''))
+    const fence = tag[2] ? ANY_FENCE_OPEN : FENCE_OPEN;
+    if (!fence.test(lines[i + 1]?.trim() ?? ''))
       throw new Error(`${file}:${i + 1}: doc-test tag "${tag[1]}" is not followed by a bash block`);
     const end = lines.findIndex((l, j) => j > i + 1 && l.trim() === '```');
     if (end < 0) throw new Error(`${file}:${i + 2}: unterminated block "${tag[1]}"`);
-    blocks.push({ file, name: tag[1]!, line: i + 2, code: lines.slice(i + 2, end).join('\n') });
+    const code = lines.slice(i + 2, end).join('\n');
+    blocks.push({ file, name: tag[1]!, line: i + 2, code, ...(tag[2] ? { saveAs: tag[2] } : {}) });
     i = end;
   }
   return blocks;
@@ -82,6 +90,10 @@ export function compile(blocks: readonly DocBlock[]): { script: string; steps: S
   const steps: Step[] = [];
   for (const block of blocks) {
     out.push(`printf '\\n${MARK} -\\n'`);
+    if (block.saveAs) {
+      out.push(`cat > '${block.saveAs}' <<'WARREN_DOC_EOF'`, block.code, 'WARREN_DOC_EOF');
+      continue;
+    }
     let previous: 'command' | 'output' | 'other' = 'other';
     block.code.split('\n').forEach((text, index) => {
       const trimmed = text.trim();

@@ -44,4 +44,11 @@ describe('doc runner: documented output against what the commands print', () => 
     const { stdout, steps } = printed([block('X=kept'), block('echo "$X"\n# kept')]);
     assert.equal(checkOutput(stdout, steps), undefined);
   });
+
+  it('saves a block tagged with a file name instead of running it', () => {
+    const values: DocBlock = { ...block('image: { tag: "1" }\n# not output'), saveAs: 'values.yaml' };
+    const { script } = compile([values, block('cat values.yaml')]);
+    const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
+    assert.match(execFileSync('bash', ['-c', script], { cwd: dir, encoding: 'utf8' }), /^image: \{ tag: "1" \}\n# not output$/m);
+  });
 });
