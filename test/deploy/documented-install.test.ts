@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTokenVerifier } from '../../shared/auth/token-verifier';
+import type { ServiceDeclaration } from '../../shared/lifecycle/service';
 import { createLogger } from '../../shared/observability/logger';
 import { requireTokenKeys } from '../../shared/security/require-token-keys';
 import { loadFleetConfig, SERVICE_DECLARATIONS } from '../../workers/registry';
@@ -97,7 +98,7 @@ function podEnvironments(manifests: Manifest[], secrets: Record<string, Record<s
 /** Everything a service checks before it serves: the configuration, the token keyring, the customer-token verifier. */
 async function startsWith(service: string, env: Record<string, string>): Promise<void> {
   const config = loadFleetConfig(env);
-  const declaration = SERVICE_DECLARATIONS.find((s) => s.name === service)!;
+  const declaration: ServiceDeclaration = SERVICE_DECLARATIONS.find((s) => s.name === service)!;
   if ((declaration.secrets ?? []).includes('PAYMENT_TOKEN_KEYS')) requireTokenKeys(config, createLogger({ service, level: 'silent' }));
   if (declaration.api && config.auth.mode !== 'off') await createTokenVerifier(config.auth);
 }
