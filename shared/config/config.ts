@@ -70,7 +70,10 @@ export interface WarrenConfig {
   shutdownTimeoutMs: number;
   /** `HANDLER_TIMEOUT_MS`: a handler still running then fails transiently. @defaultValue 30000 */
   handlerTimeoutMs: number;
-  /** `IDEMPOTENCY_LEASE_MS`: how long a claim on an event in progress lasts. @defaultValue 30000 */
+  /**
+   * `IDEMPOTENCY_LEASE_MS`: a claim's lease, renewed while its handler runs (up to `HANDLER_TIMEOUT_MS`): how long a
+   * crashed worker's claim holds copies of its event off. @defaultValue 10000
+   */
   idempotencyLeaseMs: number;
   /** `IDEMPOTENCY_RETENTION_MS`: how long a done marker lasts; longer than the whole retry horizon. @defaultValue 7 days */
   idempotencyRetentionMs: number;
@@ -154,7 +157,7 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
       PUBLISH_BUFFER_BYTES: positiveInt({ default: DEFAULT_PUBLISH_BUFFER_BYTES }),
       SHUTDOWN_TIMEOUT_MS: positiveInt({ default: 15000 }),
       HANDLER_TIMEOUT_MS: positiveInt({ default: 30000 }),
-      IDEMPOTENCY_LEASE_MS: positiveInt({ default: 30000 }),
+      IDEMPOTENCY_LEASE_MS: positiveInt({ default: 10000 }),
       IDEMPOTENCY_RETENTION_MS: positiveInt({ default: 7 * 24 * 3600 * 1000 }),
       OUTBOX_RELAY_INTERVAL_MS: positiveInt({ default: 500 }),
       CONSUMER_RECOVERY_DEADLINE_MS: positiveInt({ default: 60000 }),

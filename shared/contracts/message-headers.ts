@@ -41,6 +41,9 @@ const WARREN: Record<WarrenHeader, HeaderSchema> = {
   [H.service]: text('The service that dead-lettered it.'),
   [H.deadLetteredAt]: timestamp('When it was dead-lettered.'),
   [H.correlationId]: text("The order's id, when the body or the AMQP properties had one."),
+  [H.deferredSince]: timestamp(
+    'When the message first found its claim held by another worker; such waits spend no attempt until the holder could only be stuck.',
+  ),
   [REPLAY_HEADERS.count]: {
     type: 'integer',
     minimum: 1,

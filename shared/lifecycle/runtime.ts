@@ -100,7 +100,14 @@ export class Runtime {
       internalKey(config.redisKeyPrefix, service, 'ready'),
       this.log.child({ component: 'redis' }),
     );
-    this.claims = new ClaimStore(this.redis, config.redisKeyPrefix, config.idempotencyLeaseMs, config.idempotencyRetentionMs);
+    // Claims are renewed while their handler runs, up to the handler timeout: a dead worker's ends within a lease.
+    this.claims = new ClaimStore(
+      this.redis,
+      config.redisKeyPrefix,
+      config.idempotencyLeaseMs,
+      config.idempotencyRetentionMs,
+      config.handlerTimeoutMs,
+    );
     this.connections = {
       publish: connect(config.amqpUrls, 'publish', service, this.log, this.metrics, config.amqpTls),
       consume: connect(config.amqpUrls, 'consume', service, this.log, this.metrics, config.amqpTls),
@@ -219,6 +226,7 @@ export class Runtime {
     await Promise.all(this.consumers.map((c) => c.stop(timeout)));
     for (const hook of this.backgroundHooks)
       await hook().catch((err: Error) => this.log.warn({ err: err.message }, 'background stop failed'));
+    this.claims.close();
     await this.publisher.close(timeout).catch(() => undefined);
     await Promise.all(Object.values(this.connections).map((c) => c.close().catch(() => undefined)));
     this.redisWrites.stop();

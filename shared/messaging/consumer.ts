@@ -9,7 +9,14 @@ import { tracer } from '../observability/tracing';
 import { recordDeliveryFailure, traceProcess } from '../observability/tracing-messaging';
 import type { AckBatcher } from './ack-batcher';
 import { compose, type EventHandler, type HandlerMap, type MessageContext, type Middleware, type Pipeline } from './context';
-import { isPermanent, MalformedMessageError, MessageTooLargeError, UnknownEventError, UnsupportedContentTypeError } from './errors';
+import {
+  DeferredError,
+  isPermanent,
+  MalformedMessageError,
+  MessageTooLargeError,
+  UnknownEventError,
+  UnsupportedContentTypeError,
+} from './errors';
 import { KillSwitch, type DeliveryOutcome, type KillSwitchSettings } from './kill-switch';
 import type { Publisher } from './publisher';
 import { attemptOf, routeFailure } from './route-failure';
@@ -177,7 +184,7 @@ export class Consumer {
       // The event's own logger once it was read; a message that could not be read is logged under its trace.
       const log = ctx ? ctx.log : this.log.child({ traceId: span.traceId });
       await routeFailure(this.options, acks, msg, event?.eventType ?? 'unknown', error, log, event);
-      return isPermanent(error) ? 'permanent' : 'transient';
+      return error instanceof DeferredError ? 'deferred' : isPermanent(error) ? 'permanent' : 'transient';
     }
   }
 

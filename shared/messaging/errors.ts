@@ -13,6 +13,22 @@ export class TransientError extends Error {
   override readonly name: string = 'TransientError';
 }
 
+/**
+ * Not a failure: the work must wait (another worker holds its claim). Retried after `retryAfterMs` without spending
+ * an attempt, so no retry setting can dead-letter it, for as long as the wait can be legitimate (`deferLimitMs`
+ * since the first deferral); past that it is an ordinary transient failure.
+ */
+export class DeferredError extends TransientError {
+  override readonly name: string = 'DeferredError';
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+    readonly deferLimitMs: number,
+  ) {
+    super(message);
+  }
+}
+
 export class MalformedMessageError extends PermanentError {
   override readonly name = 'MalformedMessageError';
   override readonly code = 'MALFORMED_JSON';

@@ -11,7 +11,8 @@ export interface KillSwitchSettings {
 }
 
 /** What a delivery's processing came to, as the kill switch counts it. */
-export type DeliveryOutcome = 'success' | 'transient' | 'permanent';
+/** `deferred`: the work waits for another worker's claim; no sign of a failing downstream, so never counted. */
+export type DeliveryOutcome = 'success' | 'transient' | 'permanent' | 'deferred';
 
 /** The consumer the switch controls. */
 export interface Switchable {
@@ -52,7 +53,7 @@ export class KillSwitch {
 
   /** Counts the outcome of a delivery taken while consuming; outcomes that finish during a pause are ignored. */
   record(outcome: DeliveryOutcome, now = Date.now()): void {
-    if (this.state !== 'closed' || outcome === 'permanent' || this.stopped) return;
+    if (this.state !== 'closed' || outcome === 'permanent' || outcome === 'deferred' || this.stopped) return;
     if (outcome === 'success') {
       this.failures = [];
       return;

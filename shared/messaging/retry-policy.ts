@@ -1,13 +1,25 @@
-import { errorClass, errorMessage, isPermanent } from './errors';
+import { DeferredError, errorClass, errorMessage, isPermanent } from './errors';
 
-export type FailureAction = { kind: 'retry'; delayMs: number; nextAttempt: number } | { kind: 'dead-letter'; reasonCode: string };
+export type FailureAction =
+  | { kind: 'retry'; delayMs: number; nextAttempt: number; deferred?: true }
+  | { kind: 'requeue'; delayMs: number }
+  | { kind: 'dead-letter'; reasonCode: string };
 
 /**
  * Decides what a failed attempt becomes: a permanent error is dead-lettered at once; a transient one takes the
- * next delay tier while any is left (attempts = tiers + 1), then is dead-lettered as exhausted.
+ * next delay tier while any is left (attempts = tiers + 1), then is dead-lettered as exhausted. A deferral
+ * ({@link DeferredError}, `deferredForMs` after the first one) waits in the shortest tier that outlasts its
+ * `retryAfterMs` (the longest tier if none does) with the same attempt number; with no tiers at all it goes back
+ * to the queue after a pause.
  */
-export function decideFailure(error: unknown, attempt: number, retryDelaysMs: readonly number[]): FailureAction {
+export function decideFailure(error: unknown, attempt: number, retryDelaysMs: readonly number[], deferredForMs = 0): FailureAction {
   if (isPermanent(error)) return { kind: 'dead-letter', reasonCode: error.code };
+  if (error instanceof DeferredError && deferredForMs < error.deferLimitMs) {
+    if (retryDelaysMs.length === 0) return { kind: 'requeue', delayMs: Math.min(error.retryAfterMs, 1000) };
+    const ascending = [...retryDelaysMs].sort((a, b) => a - b);
+    const delayMs = ascending.find((d) => d >= error.retryAfterMs) ?? ascending.at(-1)!;
+    return { kind: 'retry', delayMs, nextAttempt: attempt, deferred: true };
+  }
   const delayMs = retryDelaysMs[attempt - 1];
   if (delayMs === undefined) return { kind: 'dead-letter', reasonCode: 'RETRIES_EXHAUSTED' };
   return { kind: 'retry', delayMs, nextAttempt: attempt + 1 };
@@ -30,6 +42,8 @@ export const H = {
   service: 'x-warren-service',
   correlationId: 'x-warren-correlation-id',
   deadLetteredAt: 'x-warren-dead-lettered-at',
+  /** When the message was first deferred (its claim held elsewhere): bounds how long deferrals stay free. */
+  deferredSince: 'x-warren-deferred-since',
 } as const;
 
 /** The failure's reason as it may appear in a header: one line, bounded, never a payment token. */

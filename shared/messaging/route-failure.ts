@@ -34,12 +34,22 @@ export async function routeFailure(
 ): Promise<void> {
   const { queue, metrics, publisher, topology, service } = options;
   const attempt = attemptOf(msg);
-  const action = decideFailure(error, attempt, topology.retryDelaysMs);
-  const { reason, errorClass } = describeFailure(error);
-  const now = new Date().toISOString();
   const headers: Record<string, unknown> = {};
   // Forged x-warren-* headers are gone already: what follows is either ours or set now.
   for (const [key, value] of Object.entries(trustedHeaders(msg))) if (!BROKER_HEADERS.test(key)) headers[key] = value;
+  const deferredSince = Date.parse(String(headers[H.deferredSince] ?? ''));
+  const action = decideFailure(error, attempt, topology.retryDelaysMs, Number.isNaN(deferredSince) ? 0 : Date.now() - deferredSince);
+  const { reason, errorClass } = describeFailure(error);
+  const now = new Date().toISOString();
+  if (action.kind === 'requeue') {
+    // No retry tier to wait in: the delivery waits here, then goes back to the queue unspent.
+    log.debug({ attempt, delayMs: action.delayMs, reason }, 'deferred; requeueing');
+    await new Promise((r) => setTimeout(r, action.delayMs));
+    acks.requeue(msg);
+    labelled(metrics.consumed)(queue, eventTypeLabel(eventType), 'deferred').inc();
+    return;
+  }
+  if (action.kind === 'retry' && action.deferred) headers[H.deferredSince] ??= now;
   headers[H.firstFailureAt] ??= now;
   headers[H.lastFailureAt] = now;
   headers[H.queue] = queue;
@@ -55,7 +65,8 @@ export async function routeFailure(
         ...properties,
         headers: { ...headers, [H.attempt]: action.nextAttempt },
       });
-      log.warn({ attempt, delayMs: action.delayMs, errorClass, reason }, 'handler failed; retry scheduled');
+      if (action.deferred) log.info({ attempt, delayMs: action.delayMs, reason }, 'deferred: claim held elsewhere; retry scheduled');
+      else log.warn({ attempt, delayMs: action.delayMs, errorClass, reason }, 'handler failed; retry scheduled');
     } else {
       const correlationId = event?.correlationId ?? (msg.properties.correlationId as string | undefined);
       await publisher.publish(failuresExchangeName(queue), DEAD_LETTER_ROUTING_KEY, msg.content, {
@@ -75,7 +86,8 @@ export async function routeFailure(
     }
     acks.ack(msg);
     const label = eventTypeLabel(eventType);
-    labelled(metrics.consumed)(queue, label, action.kind === 'retry' ? 'retry' : 'dead_letter').inc();
+    const outcome = action.kind === 'dead-letter' ? 'dead_letter' : action.deferred ? 'deferred' : 'retry';
+    labelled(metrics.consumed)(queue, label, outcome).inc();
     if (action.kind === 'dead-letter') labelled(metrics.deadLettered)(queue, label, action.reasonCode).inc();
   } catch (publishError) {
     // The copy was not confirmed: hand the original back to the broker after a pause rather than lose it.

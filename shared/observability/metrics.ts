@@ -22,7 +22,7 @@ export function createMetrics(service: string) {
     publishBufferDepths,
     consumed: new Counter({
       name: 'warren_messages_consumed_total',
-      help: 'Messages consumed, by queue, event type and outcome (ack, retry, dead_letter, duplicate).',
+      help: 'Messages consumed, by queue, event type and outcome (ack, retry, deferred, dead_letter, duplicate).',
       labelNames: ['queue', 'event_type', 'outcome'] as const,
       registers: r,
     }),

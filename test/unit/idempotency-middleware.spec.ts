@@ -62,12 +62,55 @@ describe('idempotency middleware (claims)', () => {
     await until('the first run', () => runs === 1);
     const second = deliver(body(event), eventProps(event));
     await until('the retry copy', () => copies.published.length === 1);
-    assert.equal(copies.published[0]!.routingKey, `retry.${TIERS[0]}`, 'a held claim is transient: retried, never dead-lettered');
+    // The holder's lease (60 s here) outlasts every tier: the copy waits in the longest, its attempt unspent.
+    assert.equal(copies.published[0]!.routingKey, `retry.${Math.max(...TIERS)}`, 'a held claim waits, never dead-lettered');
+    assert.equal(copies.published[0]!.options.headers?.['x-warren-attempt'], 1, 'waiting for a claim spends no attempt');
+    assert.ok(copies.published[0]!.options.headers?.['x-warren-deferred-since'], 'the first deferral is dated');
     await until('the second ack', () => broker.settlement(second) === 'ack');
     assert.equal(broker.settlement(first), undefined, 'the first still runs');
     release();
     await until('the first ack', () => broker.settlement(first) === 'ack');
     assert.equal(runs, 1);
+  });
+
+  it('a copy that keeps finding the claim held never reaches the DLQ, whatever the tiers, while a holder could be alive', async () => {
+    const store = new MemoryClaimStore(60_000);
+    const event = paymentDeclined();
+    await store.claim('q', claimIdOf(event)); // a worker that claimed it, then died mid-handler
+    const { deliver, broker, copies, returnFromTier } = await startConsumer(
+      { PaymentDeclined: async () => undefined },
+      { middleware: [idempotencyMiddleware(store.asClaimStore())] },
+    );
+    // Three times the tiers' count of deliveries: every one would have spent an attempt before.
+    let delivery = deliver(body(event), eventProps(event));
+    for (let round = 1; round <= TIERS.length * 3; round++) {
+      await until(`copy ${round}`, () => copies.published.length === round);
+      const copy = copies.published[round - 1]!;
+      assert.match(copy.routingKey, /^retry\./, `round ${round}: ${copy.routingKey}`);
+      assert.equal(copy.options.headers?.['x-warren-attempt'], 1);
+      await until(`the ack of round ${round}`, () => broker.settlement(delivery) === 'ack');
+      delivery = returnFromTier(copy);
+    }
+  });
+
+  it('past the longest a holder can be alive, a held claim spends attempts like any transient failure', async () => {
+    const store = new MemoryClaimStore(60_000);
+    const event = paymentDeclined();
+    await store.claim('q', claimIdOf(event));
+    const { broker, copies, returnFromTier } = await startConsumer(
+      { PaymentDeclined: async () => undefined },
+      { middleware: [idempotencyMiddleware(store.asClaimStore())] },
+    );
+    const longAgo = new Date(Date.now() - 2 * store.deferLimitMs).toISOString();
+    const copy = {
+      routingKey: `retry.${TIERS[0]}`,
+      content: body(event),
+      options: { ...eventProps(event), headers: { 'x-warren-attempt': 1, 'x-warren-deferred-since': longAgo } },
+    } as unknown as Parameters<typeof returnFromTier>[0];
+    const delivery = returnFromTier(copy);
+    await until('a copy', () => copies.published.length === 1);
+    assert.equal(copies.published[0]!.options.headers?.['x-warren-attempt'], 2, 'the attempt is spent now');
+    await until('the ack', () => broker.settlement(delivery) === 'ack');
   });
 
   it('holds off copies of an event whose worker died only until the claim lease ends', async () => {

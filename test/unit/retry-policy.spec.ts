@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { MalformedMessageError, TransientError } from '../../shared/messaging/errors';
+import { DeferredError, MalformedMessageError, TransientError } from '../../shared/messaging/errors';
 import { decideFailure, describeFailure } from '../../shared/messaging/retry-policy';
 
 describe('retry policy', () => {
@@ -27,5 +27,27 @@ describe('retry policy', () => {
     const { reason, errorClass } = describeFailure(new TransientError('gateway refused tok_visa_4242 for order'));
     assert.ok(!reason.includes('tok_visa_4242'));
     assert.equal(errorClass, 'TransientError');
+  });
+
+  it('defers without spending an attempt, in the shortest tier that outlasts the wait (tiers in any order)', () => {
+    const held = new DeferredError('claim held', 450, 60_000);
+    assert.deepEqual(decideFailure(held, 4, [2000, 100, 500]), { kind: 'retry', delayMs: 500, nextAttempt: 4, deferred: true });
+    // Longer than every tier: the longest, again and again while the wait can be legitimate.
+    assert.deepEqual(decideFailure(new DeferredError('held', 9000, 60_000), 1, tiers), {
+      kind: 'retry',
+      delayMs: 2000,
+      nextAttempt: 1,
+      deferred: true,
+    });
+  });
+
+  it('with no tiers, puts a deferral back on the queue after a pause instead of dead-lettering it', () => {
+    assert.deepEqual(decideFailure(new DeferredError('held', 5000, 60_000), 1, []), { kind: 'requeue', delayMs: 1000 });
+  });
+
+  it('past its limit, a deferral is an ordinary transient failure', () => {
+    const held = new DeferredError('held', 100, 60_000);
+    assert.deepEqual(decideFailure(held, 1, tiers, 60_000), { kind: 'retry', delayMs: 100, nextAttempt: 2 });
+    assert.deepEqual(decideFailure(held, 4, tiers, 61_000), { kind: 'dead-letter', reasonCode: 'RETRIES_EXHAUSTED' });
   });
 });

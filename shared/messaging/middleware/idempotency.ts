@@ -7,7 +7,8 @@ import type { HandlerOutcome, Middleware } from '../context';
 
 /**
  * Skips an event this queue already handled for this order (its outcome `duplicate`, acked), and keeps two copies of one event from
- * running at once: the second finds the claim held and is retried after a delay. Handlers keep their own effects
+ * running at once: the second finds the claim held and waits, unspent, until the holder's lease can have ended
+ * (a dead holder's claim is not renewed, so it ends within a lease). Handlers keep their own effects
  * idempotent too (atomic with their state in Redis), so a crash between effect and done marker is harmless.
  */
 /**
@@ -30,7 +31,7 @@ export function idempotencyMiddleware(claims: ClaimStore, metrics?: Metrics): Mi
     const id = claimIdOf(ctx.event);
     const claim = await time('claim', () => claims.claim(scope, id));
     if (claim.kind === 'done') return 'duplicate';
-    if (claim.kind === 'held') throw new ClaimHeldError(`event ${id} is being handled elsewhere`);
+    if (claim.kind === 'held') throw new ClaimHeldError(`event ${id} is being handled elsewhere`, claim.remainingMs, claims.deferLimitMs);
     let outcome: HandlerOutcome;
     try {
       outcome = await next();

@@ -8,12 +8,16 @@ type Entry = { value: string; expiresAt: number };
  * marker answers `done`; complete and release act only for the token that holds the claim. `calls` records what
  * the middleware asked, and `failNext` makes the next call of a method throw (Redis down).
  */
-export class MemoryClaimStore implements Pick<ClaimStore, 'claim' | 'complete' | 'release'> {
+export class MemoryClaimStore implements Pick<ClaimStore, 'claim' | 'complete' | 'release' | 'deferLimitMs'> {
   readonly calls: string[] = [];
   readonly failNext = new Set<'claim' | 'complete' | 'release'>();
   private readonly entries = new Map<string, Entry>();
 
   constructor(private readonly leaseMs = 60_000) {}
+
+  get deferLimitMs(): number {
+    return this.leaseMs;
+  }
 
   /**
    * The seam: idempotencyMiddleware takes a ClaimStore, whose private Redis fields make it nominal; it calls only
@@ -26,7 +30,7 @@ export class MemoryClaimStore implements Pick<ClaimStore, 'claim' | 'complete' |
   async claim(scope: string, id: string): Promise<ClaimResult> {
     this.record('claim', scope, id);
     const entry = this.live(scope, id);
-    if (entry) return entry.value === 'done' ? { kind: 'done' } : { kind: 'held' };
+    if (entry) return entry.value === 'done' ? { kind: 'done' } : { kind: 'held', remainingMs: entry.expiresAt - Date.now() };
     const token = randomUUID();
     this.entries.set(`${scope}:${id}`, { value: token, expiresAt: Date.now() + this.leaseMs });
     return { kind: 'claimed', token };

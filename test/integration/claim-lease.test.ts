@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { ClaimStore } from '../../shared/idempotency/claims';
+import { REDIS_URL, uniqueName } from '../helpers/broker';
+import { deleteKeys } from '../helpers/fleet';
+import { sleep, waitFor } from '../helpers/wait';
+
+const LEASE_MS = 300;
+const MAX_HOLD_MS = 1500;
+
+/**
+ * The claim lease on a real Redis: renewed while its worker holds it, so a short lease never lapses under a live
+ * worker; ended within a lease when the worker dies; no longer renewed past the handler timeout. A second store
+ * plays the other worker that finds the claim.
+ */
+describe('claim lease on Redis: renewed while held, ended within a lease when its worker dies', function () {
+  this.timeout(30_000);
+  const prefix = `${uniqueName('lease')}:`;
+  const redis = new Redis(REDIS_URL);
+  const stores: ClaimStore[] = [];
+  const store = () => {
+    const s = new ClaimStore(redis, prefix, LEASE_MS, 60_000, MAX_HOLD_MS);
+    stores.push(s);
+    return s;
+  };
+
+  after(async () => {
+    for (const s of stores) s.close();
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('a live holder keeps its claim for many leases; the other worker is told how long to wait', async () => {
+    const holder = store();
+    const other = store();
+    const claim = await holder.claim('q', 'live');
+    assert.equal(claim.kind, 'claimed');
+    await sleep(LEASE_MS * 3);
+    const seen = await other.claim('q', 'live');
+    assert.equal(seen.kind, 'held', 'the lease lapsed under a live worker');
+    assert.ok(seen.kind === 'held' && seen.remainingMs > 0 && seen.remainingMs <= LEASE_MS, JSON.stringify(seen));
+    if (claim.kind === 'claimed') await holder.complete('q', 'live', claim.token);
+    assert.deepEqual(await other.claim('q', 'live'), { kind: 'done' });
+  });
+
+  it("a dead holder's claim ends within one lease, and the other worker takes it", async () => {
+    const dead = store();
+    assert.equal((await dead.claim('q', 'dead')).kind, 'claimed');
+    dead.close(); // what kill -9 does to its renewals
+    const started = Date.now();
+    const taken = await waitFor(
+      'the claim to be free',
+      async () => (await store().claim('q', 'dead')).kind === 'claimed' || undefined,
+      5000,
+      20,
+    );
+    assert.ok(taken);
+    assert.ok(Date.now() - started <= LEASE_MS + 200, `free after ${Date.now() - started} ms, lease ${LEASE_MS} ms`);
+  });
+
+  it('a handler past the handler timeout is no longer renewed: its claim lapses', async () => {
+    const stuck = store();
+    assert.equal((await stuck.claim('q', 'stuck')).kind, 'claimed');
+    await sleep(MAX_HOLD_MS + LEASE_MS + 200);
+    assert.equal((await store().claim('q', 'stuck')).kind, 'claimed');
+  });
+
+  it('renews only its own claim: one taken over by another worker is left alone', async () => {
+    const first = store();
+    const claim = await first.claim('q', 'mine');
+    assert.ok(claim.kind === 'claimed');
+    assert.equal(await first.renew('q', 'mine', 'another-token'), false);
+    assert.equal(await first.renew('q', 'mine', claim.token), true);
+  });
+});
