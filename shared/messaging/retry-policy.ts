@@ -8,16 +8,17 @@ export type FailureAction =
 /**
  * Decides what a failed attempt becomes: a permanent error is dead-lettered at once; a transient one takes the
  * next delay tier while any is left (attempts = tiers + 1), then is dead-lettered as exhausted. A deferral
- * ({@link DeferredError}, `deferredForMs` after the first one) waits in the shortest tier that outlasts its
- * `retryAfterMs` (the longest tier if none does) with the same attempt number; with no tiers at all it goes back
- * to the queue after a pause.
+ * ({@link DeferredError}, `deferredForMs` after the first one) waits in a tier with the same attempt number; with
+ * no tiers at all it goes back to the queue after a pause.
  */
 export function decideFailure(error: unknown, attempt: number, retryDelaysMs: readonly number[], deferredForMs = 0): FailureAction {
   if (isPermanent(error)) return { kind: 'dead-letter', reasonCode: error.code };
   if (error instanceof DeferredError && deferredForMs < error.deferLimitMs) {
     if (retryDelaysMs.length === 0) return { kind: 'requeue', delayMs: Math.min(error.retryAfterMs, 1000) };
+    // Waiting past the holder's lease only delays the work; waiting less costs one more look. So the longest tier
+    // within the remaining lease, or the shortest tier when the lease ends sooner than any.
     const ascending = [...retryDelaysMs].sort((a, b) => a - b);
-    const delayMs = ascending.find((d) => d >= error.retryAfterMs) ?? ascending.at(-1)!;
+    const delayMs = [...ascending].reverse().find((d) => d <= error.retryAfterMs) ?? ascending[0]!;
     return { kind: 'retry', delayMs, nextAttempt: attempt, deferred: true };
   }
   const delayMs = retryDelaysMs[attempt - 1];

@@ -29,9 +29,16 @@ describe('retry policy', () => {
     assert.equal(errorClass, 'TransientError');
   });
 
-  it('defers without spending an attempt, in the shortest tier that outlasts the wait (tiers in any order)', () => {
+  it('defers without spending an attempt, in the longest tier within the wait (tiers in any order)', () => {
     const held = new DeferredError('claim held', 450, 60_000);
-    assert.deepEqual(decideFailure(held, 4, [2000, 100, 500]), { kind: 'retry', delayMs: 500, nextAttempt: 4, deferred: true });
+    assert.deepEqual(decideFailure(held, 4, [2000, 100, 500]), { kind: 'retry', delayMs: 100, nextAttempt: 4, deferred: true });
+    // A wait shorter than every tier: the shortest.
+    assert.deepEqual(decideFailure(new DeferredError('held', 50, 60_000), 1, tiers), {
+      kind: 'retry',
+      delayMs: 100,
+      nextAttempt: 1,
+      deferred: true,
+    });
     // Longer than every tier: the longest, again and again while the wait can be legitimate.
     assert.deepEqual(decideFailure(new DeferredError('held', 9000, 60_000), 1, tiers), {
       kind: 'retry',
