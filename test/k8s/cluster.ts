@@ -34,9 +34,9 @@ export async function exec(
     return stdout;
   } catch (error) {
     const e = error as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`${path.basename(file)} ${args.join(' ')} failed: ${(e.stderr || e.stdout || e.message).slice(-4000)}`, {
-      cause: error,
-    });
+    // Both streams: a docker build says what failed on stdout, and only that it failed on stderr.
+    const said = [e.stdout?.slice(-3000), e.stderr?.slice(-3000)].filter(Boolean).join('\n') || e.message;
+    throw new Error(`${path.basename(file)} ${args.join(' ')} failed: ${said}`, { cause: error });
   }
 }
 
@@ -126,12 +126,13 @@ export class Kube {
   }
 
   /** Pods matching a label selector, with whether each is Ready (and not on its way out). */
-  async pods(selector: string): Promise<{ name: string; component: string; ready: boolean; terminating: boolean }[]> {
+  async pods(selector: string): Promise<{ name: string; component: string; ready: boolean; terminating: boolean; restarts: number }[]> {
     const list = await this.json(['get', 'pods', '-l', selector]);
     return (list.items as any[]).map((p) => ({
       name: p.metadata.name,
       component: p.metadata.labels?.['app.kubernetes.io/component'] ?? '',
       terminating: Boolean(p.metadata.deletionTimestamp),
+      restarts: ((p.status.containerStatuses ?? []) as any[]).reduce((sum, c) => sum + (c.restartCount ?? 0), 0),
       ready: !p.metadata.deletionTimestamp && ((p.status.conditions ?? []) as any[]).some((c) => c.type === 'Ready' && c.status === 'True'),
     }));
   }

@@ -69,7 +69,7 @@ describe('Kubernetes: the Helm chart installed as docs/deploy.md says', function
     const status = JSON.parse(await kube.helm(['status', RELEASE, '-o', 'json']));
     const list = await kube.json(['get', 'pods', '-l', RELEASE_PODS]);
     const readyAt = (list.items as any[]).map((p) =>
-      Date.parse((p.status.conditions as any[]).find((c) => c.type === 'Ready' && c.status === 'True').lastTransitionTime),
+      Date.parse((p.status.conditions as any[]).find((c) => c.type === 'Ready' && c.status === 'True')?.lastTransitionTime),
     );
     return (Math.max(...readyAt) - Date.parse(status.info.first_deployed)) / 1000;
   };
@@ -79,6 +79,9 @@ describe('Kubernetes: the Helm chart installed as docs/deploy.md says', function
     const expected = SERVICES.length * 2;
     await waitFor(`${expected} pods of the release Ready`, () => allReady(expected), 120_000, 1000);
     say(`${label}: ${expected} pods Ready ${(await secondsToReady()).toFixed(0)} s after helm install`);
+    // A pod that crashed on its way up (a dependency not there yet, a value it cannot read) shows as a restart.
+    const restarted = (await releasePods()).filter((p) => p.restarts > 0);
+    assert.deepEqual(restarted, [], 'pods restarted while the release came up');
   };
 
   /** The order API and the inventory and payment ops ports, forwarded to 127.0.0.1, and a client on them. */
@@ -97,6 +100,8 @@ describe('Kubernetes: the Helm chart installed as docs/deploy.md says', function
   /** Orders at LOAD_RATE while `during` runs, then every accepted order ends right with nothing lost or doubled. */
   const underLoad = async (label: string, during: () => Promise<unknown>) => {
     const initial = await shop!.stock(Object.values(PRODUCTS));
+    const forwardRestarts = () => forwards.reduce((sum, f) => sum + f.restarts, 0);
+    const restartsBefore = forwardRestarts();
     load = shop!.load(LOAD_RATE);
     await sleep(3000);
     await during();
@@ -104,7 +109,10 @@ describe('Kubernetes: the Helm chart installed as docs/deploy.md says', function
     const result = await load.stop();
     load = undefined;
     const counts = await phase(`${label}: every order ended, invariants`, () => shop!.assertInvariants(initial, result.accepted));
-    say(`${label}: ${JSON.stringify({ ...counts, unavailable: result.unavailable, dropped: result.dropped })}`);
+    const restarts = forwardRestarts() - restartsBefore;
+    say(
+      `${label}: ${JSON.stringify({ ...counts, unavailable: result.unavailable, dropped: result.dropped, portForwardRestarts: restarts })}`,
+    );
     assert.ok(counts.confirmed > 0 && counts.cancelled > 0, 'the load confirms some orders and cancels others');
   };
 
@@ -171,7 +179,7 @@ describe('Kubernetes: the Helm chart installed as docs/deploy.md says', function
     await checkInstalled('path 1');
   });
 
-  it('answers /readyz and /metrics on every ops Service', async () => {
+  it('answers /readyz and /metrics on every ops Service; the broker gave every queue its delivery limit', async () => {
     const services = (await kube.json(['get', 'svc', '-l', RELEASE_PODS])).items.map((s: any) => s.metadata.name).sort();
     const expected = SERVICES.map((s) => `${RELEASE}-${s.name}-ops`);
     for (const name of expected) assert.ok(services.includes(name), `Service ${name} missing: ${services.join(', ')}`);
@@ -189,6 +197,8 @@ describe('Kubernetes: the Helm chart installed as docs/deploy.md says', function
         }
       }
     });
+    // RabbitMQ 4 gives a quorum queue declared without a delivery limit a default of 20 (DLQs included).
+    assert.doesNotMatch(await kube.kubectl(['logs', 'deployment/rabbitmq']), /delivery_limit not set/);
   });
 
   it('ends orders placed with real JWTs right: approved, declined, out of stock', async () => {

@@ -41,7 +41,7 @@ case "${1:-}" in
     fi
     # kube.sh keeps its pids in /run/k8s and its node on 10.201.0.1 whatever $K is: one cluster per machine.
     if [ -e /run/k8s/kube-apiserver.pid ] || ip link show k8s0 >/dev/null 2>&1; then
-      log "another kube.sh cluster runs on this machine (/run/k8s, bridge k8s0), not under $K: stop it first, or set KUBECONFIG to it"
+      log "a kube.sh cluster's state is on this machine (/run/k8s, bridge k8s0) but no apiserver of $K answers: if an earlier run left it, '$0 down' clears it; if it is another cluster, set KUBECONFIG to it"
       exit 1
     fi
     [ -x "$K/root/usr/bin/kubectl" ] || kube deps --runtime >&2
