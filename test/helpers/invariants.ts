@@ -82,3 +82,23 @@ export async function assertInvariants(
     );
   }
 }
+
+/**
+ * Checks each order ended as what it asked for (traffic.ts Expected), not merely CONFIRMED or CANCELLED: an
+ * approvable in-stock order that ends TIMEOUT, or is cancelled at all, is a lost sale even when every stock and
+ * ledger invariant holds. `timeoutAllowed` only where the scenario itself causes timeouts.
+ */
+export function assertOutcomesAsExpected(
+  outcomes: Map<string, OrderOutcome>,
+  expected: ReadonlyMap<string, string>,
+  { timeoutAllowed = false } = {},
+): void {
+  const wrong: string[] = [];
+  for (const [orderId, want] of expected) {
+    const got = outcomes.get(orderId);
+    const ended = got?.status === 'CONFIRMED' ? 'CONFIRMED' : (got?.reason ?? got?.status ?? 'missing');
+    const ok = want.split('|').includes(ended) || (timeoutAllowed && ended === 'TIMEOUT');
+    if (!ok) wrong.push(`${orderId}: expected ${want}, ended ${ended}`);
+  }
+  assert.deepEqual(wrong, [], `${wrong.length} of ${expected.size} orders ended otherwise than they asked`);
+}

@@ -41,7 +41,6 @@ export class ProcessFleet {
       ...ports.env,
       LOG_LEVEL: 'info',
       RETRY_DELAYS_MS: '200,500,1000,2000',
-      IDEMPOTENCY_LEASE_MS: '1000',
       OUTBOX_RELAY_INTERVAL_MS: '200',
       PUBLISH_TIMEOUT_MS: '5000',
       SHUTDOWN_TIMEOUT_MS: '5000',
