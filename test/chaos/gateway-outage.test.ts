@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { http } from '../helpers/api';
 import { countEffects } from '../helpers/effects';
-import { assertInvariants, awaitFinal } from '../helpers/invariants';
+import { assertInvariants, assertOutcomesAsExpected, awaitFinal } from '../helpers/invariants';
 import { ProcessFleet } from '../helpers/process-fleet';
 import { queueDepths } from '../helpers/raw-amqp';
 import { placeOrders } from '../helpers/traffic';
@@ -55,6 +55,7 @@ describe('chaos: a payment gateway outage that outlasts the retries, then recove
     const outcomes = await awaitFinal(fleet.urls.api, traffic.accepted, 120_000);
     await assertInvariants(urls, stock, outcomes);
     const counts = await countEffects(urls, stock, traffic.accepted, outcomes);
+    assertOutcomesAsExpected(outcomes, traffic.expected);
     console.log(`      [chaos] gateway outage, ${paymentDlq.depth} dead-lettered, replayed: ${JSON.stringify(counts)}`);
     assert.equal(counts.lost, 0);
     assert.equal(counts.duplicated, 0);

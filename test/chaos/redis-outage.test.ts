@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { http } from '../helpers/api';
 import { countEffects } from '../helpers/effects';
-import { assertInvariants, awaitFinal } from '../helpers/invariants';
+import { assertInvariants, assertOutcomesAsExpected, awaitFinal } from '../helpers/invariants';
 import { OwnRedis } from '../helpers/own-redis';
 import { ProcessFleet } from '../helpers/process-fleet';
 import { placeOrders } from '../helpers/traffic';
@@ -50,6 +50,7 @@ describe('chaos: Redis away for a few seconds', function () {
     const outcomes = await awaitFinal(fleet.urls.api, traffic.accepted, 120_000);
     await assertInvariants(urls, stock, outcomes);
     const counts = await countEffects(urls, stock, traffic.accepted, outcomes);
+    assertOutcomesAsExpected(outcomes, traffic.expected);
     console.log(`      [chaos] redis away 3 s (503s answered: ${traffic.unavailable}): ${JSON.stringify(counts)}`);
     assert.equal(counts.lost, 0);
     assert.equal(counts.duplicated, 0);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { http } from '../helpers/api';
 import { countEffects } from '../helpers/effects';
-import { assertInvariants, awaitFinal } from '../helpers/invariants';
+import { assertInvariants, assertOutcomesAsExpected, awaitFinal } from '../helpers/invariants';
 import { placeOrders } from '../helpers/traffic';
 import { sleep, waitFor } from '../helpers/wait';
 import { REAL_IMAGES, requireDocker } from '../docker/compose-project';
@@ -56,6 +56,9 @@ describe('cluster: node loss under load loses nothing', function () {
     assert.ok(counts.orders >= 300, `only ${counts.orders} orders`);
     assert.equal(counts.lost, 0, 'lost effects');
     assert.equal(counts.duplicated, 0, 'duplicated effects');
+    // The recovery probe's orders are in-stock and approving, so they must confirm too.
+    const expected = new Map<string, string>([...traffic.expected, ...probe.accepted.map((id): [string, string] => [id, 'CONFIRMED'])]);
+    assertOutcomesAsExpected(outcomes, expected);
   };
 
   before(async function () {

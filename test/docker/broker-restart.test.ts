@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { http } from '../helpers/api';
 import { useBroker } from '../helpers/broker';
 import { countEffects } from '../helpers/effects';
-import { assertInvariants, awaitFinal } from '../helpers/invariants';
+import { assertInvariants, assertOutcomesAsExpected, awaitFinal } from '../helpers/invariants';
 import { OwnBroker } from '../helpers/own-broker';
 import { ProcessFleet } from '../helpers/process-fleet';
 import { placeOrders } from '../helpers/traffic';
@@ -46,6 +46,7 @@ describe("broker restart (a RabbitMQ container of the run's own)", function () {
     const outcomes = await awaitFinal(f.urls.api, traffic.accepted, 180_000);
     await assertInvariants(urls, STOCK, outcomes);
     const counts = await countEffects(urls, STOCK, traffic.accepted, outcomes);
+    assertOutcomesAsExpected(outcomes, traffic.expected);
     console.log(`      [restart] broker restart (503s answered: ${traffic.unavailable}): ${JSON.stringify(counts)}`);
     assert.equal(counts.lost, 0, 'lost effects');
     assert.equal(counts.duplicated, 0, 'duplicated effects');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { http, orderRequest } from '../helpers/api';
 import { countEffects } from '../helpers/effects';
-import { assertInvariants, awaitFinal } from '../helpers/invariants';
+import { assertInvariants, assertOutcomesAsExpected, awaitFinal } from '../helpers/invariants';
 import { placeOrders } from '../helpers/traffic';
 import { sleep, waitFor } from '../helpers/wait';
 import { ComposeProject, GRAFANA_IMAGE, missingImages, REAL_IMAGES, requireDocker } from './compose-project';
@@ -64,6 +64,7 @@ describe('docker compose: the whole fleet on a Docker engine', function () {
     console.log(`      [compose] ${label}: ${JSON.stringify({ ...counts, unavailable: traffic.unavailable })}`);
     assert.equal(counts.lost, 0, 'lost effects');
     assert.equal(counts.duplicated, 0, 'duplicated effects');
+    assertOutcomesAsExpected(outcomes, traffic.expected);
   };
 
   before(async function () {
