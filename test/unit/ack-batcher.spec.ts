@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mock } from 'node:test';
 import type { Channel, Message } from 'amqplib';
 import { ACK_DELAY_MS, AckBatcher } from '../../shared/messaging/ack-batcher';
 
@@ -25,13 +26,21 @@ const turn = () => new Promise((r) => setImmediate(r));
 
 describe('AckBatcher', () => {
   it('while other deliveries run, lets an ack wait a few milliseconds for theirs to share its frame', async () => {
-    const { frames, batcher, msgs } = recorder({ prefetch: 100 });
-    batcher.ack(msgs[0]!);
-    await turn();
-    assert.deepEqual(frames, [], 'one ack of a window of 100 waits while seven deliveries run');
-    batcher.ack(msgs[1]!);
-    await new Promise((r) => setTimeout(r, ACK_DELAY_MS + 5));
-    assert.deepEqual(frames, ['ack 2 multiple']);
+    // The wait is a timer: mocked, so a loaded machine cannot fire it early, between the two acks.
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const { frames, batcher, msgs } = recorder({ prefetch: 100 });
+      batcher.ack(msgs[0]!);
+      await turn();
+      assert.deepEqual(frames, [], 'one ack of a window of 100 waits while seven deliveries run');
+      batcher.ack(msgs[1]!);
+      mock.timers.tick(ACK_DELAY_MS - 1);
+      assert.deepEqual(frames, [], 'still within the wait');
+      mock.timers.tick(1);
+      assert.deepEqual(frames, ['ack 2 multiple']);
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it('acks at the end of the turn once nothing is running: no other ack is on its way to wait for', async () => {
