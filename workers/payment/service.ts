@@ -7,7 +7,16 @@ export const payment = {
   name: 'payment',
   summary: 'charges placed orders through the (simulated) gateway and refunds cancelled ones',
   // order.confirmed only to know the order is confirmed: a cancel of it is then refused, never refunded.
-  consumes: [{ name: PAYMENT_QUEUE, bindings: ['order.placed', 'order.cancelled', 'order.confirmed'] }],
+  consumes: [
+    {
+      name: PAYMENT_QUEUE,
+      bindings: ['order.placed', 'order.cancelled', 'order.confirmed'],
+      // The gateway is one shared downstream: when it is away, every charge fails alike. Pausing after 5 transient
+      // failures in a row (within KILL_SWITCH_WINDOW_MS) keeps charges in the queue instead of burning their retry
+      // tiers into the DLQ; a probe every KILL_SWITCH_COOLDOWN_MS resumes once it answers (docs/operations.md).
+      killSwitch: { threshold: 5 },
+    },
+  ],
   publishes: ['payment.captured', 'payment.declined', 'payment.refunded'],
   // The ledger and the simulated gateway's records (workers/payment/store/ledger.ts, gateway/simulated-gateway.ts).
   redisKeys: ['payment:*', 'gateway:*'],
