@@ -1,4 +1,5 @@
 import { ConfigError } from './config';
+import { isPublishedSecret } from './published-secrets';
 
 /**
  * Who may call what. `jwt`: the order API takes bearer JWTs signed by a key of the identity provider's JWKS
@@ -8,7 +9,7 @@ import { ConfigError } from './config';
  * `off`: no authentication at all, for a laptop (`npm run fleet`): the body's customerId is trusted.
  */
 export type AuthConfig =
-  | { mode: 'off' }
+  | { mode: 'off'; opsToken?: string }
   | { mode: 'jwt'; jwksUrl: string; issuer?: string; audience: string; opsToken: string }
   | { mode: 'hs256'; secret?: string; issuer?: string; audience?: string; opsToken: string };
 
@@ -39,7 +40,9 @@ export function readAuthConfig(env: Env): AuthConfig {
     throw new ConfigError(
       'Invalid configuration: AUTH_MODE: required when NODE_ENV=production: jwt (with AUTH_JWKS_URL) or hs256 (with AUTH_JWT_SECRET), or off to run without authentication',
     );
-  if (mode === 'off') return { mode };
+  // An ops token that is set guards the ops ports' writes in every mode: setting one and finding it ignored (auth
+  // off) would be a silent hole.
+  if (mode === 'off') return value(env, 'OPS_TOKEN') === undefined ? { mode } : { mode, opsToken: secret(env, 'OPS_TOKEN', '') };
   if (mode !== 'jwt' && mode !== 'hs256')
     throw new ConfigError(`Invalid configuration: AUTH_MODE: expected jwt, hs256 or off, got "${mode.slice(0, 32)}"`);
   // Anyone holding the shared secret mints any customer's token (`npm run token` does): a development identity only.
@@ -73,6 +76,8 @@ function secret(env: Env, name: string, whenMissing: string): string {
   if (!v) throw new ConfigError(`Invalid configuration: ${name}: ${whenMissing}`);
   if (v.length < MIN_SECRET_LENGTH)
     throw new ConfigError(`Invalid configuration: ${name}: must be at least ${MIN_SECRET_LENGTH} characters`);
+  if (isProduction(env) && isPublishedSecret(v))
+    throw new ConfigError(`Invalid configuration: ${name}: is a published placeholder (.env.example, compose): set your own secret`);
   return v;
 }
 

@@ -2,7 +2,8 @@ import { cleanEnv, str } from 'envalid';
 import type { ServiceDeclaration } from '../lifecycle/service';
 import type { KillSwitchSettings } from '../messaging/kill-switch';
 import { parsePriceList, type PriceList } from '../money/price-list';
-import { AUTH_VARIABLES, readAuthConfig, type AuthConfig } from './auth-config';
+import { AUTH_VARIABLES, isProduction, readAuthConfig, type AuthConfig } from './auth-config';
+import { isPublishedSecret, urlPassword } from './published-secrets';
 import { tokenKeyList, type TokenKeyring } from '../security/token-keys';
 import { readTlsFiles, TLS_VARIABLES, type TlsFiles } from './tls-files';
 import { readTracingConfig, TRACING_VARIABLES, type TracingConfig } from './tracing-config';
@@ -182,6 +183,7 @@ export function loadConfig(env: Env = process.env, services: readonly ServicePor
   });
   const auth = readAuthConfig(env);
   const priceList = readPriceList(env);
+  if (isProduction(env)) refusePublishedPasswords({ AMQP_URL: e.AMQP_URL, REDIS_URL: [e.REDIS_URL] });
   const fail = (message: string): never => {
     throw new ConfigError(`Invalid configuration: ${message}`);
   };
@@ -335,4 +337,14 @@ function throwOneLine({ errors }: { errors: Partial<Record<string, Error>> }): v
   if (!name) return;
   const why = error?.message && !/^Missing|^Invalid/.test(error.message) ? error.message : 'invalid value';
   throw new ConfigError(`Invalid configuration: ${name}: ${why}`);
+}
+
+/** Production refuses a broker or Redis password this repository publishes (published-secrets.ts), naming the URL. */
+function refusePublishedPasswords(urls: Record<string, readonly string[]>): void {
+  for (const [name, list] of Object.entries(urls)) {
+    if (list.some((url) => isPublishedSecret(urlPassword(url) ?? '')))
+      throw new ConfigError(
+        `Invalid configuration: ${name}: its password is a published placeholder (.env.example, compose): set your own`,
+      );
+  }
 }

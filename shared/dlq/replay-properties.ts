@@ -1,6 +1,6 @@
 import type { Message } from 'amqplib';
 import type { PublishProperties } from '../messaging/publisher';
-import { H } from '../messaging/retry-policy';
+import { DELIVERY_COUNT_HEADERS, H } from '../messaging/retry-policy';
 import { messageIdOf } from './dead-letter-info';
 import { BROKER_HEADERS, deathsOf, firstRoutingKey, REPLAY_HEADERS, text, trustedDeadLetterHeaders } from './dead-letter-headers';
 
@@ -38,10 +38,10 @@ export function replayProperties(msg: Message, now: Date): PublishProperties {
   return { ...copiedProperties(msg), headers };
 }
 
-/** Properties for putting a message back at the DLQ's tail unchanged, but for the delivery count the broker keeps. */
+/** Properties for putting a message back at the DLQ's tail unchanged, but for the delivery counts the broker keeps. */
 export function requeueProperties(msg: Message): PublishProperties {
   const headers: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(msg.properties.headers ?? {})) if (key !== 'x-delivery-count') headers[key] = value;
+  for (const [key, value] of Object.entries(msg.properties.headers ?? {})) if (!DELIVERY_COUNT_HEADERS.includes(key)) headers[key] = value;
   return { ...copiedProperties(msg), headers };
 }
 

@@ -142,7 +142,7 @@ export class Runtime {
       {
         log: this.log.child({ component: 'ops' }),
         requestTimeoutMs: config.httpRequestTimeoutMs,
-        ...(config.auth.mode === 'off' ? {} : { opsToken: config.auth.opsToken }),
+        ...(config.auth.opsToken === undefined ? {} : { opsToken: config.auth.opsToken }),
       },
     );
   }

@@ -27,7 +27,13 @@ export function decideFailure(error: unknown, attempt: number, retryDelaysMs: re
 }
 
 /** Headers the broker sets when it dead-letters or redelivers: never copied onto a message Warren re-publishes. */
-export const BROKER_HEADERS = /^x-(death|first-death-|last-death-|delivery-count)/;
+export const BROKER_HEADERS = /^x-(death|first-death-|last-death-|delivery-count|acquired-count)/;
+
+/**
+ * A quorum queue's own counts of one message's deliveries: `x-delivery-count` (failed ones) and, from RabbitMQ 4.3,
+ * `x-acquired-count` (every hand-out). They belong to the queue, not the message: a copy starts counting afresh.
+ */
+export const DELIVERY_COUNT_HEADERS: readonly string[] = ['x-delivery-count', 'x-acquired-count'];
 
 /** Header names Warren sets on retry and dead-letter copies. */
 export const H = {

@@ -1,4 +1,5 @@
 import type { ChannelModel, GetMessage } from 'amqplib';
+import { DELIVERY_COUNT_HEADERS } from '../messaging/retry-policy';
 
 /** Messages taken per round before their copies' confirms are awaited and the originals acked. */
 const BATCH = 200;
@@ -25,8 +26,8 @@ export async function moveMessages(model: ChannelModel, from: string, to: string
       if (batch.length === 0) return moved;
       for (const m of batch) {
         const { headers, ...properties } = m.properties;
-        // The quorum queue's own delivery count is not part of the message: the new queue starts counting afresh.
-        const { 'x-delivery-count': _count, ...kept } = (headers ?? {}) as Record<string, unknown>;
+        // The quorum queue's own delivery counts are not part of the message: the new queue starts counting afresh.
+        const kept = Object.fromEntries(Object.entries(headers ?? {}).filter(([key]) => !DELIVERY_COUNT_HEADERS.includes(key)));
         writer.publish('', to, m.content, { ...stripUndefined(properties), headers: kept, persistent: true, mandatory: true });
       }
       await writer.waitForConfirms();

@@ -53,7 +53,7 @@ describe('deploy: the cluster compose file', function () {
     for (const { name, secrets = [] } of SERVICE_DECLARATIONS as readonly { name: string; secrets?: readonly SecretVariable[] }[]) {
       const { environment } = config.services[name];
       // The image refuses to start without a declared secret (PAYMENT_TOKEN_KEYS): a missing one is a dead service.
-      assert.deepEqual(Object.keys(environment).sort(), [...CONFIG_VARIABLES, ...secrets].sort(), `${name}: env drift`);
+      assert.deepEqual(Object.keys(environment).sort(), [...CONFIG_VARIABLES, 'NODE_ENV', ...secrets].sort(), `${name}: env drift`);
       const urls = (environment.AMQP_URL as string).split(',').map((u) => new URL(u));
       assert.deepEqual(
         urls.map((u) => u.host),

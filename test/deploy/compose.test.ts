@@ -59,7 +59,7 @@ describe('deploy: docker-compose.yml', function () {
       secrets?: readonly SecretVariable[];
     }[]) {
       const environment = configs['defaults'].services[service].environment as Record<string, string>;
-      // NODE_ENV too: the image's production, or the development .env.example asks for (the dev identity's mode).
+      // NODE_ENV too: development without a .env (its fallbacks are published), production where .env says so.
       assert.deepEqual(Object.keys(environment).sort(), [...CONFIG_VARIABLES, 'NODE_ENV', ...secrets].sort(), `${service}: env drift`);
       assert.deepEqual(configs['defaults'].services[service].command, ['node', 'dist/workers/run.js', service]);
     }

@@ -44,6 +44,21 @@ describe('authentication at start-up: secure in the image, open with a warning o
     );
   });
 
+  it('with authentication off, an OPS_TOKEN that is set still guards the ops writes', async () => {
+    const opsToken = 'an-ops-token-of-at-least-32-characters';
+    const fleet = await startTestFleet({ AUTH_MODE: 'off', OPS_TOKEN: opsToken }, ['inventory']);
+    try {
+      const url = `${fleet.urls.ops.inventory}/stock/P-OPS`;
+      const body = JSON.stringify({ available: 3 });
+      const put = (headers: Record<string, string>) =>
+        fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body });
+      assert.equal((await put({})).status, 401, 'no token');
+      assert.equal((await put({ authorization: `Bearer ${opsToken}` })).status, 200);
+    } finally {
+      await fleet.stop();
+    }
+  });
+
   it('a laptop fleet runs open and says so at start-up', async () => {
     const fleet = await startTestFleet({}, ['inventory']);
     try {
