@@ -32,6 +32,11 @@ export class VerifierUnavailableError extends Error {
 const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 /** Clocks of the provider and of this host may differ this much. */
 const CLOCK_TOLERANCE_S = 30;
+/**
+ * After a failed JWKS fetch, tokens are answered "unavailable" for this long without a new fetch: otherwise every
+ * request with an unknown `kid` (anyone can send one) would make one, driving load onto the failing provider.
+ */
+export const JWKS_FAILURE_COOLDOWN_MS = 5000;
 const CUSTOMER_ID = new RegExp(CustomerId.pattern!);
 
 /**
@@ -49,7 +54,7 @@ export async function createTokenVerifier(auth: Exclude<AuthConfig, { mode: 'off
     ...(auth.issuer ? { issuer: auth.issuer } : {}),
     ...(auth.audience ? { audience: auth.audience } : {}),
   };
-  const remote = auth.mode === 'jwt' ? jose.createRemoteJWKSet(new URL(auth.jwksUrl)) : undefined;
+  const remote = auth.mode === 'jwt' ? guardedKeys(jose, jose.createRemoteJWKSet(new URL(auth.jwksUrl))) : undefined;
   const secret = auth.mode === 'hs256' ? new TextEncoder().encode(auth.secret) : undefined;
   const verify = (token: string) => (remote ? jose.jwtVerify(token, remote, options) : jose.jwtVerify(token, secret!, options));
   return async (token) => {
@@ -57,6 +62,7 @@ export async function createTokenVerifier(auth: Exclude<AuthConfig, { mode: 'off
     try {
       ({ payload } = await verify(token));
     } catch (error) {
+      if (error instanceof VerifierUnavailableError) throw error;
       if (error instanceof jose.errors.JWKSTimeout || !(error instanceof jose.errors.JOSEError))
         throw new VerifierUnavailableError("the identity provider's keys cannot be fetched");
       throw new AuthError(error instanceof jose.errors.JWTExpired ? 'the token has expired' : 'the token is not valid', error.code);
@@ -66,6 +72,31 @@ export async function createTokenVerifier(auth: Exclude<AuthConfig, { mode: 'off
       throw new AuthError('the token names no valid subject', 'ERR_SUBJECT');
     return { customerId: payload.sub };
   };
+}
+
+type Jose = typeof import('jose', { with: { 'resolution-mode': 'import' } });
+type KeyGetter = ReturnType<Jose['createRemoteJWKSet']>;
+
+/**
+ * The remote key set, with the provider's failures told apart from verdicts on the token: a JWKS that answers 500,
+ * is not JSON or times out means "unavailable" (503), and starts a cool-down in which no token causes another fetch.
+ * A key set that was fetched but holds no key for the token's `kid` is a verdict (401).
+ */
+function guardedKeys(jose: Jose, remote: KeyGetter): KeyGetter {
+  let failedAt = Number.NEGATIVE_INFINITY;
+  const verdicts = [jose.errors.JWKSNoMatchingKey, jose.errors.JWKSMultipleMatchingKeys, jose.errors.JOSENotSupported];
+  const guarded = async (...args: Parameters<KeyGetter>) => {
+    if (Date.now() - failedAt < JWKS_FAILURE_COOLDOWN_MS)
+      throw new VerifierUnavailableError("the identity provider's keys could not be fetched a moment ago");
+    try {
+      return await remote(...args);
+    } catch (error) {
+      if (verdicts.some((kind) => error instanceof kind)) throw error;
+      failedAt = Date.now();
+      throw new VerifierUnavailableError("the identity provider's keys cannot be fetched");
+    }
+  };
+  return Object.assign(guarded, remote) as KeyGetter;
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */

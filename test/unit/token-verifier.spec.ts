@@ -72,5 +72,32 @@ describe('bearer tokens: the verifier', () => {
       });
       await assert.rejects(verify(await mintToken('c', { key })), (e) => e instanceof VerifierUnavailableError);
     });
+
+    it('answers "unavailable" for a JWKS that answers 500, and then fetches nothing during the cool-down', async () => {
+      let fetches = 0;
+      const failing = createServer((_req, res) => {
+        fetches++;
+        res.statusCode = 500;
+        res.end('{"error":"down"}');
+      });
+      await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+      try {
+        const verify = await createTokenVerifier({
+          mode: 'jwt',
+          jwksUrl: `http://127.0.0.1:${(failing.address() as AddressInfo).port}/jwks`,
+          audience: TEST_AUDIENCE,
+          opsToken: TEST_OPS_TOKEN,
+        });
+        // Twenty callers with made-up key ids: the first finds the provider failing, the rest wait out the cool-down.
+        for (let i = 0; i < 20; i++)
+          await assert.rejects(
+            verify(await mintToken('c', { key: { ...key, kid: `made-up-${i}` } })),
+            (e) => e instanceof VerifierUnavailableError,
+          );
+        assert.equal(fetches, 1, `${fetches} fetches of the failing JWKS`);
+      } finally {
+        failing.close();
+      }
+    });
   });
 });
