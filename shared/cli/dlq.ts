@@ -7,6 +7,7 @@ import { redactDeep, redactText } from '../dlq/redact';
 import { deadLetterQueueName } from '../messaging/topology';
 import { createLogger } from '../observability/logger';
 import { formatList, formatPurge, formatReplay, formatShow } from './dlq-output';
+import { printableJson } from './printable';
 
 /** Where the CLI reads its environment and writes its output: the process by default, buffers in tests. */
 export interface CliIo {
@@ -142,7 +143,7 @@ async function execute(io: CliIo, queues: readonly string[], json: boolean, work
   });
   try {
     const { result, text, exitCode } = await work(admin);
-    io.out(json ? `${JSON.stringify(redactDeep(result))}\n` : redactText(text));
+    io.out(json ? `${printableJson(redactDeep(result))}\n` : redactText(text));
     return exitCode ?? EXIT.ok;
   } finally {
     await admin.close();

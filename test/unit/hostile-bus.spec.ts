@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { formatShow } from '../../shared/cli/dlq-output';
-import { printable } from '../../shared/cli/printable';
+import { printable, printableJson } from '../../shared/cli/printable';
 import type { Message } from 'amqplib';
 import { describeDeadLetter } from '../../shared/dlq/dead-letter-info';
 import type { ShowResult } from '../../shared/dlq/dlq-admin';
@@ -254,6 +254,16 @@ describe('hostile input on the bus and in state (unit)', () => {
       assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/, 'no control character but the line breaks of the layout');
       assert.equal(out.split('\n').filter((l) => l.includes('FORGED')).length, 12, 'each field stays on its own line');
       assert.equal(printable('a\nb\u001b[0m\u0085'), 'a\\nb\\e[0m\\x85');
+      // A body that spells an escape out reads differently from one that holds the character.
+      assert.notEqual(printable('a\\nb'), printable('a\nb'));
+      assert.equal(printable('a\\nb'), 'a\\\\nb');
+    });
+
+    it('--json escapes what JSON.stringify leaves raw (C1 controls, bidi overrides, line separators), readably', () => {
+      const evil = { reason: 'x\u202eFDP\u0085\u2028\u009b31m' };
+      const out = printableJson(evil);
+      assert.doesNotMatch(out, /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+      assert.deepEqual(JSON.parse(out), evil);
     });
   });
 });
