@@ -134,6 +134,10 @@ describe('deploy: docker-compose.yml', function () {
     }
   });
 
+  it("leaves Prometheus' lifecycle API off: nobody who reaches its port can shut it down or reload it", () => {
+    for (const config of Object.values(configs)) assert.ok(!config.services['prometheus'].command.includes('--web.enable-lifecycle'));
+  });
+
   it('persists broker, Redis (AOF), Prometheus and Grafana in named volumes, and mounts files that exist', () => {
     const { services, volumes } = configs['defaults'];
     assert.deepEqual(Object.keys(volumes).sort(), [
