@@ -45,6 +45,12 @@ export class ClearPaymentTokenError extends PermanentError {
   override readonly code = 'CLEAR_PAYMENT_TOKEN';
 }
 
+/**
+ * The customer of an order adopted from a v1 `OrderPlaced` (the seed's shape names none). No caller owns it: the
+ * order API shows such an order to nobody who authenticates, a token whose subject spells `unknown` included.
+ */
+export const UNKNOWN_CUSTOMER = 'unknown';
+
 /** The v1 → v3 upcaster. Its eventId is derived from the order, so every redelivery of one v1 event gets the same id. */
 export function upcastOrderPlacedV1(v1: OrderPlacedV1): OrderPlaced {
   return {
@@ -54,7 +60,7 @@ export function upcastOrderPlacedV1(v1: OrderPlacedV1): OrderPlaced {
     orderId: v1.orderId,
     correlationId: v1.orderId,
     timestamp: v1.timestamp,
-    customerId: 'unknown',
+    customerId: UNKNOWN_CUSTOMER,
     items: v1.items,
     totalAmount: v1.totalAmount,
     currency: 'USD',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { http, orderRequest } from '../helpers/api';
 import { startTestFleet, type TestFleet } from '../helpers/fleet';
+import { publishRaw } from '../helpers/raw-amqp';
 import { waitFor } from '../helpers/wait';
 import { AUTH_ENV, bearer, mintToken, TEST_OPS_TOKEN } from '../helpers/tokens';
 
@@ -116,6 +117,24 @@ describe('hostile HTTP: authentication, edges and money (real RabbitMQ and Redis
         assert.equal(forged.body.field, '/customerId');
       });
       assert.equal((await http('POST', `${api}/orders`, { ...body, customerId: 'alice' }, alice)).status, 202);
+    });
+
+    it('an order adopted from a seed-shaped OrderPlaced is nobody\'s: a token whose subject is "unknown" does not see it', async () => {
+      const orderId = `seed-hostile-${Date.now()}`;
+      const seed = {
+        eventType: 'OrderPlaced',
+        orderId,
+        items: [{ productId: 'P001', quantity: 1 }],
+        totalAmount: 75,
+        timestamp: new Date().toISOString(),
+      };
+      await publishRaw(fleet.config.amqpUrl, fleet.config.eventsExchange, 'order.placed', JSON.stringify(seed));
+      await waitFor(
+        'the order to be adopted',
+        async () => (await fleet.redis.exists(`${fleet.config.redisKeyPrefix}order:${orderId}`)) === 1 || undefined,
+      );
+      const asUnknown = await http('GET', `${api}/orders/${orderId}`, undefined, bearer(await mintToken('unknown')));
+      assert.equal(asUnknown.status, 404);
     });
 
     it('PUT /stock needs the ops token; stock is unchanged without it; /metrics, /healthz, /readyz stay open', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { createEvent } from '../../../shared/events/codec';
+import { UNKNOWN_CUSTOMER } from '../../../shared/events/order-events';
 import type { TokenVerifier } from '../../../shared/auth/token-verifier';
 import { BEARER_SECURITY, requireCaller } from '../../../shared/http/customer-auth';
 import { sendProblem } from '../../../shared/http/problem';
@@ -100,8 +101,10 @@ export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
     { schema: { params: OrderParams, response: GET_ORDER_RESPONSES, security: BEARER_SECURITY } },
     async (req, reply) => {
       const found = await store.get(req.params.orderId);
-      // Another customer's order is as unknown as a missing one: its existence is not theirs to learn.
-      if (!found || (req.caller && found.order.customerId !== req.caller.customerId))
+      // Another customer's order is as unknown as a missing one: its existence is not theirs to learn. An order
+      // adopted from the bus (UNKNOWN_CUSTOMER) is nobody's, whatever a token's subject says.
+      const owner = found?.order.customerId;
+      if (!found || (req.caller && (owner !== req.caller.customerId || owner === UNKNOWN_CUSTOMER)))
         return sendProblem(reply, {
           type: 'https://warren.dev/problems/not-found',
           title: 'Not Found',
