@@ -39,6 +39,8 @@ function resourcePattern(service: ServiceDeclaration, exchange: string): string 
  * RabbitMQ definitions for the fleet, one least-privilege user per service plus the operator, each with a
  * `password_env` (deploy/rabbitmq/render-definitions.mjs and the chart fill in the password). Topic permissions
  * follow the declarations: a service may publish only the routing keys it declares and bind only those it consumes.
+ * The events exchange is declared here too, as the services declare it: from RabbitMQ 4.3 (Khepri) a topic
+ * permission on an exchange that does not exist fails the import (`no_such_exchange`), and with it the boot.
  */
 export function brokerDefinitions(services: readonly ServiceDeclaration[], names: BrokerNames = DEFAULT_NAMES): object {
   const { vhost, exchange } = names;
@@ -55,6 +57,7 @@ export function brokerDefinitions(services: readonly ServiceDeclaration[], names
       }),
       { user: brokerUser(ADMIN_USER), vhost, configure: '.*', write: '.*', read: '.*' },
     ],
+    exchanges: [{ name: exchange, vhost, type: 'topic', durable: true, auto_delete: false, internal: false, arguments: {} }],
     topic_permissions: services.map((s) => ({
       user: brokerUser(s.name),
       vhost,

@@ -15,6 +15,8 @@ export interface Definitions {
   vhosts: { name: string }[];
   permissions: { user: string; vhost: string }[];
   topic_permissions: { user: string; vhost: string }[];
+  /** The events exchange: from RabbitMQ 4.3 a topic permission on a missing exchange fails the import. */
+  exchanges?: { name: string; vhost: string }[];
 }
 
 /** An imported copy of Warren's definitions under unique names, so tests never touch a real `warren` vhost. */
@@ -36,6 +38,7 @@ export function renameDefinitions<T extends Definitions>(definitions: T, id: str
     vhosts: definitions.vhosts.map((v) => ({ ...v, name: vhost(v.name) })),
     permissions: definitions.permissions.map((p) => ({ ...p, user: user(p.user), vhost: vhost(p.vhost) })),
     topic_permissions: definitions.topic_permissions.map((p) => ({ ...p, user: user(p.user), vhost: vhost(p.vhost) })),
+    exchanges: (definitions.exchanges ?? []).map((e) => ({ ...e, vhost: vhost(e.vhost) })),
   };
 }
 
@@ -61,12 +64,13 @@ export interface DefinitionsToImport {
  */
 export async function importDefinitions(batch: readonly DefinitionsToImport[]): Promise<ImportedDefinitions[]> {
   const imported = batch.map(({ definitions, id, passwords }) => describeImport(definitions, id, passwords));
-  const merged: Definitions = { users: [], vhosts: [], permissions: [], topic_permissions: [] };
+  const merged: Required<Definitions> = { users: [], vhosts: [], permissions: [], topic_permissions: [], exchanges: [] };
   for (const { definitions } of batch) {
     merged.users.push(...definitions.users);
     merged.vhosts.push(...definitions.vhosts);
     merged.permissions.push(...definitions.permissions);
     merged.topic_permissions.push(...definitions.topic_permissions);
+    merged.exchanges.push(...(definitions.exchanges ?? []));
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'warren-definitions-'));
   // rabbitmqctl reads the file as the broker's user, not as root.
