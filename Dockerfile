@@ -4,7 +4,7 @@
 
 # No `# syntax=` line: it would make every build fetch a frontend image from a registry (BuildKit), which fails
 # behind a mirror or offline. A mirror or a local stand-in is passed as NODE_IMAGE.
-ARG NODE_IMAGE=node:24-alpine
+ARG NODE_IMAGE=node:24.22.3-alpine
 
 # --- build: full dependency tree, compile TypeScript to dist/ ---------------------------------------------------
 FROM ${NODE_IMAGE} AS build

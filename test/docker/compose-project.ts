@@ -13,7 +13,7 @@ export const REPO = path.resolve(__dirname, '../..');
 export const REAL_IMAGES = process.env['WARREN_COMPOSE_REAL_IMAGES'] === '1';
 const STANDIN_NODE_IMAGE = 'warren-standin/node:24';
 /** The image docker-compose.yml gives Grafana: started where it exists (or a registry can provide it). */
-export const GRAFANA_IMAGE = 'grafana/grafana-oss:11.6.0';
+export const GRAFANA_IMAGE = 'grafana/grafana:13.2.3';
 
 export interface HostPorts {
   api: number;
@@ -175,7 +175,7 @@ const imageExists = (image: string): Promise<boolean> =>
 export async function missingImages(): Promise<string[]> {
   const wanted = REAL_IMAGES
     ? []
-    : [STANDIN_NODE_IMAGE, 'warren-standin/rabbitmq:4.0', 'warren-standin/redis:8.0', 'warren-standin/prometheus:2.53'];
+    : [STANDIN_NODE_IMAGE, 'warren-standin/rabbitmq:4.3', 'warren-standin/redis:8.0.6', 'warren-standin/prometheus:3.5'];
   const missing: string[] = [];
   for (const image of wanted) if (!(await imageExists(image))) missing.push(image);
   return missing;

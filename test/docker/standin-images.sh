@@ -5,16 +5,21 @@
 #
 # Usage: test/docker/standin-images.sh [compose|node|rabbitmq|redis|prometheus ...]   (default: all)
 # Tags (a local namespace no real image uses; an existing tag is kept, delete it to rebuild):
-#   warren-standin/node:24        for node:24-alpine           (Node 24 + npm from the npm registry)
-#   warren-standin/rabbitmq:4.0   for rabbitmq:4.1-management-alpine (Debian trixie rabbitmq-server 4.0)
-#   warren-standin/redis:8.0      for redis:7.4-alpine          (Debian trixie redis-server 8.0)
-#   warren-standin/prometheus:2.53 for prom/prometheus:v3.5.0  (Debian trixie prometheus 2.53)
+#   warren-standin/node:24           for node:24.22.3-alpine          (Node 24.22.3 + npm from the npm registry)
+#   warren-standin/rabbitmq:4.3      for rabbitmq:4.3.6-management-alpine (Debian sid rabbitmq-server 4.3)
+#   warren-standin/redis:8.0.6       for redis:8.0.6-alpine           (Debian sid redis-server 8.0.6)
+#   warren-standin/prometheus:3.5    for prom/prometheus:v3.5.3       (Debian sid prometheus 3.5)
 # plus docker compose v2 (trixie's docker-compose 2.26) as a Docker CLI plugin when `docker compose` is missing.
+# The servers come from sid, the only suite that carries the versions the compose files ship; a build stops when
+# sid's package no longer has the version its tag names (then the tag, the compose files' pins and
+# docs/deploy.md move together). Each image records the Debian package version in its WARREN_STANDIN_VERSION.
 set -euo pipefail
 
 WORK=${STANDIN_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/.tools/standins}
 NODE_VERSION=${STANDIN_NODE_VERSION:-24.22.3}
 NPM_VERSION=${STANDIN_NPM_VERSION:-11.21.2}
+# The suite the servers come from (mmdebstrap takes the suite name; the mirror is deb.debian.org's default).
+SERVER_SUITE=${STANDIN_SERVER_SUITE:-sid}
 mkdir -p "$WORK"
 
 PATHENV='PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -22,12 +27,23 @@ PATHENV='PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 COMMON=(--variant=minbase --aptopt='APT::Install-Recommends "false"'
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*'
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*')
+# The mirror may serve a sid whose Release file is past its Valid-Until (a mirror frozen at a date): still signed,
+# so accepted.
+SERVER=("${COMMON[@]}" --aptopt='Acquire::Check-Valid-Until "false"')
 # Outbound HTTPS may pass a proxy with its own certificate authority: images that fetch packages at build time
 # (node: `npm ci`) trust the host's local CAs as well as Debian's.
 TRUST_LOCAL_CAS='if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then cp /usr/local/share/ca-certificates/*.crt "$1/usr/local/share/ca-certificates/"; fi; chroot "$1" update-ca-certificates >/dev/null'
 
 log() { printf '[standin] %s\n' "$*"; }
 have() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# Fails the build unless the chroot's package has the version the tag names (Debian's epoch and revision aside);
+# prints the exact version and records it for docker import.
+PKG_VERSION=
+pkg_version_hook() { # package version-prefix
+  printf '%s' "v=\$(chroot \"\$1\" dpkg-query -W -f='\${Version}' $1 | sed -E 's/^[0-9]+://; s/[+~-].*//'); echo \"[standin] $1 \$v\"; echo \"\$v\" > '$WORK/$1.version'; case \"\$v\" in $2|$2.*) ;; *) echo \"[standin] $SERVER_SUITE's $1 is \$v, not $2: update the tag, the compose files' pins and docs/deploy.md together\" >&2; exit 1 ;; esac"
+}
+recorded_version() { PKG_VERSION=$(cat "$WORK/$1.version"); rm -f "$WORK/$1.version"; }
 
 timed() {
   local name=$1 start=$SECONDS
@@ -56,17 +72,20 @@ build_node() {
 }
 
 build_rabbitmq() {
-  local tag=warren-standin/rabbitmq:4.0
+  local tag=warren-standin/rabbitmq:4.3
   have "$tag" && { log "$tag exists"; return; }
   # Debian's /usr/sbin wrappers send output to a log file; the real scripts in /usr/lib/rabbitmq/bin run in the
   # foreground as user rabbitmq. Like the official image: console logging, guest allowed from other hosts,
   # HOME=/var/lib/rabbitmq (server and CLI share the Erlang cookie), management and prometheus plugins shipped.
-  mmdebstrap "${COMMON[@]}" --include=rabbitmq-server \
+  mmdebstrap "${SERVER[@]}" --include=rabbitmq-server \
     --customize-hook='mkdir -p "$1/etc/rabbitmq/conf.d" && printf "%s\n" "loopback_users.guest = false" "log.console = true" > "$1/etc/rabbitmq/conf.d/10-defaults.conf"' \
     --customize-hook='printf "[rabbitmq_management,rabbitmq_prometheus].\n" > "$1/etc/rabbitmq/enabled_plugins"' \
     --customize-hook='chroot "$1" chown -R rabbitmq:rabbitmq /etc/rabbitmq /var/lib/rabbitmq /var/log/rabbitmq' \
-    trixie "$WORK/rabbitmq.tar"
+    --customize-hook="$(pkg_version_hook rabbitmq-server 4.3)" \
+    "$SERVER_SUITE" "$WORK/rabbitmq.tar"
+  recorded_version rabbitmq-server
   docker import --change 'ENV PATH=/usr/lib/rabbitmq/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change "ENV WARREN_STANDIN_VERSION=$PKG_VERSION" \
     --change 'ENV HOME=/var/lib/rabbitmq' --change 'ENV LANG=C.UTF-8' \
     --change 'USER rabbitmq' --change 'WORKDIR /var/lib/rabbitmq' \
     --change 'EXPOSE 4369 5672 15672 15692 25672' \
@@ -75,24 +94,30 @@ build_rabbitmq() {
 }
 
 build_redis() {
-  local tag=warren-standin/redis:8.0
+  local tag=warren-standin/redis:8.0.6
   have "$tag" && { log "$tag exists"; return; }
-  mmdebstrap "${COMMON[@]}" --include=redis-server \
+  mmdebstrap "${SERVER[@]}" --include=redis-server \
     --customize-hook='mkdir -p "$1/data" && chroot "$1" chown redis:redis /data' \
-    trixie "$WORK/redis.tar"
-  docker import --change "ENV $PATHENV" --change 'USER redis' --change 'WORKDIR /data' \
+    --customize-hook="$(pkg_version_hook redis-server 8.0.6)" \
+    "$SERVER_SUITE" "$WORK/redis.tar"
+  recorded_version redis-server
+  docker import --change "ENV $PATHENV" --change "ENV WARREN_STANDIN_VERSION=$PKG_VERSION" \
+    --change 'USER redis' --change 'WORKDIR /data' \
     --change 'EXPOSE 6379' --change 'CMD ["redis-server"]' "$WORK/redis.tar" "$tag" >/dev/null
   rm -f "$WORK/redis.tar"
 }
 
 build_prometheus() {
-  local tag=warren-standin/prometheus:2.53
+  local tag=warren-standin/prometheus:3.5
   have "$tag" && { log "$tag exists"; return; }
   # The compose healthcheck runs `wget` (busybox's in the official image).
-  mmdebstrap "${COMMON[@]}" --include=prometheus,wget \
+  mmdebstrap "${SERVER[@]}" --include=prometheus,wget \
     --customize-hook='mkdir -p "$1/prometheus" && chroot "$1" chown nobody:nogroup /prometheus' \
-    trixie "$WORK/prometheus.tar"
-  docker import --change "ENV $PATHENV" --change 'USER nobody' --change 'WORKDIR /prometheus' \
+    --customize-hook="$(pkg_version_hook prometheus 3.5)" \
+    "$SERVER_SUITE" "$WORK/prometheus.tar"
+  recorded_version prometheus
+  docker import --change "ENV $PATHENV" --change "ENV WARREN_STANDIN_VERSION=$PKG_VERSION" \
+    --change 'USER nobody' --change 'WORKDIR /prometheus' \
     --change 'EXPOSE 9090' --change 'ENTRYPOINT ["/usr/bin/prometheus"]' \
     --change 'CMD ["--config.file=/etc/prometheus/prometheus.yml","--storage.tsdb.path=/prometheus"]' \
     "$WORK/prometheus.tar" "$tag" >/dev/null
