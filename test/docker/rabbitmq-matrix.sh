@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Runs the integration and chaos suites and the broker-restart test against a RabbitMQ 4 container of this run's
-# own, while everything else keeps using the host's broker. Redis stays the host's 127.0.0.1:6379 (every suite
-# uses key prefixes of its own). Needs `npm run build` first (process fleets run dist/): `npm run test:rabbitmq4`.
+# The newest leg of the RabbitMQ matrix: the integration and chaos suites and the broker-restart test against a
+# RabbitMQ 4.3 container of this run's own, while everything else keeps using the host's broker. The oldest leg,
+# 3.10, is `npm test` itself (the host broker); docs/rabbitmq-versions.md has the matrix. Redis stays the host's
+# 127.0.0.1:6379 (every suite uses key prefixes of its own). Needs `npm run build` first (process fleets run dist/):
+# `npm run test:rabbitmq4`.
 #
-#   RABBITMQ4_IMAGE   image to run (default warren-standin/rabbitmq:4.0, from test/docker/standin-images.sh;
-#                     with a registry e.g. rabbitmq:4.1-management-alpine)
+#   RABBITMQ4_IMAGE   image to run (default warren-standin/rabbitmq:4.3, Debian sid's 4.3, from
+#                     test/docker/standin-images.sh; with a registry e.g. rabbitmq:4.3.6-management-alpine, or any
+#                     other 4.x to check a version between the two)
 #   extra arguments   passed to mocha (e.g. --grep restart)
 #
 # The container is named warren-test-rabbitmq-matrix-*, publishes 5672 on a free 127.0.0.1 port only, and is
@@ -12,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-IMAGE=${RABBITMQ4_IMAGE:-warren-standin/rabbitmq:4.0}
+IMAGE=${RABBITMQ4_IMAGE:-warren-standin/rabbitmq:4.3}
 NAME=warren-test-rabbitmq-matrix-$$
 STARTUP_TIMEOUT_S=${RABBITMQ4_STARTUP_TIMEOUT_S:-240}
 
@@ -53,6 +56,7 @@ export AMQP_URL="amqp://guest:guest@127.0.0.1:$PORT"
 export WARREN_TEST_RABBITMQCTL="docker exec $NAME rabbitmqctl"
 export WARREN_TEST_BROKER_CONTAINER=$NAME
 status=0
+start=$SECONDS
 npx mocha 'test/integration/**/*.test.ts' 'test/chaos/**/*.test.ts' test/docker/broker-restart.test.ts "$@" || status=$?
-echo "== RabbitMQ $VERSION (container $IMAGE): $([ "$status" -eq 0 ] && echo passed || echo "FAILED (mocha exit $status)") =="
+echo "== RabbitMQ $VERSION (container $IMAGE): $([ "$status" -eq 0 ] && echo passed || echo "FAILED (mocha exit $status)") in $((SECONDS - start)) s =="
 exit "$status"

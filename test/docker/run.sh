@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The Docker tier (`npm run test:docker`): the fleet under `docker compose`, then on a three-node cluster with node
 # loss under load (`npm run test:cluster`), then the integration, failure-handling and chaos suites against a
-# RabbitMQ 4 container. Needs a Docker engine; with no image registry (this project's
+# RabbitMQ 4.3 container. Needs a Docker engine; with no image registry (this project's
 # CI) it builds Debian-based stand-ins first. Where a registry is reachable, WARREN_COMPOSE_REAL_IMAGES=1 runs the
-# compose file's own images and RABBITMQ4_IMAGE=rabbitmq:4.1-management-alpine the matrix's broker.
+# compose file's own images and RABBITMQ4_IMAGE=rabbitmq:4.3.6-management-alpine the matrix's broker.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -7,8 +7,8 @@ import { waitFor } from './wait';
 
 const run = promisify(execFile);
 
-/** The image a test's own broker runs; a machine with a registry may pass e.g. `rabbitmq:4.1-management-alpine`. */
-export const RABBITMQ4_IMAGE = process.env['RABBITMQ4_IMAGE'] ?? 'warren-standin/rabbitmq:4.0';
+/** The image a test's own broker runs; a machine with a registry may pass e.g. `rabbitmq:4.3.6-management-alpine`. */
+export const RABBITMQ4_IMAGE = process.env['RABBITMQ4_IMAGE'] ?? 'warren-standin/rabbitmq:4.3';
 /** Set by test/docker/rabbitmq-matrix.sh: the broker container that run owns, which a test may restart. */
 export const BROKER_CONTAINER_ENV = 'WARREN_TEST_BROKER_CONTAINER';
 /** Only containers with this prefix are ever restarted or removed: never the host's broker or anyone else's. */

@@ -165,13 +165,15 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
     await fleet.stopService('payment');
     orders.C = await placeOrder();
     await waitFor('order C waiting in the payment queue', async () => (await depth(PAYMENT)) === 1);
-    // A consumer that requeues on every delivery, as a worker crashing on it would.
+    // A consumer that hands it back on every delivery, as a worker crashing on it would. basic.reject, not
+    // basic.nack: from RabbitMQ 4.3 a nack with requeue no longer counts towards the delivery limit (a reject and
+    // a closed channel's return still do), docs/rabbitmq-versions.md.
     const channel = await amqp.createChannel();
     await waitFor(
       'the broker to dead-letter order C',
       async () => {
         const msg = await channel.get(PAYMENT, { noAck: false });
-        if (msg) channel.nack(msg, false, true);
+        if (msg) channel.reject(msg, true);
         return (await depth(PAYMENT_DLQ)) === 6;
       },
       20_000,
@@ -414,7 +416,8 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
     const byId = new Map<string, unknown[]>();
     try {
       for (let msg = await channel.get(queue); msg; msg = await channel.get(queue)) {
-        const { 'x-delivery-count': _count, ...headers } = msg.properties.headers ?? {};
+        // The queue's own counts of this message's deliveries (x-acquired-count from 4.3) move with every read.
+        const { 'x-delivery-count': _count, 'x-acquired-count': _acquired, ...headers } = msg.properties.headers ?? {};
         const copies = byId.get(msg.properties.messageId as string) ?? [];
         copies.push({ content: msg.content.toString('base64'), properties: { ...msg.properties, headers } });
         byId.set(msg.properties.messageId as string, copies);

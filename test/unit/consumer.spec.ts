@@ -175,7 +175,7 @@ describe('Consumer (fake broker)', () => {
     assert.equal(dead![H.reason], 'gateway answered 503');
   });
 
-  it('never copies the headers the broker set (x-death, x-first-death-*, x-last-death-*, x-delivery-count)', async () => {
+  it('never copies the headers the broker set (x-death, x-first-death-*, x-last-death-*, x-delivery-count, x-acquired-count)', async () => {
     const { deliver, copies } = await startConsumer({
       PaymentDeclined: async (ctx) => {
         throw ctx.event.orderId === 'o-retry' ? new TransientError('later') : new CannotApplyError('never');
@@ -187,6 +187,8 @@ describe('Consumer (fake broker)', () => {
       'x-first-death-reason': 'expired',
       'x-last-death-queue': 'q.retry.10',
       'x-delivery-count': 3,
+      // RabbitMQ 4.3's count of every hand-out of the message.
+      'x-acquired-count': 4,
     };
     for (const orderId of ['o-retry', 'o-dead']) {
       const event = paymentDeclined(orderId);
