@@ -67,7 +67,7 @@ describe('README: the set-up and "Using it" commands, run as written', function 
     fleet = spawn('bash', ['-c', line], {
       cwd: checkout,
       detached: true,
-      env: { ...process.env, AMQP_URL: url.toString(), REDIS_URL, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' },
+      env: { ...process.env, AMQP_URL: url.toString(), REDIS_URL, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'info' },
     });
     fleet.stdout!.on('data', (c: Buffer) => (fleetLog += c.toString()));
     fleet.stderr!.on('data', (c: Buffer) => (fleetLog += c.toString()));
@@ -103,5 +103,7 @@ describe('README: the set-up and "Using it" commands, run as written', function 
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);
     assert.notEqual(code, 'timeout', 'the fleet still runs 60 s after Ctrl-C');
     assert.equal(code, 0, fleetLog.slice(-2000));
+    // Each service finished its drain: Ctrl-C reaches the services and the fleet, which passes it on as SIGTERM.
+    assert.equal(fleetLog.match(/"msg":"stopped"/g)?.length, 3, fleetLog.slice(-3000));
   });
 });
