@@ -16,6 +16,8 @@ fi
 
 echo '== docker compose: the fleet on a Docker engine =='
 npm run -s test:compose
+echo '== docker compose: the quick start of docs/deploy.md, as written, in a fresh checkout =='
+npm run -s test:compose-docs
 echo '== docker compose: the fleet on a three-node RabbitMQ cluster and Redis under Sentinel, broken four ways =='
 npm run -s test:cluster
 echo '== TLS to RabbitMQ and Redis: a broker container and a redis-server of its own, a CA made by the test =='
