@@ -32,6 +32,7 @@ import {
  */
 const MAY_BE_EMPTY: Record<string, string> = {
   'Redis errors': 'no Redis operation fails on a healthy run (the series appears with the first error)',
+  'Consumer recoveries': 'no consumer is taken away by the broker on a healthy run (the series appears with the first)',
 };
 
 describe('observability config: promtool and the dashboard model', function () {
