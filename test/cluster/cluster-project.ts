@@ -12,7 +12,7 @@ const REPO = path.resolve(__dirname, '../..');
 const COMPOSE_FILE = 'deploy/cluster/docker-compose.cluster.yml';
 export const RABBITMQ_NODES = ['rabbitmq-1', 'rabbitmq-2', 'rabbitmq-3'] as const;
 export const REDIS_NODES = ['redis-1', 'redis-2', 'redis-3'] as const;
-export const STANDIN_IMAGES = ['warren-standin/node:24', 'warren-standin/rabbitmq:4.3', 'warren-standin/redis:8.0.6'];
+export const STANDIN_IMAGES = ['warren-standin/node:24', 'warren-standin/rabbitmq:4.0', 'warren-standin/redis:8.0.6'];
 
 /** `docker <args>`; throws with docker's own words. */
 export async function docker(args: readonly string[], timeoutMs = 120_000): Promise<string> {

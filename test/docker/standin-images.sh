@@ -3,10 +3,11 @@
 # the npm registry but no container image registry. Each stand-in honours what the compose file gives the real
 # image: its command or entrypoint, user, mounts, config directories and healthcheck commands.
 #
-# Usage: test/docker/standin-images.sh [compose|node|rabbitmq|redis|prometheus ...]   (default: all)
+# Usage: test/docker/standin-images.sh [compose|node|rabbitmq|rabbitmq40|redis|prometheus ...]   (default: all)
 # Tags (a local namespace no real image uses; an existing tag is kept, delete it to rebuild):
 #   warren-standin/node:24           for node:24.22.3-alpine          (Node 24.22.3 + npm from the npm registry)
 #   warren-standin/rabbitmq:4.3      for rabbitmq:4.3.6-management-alpine (Debian sid rabbitmq-server 4.3)
+#   warren-standin/rabbitmq:4.0      for the cluster compose's rabbitmq:4.0.5-management-alpine (trixie's 4.0.5)
 #   warren-standin/redis:8.0.6       for redis:8.0.6-alpine           (Debian sid redis-server 8.0.6)
 #   warren-standin/prometheus:3.5    for prom/prometheus:v3.5.3       (Debian sid prometheus 3.5)
 # plus docker compose v2 (trixie's docker-compose 2.26) as a Docker CLI plugin when `docker compose` is missing.
@@ -71,8 +72,12 @@ build_node() {
   rm -f "$WORK/node.tar"
 }
 
-build_rabbitmq() {
-  local tag=warren-standin/rabbitmq:4.3
+build_rabbitmq() { rabbitmq_image warren-standin/rabbitmq:4.3 "$SERVER_SUITE" 4.3; }
+# The cluster compose stays on 4.0 (docs/rabbitmq-versions.md: a kill -9 of a 4.3 node stalls the cluster's metadata).
+build_rabbitmq40() { rabbitmq_image warren-standin/rabbitmq:4.0 trixie 4.0.5; }
+
+rabbitmq_image() { # tag suite version
+  local tag=$1 suite=$2 version=$3
   have "$tag" && { log "$tag exists"; return; }
   # Debian's /usr/sbin wrappers send output to a log file; the real scripts in /usr/lib/rabbitmq/bin run in the
   # foreground as user rabbitmq. Like the official image: console logging, guest allowed from other hosts,
@@ -81,8 +86,8 @@ build_rabbitmq() {
     --customize-hook='mkdir -p "$1/etc/rabbitmq/conf.d" && printf "%s\n" "loopback_users.guest = false" "log.console = true" > "$1/etc/rabbitmq/conf.d/10-defaults.conf"' \
     --customize-hook='printf "[rabbitmq_management,rabbitmq_prometheus].\n" > "$1/etc/rabbitmq/enabled_plugins"' \
     --customize-hook='chroot "$1" chown -R rabbitmq:rabbitmq /etc/rabbitmq /var/lib/rabbitmq /var/log/rabbitmq' \
-    --customize-hook="$(pkg_version_hook rabbitmq-server 4.3)" \
-    "$SERVER_SUITE" "$WORK/rabbitmq.tar"
+    --customize-hook="$(pkg_version_hook rabbitmq-server "$version")" \
+    "$suite" "$WORK/rabbitmq.tar"
   recorded_version rabbitmq-server
   docker import --change 'ENV PATH=/usr/lib/rabbitmq/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change "ENV WARREN_STANDIN_VERSION=$PKG_VERSION" \
@@ -139,5 +144,5 @@ build_compose() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(compose node rabbitmq redis prometheus)
+[ ${#targets[@]} -eq 0 ] && targets=(compose node rabbitmq rabbitmq40 redis prometheus)
 for target in "${targets[@]}"; do timed "$target" "build_$target"; done
