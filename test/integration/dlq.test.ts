@@ -76,7 +76,9 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
   const payment = async (orderId: string) => (await http('GET', `${fleet.urls.ops.payment}/payments/${orderId}`)).body;
 
   before(async () => {
-    fleet = await startTestFleet({ PAYMENT_GATEWAY_FAILURE_RATE: '1', ORDER_TIMEOUT_MS: '600000' });
+    // Every charge fails, so payment's declared kill switch trips; a cool-down of 100 ms makes its probes walk each
+    // message through its attempts into the DLQ at about the pace the retry tiers would.
+    fleet = await startTestFleet({ PAYMENT_GATEWAY_FAILURE_RATE: '1', ORDER_TIMEOUT_MS: '600000', KILL_SWITCH_COOLDOWN_MS: '100' });
     amqp = await amqplib.connect(fleet.config.amqpUrl);
     await http('PUT', `${fleet.urls.ops.inventory}/stock/P001`, { available: 100 });
   });
