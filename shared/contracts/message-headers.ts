@@ -55,6 +55,11 @@ const WARREN: Record<WarrenHeader, HeaderSchema> = {
 /** Headers the broker sets: Warren reads them, never copies them onto a message it re-publishes. */
 const BROKER: Record<string, HeaderSchema> = {
   'x-delivery-count': { type: 'integer', minimum: 0, description: 'Set by a quorum queue: earlier deliveries of this message.' },
+  'x-acquired-count': {
+    type: 'integer',
+    minimum: 0,
+    description: 'Set by a quorum queue from RabbitMQ 4.3: every hand-out of this message. Never copied onto a re-published message.',
+  },
   'x-death': {
     type: 'array',
     description: "Set by the broker when it dead-letters (a retry tier's TTL, a quorum queue's delivery limit).",
@@ -76,7 +81,7 @@ function eventHeaders() {
     description:
       'x-warren-* headers on a message published to the events exchange are dropped by the consumer: only the retry ' +
       'tiers (through <queue>.failures) and DLQ replays may carry them.',
-    properties: { ...TRACE, ...pick(BROKER, ['x-delivery-count']) },
+    properties: { ...TRACE, ...pick(BROKER, ['x-delivery-count', 'x-acquired-count']) },
   };
 }
 
