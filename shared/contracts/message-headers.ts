@@ -89,7 +89,11 @@ function eventHeaders() {
 function retryHeaders() {
   return {
     type: 'object',
-    properties: { ...TRACE, ...pick(WARREN, RETRY_BOOKKEEPING), ...pick(WARREN, [REPLAY_HEADERS.count, REPLAY_HEADERS.at]) },
+    properties: {
+      ...TRACE,
+      ...pick(WARREN, [...RETRY_BOOKKEEPING, H.deferredSince]),
+      ...pick(WARREN, [REPLAY_HEADERS.count, REPLAY_HEADERS.at]),
+    },
     required: [...RETRY_BOOKKEEPING],
   };
 }
@@ -103,7 +107,7 @@ function deadLetterHeaders() {
     type: 'object',
     properties: {
       ...TRACE,
-      ...pick(WARREN, [...RETRY_BOOKKEEPING, ...DEAD_LETTER_RECORD]),
+      ...pick(WARREN, [...RETRY_BOOKKEEPING, H.deferredSince, ...DEAD_LETTER_RECORD]),
       ...pick(WARREN, [REPLAY_HEADERS.count, REPLAY_HEADERS.at]),
       ...BROKER,
     },
