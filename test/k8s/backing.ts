@@ -75,7 +75,7 @@ export async function setUpBacking(kube: Kube, dir: string): Promise<Backing> {
   const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: key.kid, alg: key.alg, use: 'sig' }] };
   await kube.kubectl(['create', 'configmap', 'idp-jwks', `--from-file=jwks.json=${file('jwks.json', JSON.stringify(jwks))}`]);
 
-  await kube.kubectl(['apply', '-f', FIXTURES]);
+  await kube.kubectl(['apply', ...['rabbitmq', 'redis', 'idp'].flatMap((f) => ['-f', path.join(FIXTURES, `${f}.yaml`)])]);
   await kube.kubectl(['wait', '--for=condition=Available', 'deployment/rabbitmq', 'deployment/redis', 'deployment/idp', '--timeout=240s'], {
     timeoutMs: 250_000,
   });

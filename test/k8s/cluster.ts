@@ -145,16 +145,17 @@ export class Kube {
     return Buffer.from(value, 'base64').toString('utf8');
   }
 
-  /** What a failure report needs: pods, recent events, and the last log lines of pods that are not Ready. */
+  /** What a failure report needs: pods, warning events, and the last log lines of every pod. */
   async diagnostics(): Promise<string> {
     const parts: string[] = [];
-    const safely = async (label: string, args: string[]) =>
-      parts.push(`--- ${label}\n${await this.kubectl(args, { timeoutMs: 30_000 }).catch((e: Error) => e.message)}`);
+    const safely = async (label: string, args: string[], lines = 40) => {
+      const out = await this.kubectl(args, { timeoutMs: 30_000 }).catch((e: Error) => e.message);
+      parts.push(`--- ${label}\n${out.trimEnd().split('\n').slice(-lines).join('\n')}`);
+    };
     await safely('pods', ['get', 'pods', '-o', 'wide']);
-    await safely('events', ['get', 'events', '--sort-by=.lastTimestamp']);
-    for (const pod of await this.pods('app.kubernetes.io/part-of').catch(() => [])) {
-      if (!pod.ready) await safely(`logs ${pod.name}`, ['logs', pod.name, '--all-containers', '--tail=30']);
-    }
+    await safely('warning events', ['get', 'events', '--field-selector=type=Warning', '--sort-by=.lastTimestamp']);
+    for (const pod of await this.pods('app.kubernetes.io/part-of').catch(() => []))
+      await safely(`logs ${pod.name}`, ['logs', pod.name, '--all-containers'], 15);
     return parts.join('\n');
   }
 }

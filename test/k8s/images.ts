@@ -4,8 +4,8 @@ import { exec, REPO } from './cluster';
 export const WARREN_IMAGE = 'registry.example.com/warren:0.1.0';
 /** The Node.js base the image is built from where no registry is reachable (test/docker/standin-images.sh). */
 export const NODE_IMAGE = 'warren-standin/node:24';
-/** What the fixtures run: RabbitMQ, Redis, and Node.js for the identity provider. */
-export const STANDIN_IMAGES = ['warren-standin/rabbitmq:4.0', 'warren-standin/redis:8.0', NODE_IMAGE] as const;
+/** What the fixtures run: the compose file's RabbitMQ and Redis stand-ins, and Node.js for the identity provider. */
+export const STANDIN_IMAGES = ['warren-standin/rabbitmq:4.3', 'warren-standin/redis:8.0.6', NODE_IMAGE] as const;
 
 export const imageExists = (image: string): Promise<boolean> =>
   exec('docker', ['image', 'inspect', '--format', '{{.Id}}', image]).then(

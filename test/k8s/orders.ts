@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { http } from '../helpers/api';
 import { countEffects, type EffectCounts } from '../helpers/effects';
 import { assertInvariants, type OrderOutcome } from '../helpers/invariants';
 import { bearer } from '../helpers/tokens';
@@ -9,6 +8,29 @@ import { sleep, waitFor } from '../helpers/wait';
 export const UNIT_PRICE_USD: Readonly<Record<string, number>> = { P001: 75, P002: 20 };
 /** P001 is stocked by the test; P002 is kept at 0, so ordering it ends OUT_OF_STOCK. */
 export const PRODUCTS = { inStock: 'P001', outOfStock: 'P002' } as const;
+
+/** How long one request may take: a port-forward that stopped passing bytes must not hold a client forever. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/** How long a careful client keeps retrying one order (pods rolling or killed, port-forwards following them). */
+const PLACE_DEADLINE_MS = 180_000;
+
+/** JSON over HTTP as test/helpers/api.ts `http()`, with a deadline per request (an error when it passes). */
+async function http(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(url, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const text = await response.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
+  return { status: response.status, body: json };
+}
 
 export interface OrderLine {
   productId: string;
@@ -28,9 +50,9 @@ export interface ShopOptions {
 /** Orders placed so far by a load run, and how often the API turned a client away. */
 export interface LoadResult {
   accepted: string[];
-  /** Answers 503 (a dependency away), then retried with the same Idempotency-Key. */
+  /** Answers 503 (a dependency away, or a pod draining), then retried with the same Idempotency-Key. */
   unavailable: number;
-  /** Connections refused or reset (a port-forward following its pod away), then retried with the same key. */
+  /** Connections refused, reset or timed out (a port-forward following its pod away), then retried with the same key. */
   dropped: number;
 }
 
@@ -72,7 +94,7 @@ export class Shop {
     const totalAmount = items.reduce((sum, line) => sum + line.quantity * UNIT_PRICE_USD[line.productId]!, 0);
     const body = { items, totalAmount, currency: 'USD', paymentToken };
     const headers = { ...(await this.headers(customerId)), 'idempotency-key': key };
-    for (let attempt = 0; attempt < 600; attempt++) {
+    for (const deadline = Date.now() + PLACE_DEADLINE_MS; Date.now() < deadline;) {
       const r = await http('POST', `${this.options.api}/orders`, body, headers).catch(() => ({ status: 0, body: undefined }));
       if (r.status === 202) {
         this.owners.set(r.body.orderId, customerId);
@@ -82,7 +104,7 @@ export class Shop {
       if (counts) counts[r.status === 503 ? 'unavailable' : 'dropped']++;
       await sleep(200);
     }
-    throw new Error(`an order of ${customerId} was never accepted`);
+    throw new Error(`an order of ${customerId} was not accepted within ${PLACE_DEADLINE_MS / 1000} s`);
   }
 
   /**

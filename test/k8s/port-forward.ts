@@ -3,6 +3,9 @@ import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 import type { Kube } from './cluster';
 
+const CHECK_EVERY_MS = 2000;
+const CHECK_TIMEOUT_MS = 4000;
+
 /**
  * `kubectl port-forward` of one Service port to a free 127.0.0.1 port, kept up: kubectl forwards to one pod behind
  * the Service and exits when that pod goes (a rolling upgrade, a killed pod), so it is started again on the same
@@ -12,6 +15,8 @@ import type { Kube } from './cluster';
 export class PortForward {
   private child: ChildProcess | undefined;
   private closed = false;
+  private readonly watchdog: NodeJS.Timeout;
+  private failedChecks = 0;
   /** How many times kubectl was started again after its pod went away. */
   restarts = 0;
   private readonly output: string[] = [];
@@ -21,11 +26,21 @@ export class PortForward {
     readonly target: string,
     readonly remotePort: number,
     readonly localPort: number,
-  ) {}
+    private readonly checkPath: string,
+  ) {
+    this.watchdog = setInterval(() => {
+      this.check().catch(() => undefined);
+    }, CHECK_EVERY_MS);
+    this.watchdog.unref();
+  }
 
-  /** Forwards `svc/<name>:<port>`; resolves once the local port answers. */
-  static async open(kube: Kube, service: string, remotePort: number): Promise<PortForward> {
-    const forward = new PortForward(kube, `svc/${service}`, remotePort, await freePort());
+  /**
+   * Forwards `svc/<name>:<port>`; resolves once the local port answers. `checkPath` is requested every few
+   * seconds (any HTTP answer will do): kubectl can also stay up while passing nothing (its stream to the pod broken
+   * under load), and is then started again.
+   */
+  static async open(kube: Kube, service: string, remotePort: number, checkPath = '/healthz'): Promise<PortForward> {
+    const forward = new PortForward(kube, `svc/${service}`, remotePort, await freePort(), checkPath);
     forward.start();
     await waitFor(`port-forward of ${forward.target}:${remotePort}`, () => forward.listening(), 30_000, 100).catch((error: Error) => {
       forward.close();
@@ -67,12 +82,31 @@ export class PortForward {
     });
   }
 
+  /** Two checks in a row without an answer: kubectl is stuck, so it goes (and starts again on exit). */
+  private async check(): Promise<void> {
+    if (!this.child || this.closed || !this.listening()) return;
+    const child = this.child;
+    const answered = await fetch(`${this.url}${this.checkPath}`, { signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) }).then(
+      async (r) => {
+        await r.arrayBuffer();
+        return true;
+      },
+      () => false,
+    );
+    this.failedChecks = answered ? 0 : this.failedChecks + 1;
+    if (this.failedChecks >= 2 && this.child === child) {
+      this.failedChecks = 0;
+      child.kill('SIGKILL');
+    }
+  }
+
   private listening(): boolean {
     return this.output.some((l) => l.startsWith(`Forwarding from 127.0.0.1:${this.localPort}`));
   }
 
   close(): void {
     this.closed = true;
+    clearInterval(this.watchdog);
     this.child?.kill('SIGTERM');
     this.child = undefined;
   }
