@@ -5,6 +5,8 @@ export interface AfterGc {
   heapUsedMb: number;
   rssMb: number;
   externalMb: number;
+  /** What V8 keeps committed for its heap after the collection: RSS beyond it and external is code, stacks, malloc. */
+  heapTotalMb: number;
 }
 
 /**
@@ -66,9 +68,9 @@ export class Inspector {
         expression: 'JSON.stringify(process.memoryUsage())',
         returnByValue: true,
       })) as { result?: { value?: string } };
-      const usage = JSON.parse(reply.result?.value ?? '{}') as { heapUsed?: number; rss?: number; external?: number };
+      const usage = JSON.parse(reply.result?.value ?? '{}') as { heapUsed?: number; rss?: number; external?: number; heapTotal?: number };
       const mb = (bytes: number | undefined) => (bytes === undefined ? Number.NaN : Math.round((bytes / 2 ** 20) * 10) / 10);
-      return { heapUsedMb: mb(usage.heapUsed), rssMb: mb(usage.rss), externalMb: mb(usage.external) };
+      return { heapUsedMb: mb(usage.heapUsed), rssMb: mb(usage.rss), externalMb: mb(usage.external), heapTotalMb: mb(usage.heapTotal) };
     } finally {
       socket.close();
     }

@@ -1,4 +1,5 @@
 import { rssMb } from './procs';
+import type { MemoryTrend } from './results';
 
 export interface RssSeries {
   /** Seconds since sampling started. */
@@ -83,3 +84,38 @@ export function slopePerMinute(t: readonly number[], y: readonly number[]): numb
   }
   return sxx > 0 ? (sxy / sxx) * 60 : 0;
 }
+
+/**
+ * A series over [from, to] s: first, highest and last sample, least-squares slope over all of it and over its last
+ * half, and the sawtooth's noise over the last half: a level sawtooth of amplitude A (peak to trough of what the
+ * fitted line leaves) fakes at most a slope of about 1.5 A / T over a window of T minutes (a single drop or rise
+ * in the middle of the window), so a last-half slope within that is not evidence of growth.
+ */
+export function trend(series: RssSeries, from: number, to: number): MemoryTrend {
+  const t: number[] = [];
+  const mb: number[] = [];
+  series.t.forEach((x, i) => {
+    if (x < from || x > to) return;
+    t.push(x);
+    mb.push(series.mb[i]!);
+  });
+  const mid = (from + to) / 2;
+  const lateT = t.filter((x) => x >= mid);
+  const lateMb = mb.slice(t.length - lateT.length);
+  const lateSlope = slopePerMinute(lateT, lateMb);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const [mt, mm] = [mean(lateT), mean(lateMb)];
+  const residuals = lateT.map((x, i) => lateMb[i]! - (mm + (lateSlope / 60) * (x - mt)));
+  const amplitude = residuals.length > 0 ? Math.max(...residuals) - Math.min(...residuals) : 0;
+  const lateMinutes = (to - mid) / 60;
+  return {
+    startMb: mb[0] ?? Number.NaN,
+    peakMb: mb.length > 0 ? Math.max(...mb) : Number.NaN,
+    endMb: mb.at(-1) ?? Number.NaN,
+    slopeMbPerMin: round2(slopePerMinute(t, mb)),
+    lateSlopeMbPerMin: round2(lateSlope),
+    noiseMbPerMin: round2(lateMinutes > 0 ? (1.5 * amplitude) / lateMinutes : Number.POSITIVE_INFINITY),
+  };
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;

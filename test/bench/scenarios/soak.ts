@@ -3,13 +3,13 @@ import type { ChannelModel } from 'amqplib';
 import type { QueueType } from '../../../shared/config/config';
 import { SERVICE_NAMES } from '../../../workers/registry';
 import { orderBody, placeOverHttp, placeOverHttpPaced, type Placed } from '../lib/drive';
-import { slopePerMinute, type RssSeries } from '../lib/memory';
+import { trend, type RssSeries } from '../lib/memory';
 import type { BenchOptions } from '../lib/options';
 import { EXCHANGE } from '../lib/payload';
 import type { AfterGc } from '../lib/inspect';
 import { rssMb, startWarrenFleet, type WarrenFleet } from '../lib/procs';
 import { connectRaw, Sink, sleep } from '../lib/raw';
-import type { MemoryTrend, Results } from '../lib/results';
+import type { Results } from '../lib/results';
 import { openScope } from '../lib/scope';
 import { latency, median, percentile, steadyRate, type Latency } from '../lib/stats';
 import { stock } from './fleet';
@@ -315,39 +315,6 @@ async function v8Memory(ops: string): Promise<V8Memory> {
   }
 }
 
-/**
- * A series over [from, to] s: first, highest and last sample, least-squares slope over all of it and over its last
- * half, and the sawtooth's noise over the last half: a level sawtooth of amplitude A (peak to trough of what the
- * fitted line leaves) fakes at most a slope of about 1.5 A / T over a window of T minutes (a single drop or rise
- * in the middle of the window), so a last-half slope within that is not evidence of growth.
- */
-function trend(series: RssSeries, from: number, to: number): MemoryTrend {
-  const t: number[] = [];
-  const mb: number[] = [];
-  series.t.forEach((x, i) => {
-    if (x < from || x > to) return;
-    t.push(x);
-    mb.push(series.mb[i]!);
-  });
-  const mid = (from + to) / 2;
-  const lateT = t.filter((x) => x >= mid);
-  const lateMb = mb.slice(t.length - lateT.length);
-  const lateSlope = slopePerMinute(lateT, lateMb);
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const [mt, mm] = [mean(lateT), mean(lateMb)];
-  const residuals = lateT.map((x, i) => lateMb[i]! - (mm + (lateSlope / 60) * (x - mt)));
-  const amplitude = residuals.length > 0 ? Math.max(...residuals) - Math.min(...residuals) : 0;
-  const lateMinutes = (to - mid) / 60;
-  return {
-    startMb: mb[0] ?? Number.NaN,
-    peakMb: mb.length > 0 ? Math.max(...mb) : Number.NaN,
-    endMb: mb.at(-1) ?? Number.NaN,
-    slopeMbPerMin: round2(slopePerMinute(t, mb)),
-    lateSlopeMbPerMin: round2(lateSlope),
-    noiseMbPerMin: round2(lateMinutes > 0 ? (1.5 * amplitude) / lateMinutes : Number.POSITIVE_INFINITY),
-  };
-}
-
 /** The reason of every `order.cancelled` seen, by order id. */
 async function cancelReasons(raw: ChannelModel): Promise<Map<string, string>> {
   const reasons = new Map<string, string>();
@@ -367,6 +334,5 @@ async function cancelReasons(raw: ChannelModel): Promise<Map<string, string>> {
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
-const round2 = (v: number) => Math.round(v * 100) / 100;
 const fmtSlope = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
 const fmtMs = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '—');
