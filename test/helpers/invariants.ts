@@ -16,8 +16,22 @@ export interface OrderOutcome {
 
 /** Waits until every order has reached CONFIRMED or CANCELLED; returns their final views. */
 export async function awaitFinal(api: string, orderIds: readonly string[], timeoutMs = 60_000): Promise<Map<string, OrderOutcome>> {
+  const { final, timedOut } = await collectFinal(api, orderIds, timeoutMs);
+  if (timedOut) throw timedOut;
+  return final;
+}
+
+/**
+ * {@link awaitFinal} that does not throw: the final views of the orders that ended within `timeoutMs`, and the
+ * error awaitFinal would have thrown if some did not (the ones missing from `final` are still open or unknown).
+ */
+export async function collectFinal(
+  api: string,
+  orderIds: readonly string[],
+  timeoutMs = 60_000,
+): Promise<{ final: Map<string, OrderOutcome>; timedOut?: Error }> {
   const final = new Map<string, OrderOutcome>();
-  await waitFor(
+  const timedOut = await waitFor(
     `${orderIds.length} orders to end`,
     async () => {
       const open = orderIds.filter((id) => !final.has(id));
@@ -33,8 +47,11 @@ export async function awaitFinal(api: string, orderIds: readonly string[], timeo
     },
     timeoutMs,
     250,
+  ).then(
+    () => undefined,
+    (error: Error) => error,
   );
-  return final;
+  return timedOut ? { final, timedOut } : { final };
 }
 
 /**
@@ -93,12 +110,33 @@ export function assertOutcomesAsExpected(
   expected: ReadonlyMap<string, string>,
   { timeoutAllowed = false } = {},
 ): void {
+  const { wrong } = compareOutcomes(outcomes, expected, { timeoutAllowed });
+  assert.deepEqual(wrong, [], `${wrong.length} of ${expected.size} orders ended otherwise than they asked`);
+}
+
+/** Per expected kind: how many orders asked for it, and how they ended (`CONFIRMED`, a reason, or `missing`). */
+export type OutcomeTally = Record<string, { orders: number; asExpected: number; ended: Record<string, number> }>;
+
+/**
+ * {@link assertOutcomesAsExpected}'s comparison, counted instead of asserted: `wrong` lists the orders that ended
+ * otherwise than they asked (`<id>: expected <kind>, ended <what>`), `byKind` tallies every order by what it asked.
+ */
+export function compareOutcomes(
+  outcomes: Map<string, OrderOutcome>,
+  expected: ReadonlyMap<string, string>,
+  { timeoutAllowed = false } = {},
+): { wrong: string[]; byKind: OutcomeTally } {
   const wrong: string[] = [];
+  const byKind: OutcomeTally = {};
   for (const [orderId, want] of expected) {
     const got = outcomes.get(orderId);
     const ended = got?.status === 'CONFIRMED' ? 'CONFIRMED' : (got?.reason ?? got?.status ?? 'missing');
     const ok = want.split('|').includes(ended) || (timeoutAllowed && ended === 'TIMEOUT');
     if (!ok) wrong.push(`${orderId}: expected ${want}, ended ${ended}`);
+    const kind = (byKind[want] ??= { orders: 0, asExpected: 0, ended: {} });
+    kind.orders++;
+    if (ok) kind.asExpected++;
+    kind.ended[ended] = (kind.ended[ended] ?? 0) + 1;
   }
-  assert.deepEqual(wrong, [], `${wrong.length} of ${expected.size} orders ended otherwise than they asked`);
+  return { wrong, byKind };
 }

@@ -38,10 +38,14 @@ export class OwnBroker implements BrokerTarget {
     return named ? OwnBroker.attach(named) : OwnBroker.start();
   }
 
-  static async start(image = RABBITMQ4_IMAGE): Promise<OwnBroker> {
+  /**
+   * `hostPort`: publish AMQP on that loopback port rather than one Docker picks, so the URL survives
+   * {@link restartContainer} (Docker picks a new port at each start otherwise).
+   */
+  static async start(image = RABBITMQ4_IMAGE, hostPort?: number): Promise<OwnBroker> {
     const container = `${OWNED_PREFIX}rabbitmq-${randomBytes(4).toString('hex')}`;
-    // Docker picks a free host port, published on loopback only.
-    await docker('run', '-d', '--name', container, '-p', '127.0.0.1::5672', image);
+    // Docker picks a free host port unless one is given, published on loopback only.
+    await docker('run', '-d', '--name', container, '-p', `127.0.0.1:${hostPort ?? ''}:5672`, image);
     try {
       const broker = new OwnBroker(container, await amqpUrlOf(container), true);
       await broker.awaitUp();
@@ -65,6 +69,17 @@ export class OwnBroker implements BrokerTarget {
     await this.ctl('stop_app');
     await new Promise((r) => setTimeout(r, downMs));
     await this.ctl('start_app');
+    await this.awaitUp();
+  }
+
+  /**
+   * `docker restart`: the whole node stops (SIGTERM, then SIGKILL after `stopTimeoutS`) and starts again with its
+   * data; resolves once it answers AMQP. Only a container started here: the matrix runner's is not this test's to
+   * bounce, and only a fixed host port (see {@link start}) keeps the URL valid across it.
+   */
+  async restartContainer(stopTimeoutS = 30): Promise<void> {
+    if (!this.owned) throw new Error(`${this.container} was started by someone else: not restarting it`);
+    await docker('restart', '-t', String(stopTimeoutS), this.container);
     await this.awaitUp();
   }
 

@@ -28,7 +28,8 @@ export class OwnRedis {
     return redis;
   }
 
-  async up(): Promise<void> {
+  /** Starts the server on its port and data; `timeoutMs`: how long it may take to load its AOF and answer. */
+  async up(timeoutMs = 10_000): Promise<void> {
     spawn(
       'redis-server',
       [
@@ -49,7 +50,7 @@ export class OwnRedis {
       ],
       { stdio: 'ignore' },
     );
-    await waitFor('redis up', async () => (await this.cli('ping')).trim() === 'PONG' || undefined, 10_000, 50);
+    await waitFor('redis up', async () => (await this.cli('ping')).trim() === 'PONG' || undefined, timeoutMs, 50);
   }
 
   /** Shuts the server down (the AOF keeps the data for the next `up()`). */

@@ -11,6 +11,16 @@ import { waitFor } from './wait';
 const ROOT = path.resolve(__dirname, '../..');
 const RUN = path.join(ROOT, 'dist/workers/run.js');
 
+/** How a fleet's processes run, beyond their environment (every field optional: the chaos tests use none). */
+export interface ProcessFleetOptions {
+  /** Node.js options before the script, e.g. `--inspect=127.0.0.1:0` (the soak's full-GC probes). */
+  nodeArgs?: readonly string[];
+  /** Called with each process as it starts, before it is ready: e.g. to read its inspector's address from stderr. */
+  onSpawn?: (name: ServiceName, child: ChildProcess) => void;
+  /** Where each line a service writes goes instead of `output` (a long run would keep millions of lines). */
+  onOutput?: (name: ServiceName, line: string) => void;
+}
+
 /**
  * The services as real processes (`node dist/workers/run.js <name>`, what a container runs), so that chaos tests
  * can kill -9 them. Each fleet has its own vhost, key prefix and ports.
@@ -26,12 +36,13 @@ export class ProcessFleet {
     readonly vhost: string,
     env: Record<string, string>,
     ports: FleetPorts<ServiceName>,
+    private readonly options: ProcessFleetOptions = {},
   ) {
     this.env = env;
     this.urls = { api: ports.api, ops: ports.ops };
   }
 
-  static async start(overrides: Record<string, string> = {}): Promise<ProcessFleet> {
+  static async start(overrides: Record<string, string> = {}, options: ProcessFleetOptions = {}): Promise<ProcessFleet> {
     const { vhost, url } = await createVhost('warren-chaos');
     const ports = await fleetPorts(SERVICE_DECLARATIONS);
     const env = {
@@ -49,21 +60,37 @@ export class ProcessFleet {
       PRICE_LIST: 'off',
       ...overrides,
     };
-    const fleet = new ProcessFleet(vhost, env, ports);
+    const fleet = new ProcessFleet(vhost, env, ports, options);
     for (const name of startOrder(SERVICE_NAMES)) await fleet.spawn(name);
     return fleet;
   }
 
   /** Starts (or restarts) one service and waits until it is ready. */
   async spawn(name: ServiceName, extraEnv: Record<string, string> = {}): Promise<void> {
-    const child = spawn(process.execPath, [RUN, name], {
+    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), RUN, name], {
       env: { ...process.env, ...this.env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.children.set(name, child);
-    const collect = (chunk: Buffer) => this.output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
+    this.options.onSpawn?.(name, child);
+    const onOutput = this.options.onOutput;
+    if (onOutput) {
+      // Whole lines only: a pipe hands over chunks that may end in the middle of one.
+      for (const stream of [child.stdout!, child.stderr!]) {
+        let partial = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (chunk: string) => {
+          const lines = (partial + chunk).split('\n');
+          partial = lines.pop()!;
+          for (const line of lines) if (line) onOutput(name, line);
+        });
+        stream.on('end', () => partial && onOutput(name, partial));
+      }
+    } else {
+      const collect = (chunk: Buffer) => this.output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      child.stdout!.on('data', collect);
+      child.stderr!.on('data', collect);
+    }
     child.on('exit', (code, signal) => {
       this.exits.push({ name, code, signal });
       if (this.children.get(name) === child) this.children.delete(name);
@@ -96,6 +123,11 @@ export class ProcessFleet {
 
   isRunning(name: ServiceName): boolean {
     return this.children.has(name);
+  }
+
+  /** The running process's id (undefined while the service is down). */
+  pid(name: ServiceName): number | undefined {
+    return this.children.get(name)?.pid;
   }
 
   async stop(): Promise<void> {
