@@ -3,8 +3,10 @@ import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 import type { Kube } from './cluster';
 
-const CHECK_EVERY_MS = 2000;
-const CHECK_TIMEOUT_MS = 4000;
+const CHECK_EVERY_MS = 3000;
+/** Long enough for a pod starved of CPU to answer: only a forward that passes nothing at all is restarted. */
+const CHECK_TIMEOUT_MS = 5000;
+const FAILED_CHECKS_TO_RESTART = 3;
 
 /**
  * `kubectl port-forward` of one Service port to a free 127.0.0.1 port, kept up: kubectl forwards to one pod behind
@@ -82,7 +84,7 @@ export class PortForward {
     });
   }
 
-  /** Two checks in a row without an answer: kubectl is stuck, so it goes (and starts again on exit). */
+  /** Checks in a row without an answer: kubectl is stuck, so it goes (and starts again on exit). */
   private async check(): Promise<void> {
     if (!this.child || this.closed || !this.listening()) return;
     const child = this.child;
@@ -94,7 +96,7 @@ export class PortForward {
       () => false,
     );
     this.failedChecks = answered ? 0 : this.failedChecks + 1;
-    if (this.failedChecks >= 2 && this.child === child) {
+    if (this.failedChecks >= FAILED_CHECKS_TO_RESTART && this.child === child) {
       this.failedChecks = 0;
       child.kill('SIGKILL');
     }
