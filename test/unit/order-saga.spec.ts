@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { applyToOrder, newOrder, orderView, type Order, type SagaInput } from '../../workers/order/domain/order-saga';
+import { applyToOrder, isFinal, newOrder, orderView, type Order, type SagaInput } from '../../workers/order/domain/order-saga';
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const at = (s: number) => new Date(Date.parse(T0) + s * 1000).toISOString();
@@ -69,6 +69,10 @@ describe('order saga (pure state machine)', () => {
     const { order: o, emitted } = run(['InventoryReserved', 'PaymentCaptured', 'TimedOut']);
     assert.equal(o.status, 'CONFIRMED');
     assert.deepEqual(emitted, ['OrderConfirmed']);
+    const late = applyToOrder(o, { eventType: 'TimedOut' }, at(9));
+    assert.equal(late.changed, false, 'nothing to store: a late deadline does not touch an ended order');
+    assert.equal(late.order, o);
+    assert.deepEqual(late.emit, []);
   });
 
   it('treats a duplicate outcome as no change', () => {
@@ -92,6 +96,24 @@ describe('order saga (pure state machine)', () => {
   it('only refunds a captured payment', () => {
     const step = applyToOrder(order(), { eventType: 'PaymentRefunded' }, at(1));
     assert.equal(step.changed, false);
+  });
+
+  it("records the refund of a cancelled order's capture, emitting nothing more", () => {
+    const cancelled = run(['PaymentCaptured', 'InventoryRejected']).order;
+    const step = applyToOrder(cancelled, { eventType: 'PaymentRefunded' }, at(3));
+    assert.equal(step.changed, true);
+    assert.equal(step.order.payment, 'REFUNDED');
+    assert.equal(step.order.status, 'CANCELLED');
+    assert.equal(step.order.reason, 'OUT_OF_STOCK');
+    assert.deepEqual(step.emit, []);
+    assert.deepEqual(step.order.history.at(-1), { eventType: 'PaymentRefunded', at: at(3) });
+  });
+
+  it('is final once confirmed or cancelled, never while pending', () => {
+    assert.equal(isFinal(order()), false);
+    assert.equal(isFinal(run(['InventoryReserved']).order), false, 'one leg in is still pending');
+    assert.equal(isFinal(run(['InventoryReserved', 'PaymentCaptured']).order), true);
+    assert.equal(isFinal(run(['PaymentDeclined']).order), true);
   });
 
   it('hides the internal legs from the API view', () => {
