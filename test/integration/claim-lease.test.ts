@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { ClaimStore } from '../../shared/idempotency/claims';
+import { StatePreconditionError } from '../../shared/redis/script';
 import { REDIS_URL, uniqueName } from '../helpers/broker';
 import { deleteKeys } from '../helpers/fleet';
 import { sleep, waitFor } from '../helpers/wait';
@@ -71,5 +72,29 @@ describe('claim lease on Redis: renewed while held, ended within a lease when it
     assert.ok(claim.kind === 'claimed');
     assert.equal(await first.renew('q', 'mine', 'another-token'), false);
     assert.equal(await first.renew('q', 'mine', claim.token), true);
+  });
+
+  it('a released claim is free at once for the next delivery; a release under another token leaves it held', async () => {
+    const holder = store();
+    const other = store();
+    const claim = await holder.claim('q', 'released');
+    assert.ok(claim.kind === 'claimed');
+    await holder.release('q', 'released', 'another-token');
+    assert.equal((await other.claim('q', 'released')).kind, 'held', 'only its holder releases a claim');
+    await holder.release('q', 'released', claim.token);
+    assert.equal((await other.claim('q', 'released')).kind, 'claimed', 'no lease to wait out after a release');
+  });
+
+  it('refuses a claim key holding another type as a permanent StatePreconditionError, and leaves it as it was', async () => {
+    const s = store();
+    await redis.hset(s.key('q', 'typed'), 'field', 'value');
+    const calls = {
+      claim: () => s.claim('q', 'typed'),
+      complete: () => s.complete('q', 'typed', 'token'),
+      release: () => s.release('q', 'typed', 'token'),
+      renew: () => s.renew('q', 'typed', 'token'),
+    };
+    for (const [name, call] of Object.entries(calls)) await assert.rejects(call(), StatePreconditionError, name);
+    assert.deepEqual(await redis.hgetall(s.key('q', 'typed')), { field: 'value' });
   });
 });

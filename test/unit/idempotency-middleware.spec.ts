@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { ClaimHeldError } from '../../shared/idempotency/claims';
+import type { Redis } from 'ioredis';
+import { ClaimHeldError, ClaimStore } from '../../shared/idempotency/claims';
 import type { AnyEvent } from '../../shared/events/catalog';
 import { compose, type EventHandler, type Middleware } from '../../shared/messaging/context';
 import { TransientError } from '../../shared/messaging/errors';
+import { H } from '../../shared/messaging/retry-policy';
 import { claimIdOf, idempotencyMiddleware } from '../../shared/messaging/middleware/idempotency';
-import { assertBrokersSawNoViolation, eventProps, startConsumer, TIERS } from './fakes/consumer-harness';
+import { assertBrokersSawNoViolation, eventProps, headersOf, startConsumer, TIERS } from './fakes/consumer-harness';
 import { body, contextFor, paymentDeclined, sleep, until, valueOf } from './fakes/fixtures';
 import { MemoryClaimStore } from './fakes/memory-claim-store';
 
@@ -111,6 +113,35 @@ describe('idempotency middleware (claims)', () => {
     await until('a copy', () => copies.published.length === 1);
     assert.equal(copies.published[0]!.options.headers?.['x-warren-attempt'], 2, 'the attempt is spent now');
     await until('the ack', () => broker.settlement(delivery) === 'ack');
+  });
+
+  it('on its last attempt past that, a held claim is dead-lettered as exhausted, naming ClaimHeldError', async () => {
+    const store = new MemoryClaimStore(60_000);
+    const event = paymentDeclined();
+    await store.claim('q', claimIdOf(event));
+    const { broker, copies, returnFromTier } = await startConsumer(
+      { PaymentDeclined: async () => undefined },
+      { middleware: [idempotencyMiddleware(store.asClaimStore())] },
+    );
+    const longAgo = new Date(Date.now() - 2 * store.deferLimitMs).toISOString();
+    const copy = {
+      routingKey: `retry.${TIERS.at(-1)}`,
+      content: body(event),
+      options: { ...eventProps(event), headers: { [H.attempt]: TIERS.length + 1, [H.deferredSince]: longAgo } },
+    } as unknown as Parameters<typeof returnFromTier>[0];
+    const delivery = returnFromTier(copy);
+    await until('the dead-letter copy', () => copies.published.length === 1);
+    const headers = headersOf(copies.published[0]);
+    assert.equal(copies.published[0]!.routingKey, 'dlq');
+    assert.equal(headers[H.reasonCode], 'RETRIES_EXHAUSTED');
+    assert.equal(headers[H.errorClass], 'ClaimHeldError', 'the dead letter says a claim was held, not which code threw');
+    await until('the ack', () => broker.settlement(delivery) === 'ack');
+  });
+
+  it("lets a copy wait for a held claim as long as the holder's longest hold plus one lease", () => {
+    // Only the arithmetic: no Redis call is made.
+    const store = new ClaimStore({} as Redis, 'p:', 300, 60_000, 1500);
+    assert.equal(store.deferLimitMs, 1800);
   });
 
   it('holds off copies of an event whose worker died only until the claim lease ends', async () => {
