@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { EVENT_CATALOG, EVENT_TYPES } from '../../shared/events/catalog';
-import { createEvent, decodeEvent } from '../../shared/events/codec';
+import { EVENT_CATALOG, EVENT_TYPES, routingKeyOf, type EventType } from '../../shared/events/catalog';
+import { createEvent, decodeEvent, fieldOf } from '../../shared/events/codec';
 import { SchemaViolationError, UnknownEventError } from '../../shared/messaging/errors';
 import { sealToken } from '../../shared/security/sealed-token';
 import { DEV_TOKEN_KEYRING } from '../../shared/security/token-keys';
@@ -91,5 +91,116 @@ describe('event schemas, codec and upcaster', () => {
       { correlationId: 'o' },
     );
     assert.throws(() => decodeEvent({ ...event, paymentToken: '4111111111111111' }), SchemaViolationError);
+  });
+
+  it('publishes every event under the routing key of the contract', () => {
+    assert.deepEqual(Object.fromEntries(EVENT_TYPES.map((type) => [type, routingKeyOf(type)])), {
+      OrderPlaced: 'order.placed',
+      OrderConfirmed: 'order.confirmed',
+      OrderCancelled: 'order.cancelled',
+      InventoryReserved: 'inventory.reserved',
+      InventoryRejected: 'inventory.rejected',
+      InventoryReleased: 'inventory.released',
+      PaymentCaptured: 'payment.captured',
+      PaymentDeclined: 'payment.declined',
+      PaymentRefunded: 'payment.refunded',
+    });
+  });
+
+  it('carries the causation it is given, and none for an event nothing caused', () => {
+    const payload = { orderId: 'o', reason: 'CARD_DECLINED' };
+    assert.equal(createEvent('PaymentDeclined', payload, { correlationId: 'o', causationId: 'cause-1' }).causationId, 'cause-1');
+    assert.equal('causationId' in createEvent('PaymentDeclined', payload, { correlationId: 'o' }), false);
+  });
+
+  it('refuses a body that is not an object, and an eventType or version of the wrong type, as permanent errors', () => {
+    for (const body of [null, 'OrderPlaced', 42, true]) assert.throws(() => decodeEvent(body), SchemaViolationError, JSON.stringify(body));
+    assert.throws(() => decodeEvent({ ...SEED, eventType: ['OrderPlaced'] }), UnknownEventError);
+    assert.throws(() => decodeEvent({ ...SEED, version: '1' }), UnknownEventError, 'a version is a number, never the string of one');
+  });
+
+  /** A valid current event of `type`, with `changes` applied (`undefined` removes a field). */
+  const eventWith = (type: EventType, payload: Record<string, unknown>, changes: Record<string, unknown>) =>
+    JSON.parse(JSON.stringify({ ...createEvent(type, payload as never, { correlationId: 'o' }), ...changes }));
+  const PLACED = { orderId: 'o', customerId: 'c', items: [{ productId: 'P', quantity: 1 }], totalAmount: 1, currency: 'EUR' };
+  const ITEMS = { orderId: 'o', items: [{ productId: 'P', quantity: 1 }] };
+  const MONEY = { orderId: 'o', amount: 1, currency: 'EUR', paymentId: 'ch_1' };
+  const refused: [EventType, Record<string, unknown>, Record<string, unknown>, string][] = [
+    ['PaymentDeclined', { orderId: 'o', reason: 'CARD_DECLINED' }, { eventId: undefined }, '/eventId'],
+    ['PaymentDeclined', { orderId: 'o', reason: 'CARD_DECLINED' }, { eventId: 'a b' }, '/eventId'],
+    ['PaymentDeclined', { orderId: 'o', reason: 'CARD_DECLINED' }, { eventId: 'e'.repeat(129) }, '/eventId'],
+    ['PaymentDeclined', { orderId: 'o', reason: 'CARD_DECLINED' }, { correlationId: ':o' }, '/correlationId'],
+    ['PaymentDeclined', { orderId: 'o', reason: 'CARD_DECLINED' }, { timestamp: 'yesterday' }, '/timestamp'],
+    ['PaymentDeclined', { orderId: 'o', reason: 'CARD_DECLINED' }, { reason: '' }, '/reason'],
+    ['PaymentDeclined', { orderId: 'o', reason: 'CARD_DECLINED' }, { reason: 'R'.repeat(65) }, '/reason'],
+    ['OrderPlaced', PLACED, { customerId: 'c 1' }, '/customerId'],
+    ['OrderPlaced', PLACED, { customerId: 'c'.repeat(129) }, '/customerId'],
+    ['OrderPlaced', PLACED, { currency: 'eur' }, '/currency'],
+    ['OrderPlaced', PLACED, { items: [] }, '/items'],
+    ['OrderPlaced', PLACED, { items: Array.from({ length: 101 }, (_, i) => ({ productId: `P${i}`, quantity: 1 })) }, '/items'],
+    ['OrderPlaced', PLACED, { items: [{ productId: 'P', quantity: 0 }] }, '/items/0/quantity'],
+    ['OrderPlaced', PLACED, { items: [{ productId: 'P', quantity: 10_001 }] }, '/items/0/quantity'],
+    ['OrderConfirmed', { ...ITEMS, totalAmount: 1, currency: 'EUR' }, { items: undefined }, '/items'],
+    ['OrderConfirmed', { ...ITEMS, totalAmount: 1, currency: 'EUR' }, { totalAmount: 0 }, '/totalAmount'],
+    ['OrderCancelled', { ...ITEMS, reason: 'TIMEOUT' }, { reason: 'CHANGED_MIND' }, '/reason'],
+    ['OrderCancelled', { ...ITEMS, reason: 'TIMEOUT' }, { items: undefined }, '/items'],
+    ['InventoryReserved', ITEMS, { items: undefined }, '/items'],
+    ['InventoryReleased', ITEMS, { items: [] }, '/items'],
+    ['InventoryRejected', { orderId: 'o', reason: 'OUT_OF_STOCK', productId: 'P' }, { reason: 'BROKEN' }, '/reason'],
+    ['InventoryRejected', { orderId: 'o', reason: 'OUT_OF_STOCK', productId: 'P' }, { productId: undefined }, '/productId'],
+    ['PaymentCaptured', MONEY, { paymentId: '' }, '/paymentId'],
+    ['PaymentCaptured', MONEY, { paymentId: 'p'.repeat(129) }, '/paymentId'],
+    ['PaymentRefunded', MONEY, { amount: 0 }, '/amount'],
+    ['PaymentRefunded', MONEY, { paymentId: undefined }, '/paymentId'],
+  ];
+  for (const [type, payload, changes, field] of refused) {
+    it(`refuses ${type} with ${JSON.stringify(changes).slice(0, 60)}, naming ${field}`, () => {
+      assert.throws(
+        () => decodeEvent(eventWith(type, payload, changes)),
+        (e: unknown) => e instanceof SchemaViolationError && e.field === field,
+      );
+    });
+  }
+
+  it('accepts every reason an order is cancelled for', () => {
+    for (const reason of ['OUT_OF_STOCK', 'PAYMENT_DECLINED', 'TIMEOUT'])
+      assert.equal(
+        decodeEvent(eventWith('OrderCancelled', { ...ITEMS, reason: 'TIMEOUT' }, { reason })).eventType,
+        'OrderCancelled',
+        reason,
+      );
+  });
+
+  it("says in the failure's reason which event and field broke and how, and which type or version is unknown", () => {
+    const reason = (run: () => unknown) => {
+      try {
+        run();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    assert.match(
+      reason(() => decodeEvent({ ...SEED, items: [{ productId: 'P001', quantity: 'two' }] })),
+      /^OrderPlaced v1: \/items\/0\/quantity .*integer/,
+    );
+    assert.match(
+      reason(() => decodeEvent({ ...SEED, eventType: 'OrderShipped' })),
+      /unknown eventType "OrderShipped"/,
+    );
+    assert.match(
+      reason(() => decodeEvent({ ...SEED, version: 7 })),
+      /unknown version 7 of OrderPlaced/,
+    );
+    assert.match(
+      reason(() => createEvent('PaymentCaptured', { ...MONEY, amount: -1 }, { correlationId: 'o' })),
+      /^outgoing PaymentCaptured: \/amount /,
+    );
+  });
+
+  it('names the offending field of an extra property (the HTTP API refuses those), and none without an error', () => {
+    const error = { keyword: 'additionalProperties', instancePath: '/items/0', params: { additionalProperty: 'price' } };
+    assert.equal(fieldOf(error as never), '/items/0/price');
+    assert.equal(fieldOf(undefined), '');
   });
 });

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig } from '../../shared/config/config';
 import { createEvent, decodeEvent } from '../../shared/events/codec';
 import { ClearPaymentTokenError } from '../../shared/events/order-events';
-import { SchemaViolationError } from '../../shared/messaging/errors';
+import { errorClass, SchemaViolationError } from '../../shared/messaging/errors';
 import { requireTokenKeys } from '../../shared/security/require-token-keys';
 import { openToken, sealToken, SealedTokenError } from '../../shared/security/sealed-token';
 import { DEV_TOKEN_KEYRING, keyring } from '../../shared/security/token-keys';
@@ -75,7 +75,17 @@ describe('payment tokens sealed for the bus (AES-256-GCM with key ids)', () => {
     const v2 = { ...event, version: 2, sealedPaymentToken: undefined, paymentToken: TOKEN };
     assert.throws(
       () => decodeEvent(JSON.parse(JSON.stringify(v2))),
-      (error: unknown) => error instanceof ClearPaymentTokenError && !error.message.includes(TOKEN),
+      (error: unknown) =>
+        error instanceof ClearPaymentTokenError &&
+        !error.message.includes(TOKEN) &&
+        // What the dead letter and its metric are labelled with.
+        error.code === 'CLEAR_PAYMENT_TOKEN' &&
+        errorClass(error) === 'ClearPaymentTokenError',
+    );
+    assert.throws(
+      () => decodeEvent(JSON.parse(JSON.stringify({ ...v2, paymentToken: '4111111111111111' }))),
+      SchemaViolationError,
+      'a v2 token field holding something else (a card number) is not read as a token',
     );
     const { sealedPaymentToken: _, ...withoutToken } = event;
     assert.equal(decodeEvent({ ...withoutToken, version: 2 }).version, 3, 'a v2 event without a token is upcast');
