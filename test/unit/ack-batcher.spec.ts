@@ -58,6 +58,21 @@ describe('AckBatcher', () => {
     assert.deepEqual(frames, ['ack 8 multiple', 'nack 9 requeue']);
   });
 
+  it('acks at the end of the turn when a requeue settles the last running delivery', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const { frames, batcher, msgs } = recorder({ prefetch: 100 });
+      for (const m of msgs.slice(1)) batcher.ack(m);
+      await turn();
+      assert.deepEqual(frames, [], 'seven acks wait behind the running first delivery');
+      batcher.requeue(msgs[0]!);
+      await turn();
+      assert.deepEqual(frames, ['nack 1 requeue', 'ack 8 multiple'], 'nothing runs any more: no reason to wait for the timer');
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
   it('flushes at the end of the turn once a quarter of the prefetch window is settled', async () => {
     const { frames, batcher, msgs } = recorder({ prefetch: 8 });
     batcher.ack(msgs[0]!);
