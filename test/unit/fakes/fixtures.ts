@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { createEvent } from '../../../shared/events/codec';
 import type { AnyEvent } from '../../../shared/events/catalog';
 import type { MessageContext } from '../../../shared/messaging/context';
-import { createLogger } from '../../../shared/observability/logger';
+import { createLogger, type Logger } from '../../../shared/observability/logger';
 import { createMetrics, type Metrics } from '../../../shared/observability/metrics';
 
 /** A logger that writes nowhere. */
@@ -11,6 +11,18 @@ export const quietLog = createLogger({
   level: 'silent',
   destination: new Writable({ write: (_chunk, _enc, done) => done() }),
 });
+
+/** A logger that keeps its lines (as pino wrote them: `level`, `msg` and the fields) for the test to read. */
+export function capturedLog(level = 'debug'): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write: (chunk: Buffer, _enc, done) => {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { log: createLogger({ service: 'test', level, destination }), lines };
+}
 
 export const testMetrics = (): Metrics => createMetrics('test');
 
