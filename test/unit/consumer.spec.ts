@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import type { MessageProperties } from 'amqplib';
+import type { AnyEvent } from '../../shared/events/catalog';
 import { createEvent } from '../../shared/events/codec';
 import type { MessageContext } from '../../shared/messaging/context';
 import { PermanentError, TransientError } from '../../shared/messaging/errors';
+import { RECOVERY_FIRST_DELAY_MS } from '../../shared/messaging/recovery-backoff';
 import { H } from '../../shared/messaging/retry-policy';
 import { parseTraceparent } from '../../shared/observability/trace';
 import { assertBrokersSawNoViolation, eventProps, FROM_RETRY_TIER, headersOf, startConsumer, xDeath } from './fakes/consumer-harness';
-import { body, paymentDeclined, sleep, until, valueOf } from './fakes/fixtures';
+import { body, capturedLog, paymentDeclined, sleep, until, valueOf } from './fakes/fixtures';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -271,5 +273,181 @@ describe('Consumer (fake broker)', () => {
       [],
       'never acked',
     );
+  });
+
+  it('gives the handler a logger naming the delivery, and logs an unreadable message under its queue and trace', async () => {
+    const { log, lines } = capturedLog();
+    const { deliver, broker } = await startConsumer({ PaymentDeclined: async (ctx) => ctx.log.info('applied') }, { log });
+    const event = paymentDeclined('o-5');
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const msg = deliver(body(event), { ...eventProps(event), headers: { traceparent } });
+    const unreadable = deliver(Buffer.from('{"eventType'), {
+      headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+    });
+    await until('both acks', () => broker.settlement(msg) === 'ack' && broker.settlement(unreadable) === 'ack');
+    const applied = lines.find((l) => l['msg'] === 'applied');
+    assert.deepEqual(
+      {
+        queue: applied?.['queue'],
+        orderId: applied?.['orderId'],
+        correlationId: applied?.['correlationId'],
+        eventId: applied?.['eventId'],
+        eventType: applied?.['eventType'],
+        traceId: applied?.['traceId'],
+      },
+      {
+        queue: 'q',
+        orderId: 'o-5',
+        correlationId: 'o-5',
+        eventId: event.eventId,
+        eventType: 'PaymentDeclined',
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      },
+    );
+    const deadLettered = lines.find((l) => l['level'] === 'error');
+    assert.equal(deadLettered?.['queue'], 'q');
+    assert.equal(deadLettered?.['traceId'], '0af7651916cd43dd8448eb211c80319c', 'an unreadable message is still logged under its trace');
+  });
+
+  it('publishes what a handler causes with the correlation, causation and trace of the delivery, under the eventId it chose', async () => {
+    const caused: AnyEvent[] = [];
+    let own: string | undefined;
+    const { deliver, broker, copies } = await startConsumer({
+      PaymentDeclined: async (ctx) => {
+        own = ctx.traceparent;
+        const items = [{ productId: 'P', quantity: 1 }];
+        caused.push(await ctx.publish('InventoryReleased', { orderId: ctx.event.orderId, items }, { eventId: 'InventoryReleased:o-6' }));
+        caused.push(await ctx.publish('InventoryReleased', { orderId: ctx.event.orderId, items }));
+      },
+    });
+    const event = paymentDeclined('o-6');
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const msg = deliver(body(event), { ...eventProps(event), headers: { traceparent } });
+    await until('the ack', () => broker.settlement(msg) === 'ack');
+    assert.deepEqual(
+      copies.published.map((p) => JSON.parse(p.content.toString())),
+      caused,
+      'what was published is what publish returned',
+    );
+    assert.equal(caused[0]!.eventId, 'InventoryReleased:o-6');
+    assert.notEqual(caused[1]!.eventId, 'InventoryReleased:o-6');
+    for (const [i, sent] of copies.published.entries()) {
+      assert.equal(sent.routingKey, 'inventory.released');
+      assert.equal(caused[i]!.correlationId, 'o-6');
+      assert.equal(caused[i]!.causationId, event.eventId);
+      assert.equal(headersOf(sent)['traceparent'], own, "published under the delivery's own span");
+    }
+  });
+
+  it('reads a delivery count the broker did not set, or one that is not a count, as 0', async () => {
+    const counts: number[] = [];
+    const { deliver, broker } = await startConsumer({ PaymentDeclined: async (ctx) => void counts.push(ctx.deliveryCount) });
+    const msgs = [undefined, 'two', -1, 2.5, 0, 3].map((count, i) => {
+      const event = paymentDeclined(`o-${i}`);
+      return deliver(body(event), { ...eventProps(event), headers: count === undefined ? {} : { 'x-delivery-count': count } });
+    });
+    await until('every ack', () => msgs.every((m) => broker.settlement(m) === 'ack'));
+    assert.deepEqual(counts, [0, 0, 0, 0, 0, 3]);
+  });
+
+  it('reads a body of exactly maxBodyBytes', async () => {
+    let runs = 0;
+    const { deliver, broker, copies } = await startConsumer({ PaymentDeclined: async () => void runs++ }, { maxBodyBytes: 1024 });
+    const json = body(paymentDeclined());
+    const msg = deliver(Buffer.concat([json, Buffer.alloc(1024 - json.length, 32)]));
+    await until('the ack', () => broker.settlement(msg) === 'ack');
+    assert.equal(runs, 1);
+    assert.equal(copies.published.length, 0);
+  });
+
+  it('reads JSON under any JSON content type, and refuses every other', async () => {
+    const accepted = [
+      'application/json',
+      'application/json; charset=utf-8',
+      'Application/JSON',
+      'application/cloudevents+json',
+      'application/vnd.warren.event+json',
+    ];
+    const refused = ['text/plain', 'application/jsonp', 'text/plain; profile=application/json'];
+    const ran: string[] = [];
+    const { deliver, broker, copies } = await startConsumer({ PaymentDeclined: async (ctx) => void ran.push(ctx.event.orderId) });
+    const msgs = [...accepted, ...refused].map((contentType, i) => deliver(body(paymentDeclined(`o-${i}`)), { contentType }));
+    await until('every ack', () => msgs.every((m) => broker.settlement(m) === 'ack'));
+    assert.deepEqual(
+      ran.sort(),
+      accepted.map((_, i) => `o-${i}`),
+    );
+    assert.deepEqual(
+      copies.published.map((c) => headersOf(c)[H.reasonCode]),
+      refused.map(() => 'UNSUPPORTED_CONTENT_TYPE'),
+    );
+  });
+
+  it('counts a failed event under its own event type', async () => {
+    const { deliver, broker, metrics } = await startConsumer({ PaymentDeclined: async () => Promise.reject(new CannotApplyError('no')) });
+    const event = paymentDeclined();
+    const msg = deliver(body(event), eventProps(event));
+    await until('the ack', () => broker.settlement(msg) === 'ack');
+    assert.equal(await valueOf(metrics.consumed, { event_type: 'PaymentDeclined', outcome: 'dead_letter' }), 1);
+    assert.equal(await valueOf(metrics.deadLettered, { event_type: 'PaymentDeclined', reason_code: 'CANNOT_APPLY' }), 1);
+  });
+
+  it('is ready while it consumes, and not while the broker has cancelled it nor once stopped', async () => {
+    const { consumer, broker } = await startConsumer({});
+    assert.equal(consumer.isReady, true);
+    broker.cancelByBroker('q');
+    assert.equal(consumer.isReady, false);
+    await until('the new subscription', () => consumer.consuming, 2000);
+    await consumer.stop(100);
+    assert.equal(consumer.isReady, false);
+  });
+
+  it('counts its running handlers, and on stop waits for them no longer than its timeout, warning of those it leaves', async () => {
+    const { log, lines } = capturedLog();
+    const warnings = () => lines.filter((l) => l['level'] === 'warn').map((l) => l['inFlight']);
+    let release: (() => void) | undefined;
+    const first = await startConsumer({ PaymentDeclined: () => new Promise<void>((r) => (release = r)) }, { log });
+    const inFlight = () => valueOf(first.metrics.inFlight, { queue: 'q' });
+    const quick = first.deliver(body(paymentDeclined()));
+    await until('the handler', () => release !== undefined);
+    assert.equal(await inFlight(), 1);
+    setTimeout(() => release!(), 30);
+    let started = Date.now();
+    await first.consumer.stop(1000);
+    assert.ok(Date.now() - started < 500, 'stopped once the handler was done, not at the timeout');
+    assert.equal(first.broker.settlement(quick), 'ack');
+    assert.equal(await inFlight(), 0);
+    assert.equal(first.wrapper.closed, true);
+    assert.deepEqual(warnings(), [], 'nothing left behind');
+
+    let running = false;
+    const second = await startConsumer(
+      {
+        PaymentDeclined: () => {
+          running = true;
+          return new Promise<void>(() => undefined);
+        },
+      },
+      { log },
+    );
+    const stuck = second.deliver(body(paymentDeclined()));
+    await until('the stuck handler', () => running);
+    started = Date.now();
+    await second.consumer.stop(60);
+    const waited = Date.now() - started;
+    assert.ok(waited >= 50 && waited < 1000, `gave up after ${waited} ms`);
+    assert.equal(second.broker.settlement(stuck), undefined, 'left to the broker to redeliver');
+    assert.equal(second.wrapper.closed, true);
+    assert.deepEqual(warnings(), [1]);
+  });
+
+  it('does not recover a channel lost while it drains: stopping is final', async () => {
+    const { consumer, deliver, broker, amqp } = await startConsumer({ PaymentDeclined: () => sleep(RECOVERY_FIRST_DELAY_MS * 3) });
+    deliver(body(paymentDeclined()));
+    const stopped = consumer.stop(2000);
+    await until('the cancel', () => broker.calls.includes('cancel ctag-1'));
+    broker.closeByBroker();
+    await stopped;
+    assert.equal(amqp.channel('consumer:q'), broker, 'no channel opened to subscribe again');
   });
 });

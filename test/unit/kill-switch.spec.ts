@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { TransientError } from '../../shared/messaging/errors';
+import { DeferredError, SchemaViolationError, TransientError } from '../../shared/messaging/errors';
 import { KillSwitch, type DeliveryOutcome } from '../../shared/messaging/kill-switch';
 import { assertBrokersSawNoViolation, eventProps, startConsumer } from './fakes/consumer-harness';
 import { body, paymentDeclined, quietLog, sleep, until, valueOf } from './fakes/fixtures';
@@ -95,13 +95,33 @@ describe('Kill switch', () => {
   });
 
   it('is off with a threshold of 0: failures never pause the consumer', async () => {
-    const { consumer, copies, deliver } = await startConsumer(
+    const { consumer, copies, deliver, broker } = await startConsumer(
       { PaymentDeclined: async () => Promise.reject(new TransientError('gateway 503')) },
       { killSwitch: { ...SETTINGS, threshold: 0 } },
     );
-    for (let i = 0; i < 5; i++) deliver(body(paymentDeclined(`o-${i}`)));
+    const msgs = Array.from({ length: 5 }, (_, i) => deliver(body(paymentDeclined(`o-${i}`))));
     await until('five retries', () => copies.published.length === 5);
+    await until('every ack', () => msgs.every((m) => broker.settlement(m) === 'ack'));
+    await sleep(20); // the outcomes are counted once each delivery has settled
     assert.equal(consumer.consuming, true);
+    assert.ok(!broker.calls.includes('cancel ctag-1'));
     await consumer.stop(100);
+  });
+
+  it('through the consumer, counts only transient failures: successes, permanent failures and deferrals never pause it', async () => {
+    const outcomes = {
+      success: async () => undefined,
+      permanent: async () => Promise.reject(new SchemaViolationError('no', '/reason')),
+      deferred: async () => Promise.reject(new DeferredError('claim held elsewhere', 5, 60_000)),
+    };
+    for (const [outcome, handler] of Object.entries(outcomes)) {
+      const { consumer, broker, deliver } = await startConsumer({ PaymentDeclined: handler }, { killSwitch: SETTINGS });
+      const msgs = Array.from({ length: SETTINGS.threshold + 1 }, (_, i) => deliver(body(paymentDeclined(`o-${i}`))));
+      await until(`every ${outcome} settled`, () => msgs.every((m) => broker.settlement(m) === 'ack'));
+      await sleep(20);
+      assert.equal(consumer.consuming, true, outcome);
+      assert.ok(!broker.calls.includes('cancel ctag-1'), outcome);
+      await consumer.stop(100);
+    }
   });
 });
