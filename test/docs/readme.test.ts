@@ -34,7 +34,11 @@ describe('README: the set-up and "Using it" commands, run as written', function 
   });
 
   after(async () => {
-    if (fleet?.exitCode === null) process.kill(-fleet.pid!, 'SIGKILL');
+    try {
+      if (fleet) process.kill(-fleet.pid!, 'SIGKILL');
+    } catch {
+      // the whole group has exited already
+    }
     await deleteVhost(vhost);
     const redis = new Redis(REDIS_URL);
     await deleteKeys(redis, prefix);
@@ -71,10 +75,13 @@ describe('README: the set-up and "Using it" commands, run as written', function 
     });
     fleet.stdout!.on('data', (c: Buffer) => (fleetLog += c.toString()));
     fleet.stderr!.on('data', (c: Buffer) => (fleetLog += c.toString()));
-    await waitFor(
+    // A fleet that exits (a port taken, a bad setting) fails the wait at once rather than after its deadline.
+    const exited = new Promise<never>((_, reject) =>
+      fleet!.once('exit', (code) => reject(new Error(`the fleet exited ${code}:\n${fleetLog.slice(-3000)}`))),
+    );
+    const ready = waitFor(
       'the fleet to be ready',
       async () => {
-        if (fleet!.exitCode !== null) throw new Error(`the fleet exited ${fleet!.exitCode}:\n${fleetLog.slice(-3000)}`);
         const ready = await Promise.all(
           README_PORTS.slice(1).map((p) =>
             fetch(`http://127.0.0.1:${p}/readyz`).then(
@@ -88,21 +95,27 @@ describe('README: the set-up and "Using it" commands, run as written', function 
       300_000,
       1000,
     );
+    await Promise.race([ready, exited]);
+    exited.catch(() => undefined); // its later exit (Ctrl-C, below) is no failure of this step
     console.log(`      npm ci && npm run fleet: ready ${Math.round((Date.now() - started) / 1000)} s after the command`);
   });
 
   it('"Using it": every command runs and prints what the README shows', async () => {
-    assert.ok(fleet, 'the fleet did not start');
+    assert.ok(fleet?.exitCode === null, 'the fleet is not running');
     await runDocBlocks('README.md', ['readme-use'], { env: {}, cwd: checkout, timeoutMs: 60_000 });
   });
 
   it('Ctrl-C drains and stops the fleet', async () => {
-    assert.ok(fleet, 'the fleet did not start');
-    const exited = new Promise<number | null>((resolve) => fleet!.once('exit', (code) => resolve(code)));
-    process.kill(-fleet.pid!, 'SIGINT');
+    assert.ok(fleet?.exitCode === null, 'the fleet is not running');
+    // 'close', not 'exit': the output pipes close only once every process of the fleet has exited (npm and bash may
+    // go first), and the services' last lines are read by then.
+    const exited = new Promise<string>((resolve) => fleet!.once('close', (code, signal) => resolve(signal ?? String(code))));
+    process.kill(-fleet!.pid!, 'SIGINT');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);
     assert.notEqual(code, 'timeout', 'the fleet still runs 60 s after Ctrl-C');
-    assert.equal(code, 0, fleetLog.slice(-2000));
+    // npm, and the shell running it, end as Ctrl-C ends a terminal command (0, 130 or the signal itself): what
+    // matters is that each service drained before the group was gone.
+    assert.ok(['0', '130', 'SIGINT'].includes(code), `ended ${code}: ${fleetLog.slice(-2000)}`);
     // Each service finished its drain: Ctrl-C reaches the services and the fleet, which passes it on as SIGTERM.
     assert.equal(fleetLog.match(/"msg":"stopped"/g)?.length, 3, fleetLog.slice(-3000));
   });
