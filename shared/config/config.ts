@@ -3,6 +3,7 @@ import type { ServiceDeclaration } from '../lifecycle/service';
 import type { KillSwitchSettings } from '../messaging/kill-switch';
 import { parsePriceList, type PriceList } from '../money/price-list';
 import { AUTH_VARIABLES, isProduction, readAuthConfig, type AuthConfig } from './auth-config';
+import { ConfigError } from './config-error';
 import { isPublishedSecret, urlPassword } from './published-secrets';
 import { tokenKeyList, type TokenKeyring } from '../security/token-keys';
 import { readTlsFiles, TLS_VARIABLES, type TlsFiles } from './tls-files';
@@ -14,10 +15,7 @@ export type QueueType = 'quorum' | 'classic';
 /** What config needs of a service: the variables of its ports, from its declaration. */
 export type ServicePorts = Pick<ServiceDeclaration, 'name' | 'ops' | 'api'>;
 
-/** Thrown at start-up when a variable is missing or malformed; its message is one line naming the variable. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 /** Warren's whole configuration, read from the environment once, at start-up, and passed down explicitly. */
 export interface WarrenConfig {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -62,5 +63,20 @@ describe('npm run token: the development identity', () => {
       assert.equal(code, 64, argv.join(' '));
       assert.match(err, /^usage: npm run token/);
     }
+  });
+
+  it('runs as its own entry point, as the compose docs call it (no import cycle leaves a module half-loaded)', () => {
+    const env = { PATH: process.env['PATH'] ?? '', AUTH_MODE: 'hs256', AUTH_JWT_SECRET: SECRET, OPS_TOKEN: OPS };
+    const run = spawnSync(
+      process.execPath,
+      ['--require', require.resolve('tsx/cjs'), path.join(__dirname, '../../workers/token.ts'), 'c-1'],
+      {
+        env,
+        encoding: 'utf8',
+        cwd: tmpdir(),
+      },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
   });
 });
