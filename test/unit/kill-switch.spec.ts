@@ -82,6 +82,62 @@ describe('Kill switch', () => {
     ks.stop();
   });
 
+  /** A switch over a target that records its calls, whose probes answer what `answers` holds next (one promise each). */
+  function switched(answers: (() => Promise<DeliveryOutcome | 'empty'>)[]) {
+    const calls: string[] = [];
+    const target = {
+      pause: async () => void calls.push('pause'),
+      resume: async () => void calls.push('resume'),
+      probe: () => {
+        calls.push('probe');
+        return (answers.shift() ?? (async () => 'empty' as const))();
+      },
+    };
+    const ks = new KillSwitch({ threshold: 2, windowMs: 10_000, cooldownMs: 10 }, target, quietLog, { set: () => undefined });
+    const fail = (times: number) => Array.from({ length: times }, () => ks.record('transient'));
+    return { ks, calls, fail };
+  }
+
+  it('ignores the outcomes of deliveries that finish while it is paused', async () => {
+    const { ks, calls, fail } = switched([() => new Promise(() => undefined)]);
+    fail(2);
+    fail(4);
+    await until('the probe', () => calls.includes('probe'));
+    assert.deepEqual(calls, ['pause', 'probe'], 'paused once, one probe');
+    ks.stop();
+  });
+
+  it('stays paused when a probe cannot run, and probes again after another cool-down', async () => {
+    const { ks, calls, fail } = switched([() => Promise.reject(new Error('channel closed')), async () => 'success']);
+    fail(2);
+    await until('the resume', () => calls.includes('resume'));
+    assert.deepEqual(calls, ['pause', 'probe', 'probe', 'resume']);
+    assert.equal(ks.isOpen, false);
+    ks.stop();
+  });
+
+  it('after a passed probe, pauses again on a new run of failures', async () => {
+    const { ks, calls, fail } = switched([async () => 'success']);
+    fail(2);
+    await until('the resume', () => calls.includes('resume'));
+    fail(2);
+    assert.equal(ks.isOpen, true);
+    assert.deepEqual(calls, ['pause', 'probe', 'resume', 'pause']);
+    ks.stop();
+  });
+
+  it('once stopped, never resumes, even from a probe that was running, and counts nothing more', async () => {
+    let answer!: (outcome: DeliveryOutcome) => void;
+    const { ks, calls, fail } = switched([() => new Promise((resolve) => (answer = resolve))]);
+    fail(2);
+    await until('the probe', () => calls.includes('probe'));
+    ks.stop();
+    answer('success');
+    await sleep(30);
+    fail(4);
+    assert.deepEqual(calls, ['pause', 'probe'], 'a consumer being stopped is not resumed');
+  });
+
   it('only counts failures that fall within its window', () => {
     const target = { pause: async () => undefined, resume: async () => undefined, probe: async () => 'empty' as const };
     const ks = new KillSwitch(SETTINGS, target, quietLog, { set: () => undefined });

@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict';
-import { DeferredError, MalformedMessageError, TransientError } from '../../shared/messaging/errors';
+import {
+  ConflictingEventError,
+  DeferredError,
+  MalformedMessageError,
+  MessageTooLargeError,
+  PermanentError,
+  PublishError,
+  SchemaViolationError,
+  TransientError,
+  UnknownEventError,
+  UnsupportedContentTypeError,
+} from '../../shared/messaging/errors';
 import { decideFailure, describeFailure } from '../../shared/messaging/retry-policy';
 
 describe('retry policy', () => {
@@ -56,5 +67,33 @@ describe('retry policy', () => {
     const held = new DeferredError('held', 100, 60_000);
     assert.deepEqual(decideFailure(held, 1, tiers, 60_000), { kind: 'retry', delayMs: 100, nextAttempt: 2 });
     assert.deepEqual(decideFailure(held, 4, tiers, 61_000), { kind: 'dead-letter', reasonCode: 'RETRIES_EXHAUSTED' });
+  });
+
+  it('names a failure by its class for the dead letter: every one of its own, an unnamed subclass, a named error, a non-error', () => {
+    const own = [
+      new PermanentError('x'),
+      new TransientError('x'),
+      new DeferredError('x', 1, 1),
+      new MalformedMessageError('x'),
+      new UnsupportedContentTypeError('x'),
+      new MessageTooLargeError('x'),
+      new SchemaViolationError('x', '/f'),
+      new UnknownEventError('x'),
+      new ConflictingEventError('x'),
+      new PublishError('x', 'nacked'),
+    ];
+    for (const error of own) assert.equal(describeFailure(error).errorClass, error.constructor.name);
+    class GatewayDown extends Error {}
+    assert.equal(describeFailure(new GatewayDown('503')).errorClass, 'GatewayDown');
+    assert.equal(describeFailure(Object.assign(new Error('aborted'), { name: 'AbortError' })).errorClass, 'AbortError');
+    assert.equal(describeFailure(new Error('plain')).errorClass, 'Error');
+    assert.deepEqual(describeFailure('a thrown string'), { reason: 'a thrown string', errorClass: 'string' });
+  });
+
+  it('dead-letters a permanent failure under its own reason code', () => {
+    const codes = [new PermanentError('x'), new ConflictingEventError('x'), new UnknownEventError('x')].map(
+      (error) => (decideFailure(error, 1, tiers) as { reasonCode: string }).reasonCode,
+    );
+    assert.deepEqual(codes, ['PERMANENT', 'CONFLICTING_EVENT', 'UNKNOWN_EVENT']);
   });
 });
