@@ -7,7 +7,7 @@ import { TransientError } from '../../shared/messaging/errors';
 import { H } from '../../shared/messaging/retry-policy';
 import { claimIdOf, idempotencyMiddleware } from '../../shared/messaging/middleware/idempotency';
 import { assertBrokersSawNoViolation, eventProps, headersOf, startConsumer, TIERS } from './fakes/consumer-harness';
-import { body, contextFor, paymentDeclined, sleep, until, valueOf } from './fakes/fixtures';
+import { body, contextFor, paymentDeclined, sleep, testMetrics, until, valueOf } from './fakes/fixtures';
 import { MemoryClaimStore } from './fakes/memory-claim-store';
 
 /** Runs one event through the middleware and a handler, as a consumer's pipeline would. */
@@ -219,5 +219,22 @@ describe('idempotency middleware (claims)', () => {
     ];
     assert.equal(runs, 2);
     assert.deepEqual(outcomes, ['done', 'duplicate', 'done']);
+  });
+
+  it('times its Redis calls under the operations the dashboards name (claim, claim_complete, claim_release), counting failures', async () => {
+    const metrics = testMetrics();
+    const store = new MemoryClaimStore();
+    const middleware = idempotencyMiddleware(store.asClaimStore(), metrics);
+    await handle(middleware, paymentDeclined('o-1'), async () => undefined);
+    await handle(middleware, paymentDeclined('o-2'), () => Promise.reject(new TransientError('gateway 503'))).catch(() => undefined);
+    store.failNext.add('claim');
+    await handle(middleware, paymentDeclined('o-3'), async () => undefined).catch(() => undefined);
+    const count = async (operation: string) =>
+      (await metrics.redisSeconds.get()).values.find((v) => v.metricName?.endsWith('_count') && v.labels['operation'] === operation)?.value;
+    assert.deepEqual(
+      { claim: await count('claim'), claim_complete: await count('claim_complete'), claim_release: await count('claim_release') },
+      { claim: 3, claim_complete: 1, claim_release: 1 },
+    );
+    assert.equal(await valueOf(metrics.redisErrors, { operation: 'claim' }), 1);
   });
 });
