@@ -1,9 +1,13 @@
-/** JSON over HTTP for tests: returns status, headers and parsed body. */
-export async function http(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+/**
+ * JSON over HTTP for tests: returns status, headers and parsed body. `timeoutMs` bounds the request (an error when
+ * it passes): for a path that can stall, such as a port-forward.
+ */
+export async function http(method: string, url: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs?: number) {
   const response = await fetch(url, {
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
   });
   const text = await response.text();
   let json: any;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import * as api from '../helpers/api';
 import { countEffects, type EffectCounts } from '../helpers/effects';
 import { assertInvariants, type OrderOutcome } from '../helpers/invariants';
 import { bearer } from '../helpers/tokens';
@@ -14,23 +15,9 @@ const REQUEST_TIMEOUT_MS = 10_000;
 /** How long a careful client keeps retrying one order (pods rolling or killed, port-forwards following them). */
 const PLACE_DEADLINE_MS = 180_000;
 
-/** JSON over HTTP as test/helpers/api.ts `http()`, with a deadline per request (an error when it passes). */
-async function http(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(url, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = text;
-  }
-  return { status: response.status, body: json };
-}
+/** test/helpers/api.ts `http()` with a deadline per request: a port-forward can stay up and pass nothing. */
+const http = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
+  api.http(method, url, body, headers, REQUEST_TIMEOUT_MS);
 
 export interface OrderLine {
   productId: string;
