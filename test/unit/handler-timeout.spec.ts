@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { compose } from '../../shared/messaging/context';
+import { compose, type Middleware } from '../../shared/messaging/context';
 import { PermanentError, TransientError } from '../../shared/messaging/errors';
 import { H } from '../../shared/messaging/retry-policy';
 import { HandlerTimeoutError, timeoutMiddleware } from '../../shared/messaging/middleware/timeout';
@@ -31,6 +31,32 @@ describe('timeout middleware (HandlerTimeoutError)', () => {
     assert.deepEqual(ended, ['first HandlerTimeoutError'], 'the second handler still has time when the first one times out');
     await second;
     assert.deepEqual(ended, ['first HandlerTimeoutError', 'second HandlerTimeoutError']);
+  });
+
+  it('still fails a slow handler at its deadline after a quicker one beside it has finished', async () => {
+    const pipeline = compose([timeoutMiddleware(40)], (ctx) => sleep(ctx.event.orderId === 'slow' ? 1000 : 5));
+    const started = Date.now();
+    const slow = pipeline(contextFor(paymentDeclined('slow'))).then(
+      () => 'finished',
+      (e: unknown) => (e as Error).name,
+    );
+    await pipeline(contextFor(paymentDeclined('quick')));
+    assert.equal(await slow, 'HandlerTimeoutError');
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 500, `failed after ${elapsed} ms, not at its deadline`);
+  });
+
+  it('passes on at once what a middleware below throws instead of rejecting', async () => {
+    const own = new PermanentError('thrown, not rejected');
+    const throwing: Middleware = () => {
+      throw own;
+    };
+    const started = Date.now();
+    await assert.rejects(
+      compose([timeoutMiddleware(1000), throwing], async () => undefined)(contextFor(paymentDeclined())),
+      (e: unknown) => e === own,
+    );
+    assert.ok(Date.now() - started < 500, 'not held until the deadline');
   });
 
   it("passes the handler's own outcome through unchanged", async () => {
