@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { routingKeyOf } from '../../shared/events/catalog';
+import { routingKeyOf, type AnyEvent } from '../../shared/events/catalog';
 import { PublishError } from '../../shared/messaging/errors';
 import { Publisher, type PublisherOptions } from '../../shared/messaging/publisher';
 import type { Topology } from '../../shared/messaging/topology';
 import { FakeConnectionManager } from './fakes/fake-connection-manager';
-import { paymentDeclined, quietLog, sleep, testMetrics, until, valueOf } from './fakes/fixtures';
+import { capturedLog, paymentDeclined, quietLog, sleep, testMetrics, until, valueOf } from './fakes/fixtures';
 
 const topology: Topology = { exchange: 'test.events', queues: [{ name: 'q', bindings: ['#'] }], retryDelaysMs: [], queueType: 'quorum' };
 
@@ -27,6 +27,7 @@ async function publisherWith(options: Partial<PublisherOptions> = {}) {
 }
 
 const bytes = (n: number) => Buffer.alloc(n, 'x');
+const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 const isPublishError = (outcome: PublishError['outcome'], message?: RegExp) => (e: unknown) =>
   e instanceof PublishError && e.outcome === outcome && (!message || message.test(e.message));
 
@@ -219,5 +220,121 @@ describe('Publisher (fake broker)', () => {
     assert.equal(sent!.options.type, 'PaymentDeclined');
     assert.equal(sent!.options.correlationId, 'o-7');
     assert.deepEqual(sent!.options.headers, { traceparent: 'tp' });
+  });
+
+  it('opens its channel in confirm mode: a plain channel would never confirm a publish', async () => {
+    const { publisher, wrapper } = await publisherWith({ timeoutMs: 200 });
+    assert.equal(wrapper.options.confirm, true);
+    await publisher.publish('test.events', 'k', bytes(3), { messageId: 'm-1' });
+  });
+
+  it('logs an error of its channel rather than letting it end the process', async () => {
+    const { log, lines } = capturedLog();
+    const { wrapper } = await publisherWith({ log });
+    assert.doesNotThrow(() => wrapper.emit('error', new Error('setup refused: 403')));
+    assert.deepEqual(
+      lines.filter((l) => l['level'] === 'error').map((l) => l['err']),
+      ['setup refused: 403'],
+    );
+  });
+
+  it("stamps an event's message with its timestamp in seconds, as AMQP counts them", async () => {
+    const { publisher, broker } = await publisherWith();
+    const event = { ...paymentDeclined(), timestamp: '2026-01-01T00:00:01.900Z' } as AnyEvent;
+    await publisher.publishEvent(event);
+    assert.equal(broker.published[0]!.options.timestamp, Date.parse('2026-01-01T00:00:01Z') / 1000);
+  });
+
+  it('measures how long the broker took to confirm', async () => {
+    const { publisher, broker, metrics } = await publisherWith();
+    broker.confirm = 'never';
+    const publishing = publisher.publish('test.events', 'k', bytes(3), { messageId: 'm-1' });
+    await until('the publish', () => broker.published.length === 1);
+    await sleep(30);
+    broker.published[0]!.settle('ack');
+    await publishing;
+    const { values } = await metrics.publishConfirmSeconds.get();
+    const sum = values.find((v) => v.metricName?.endsWith('_sum') && v.labels['routing_key'] === 'k')?.value ?? 0;
+    assert.ok(sum >= 0.025 && sum < 5, `a confirm after 30 ms measured as ${sum} s`);
+  });
+
+  it('remembers a return only for the publish it answered: the same message published again is confirmed', async () => {
+    const { publisher, broker } = await publisherWith();
+    broker.confirm = 'never';
+    const first = watch(publisher.publish('test.events', 'k', bytes(3), { messageId: 'm-1' }));
+    await until('the publish', () => broker.published.length === 1);
+    broker.emit('return', { content: bytes(3), fields: { routingKey: 'k' }, properties: { messageId: 'm-1' } });
+    broker.published[0]!.settle('nack');
+    await until('the nack', () => first.outcome !== 'pending');
+    assert.equal(first.outcome, 'nacked');
+    broker.confirm = 'ack';
+    await publisher.publish('test.events', 'k', bytes(3), { messageId: 'm-1' });
+  });
+
+  it('takes the manager’s queue after amqplib refused a write on a channel closing under it, and publishes it there', async () => {
+    const { publisher, broker, wrapper } = await publisherWith();
+    broker.refusePublish = new Error('Channel closed');
+    const publishing = publisher.publish('test.events', 'k', bytes(3), { messageId: 'm-1' });
+    broker.refusePublish = undefined;
+    await publishing;
+    assert.equal(wrapper.queued, 1, 'the retry waits in the manager’s queue, not on the dead channel');
+    assert.deepEqual(
+      broker.published.map((p) => p.options.messageId),
+      ['m-1'],
+    );
+  });
+
+  it('stops writing straight onto its channel once it closed, even if a drain comes after', async () => {
+    const { publisher, broker, wrapper } = await publisherWith();
+    broker.emit('close');
+    await publisher.publish('test.events', 'k', bytes(3), { messageId: 'after-close' });
+    broker.emit('drain');
+    await publisher.publish('test.events', 'k', bytes(3), { messageId: 'after-drain' });
+    assert.equal(wrapper.queued, 2, 'both through the manager, which opens the next channel');
+  });
+
+  it('on close, waits for outstanding confirms up to its timeout, then closes its channel and leaves the buffer gauge', async () => {
+    const { publisher, broker, wrapper } = await publisherWith();
+    broker.confirm = 'never';
+    watch(publisher.publish('test.events', 'k', bytes(3), { messageId: 'confirmed-late' }));
+    await until('the publish', () => broker.published.length === 1);
+    setTimeout(() => broker.published[0]!.settle('ack'), 30);
+    let started = Date.now();
+    await publisher.close(1000);
+    assert.ok(Date.now() - started < 500, 'closed once the confirm came, not at the timeout');
+    assert.equal(wrapper.closed, true);
+
+    const second = await publisherWith();
+    second.broker.confirm = 'never';
+    watch(second.publisher.publish('test.events', 'k', bytes(3), { messageId: 'never-confirmed' }));
+    await until('the publish', () => second.broker.published.length === 1);
+    assert.equal(await valueOf(second.metrics.publishBuffer), 1);
+    started = Date.now();
+    await second.publisher.close(60);
+    const waited = Date.now() - started;
+    assert.ok(waited >= 50 && waited < 1000, `gave up after ${waited} ms`);
+    assert.equal(second.wrapper.closed, true);
+    assert.equal(await valueOf(second.metrics.publishBuffer), 0, 'a closed publisher is no longer counted');
+  });
+
+  it('leaves no timer behind once every publish is confirmed', async () => {
+    const { publisher } = await publisherWith({ timeoutMs: 60_000 });
+    await new Promise(setImmediate); // mocha arms its own test timer after the test starts
+    const before = timers();
+    await publisher.publish('test.events', 'k', bytes(3), { messageId: 'm-1' });
+    assert.equal(timers(), before);
+  });
+
+  it('times out every unconfirmed publish at its own deadline, the later ones after the first expired', async () => {
+    const { publisher, broker } = await publisherWith({ timeoutMs: 40 });
+    broker.confirm = 'never';
+    const started = Date.now();
+    const ended: number[] = [];
+    const timedOut = () => ended.push(Date.now() - started);
+    void publisher.publish('test.events', 'k', bytes(1), { messageId: 'first' }).catch(timedOut);
+    await sleep(20);
+    void publisher.publish('test.events', 'k', bytes(1), { messageId: 'second' }).catch(timedOut);
+    await until('both timeouts', () => ended.length === 2, 1000);
+    assert.ok(ended[1]! < 1000, `the second timed out after ${ended[1]} ms`);
   });
 });

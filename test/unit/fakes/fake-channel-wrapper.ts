@@ -20,6 +20,7 @@ export class FakeChannelWrapper
 
   constructor(readonly options: CreateChannelOpts) {
     super();
+    this.channel.confirmMode = options.confirm !== false;
     this.connected = this.runSetup();
     // The real wrapper reports a failed setup as an `error` event; waitForConnect still resolves.
     this.connected.catch(() => undefined);

@@ -59,6 +59,11 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
   refusePublish?: Error;
   /** When set, the broker refuses queue declarations with it and closes the channel (a revoked permission). */
   refuse?: Error;
+  /**
+   * A channel opened without `confirm` is amqplib's plain Channel: the broker sends no confirms, so a publish
+   * callback is never called (its confirm is waited for in vain, until a timeout).
+   */
+  confirmMode = true;
   /** Messages waiting in a queue for `basic.get`, by queue. */
   readonly waiting = new Map<string, { content: Buffer; props: Partial<MessageProperties> }[]>();
   private readonly consumers = new Map<string, { queue: string; onMessage: (msg: ConsumeMessage | null) => void }>();
@@ -163,6 +168,7 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
       },
     };
     this.published.push(publish);
+    if (!this.confirmMode) return !this.socketFull;
     const outcome = typeof this.confirm === 'function' ? this.confirm(publish) : this.confirm;
     // A broker's confirm arrives on a later turn, never inside publish().
     if (outcome !== 'never') setImmediate(() => publish.settle(outcome));
