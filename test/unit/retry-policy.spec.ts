@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import type { Message } from 'amqplib';
+import { requeueProperties } from '../../shared/dlq/replay-properties';
 import {
   ConflictingEventError,
   DeferredError,
@@ -40,6 +42,11 @@ describe('retry policy', () => {
     assert.equal(errorClass, 'TransientError');
   });
 
+  it('redacts the whole token, not its first letter, and bounds a reason to 500 characters', () => {
+    assert.equal(describeFailure(new Error('gateway refused tok_visa_4242 for order')).reason, 'gateway refused tok_[redacted] for order');
+    assert.equal(describeFailure(new Error('x'.repeat(2000))).reason.length, 500);
+  });
+
   it('defers without spending an attempt, in the longest tier within the wait (tiers in any order)', () => {
     const held = new DeferredError('claim held', 450, 60_000);
     assert.deepEqual(decideFailure(held, 4, [2000, 100, 500]), { kind: 'retry', delayMs: 100, nextAttempt: 4, deferred: true });
@@ -57,6 +64,13 @@ describe('retry policy', () => {
       nextAttempt: 1,
       deferred: true,
     });
+  });
+
+  it('picks the deferral tier by delay, whatever order the tiers are configured in, a tier equal to the wait included', () => {
+    const unsorted = [2000, 100, 500];
+    const deferredFor = (retryAfterMs: number) =>
+      (decideFailure(new DeferredError('held', retryAfterMs, 60_000), 1, unsorted) as { delayMs: number }).delayMs;
+    assert.deepEqual([50, 500, 600, 9000].map(deferredFor), [100, 500, 500, 2000]);
   });
 
   it('with no tiers, puts a deferral back on the queue after a pause instead of dead-lettering it', () => {
@@ -95,5 +109,11 @@ describe('retry policy', () => {
       (error) => (decideFailure(error, 1, tiers) as { reasonCode: string }).reasonCode,
     );
     assert.deepEqual(codes, ['PERMANENT', 'CONFLICTING_EVENT', 'UNKNOWN_EVENT']);
+  });
+
+  it("puts a dead letter back at the DLQ's tail with its own headers, but not the counts the queue kept of its deliveries", () => {
+    const headers = { 'x-delivery-count': 4, 'x-acquired-count': 5, 'x-warren-reason': 'down', traceparent: 'tp' };
+    const msg = { content: Buffer.from('{}'), fields: { exchange: '', routingKey: 'q.dlq' }, properties: { messageId: 'm-1', headers } };
+    assert.deepEqual(requeueProperties(msg as unknown as Message).headers, { 'x-warren-reason': 'down', traceparent: 'tp' });
   });
 });
