@@ -3,7 +3,7 @@ import type { MessageProperties } from 'amqplib';
 import type { AnyEvent } from '../../shared/events/catalog';
 import { createEvent } from '../../shared/events/codec';
 import type { MessageContext } from '../../shared/messaging/context';
-import { PermanentError, TransientError } from '../../shared/messaging/errors';
+import { DeferredError, PermanentError, TransientError } from '../../shared/messaging/errors';
 import { RECOVERY_FIRST_DELAY_MS } from '../../shared/messaging/recovery-backoff';
 import { H } from '../../shared/messaging/retry-policy';
 import { parseTraceparent } from '../../shared/observability/trace';
@@ -449,5 +449,81 @@ describe('Consumer (fake broker)', () => {
     broker.closeByBroker();
     await stopped;
     assert.equal(amqp.channel('consumer:q'), broker, 'no channel opened to subscribe again');
+  });
+
+  it('with no retry tiers, hands a deferral back to the queue after a pause, unspent, and counts it as deferred', async () => {
+    const { deliver, broker, copies, metrics } = await startConsumer(
+      { PaymentDeclined: async () => Promise.reject(new DeferredError('claim held elsewhere', 200, 60_000)) },
+      { topology: { exchange: 'test.events', queues: [{ name: 'q', bindings: ['payment.#'] }], retryDelaysMs: [], queueType: 'quorum' } },
+    );
+    const msg = deliver(body(paymentDeclined()));
+    await sleep(50);
+    assert.equal(broker.settlement(msg), undefined, 'not handed back at once');
+    await until('the requeue', () => broker.settlement(msg) === 'requeue', 2000);
+    assert.equal(copies.published.length, 0, 'no copy: it waits in its own queue');
+    assert.equal(await valueOf(metrics.consumed, { event_type: 'PaymentDeclined', outcome: 'deferred' }), 1);
+  });
+
+  it("copies the original's own properties onto its failure copies, and names a copy by its event when the message had no id", async () => {
+    const { deliver, copies } = await startConsumer({ PaymentDeclined: async () => Promise.reject(new TransientError('down')) });
+    const event = paymentDeclined();
+    const own = {
+      type: 'PaymentDeclined',
+      correlationId: 'o-1',
+      timestamp: 1_767_225_600,
+      contentType: 'application/cloudevents+json',
+      appId: 'payment',
+    };
+    deliver(body(event), { ...own, messageId: 'm-own' });
+    deliver(body(event), own);
+    await until('both copies', () => copies.published.length === 2);
+    const [withId, withoutId] = copies.published.map((c) => c.options);
+    for (const options of [withId!, withoutId!]) {
+      assert.deepEqual(
+        {
+          type: options.type,
+          correlationId: options.correlationId,
+          timestamp: options.timestamp,
+          contentType: options.contentType,
+          appId: options.appId,
+        },
+        own,
+      );
+    }
+    assert.equal(withId!.messageId, 'm-own');
+    assert.equal(withoutId!.messageId, event.eventId);
+  });
+
+  it('counts retries, deferrals and dead letters each under its own outcome, and dates only a deferral', async () => {
+    const failures: Record<string, Error> = {
+      'o-retry': new TransientError('down'),
+      'o-deferred': new DeferredError('claim held elsewhere', 15, 60_000),
+      'o-dead': new CannotApplyError('no'),
+    };
+    const { deliver, broker, copies, metrics } = await startConsumer({
+      PaymentDeclined: async (ctx) => Promise.reject(failures[ctx.event.orderId]),
+    });
+    const msgs = Object.keys(failures).map((orderId) => deliver(body(paymentDeclined(orderId))));
+    await until('every ack', () => msgs.every((m) => broker.settlement(m) === 'ack'));
+    const counted = async (outcome: string) => valueOf(metrics.consumed, { event_type: 'PaymentDeclined', outcome });
+    assert.deepEqual([await counted('retry'), await counted('deferred'), await counted('dead_letter')], [1, 1, 1]);
+    assert.equal(await valueOf(metrics.deadLettered, { event_type: 'PaymentDeclined', reason_code: 'CANNOT_APPLY' }), 1);
+    assert.equal((await metrics.deadLettered.get()).values.length, 1, 'only the dead letter is counted as one');
+    const deferredSince = Object.fromEntries(
+      copies.published.map((c) => [JSON.parse(c.content.toString()).orderId as string, headersOf(c)[H.deferredSince]]),
+    );
+    assert.match(String(deferredSince['o-deferred']), /^\d{4}-\d\d-\d\dT/);
+    assert.equal(deferredSince['o-retry'], undefined);
+    assert.equal(deferredSince['o-dead'], undefined);
+  });
+
+  it('counts an attempt only from a whole number of at least 1 in its own header', async () => {
+    const attempts: number[] = [];
+    const { deliver, broker } = await startConsumer({ PaymentDeclined: async (ctx) => void attempts.push(ctx.attempt) });
+    const msgs = [0, -2, 2.5, 'three', 2].map((attempt) =>
+      deliver(body(paymentDeclined()), { headers: { [H.attempt]: attempt } }, FROM_RETRY_TIER),
+    );
+    await until('every ack', () => msgs.every((m) => broker.settlement(m) === 'ack'));
+    assert.deepEqual(attempts, [1, 1, 1, 1, 2]);
   });
 });
