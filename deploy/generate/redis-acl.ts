@@ -7,18 +7,24 @@ export const redisPasswordEnv = (name: string): string => `REDIS_${name.toUpperC
 export const REDIS_ADMIN = { name: 'default', password_env: 'REDIS_PASSWORD' } as const;
 
 /**
- * The commands a service's user may run: those the stores, claims and scripts use (commands inside a script are
- * checked too), plus what the client itself sends (the ready check's INFO, WAIT for a replica under Sentinel).
- * Everything else is refused: FLUSHALL, CONFIG, KEYS, SCAN (which would list other services' key names), DEBUG...
+ * The commands a service's user may run: those the stores and claims use (commands inside a function are checked
+ * too), plus what the client itself sends. Everything else is refused: FLUSHALL, CONFIG, KEYS, SCAN (which would
+ * list other services' key names), DEBUG... and Lua of the user's own: no EVAL, EVALSHA or SCRIPT, whose script
+ * can loop for ever and answer every other client BUSY (SCRIPT KILL is an operator's command), and no FUNCTION.
+ * The effects are Redis functions the operator loads (shared/redis/script.ts); a service may only call them, and
+ * each one's work is bounded by the keys and arguments of its call, which the ACL checks like any command's.
+ * - `info`: ioredis' ready check (INFO) waits out a Redis still loading its data and, under Sentinel, refuses a
+ *   node that is no longer the master; it shows server counters and versions, no key or value.
+ * - not `select`: the users run on database 0 (REDIS_KEY_PREFIX separates fleets); key patterns hold in every
+ *   database, so SELECT would only let a service write its keys where no other service looks.
+ * - not `role`: nothing sends it, and it names the replicas.
  */
 export const REDIS_SERVICE_COMMANDS = [
   'ping',
   'info',
-  'role',
-  'select',
   'wait',
-  'evalsha',
-  'eval',
+  'fcall',
+  'fcall_ro',
   'get',
   'set',
   'del',
@@ -26,6 +32,7 @@ export const REDIS_SERVICE_COMMANDS = [
   'type',
   'incr',
   'pexpire',
+  'pttl',
   'hget',
   'hset',
   'hmget',

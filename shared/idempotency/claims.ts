@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DeferredError } from '../messaging/errors';
-import { RedisScript } from '../redis/script';
+import { RedisLibrary } from '../redis/script';
 
 /** Another worker holds the event's claim: the delivery waits for the claim to end, unspent (retry-policy.ts). */
 export class ClaimHeldError extends DeferredError {
@@ -10,22 +10,33 @@ export class ClaimHeldError extends DeferredError {
 
 export type ClaimResult = { kind: 'claimed'; token: string } | { kind: 'done' } | { kind: 'held'; remainingMs: number };
 
+/** Claims and done markers, one Redis library (shared/redis/script.ts). */
+export const CLAIM_FUNCTIONS = new RedisLibrary('claims');
+
 /** Takes the claim, or says why not in the same round trip: `done`, or the holder's remaining lease in ms. */
-const CLAIM = new RedisScript(
+const CLAIM = CLAIM_FUNCTIONS.define(
+  'claim',
   `if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 'OK' end
 local value = redis.call('GET', KEYS[1])
 if value == 'done' then return 'done' end
 return redis.call('PTTL', KEYS[1])`,
   ['string'],
 );
-const RELEASE = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, ['string']);
-const COMPLETE = new RedisScript(
+const RELEASE = CLAIM_FUNCTIONS.define(
+  'release',
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
+  ['string'],
+);
+const COMPLETE = CLAIM_FUNCTIONS.define(
+  'complete',
   `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2]) end return 0`,
   ['string'],
 );
-const RENEW = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`, [
-  'string',
-]);
+const RENEW = CLAIM_FUNCTIONS.define(
+  'renew',
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`,
+  ['string'],
+);
 
 interface Held {
   scope: string;

@@ -8,6 +8,9 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import type { Runtime } from '../../shared/lifecycle/runtime';
 import { loadFleetConfig, SERVICE_DECLARATIONS, SERVICE_NAMES, type ServiceName } from '../../workers/registry';
+import { CLAIM_FUNCTIONS } from '../../shared/idempotency/claims';
+import { loadLibraries } from '../../shared/redis/script';
+import { FLEET_LIBRARIES } from '../../workers/redis-functions';
 import { startService } from '../../workers/services';
 import { http, orderRequest } from '../helpers/api';
 import { createVhost, deleteVhost } from '../helpers/broker';
@@ -52,6 +55,8 @@ describe('Redis ACL users, one per service (own redis-server with the rendered A
     const aclFile = path.join(dir, 'users.acl');
     await run(process.execPath, [RENDER, TEMPLATE, aclFile], { env: { ...process.env, ...passwords } });
     redis = await SecureRedis.start({ aclFile });
+    // The operator's step (compose's redis-functions one-shot): service users may only call the functions.
+    await loadLibraries(client('default', passwords[template.admin.password_env]!), FLEET_LIBRARIES);
   });
   after(async () => {
     for (const c of clients) c.disconnect();
@@ -114,7 +119,9 @@ describe('Redis ACL users, one per service (own redis-server with the rendered A
     }
   });
 
-  it("refuses each service another service's keys, also inside a script", async () => {
+  it("refuses each service another service's keys, also inside a function", async () => {
+    // Any Warren function that writes its KEYS[1] will do: the claims' `claim` (SET NX).
+    const claim = `${CLAIM_FUNCTIONS.name}_claim`;
     for (const service of SERVICE_NAMES) {
       const c = asService(service);
       for (const other of template.users.filter((u) => u.name !== userOf(service).name)) {
@@ -122,12 +129,12 @@ describe('Redis ACL users, one per service (own redis-server with the rendered A
           const key = `warren:${pattern.replace('*', 'probe')}`;
           await assert.rejects(c.get(key), /NOPERM/, `${service} read ${key}`);
           await assert.rejects(c.set(key, 'x'), /NOPERM/, `${service} wrote ${key}`);
-          await assert.rejects(c.eval("return redis.call('SET', KEYS[1], 'x')", 1, key), /NOPERM/, `${service} wrote ${key} in a script`);
+          await assert.rejects(c.fcall(claim, 1, key, 'x', 1000), /NOPERM/, `${service} wrote ${key} in a function`);
         }
       }
       // Its own keys, the same way, succeed: the refusals above are about whose keys they are.
       const own = `warren:${userOf(service).keys[0]!.replace('*', 'probe')}`;
-      assert.equal(await c.eval("return redis.call('SET', KEYS[1], 'x')", 1, own), 'OK');
+      assert.equal(await c.fcall(claim, 1, own, 'x', 1000), 'OK');
     }
   });
 

@@ -3,6 +3,7 @@ import type { AnyEvent } from '../../../shared/events/catalog';
 import { ClaimStore } from '../../../shared/idempotency/claims';
 import { claimIdOf as warrenClaimIdOf } from '../../../shared/messaging/middleware/idempotency';
 import { createMetrics } from '../../../shared/observability/metrics';
+import { RedisLibrary } from '../../../shared/redis/script';
 import { mergeLines as warrenMergeLines } from '../../../workers/inventory/domain/stock';
 import { StockStore } from '../../../workers/inventory/store/stock-store';
 import { newOrder } from '../../../workers/order/domain/order-saga';
@@ -24,8 +25,8 @@ interface Recorded {
 type Reply = unknown | ((call: Recorded) => unknown);
 
 /**
- * A stand-in for ioredis that records what a store sends. EVALSHA answers NOSCRIPT, so Warren's RedisScript sends
- * the source with EVAL: that source (its key-type prelude included) is the script the plain peers run. Each
+ * A stand-in for ioredis that records what a store sends. An FCALL is recorded with its function's body (key-type
+ * prelude included, shared/redis/script.ts), which is the script the plain peers run with EVAL. Each
  * script call is answered with the next reply given, so the store's method runs to its end.
  */
 function recorder(replies: Reply[]) {
@@ -40,12 +41,20 @@ function recorder(replies: Reply[]) {
     args: rest.slice(numKeys).map(String),
   });
   const fake = {
-    evalsha: () => Promise.reject(new Error('NOSCRIPT No matching script')),
-    eval: (source: string, numKeys: number, ...rest: (string | number)[]) => reply({ command: 'eval', source, ...split(numKeys, rest) }),
+    fcall: (name: string, numKeys: number, ...rest: (string | number)[]) =>
+      reply({ command: 'eval', source: functionSource(name), ...split(numKeys, rest) }),
     hget: (key: string, field: string) => reply({ command: 'hget', keys: [key], args: [field] }),
     set: (key: string, ...args: (string | number)[]) => reply({ command: 'set', keys: [key], args: args.map(String) }),
   };
   return { redis: fake as unknown as Redis, log };
+}
+
+function functionSource(name: string): string {
+  const fn = RedisLibrary.all()
+    .flatMap((l) => l.functions)
+    .find((f) => f.name === name);
+  if (!fn) throw new Error(`warren-scripts: no function ${name}`);
+  return fn.source;
 }
 
 async function capture(run: (redis: Redis) => Promise<unknown>, replies: Reply[]): Promise<Recorded[]> {

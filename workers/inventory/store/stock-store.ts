@@ -4,7 +4,7 @@ import { timed } from '../../../shared/redis/client';
 import { ConflictingEventError, TransientError } from '../../../shared/messaging/errors';
 import { idKey } from '../../../shared/redis/key-layout';
 import { awaitReplicaAck } from '../../../shared/redis/replica-ack';
-import { RedisScript } from '../../../shared/redis/script';
+import { RedisLibrary } from '../../../shared/redis/script';
 import type { Line, ReservationStatus } from '../domain/stock';
 
 // Stock counts are integers or absent: checked on every stock key before a script's first write, so a value set
@@ -17,10 +17,14 @@ for i = 2, #KEYS do
 end
 `;
 
+/** Stock and reservations, one Redis library (shared/redis/script.ts). */
+export const STOCK_FUNCTIONS = new RedisLibrary('inventory');
+
 // Each script checks the order's reservation record and changes stock in one atomic step: the record is the
 // done marker, so a redelivered event never reserves or releases twice. The record keeps the lines it was made
 // for (ARGV[1]), on a rejection too: an OrderPlaced for the same order with other lines answers CONFLICT.
-const RESERVE = new RedisScript(
+const RESERVE = STOCK_FUNCTIONS.define(
+  'reserve',
   `
 local st = redis.call('HGET', KEYS[1], 'status')
 if st then
@@ -51,7 +55,8 @@ return {'RESERVED', '', 1}`,
 // KEYS[1] the reservation, KEYS[2..] the stock of each of its lines, in order; ARGV[1] retention, ARGV[2] 'release'
 // or 'commit', ARGV[3] the lines the caller read (the keys were built from them). A reservation's lines never change
 // once written, so a mismatch only means it appeared after the read: the caller reads again.
-const SETTLE = new RedisScript(
+const SETTLE = STOCK_FUNCTIONS.define(
+  'settle',
   `
 ${STOCK_COUNTS_CHECK}
 local st = redis.call('HGET', KEYS[1], 'status')

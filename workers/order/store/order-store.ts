@@ -5,7 +5,7 @@ import { isId } from '../../../shared/events/common';
 import { PermanentError } from '../../../shared/messaging/errors';
 import { timed } from '../../../shared/redis/client';
 import { hashedKey, idKey, internalKey } from '../../../shared/redis/key-layout';
-import { RedisScript } from '../../../shared/redis/script';
+import { RedisLibrary } from '../../../shared/redis/script';
 import type { Order } from '../domain/order-saga';
 
 /** An event waiting in the outbox, with the trace context to publish it under. */
@@ -14,10 +14,14 @@ export interface OutboxEntry {
   traceparent?: string;
 }
 
+/** Orders and the outbox, one Redis library (shared/redis/script.ts). */
+export const ORDER_FUNCTIONS = new RedisLibrary('order');
+
 // KEYS: order, outbox hash, outbox due zset, deadlines zset, http idempotency key (or a placeholder).
 // ARGV: order json, orderId, deadline ms, outbox event id ('' for none), outbox entry json, now ms,
 //       idempotency value ('' for none), idempotency ttl ms, retention ms, traceparent ('' for none).
-const CREATE = new RedisScript(
+const CREATE = ORDER_FUNCTIONS.define(
+  'create',
   `
 if ARGV[7] ~= '' then
   local prior = redis.call('GET', KEYS[5])
@@ -39,7 +43,8 @@ return {'CREATED', ''}`,
 
 // KEYS: order, outbox hash, outbox due zset, deadlines zset. ARGV: expected version, order json, orderId,
 // final ('1' drops the deadline), now ms, then outbox pairs (event id, entry json).
-const UPDATE = new RedisScript(
+const UPDATE = ORDER_FUNCTIONS.define(
+  'update',
   `
 if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
 precondition(tonumber(ARGV[1]) ~= nil, 'the order version is not a number')
@@ -54,7 +59,8 @@ return 1`,
 );
 
 // KEYS: outbox hash, outbox due zset. ARGV: event ids. One script instead of MULTI, HDEL, ZREM, EXEC.
-const REMOVE_FROM_OUTBOX = new RedisScript(
+const REMOVE_FROM_OUTBOX = ORDER_FUNCTIONS.define(
+  'outboxremove',
   `
 for i = 1, #ARGV do
   redis.call('HDEL', KEYS[1], ARGV[i])
@@ -65,7 +71,8 @@ return #ARGV`,
 );
 
 // KEYS: deadlines zset, parked hash. ARGV: orderId, record json. Only an order still on the clock is parked.
-const PARK = new RedisScript(
+const PARK = ORDER_FUNCTIONS.define(
+  'park',
   `
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -76,7 +83,8 @@ return 1`,
 
 // KEYS: the deadlines index as it was named before the key layout (`order:deadlines`), the index now. Moves its
 // entries over, once; a hash there is the order whose id is `deadlines`, and stays.
-const ADOPT_LEGACY_DEADLINES = new RedisScript(
+const ADOPT_LEGACY_DEADLINES = ORDER_FUNCTIONS.define(
+  'adoptlegacydeadlines',
   `
 if redis.call('TYPE', KEYS[1]).ok ~= 'zset' then return 0 end
 local index = redis.call('TYPE', KEYS[2]).ok

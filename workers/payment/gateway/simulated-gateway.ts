@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { TransientError } from '../../../shared/messaging/errors';
 import { hashedKey, idKey } from '../../../shared/redis/key-layout';
-import { RedisScript } from '../../../shared/redis/script';
+import { RedisLibrary } from '../../../shared/redis/script';
 import type { ChargeRequest, ChargeResult, PaymentGateway, RefundRequest, RefundResult } from '../domain/payment-gateway';
 
 export class GatewayUnavailableError extends TransientError {
@@ -25,9 +25,13 @@ export interface GatewayOptions {
 
 const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
+/** The simulated provider's books, one Redis library (shared/redis/script.ts). */
+export const GATEWAY_FUNCTIONS = new RedisLibrary('gateway');
+
 // The provider's own books: one record per idempotency key, and per-order counts of money actually moved, each
 // kept for the retention (ARGV[3] ms; the totals' clock restarts with every movement).
-const CHARGE = new RedisScript(
+const CHARGE = GATEWAY_FUNCTIONS.define(
+  'charge',
   `
 local prior = redis.call('GET', KEYS[1])
 if prior then return {prior, 1} end
@@ -39,7 +43,8 @@ return {ARGV[1], 0}`,
   ['string', 'hash'],
 );
 
-const REFUND = new RedisScript(
+const REFUND = GATEWAY_FUNCTIONS.define(
+  'refund',
   `
 local prior = redis.call('GET', KEYS[1])
 if prior then return {prior, 1} end
@@ -52,7 +57,8 @@ return {ARGV[1], 0}`,
 );
 
 // KEYS[1] the flaky token's call count for one order; ARGV[1] retention. Answers the count after this call.
-const COUNT_CALL = new RedisScript(
+const COUNT_CALL = GATEWAY_FUNCTIONS.define(
+  'countcall',
   `
 local calls = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])

@@ -3,7 +3,7 @@ import type { Metrics } from '../../../shared/observability/metrics';
 import { ConflictingEventError } from '../../../shared/messaging/errors';
 import { timed } from '../../../shared/redis/client';
 import { idKey } from '../../../shared/redis/key-layout';
-import { RedisScript } from '../../../shared/redis/script';
+import { RedisLibrary } from '../../../shared/redis/script';
 import type { PaymentState, PaymentStatus } from '../domain/payment';
 
 /** One order's payment state, with what the gateway answered. */
@@ -18,9 +18,13 @@ export interface LedgerEntry extends PaymentState {
   changed: boolean;
 }
 
+/** The payment ledger, one Redis library (shared/redis/script.ts). */
+export const LEDGER_FUNCTIONS = new RedisLibrary('ledger');
+
 // KEYS[1] ledger; ARGV status, amount, currency, paymentId, reason, retention. First answer wins.
 // Both scripts answer {changed, the entry after the change}: one round trip where a write and a read were two.
-const RECORD_CHARGE = new RedisScript(
+const RECORD_CHARGE = LEDGER_FUNCTIONS.define(
+  'recordcharge',
   `
 local changed = 0
 if not redis.call('HGET', KEYS[1], 'status') then
@@ -34,7 +38,8 @@ return {changed, redis.call('HGETALL', KEYS[1])}`,
 
 // KEYS[1] ledger; ARGV amount, currency, retention. The terms of the first OrderPlaced seen are kept; a later one
 // with other terms answers -1 and changes nothing. Answers {1 | 0 | -1, the entry}.
-const OBSERVE_TERMS = new RedisScript(
+const OBSERVE_TERMS = LEDGER_FUNCTIONS.define(
+  'observeterms',
   `
 local amount = redis.call('HGET', KEYS[1], 'amount')
 if amount then
@@ -48,7 +53,8 @@ return {1, redis.call('HGETALL', KEYS[1])}`,
 );
 
 // KEYS[1] ledger; ARGV retention. A confirmed order's cancel answers -1 and changes nothing.
-const MARK_CANCELLED = new RedisScript(
+const MARK_CANCELLED = LEDGER_FUNCTIONS.define(
+  'markcancelled',
   `
 if redis.call('HGET', KEYS[1], 'confirmed') == '1' then return {-1, redis.call('HGETALL', KEYS[1])} end
 local changed = 0
@@ -62,7 +68,8 @@ return {changed, redis.call('HGETALL', KEYS[1])}`,
 );
 
 // KEYS[1] ledger; ARGV retention. Only a capture that was not cancelled can be confirmed: anything else answers -1.
-const MARK_CONFIRMED = new RedisScript(
+const MARK_CONFIRMED = LEDGER_FUNCTIONS.define(
+  'markconfirmed',
   `
 if redis.call('HGET', KEYS[1], 'confirmed') == '1' then return 0 end
 if redis.call('HGET', KEYS[1], 'status') ~= 'CAPTURED' or redis.call('HGET', KEYS[1], 'cancelled') == '1' then return -1 end
@@ -72,7 +79,8 @@ return 1`,
   ['hash'],
 );
 
-const MARK_REFUNDED = new RedisScript(
+const MARK_REFUNDED = LEDGER_FUNCTIONS.define(
+  'markrefunded',
   `
 if redis.call('HGET', KEYS[1], 'status') == 'CAPTURED' then
   redis.call('HSET', KEYS[1], 'status', 'REFUNDED', 'refundId', ARGV[1])
