@@ -15,6 +15,7 @@ const MODELS: Record<string, () => Promise<ModelClass>> = {
   'v1/Service': async () => model((await import('kubernetes-models/v1/Service')).Service),
   'v1/ServiceAccount': async () => model((await import('kubernetes-models/v1/ServiceAccount')).ServiceAccount),
   'apps/v1/Deployment': async () => model((await import('kubernetes-models/apps/v1/Deployment')).Deployment),
+  'batch/v1/Job': async () => model((await import('kubernetes-models/batch/v1/Job')).Job),
   'policy/v1/PodDisruptionBudget': async () => model((await import('kubernetes-models/policy/v1/PodDisruptionBudget')).PodDisruptionBudget),
   'autoscaling/v2/HorizontalPodAutoscaler': async () =>
     model((await import('kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler')).HorizontalPodAutoscaler),

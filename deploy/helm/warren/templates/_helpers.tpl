@@ -126,6 +126,9 @@ Secret: switching a release from one to the other must not meet a Secret that th
 {{- fail (printf "secrets.redisUrls.%s is required when secrets.redisUrlPerService (its own Redis ACL user)" $svc.name) -}}
 {{- end -}}
 {{- end -}}
+{{- if not .Values.secrets.redisUrl -}}
+{{- fail "secrets.redisUrl (the operator's, for the redis-functions hook) is required when secrets.redisUrlPerService" -}}
+{{- end -}}
 {{- else if not .Values.secrets.redisUrl -}}
 {{- fail "secrets.redisUrl is required when secrets.existingSecret is empty" -}}
 {{- end -}}
@@ -198,6 +201,10 @@ install naming the key. The Secret list is asked first: it is empty only where n
 {{- if (hasKey $required $variable | ternary (index $required $variable) true) -}}
 {{- $keys = append $keys ($variable | lower | replace "_" "-") -}}
 {{- end -}}
+{{- end -}}
+{{- /* The redis-functions hook loads Redis functions with the operator's redis-url (templates/redis-functions-job.yaml). */ -}}
+{{- if $root.Values.secrets.redisUrlPerService -}}
+{{- $keys = append $keys "redis-url" -}}
 {{- end -}}
 {{- range $key := $keys -}}
 {{- if not (index $data $key) -}}
