@@ -17,8 +17,8 @@ export interface OpenApiInfo {
 export const SECURITY_SCHEMES = {
   /** The order API's customers: a JWT whose `sub` is the customer (AUTH_MODE). */
   bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a JWT whose `sub` is the customer (AUTH_MODE)' },
-  /** The ops ports' state-changing routes: the shared OPS_TOKEN. */
-  opsToken: { type: 'http', scheme: 'bearer', description: 'the OPS_TOKEN, for ops routes that change state' },
+  /** The ops ports' admin routes, reads and writes (all but the probes and /metrics): the shared OPS_TOKEN. */
+  opsToken: { type: 'http', scheme: 'bearer', description: 'the OPS_TOKEN, for every ops route but /healthz, /readyz and /metrics' },
 } as const;
 
 type Responses = Record<string, unknown>;

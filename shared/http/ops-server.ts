@@ -19,13 +19,16 @@ export interface ReadinessCheck {
 }
 
 export interface OpsServerOptions extends HttpServerOptions {
-  /** `OPS_TOKEN`: required by every state-changing admin route. @defaultValue none: admin routes open (AUTH_MODE=off) */
+  /**
+   * `OPS_TOKEN`: required by every route but the probes and the scrape (shared/http/ops-auth.ts), reads included.
+   * @defaultValue none: admin routes open (only with AUTH_MODE=off and no OPS_TOKEN: a laptop)
+   */
   opsToken?: string;
 }
 
 /**
  * The ops server every service runs: `/healthz` (the process answers), `/readyz` (broker, Redis and consumers
- * up), `/metrics` (Prometheus), plus the admin routes its service adds; those that change state need the ops token.
+ * up), `/metrics` (Prometheus), plus the admin routes its service adds, which need the ops token to read or write.
  */
 export function createOpsServer(
   registry: Registry,

@@ -1,5 +1,5 @@
 import { http } from './api';
-import type { OrderOutcome } from './invariants';
+import { opsHeaders, type OrderOutcome } from './invariants';
 
 export interface EffectCounts {
   orders: number;
@@ -21,7 +21,7 @@ export interface CountOptions {
 
 /** Counts lost and duplicated effects from outside, after the fleet has settled. */
 export async function countEffects(
-  urls: { inventory: string; payment: string },
+  urls: { inventory: string; payment: string; opsToken?: string },
   initial: Record<string, number>,
   orderIds: readonly string[],
   outcomes: Map<string, OrderOutcome>,
@@ -36,7 +36,7 @@ export async function countEffects(
       problems?.push(`${id}: never ended`);
       return;
     }
-    const { status, body } = await http('GET', `${urls.payment}/payments/${id}`);
+    const { status, body } = await http('GET', `${urls.payment}/payments/${id}`, undefined, opsHeaders(urls.opsToken));
     const captures = status === 200 ? body.captures : 0;
     const refunds = status === 200 ? body.refunds : 0;
     counts.duplicated += Math.max(0, captures - 1);
@@ -58,7 +58,7 @@ export async function countEffects(
   };
   for (let i = 0; i < orderIds.length; i += concurrency) await Promise.all(orderIds.slice(i, i + concurrency).map(one));
   for (const [productId, want] of Object.entries(expected)) {
-    const { body } = await http('GET', `${urls.inventory}/stock/${productId}`);
+    const { body } = await http('GET', `${urls.inventory}/stock/${productId}`, undefined, opsHeaders(urls.opsToken));
     if (body.available < want) counts.duplicated += want - body.available;
     if (body.available > want) counts.lost += body.available - want;
     if (body.reserved !== 0) counts.lost += Math.abs(body.reserved);

@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { http } from './api';
 import { waitFor } from './wait';
 
+/** The `Authorization` header of the ops ports' admin routes, or none for a fleet without an ops token. */
+export const opsHeaders = (opsToken: string | undefined): Record<string, string> =>
+  opsToken ? { authorization: `Bearer ${opsToken}` } : {};
+
 export interface PlacedOrder {
   orderId: string;
   items: { productId: string; quantity: number }[];
@@ -60,10 +64,12 @@ export async function collectFinal(
  * money. Waits for compensation to settle before asserting.
  */
 export async function assertInvariants(
-  urls: { api: string; inventory: string; payment: string },
+  urls: { api: string; inventory: string; payment: string; opsToken?: string },
   initialStock: Record<string, number>,
   outcomes: Map<string, OrderOutcome>,
 ): Promise<void> {
+  // Stock and the ledger are admin reads: with an ops token set they need it (shared/http/ops-auth.ts).
+  const ops = opsHeaders(urls.opsToken);
   const expected: Record<string, number> = { ...initialStock };
   for (const o of outcomes.values()) {
     assert.ok(o.status === 'CONFIRMED' || o.status === 'CANCELLED', `order ${o.orderId} ended ${o.status}`);
@@ -73,7 +79,7 @@ export async function assertInvariants(
     'stock to settle',
     async () => {
       for (const [productId, available] of Object.entries(expected)) {
-        const { body } = await http('GET', `${urls.inventory}/stock/${productId}`);
+        const { body } = await http('GET', `${urls.inventory}/stock/${productId}`, undefined, ops);
         if (body.available !== available || body.reserved !== 0) return undefined;
       }
       return true;
@@ -81,14 +87,16 @@ export async function assertInvariants(
     30_000,
     250,
   ).catch(async (error: Error) => {
-    const actual = await Promise.all(Object.keys(expected).map(async (p) => (await http('GET', `${urls.inventory}/stock/${p}`)).body));
+    const actual = await Promise.all(
+      Object.keys(expected).map(async (p) => (await http('GET', `${urls.inventory}/stock/${p}`, undefined, ops)).body),
+    );
     assert.fail(`${error.message}; expected available ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
   });
   for (const o of outcomes.values()) {
     await waitFor(
       `payment of ${o.orderId} to settle`,
       async () => {
-        const { status, body } = await http('GET', `${urls.payment}/payments/${o.orderId}`);
+        const { status, body } = await http('GET', `${urls.payment}/payments/${o.orderId}`, undefined, ops);
         if (status === 404) return o.status === 'CANCELLED' || undefined;
         assert.ok(body.captures <= 1, `order ${o.orderId} captured ${body.captures} times`);
         if (o.status === 'CONFIRMED') return (body.status === 'CAPTURED' && body.captures === 1 && body.refunds === 0) || undefined;

@@ -144,7 +144,7 @@ describe('hostile HTTP: authentication, edges and money (real RabbitMQ and Redis
         assert.equal(r.status, 401);
         assert.match(String(r.headers.get('content-type')), PROBLEM);
       }
-      assert.equal((await http('GET', `${inventory}/stock/HOSTILE-1`)).body.available, 5);
+      assert.equal((await http('GET', `${inventory}/stock/HOSTILE-1`, undefined, bearer(TEST_OPS_TOKEN))).body.available, 5);
       for (const ops of Object.values(fleet.urls.ops))
         for (const path of ['/metrics', '/healthz', '/readyz'])
           assert.equal((await http('GET', `${ops}${path}`)).status, 200, `${ops}${path}`);

@@ -66,7 +66,9 @@ export class Shop {
 
   async stock(productIds: readonly string[]): Promise<Record<string, number>> {
     const stock: Record<string, number> = {};
-    for (const id of productIds) stock[id] = (await http('GET', `${this.options.inventory}/stock/${id}`)).body.available;
+    // An admin read: the ops token, as for PUT (shared/http/ops-auth.ts).
+    for (const id of productIds)
+      stock[id] = (await http('GET', `${this.options.inventory}/stock/${id}`, undefined, bearer(this.options.opsToken))).body.available;
     return stock;
   }
 
@@ -170,7 +172,8 @@ export class Shop {
    */
   async assertInvariants(initial: Record<string, number>, orderIds: readonly string[]): Promise<EffectCounts> {
     const outcomes = await this.awaitFinal(orderIds);
-    const urls = { api: this.options.api, inventory: this.options.inventory, payment: this.options.payment };
+    const { api, inventory, payment, opsToken } = this.options;
+    const urls = { api, inventory, payment, opsToken };
     await assertInvariants(urls, initial, outcomes);
     const counts = await countEffects(urls, initial, orderIds, outcomes);
     if (counts.lost !== 0 || counts.duplicated !== 0) throw new Error(`effects lost or duplicated: ${JSON.stringify(counts)}`);

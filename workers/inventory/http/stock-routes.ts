@@ -11,11 +11,11 @@ const Body = Type.Object({ available: Type.Integer({ minimum: 0, maximum: 1_000_
 export function stockRoutes(app: FastifyInstance, store: StockStore): void {
   app.put<{ Params: Static<typeof Params>; Body: Static<typeof Body> }>(
     '/stock/:productId',
-    // Changes state: needs the ops token when authentication is on (shared/http/ops-auth.ts).
+    // Admin, like the read below: needs the ops token whenever one is set (shared/http/ops-auth.ts).
     { schema: { params: Params, body: Body, security: OPS_SECURITY } },
     async (req) => store.setAvailable(req.params.productId, req.body.available),
   );
-  app.get<{ Params: Static<typeof Params> }>('/stock/:productId', { schema: { params: Params } }, async (req) =>
+  app.get<{ Params: Static<typeof Params> }>('/stock/:productId', { schema: { params: Params, security: OPS_SECURITY } }, async (req) =>
     store.get(req.params.productId),
   );
 }

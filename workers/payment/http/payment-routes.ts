@@ -1,15 +1,20 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { OrderId } from '../../../shared/events/common';
+import { OPS_SECURITY } from '../../../shared/http/ops-auth';
 import { sendProblem } from '../../../shared/http/problem';
 import type { SimulatedGateway } from '../gateway/simulated-gateway';
 import type { Ledger } from '../store/ledger';
 
 const Params = Type.Object({ orderId: OrderId });
 
-/** The payment ledger on the ops port: what was charged and refunded for an order, as the gateway counted it. */
+/**
+ * The payment ledger on the ops port: what was charged and refunded for an order, as the gateway counted it. Amounts
+ * and currencies are nobody's business but the operator's: the ops token guards the read (shared/http/ops-auth.ts).
+ */
 export function paymentRoutes(app: FastifyInstance, ledger: Ledger, gateway: SimulatedGateway): void {
-  app.get<{ Params: Static<typeof Params> }>('/payments/:orderId', { schema: { params: Params } }, async (req, reply) => {
+  const schema = { params: Params, security: OPS_SECURITY };
+  app.get<{ Params: Static<typeof Params> }>('/payments/:orderId', { schema }, async (req, reply) => {
     const { orderId } = req.params;
     const [entry, totals] = await Promise.all([ledger.get(orderId), gateway.totals(orderId)]);
     if (!entry.status) {
