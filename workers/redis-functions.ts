@@ -24,8 +24,10 @@ export const FLEET_LIBRARIES: readonly RedisLibrary[] = [
 
 /** Where Redis is, from the operator's REDIS_URL (REDIS_SENTINELS, REDIS_TLS_* as for the services). */
 export function fleetRedisFunctions(env: Record<string, string | undefined>): RedisFunctionsCliContext {
-  // The tool serves nothing: the API's production settings (AUTH_MODE, PRICE_LIST) do not concern it.
-  const config = loadFleetConfig({ AUTH_MODE: 'off', PRICE_LIST: 'off', ...env });
+  // Only Redis' variables are read: the tool serves nothing, so the API's settings (AUTH_MODE and what it needs,
+  // PRICE_LIST), required in production, do not concern it; NODE_ENV still refuses a published Redis password.
+  const redisOnly = Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith('REDIS_') || name === 'NODE_ENV'));
+  const config = loadFleetConfig({ ...redisOnly, AUTH_MODE: 'off', PRICE_LIST: 'off' });
   return {
     target: {
       redisUrl: config.redisUrl,
