@@ -189,12 +189,16 @@ describe('deploy: Helm chart', function () {
       /secrets\.paymentTokenKeys is required/,
     );
     await assert.rejects(renderChart(['ci/all-features-keda-values.yaml'], ['secrets.paymentTokenKeys=k1:short']), /paymentTokenKeys/);
-    // Authentication: chart-made credentials need the ops token unless AUTH_MODE is off; the image refuses hs256 (the
-    // development identity), so the chart does too.
+    // Authentication: chart-made credentials need the ops token in every AUTH_MODE (without it the ops ports' admin
+    // routes answer anyone); the image refuses hs256 (the development identity), so the chart does too.
     await assert.rejects(renderChart(['ci/all-features-keda-values.yaml'], ['secrets.opsToken=']), /secrets\.opsToken is required/);
+    await assert.rejects(
+      renderChart(['ci/all-features-keda-values.yaml'], ['config.AUTH_MODE=off', 'secrets.opsToken=']),
+      /secrets\.opsToken is required/,
+    );
     await assert.rejects(renderChart(['ci/all-features-keda-values.yaml'], ['config.AUTH_MODE=hs256']), /AUTH_MODE/);
     await assert.rejects(renderChart(['ci/all-features-keda-values.yaml'], ['config.AUTH_MODE=basic']), /AUTH_MODE/);
-    await renderChart(['ci/all-features-keda-values.yaml'], ['config.AUTH_MODE=off', 'secrets.opsToken=']);
+    await renderChart(['ci/all-features-keda-values.yaml'], ['config.AUTH_MODE=off']);
     await assert.rejects(
       renderChart(['ci/all-features-hpa-values.yaml'], ['secrets.redisUrls.payment=']),
       /secrets\.redisUrls\.payment is required/,

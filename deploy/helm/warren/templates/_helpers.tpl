@@ -139,8 +139,9 @@ Secret: switching a release from one to the other must not meet a Secret that th
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- if and (not .Values.secrets.existingSecret) (ne (toString .Values.config.AUTH_MODE) "off") (not .Values.secrets.opsToken) -}}
-{{- fail "secrets.opsToken is required when secrets.existingSecret is empty and config.AUTH_MODE is not off (OPS_TOKEN guards the ops ports' admin writes)" -}}
+{{- /* In every AUTH_MODE: without it the ops ports' admin routes (PUT /stock, the payment ledger) answer anyone. */ -}}
+{{- if and (not .Values.secrets.existingSecret) (not .Values.secrets.opsToken) -}}
+{{- fail "secrets.opsToken is required when secrets.existingSecret is empty, whatever config.AUTH_MODE (OPS_TOKEN guards the ops ports' admin routes)" -}}
 {{- end -}}
 {{- if and (not .Values.secrets.existingSecret) (not .Values.secrets.paymentTokenKeys) -}}
 {{- fail "secrets.paymentTokenKeys is required when secrets.existingSecret is empty (kid:base64key,...; the services that seal or open payment tokens refuse to start without it)" -}}
@@ -194,7 +195,7 @@ install naming the key. The Secret list is asked first: it is empty only where n
 {{- $data := default dict $secret.data -}}
 {{- $root := . -}}
 {{- /* Which declared secret variables a service cannot start without (others are optional in this chart). */ -}}
-{{- $required := dict "PAYMENT_TOKEN_KEYS" true "OPS_TOKEN" (ne (toString .Values.config.AUTH_MODE) "off") "AUTH_JWT_SECRET" false -}}
+{{- $required := dict "PAYMENT_TOKEN_KEYS" true "OPS_TOKEN" true "AUTH_JWT_SECRET" false -}}
 {{- range $svc := (include "warren.registry" . | fromJson).services -}}
 {{- $keys := list (printf "%s-amqp-url" $svc.name) (ternary (printf "%s-redis-url" $svc.name) "redis-url" $root.Values.secrets.redisUrlPerService) -}}
 {{- range $variable := $svc.secrets -}}
