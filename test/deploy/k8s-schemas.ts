@@ -16,6 +16,8 @@ const MODELS: Record<string, () => Promise<ModelClass>> = {
   'v1/ServiceAccount': async () => model((await import('kubernetes-models/v1/ServiceAccount')).ServiceAccount),
   'apps/v1/Deployment': async () => model((await import('kubernetes-models/apps/v1/Deployment')).Deployment),
   'batch/v1/Job': async () => model((await import('kubernetes-models/batch/v1/Job')).Job),
+  'networking.k8s.io/v1/NetworkPolicy': async () =>
+    model((await import('kubernetes-models/networking.k8s.io/v1/NetworkPolicy')).NetworkPolicy),
   'policy/v1/PodDisruptionBudget': async () => model((await import('kubernetes-models/policy/v1/PodDisruptionBudget')).PodDisruptionBudget),
   'autoscaling/v2/HorizontalPodAutoscaler': async () =>
     model((await import('kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler')).HorizontalPodAutoscaler),

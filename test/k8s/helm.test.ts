@@ -185,6 +185,25 @@ describe('Kubernetes: the Helm chart installed as docs/deploy.md says', function
     await checkInstalled('path 1');
   });
 
+  it('the API server accepts the chart’s NetworkPolicies, one per service, each selecting its pods', async () => {
+    // Accepted and stored only: this cluster's bridge CNI does not enforce them (docs/security.md), so the pods above
+    // came up Ready under them and nothing here can show a connection refused.
+    const policies = (await kube.json(['get', 'networkpolicy', '-l', RELEASE_PODS])).items as any[];
+    assert.deepEqual(policies.map((p) => p.metadata.name).sort(), SERVICES.map((s) => `${RELEASE}-${s.name}`).sort());
+    for (const policy of policies) {
+      const pods = await kube.json([
+        'get',
+        'pods',
+        '-l',
+        Object.entries(policy.spec.podSelector.matchLabels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
+      ]);
+      assert.ok(pods.items.length > 0, `${policy.metadata.name} selects no pod`);
+      assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
+    }
+  });
+
   it('answers /readyz and /metrics on every ops Service; the broker gave every queue its delivery limit', async () => {
     const services = (await kube.json(['get', 'svc', '-l', RELEASE_PODS])).items.map((s: any) => s.metadata.name).sort();
     const expected = SERVICES.map((s) => `${RELEASE}-${s.name}-ops`);
