@@ -13,9 +13,11 @@ export function formatList(depths: readonly DlqDepth[]): string {
 }
 
 export function formatShow(result: ShowResult): string {
-  const { dlq, depth, truncated, messages } = result;
-  const total = `${depth}${truncated ? '+' : ''} message${depth === 1 ? '' : 's'}`;
-  const head = messages.length < depth ? `${p(dlq)}: ${total}, showing the first ${messages.length}` : `${p(dlq)}: ${total}`;
+  const { dlq, depth, notRead, pageFull, messages } = result;
+  const total = `${p(dlq)}: ${depth} message${depth === 1 ? '' : 's'}`;
+  // What was not read is said, never left to be mistaken for the whole DLQ.
+  const why = pageFull ? ` (the page's bound on ${pageFull === 'bytes' ? 'bytes of bodies' : 'messages'} held stopped the read)` : '';
+  const head = notRead > 0 ? `${total}, showing the first ${messages.length}; ${notRead} not read${why}` : total;
   return [head, ...messages.map(formatMessage)].join('\n\n') + '\n';
 }
 
@@ -42,6 +44,11 @@ function formatMessage(m: ShownMessage): string {
     ['failing queue', m.failingQueue],
     ['origin', m.originalRoutingKey ? `${m.originalExchange || '(default exchange)'} / ${m.originalRoutingKey}` : undefined],
     ['replays so far', m.replayCount],
+    [
+      'original body',
+      m.truncatedBody &&
+        `${m.truncatedBody.originalBytes} bytes, sha256 ${m.truncatedBody.sha256}; truncated on dead-lettering, not replayable`,
+    ],
     ['body', m.body],
   ];
   const id = `#${m.position}  ${p(m.messageId)}${m.derivedId ? '  (no message id; derived from the body)' : ''}`;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Message } from 'amqplib';
 import { H } from '../messaging/retry-policy';
+import { TRUNCATED_BODY_HEADERS } from '../messaging/route-failure';
 import { deathsOf, firstRoutingKey, REPLAY_HEADERS, text, trustedDeadLetterHeaders } from './dead-letter-headers';
 
 /**
@@ -34,6 +35,8 @@ export interface DeadLetterInfo {
   source: DeadLetterSource;
   /** How often the DLQ tool replayed it before. */
   replayCount: number;
+  /** Set when its consumer kept only the head of an oversized body: the original's size and sha256 (hex). */
+  truncatedBody?: { originalBytes: number; sha256: string };
 }
 
 /** Reads a dead-lettered message's headers, properties and (if it is JSON) body into a {@link DeadLetterInfo}. */
@@ -65,7 +68,16 @@ export function describeDeadLetter(msg: Message): DeadLetterInfo {
     service: text(headers[H.service]),
     source: lastDeath ? 'broker' : warren ? 'consumer' : 'unknown',
     replayCount: positiveInt(headers[REPLAY_HEADERS.count]) ?? 0,
+    truncatedBody: truncatedBodyOf(headers),
   });
+}
+
+function truncatedBodyOf(headers: Record<string, unknown>): DeadLetterInfo['truncatedBody'] {
+  const originalBytes = positiveInt(headers[TRUNCATED_BODY_HEADERS.bytes]);
+  const sha256 = text(headers[TRUNCATED_BODY_HEADERS.sha256]);
+  return originalBytes !== undefined || sha256 !== undefined
+    ? { originalBytes: originalBytes ?? 0, sha256: sha256 ?? 'unknown' }
+    : undefined;
 }
 
 /**

@@ -7,7 +7,8 @@ import { DlqMissingError, DlqMoveError, UnknownDlqError } from './dlq-errors';
 import { openDlqPublisher, type DlqPublisher } from './dlq-publisher';
 import { DlqSession, type Move } from './dlq-session';
 import { redactBody, redactDeep } from './redact';
-import { planReplay, type ReplayEntry, type ReplaySelection, type SkippedEntry } from './replay-plan';
+import { DEFAULT_PAGE_LIMITS, type PageLimits } from './page-budget';
+import { planReplay, type ReplayEntry, type ReplaySelection, type ReplayState, type SkippedEntry } from './replay-plan';
 import { requeueProperties } from './replay-properties';
 import type { TlsFiles } from '../config/tls-files';
 
@@ -25,8 +26,12 @@ export interface DlqAdminOptions {
   /** How long a replayed or re-published message waits for its confirm. */
   publishTimeoutMs: number;
   log: Logger;
-  /** Most messages one show or replay takes off a DLQ. @defaultValue 100000 */
-  maxMessages?: number;
+  /**
+   * The most a show or replay holds at once: a page of messages and bytes of bodies (plus one message, whose size
+   * is only known once it is taken). A replay walks the whole DLQ a page at a time; a show reads one page at most.
+   * @defaultValue 1000 messages, 8 MiB
+   */
+  page?: Partial<PageLimits>;
 }
 
 export interface DlqDepth {
@@ -47,9 +52,12 @@ export interface ShownMessage extends DeadLetterInfo {
 
 export interface ShowResult {
   dlq: string;
-  /** Messages read; a lower bound when `truncated`. */
+  /** Messages in the DLQ when it was read: the ones shown plus `notRead`. */
   depth: number;
-  truncated: boolean;
+  /** Messages behind the ones shown: never taken off the broker, so neither loaded nor moved. */
+  notRead: number;
+  /** Set when the page's bound, not `--limit`, stopped the read: `bytes` (bodies held) or `messages`. */
+  pageFull?: 'messages' | 'bytes';
   messages: ShownMessage[];
 }
 
@@ -61,11 +69,11 @@ export interface ReplayResult {
   skipped: SkippedEntry[];
   /** Messages in the DLQ afterwards (as far as this replay knows). */
   remaining: number;
+  /** Pages the DLQ was walked in; each held at most one page's messages and bytes (`DlqAdminOptions.page`). */
+  pages: number;
   /** With `--id`: true when no message had that id. */
   notFound: boolean;
 }
-
-const DEFAULT_MAX_MESSAGES = 100_000;
 
 /**
  * Lists, shows, replays and purges the fleet's dead-letter queues. Reads go through {@link DlqSession}, so
@@ -74,11 +82,14 @@ const DEFAULT_MAX_MESSAGES = 100_000;
  */
 export class DlqAdmin {
   private publishing?: Promise<DlqPublisher>;
+  private readonly page: PageLimits;
 
   private constructor(
     private readonly connection: ChannelModel,
     private readonly options: DlqAdminOptions,
-  ) {}
+  ) {
+    this.page = { ...DEFAULT_PAGE_LIMITS, ...options.page };
+  }
 
   /** Connects at once and fails fast: an operator's tool must not wait for ever on a broker that is down. */
   static async open(options: DlqAdminOptions): Promise<DlqAdmin> {
@@ -102,33 +113,65 @@ export class DlqAdmin {
     return depths;
   }
 
-  /** The first `limit` messages of a DLQ, head first, with why each failed. The DLQ is left as it was. */
+  /**
+   * The first `limit` messages of a DLQ (at most one page), head first, with why each failed. Only those are taken
+   * off the broker: they go back to the head untouched ({@link DlqSession.handBack}), and the rest are never read.
+   * A DLQ that fits in the page whole is re-published in order instead, which keeps its order on every broker.
+   */
   async show(dlq: string, { limit, withBody = false }: { limit: number; withBody?: boolean }): Promise<ShowResult> {
     await this.existing(dlq);
-    const session = await this.openSession(dlq);
-    const messages = session.messages.slice(0, limit).map((msg, i) => ({
+    const session = await this.openSession(dlq, Math.min(limit, this.page.maxMessages));
+    const messages = session.messages.map((msg, i) => ({
       position: i + 1,
       ...redactDeep(describeDeadLetter(msg)),
       ...(withBody ? { body: redactBody(msg.content) } : {}),
     }));
-    await this.settle(
-      session,
-      session.messages.map((msg) => ({ queue: dlq, properties: requeueProperties(msg) })),
-    );
-    return { dlq, depth: session.messages.length, truncated: session.truncated, messages };
+    if (session.exhausted)
+      await this.settle(
+        session,
+        session.messages.map((msg) => ({ queue: dlq, properties: requeueProperties(msg) })),
+      );
+    else await session.handBack();
+    const pageFull = session.stoppedBy === 'bytes' || (session.stoppedBy === 'messages' && limit > this.page.maxMessages);
+    return {
+      dlq,
+      depth: messages.length + session.remaining,
+      notRead: session.remaining,
+      ...(pageFull && !session.exhausted ? { pageFull: session.stoppedBy as 'messages' | 'bytes' } : {}),
+      messages,
+    };
   }
 
   /**
    * Replays one message (`{ id }`, the first with that message id) or all of them back to the queue that failed
    * them, with their retry state reset; everything else goes back to the DLQ in order. A dry run moves nothing
    * anywhere but back into the DLQ, in order, and reports what would have been replayed.
+   *
+   * The DLQ is walked a page at a time, head to tail, for as many messages as it held when the replay started: what
+   * goes back to its tail meanwhile (kept messages, replays that fail again) is behind them and is not read twice.
    */
   async replay(dlq: string, { select, dryRun }: { select: ReplaySelection; dryRun: boolean }): Promise<ReplayResult> {
     const source = await this.existing(dlq);
-    const session = await this.openSession(dlq);
-    const { moves, replayed, skipped, notFound } = planReplay(session.messages, { dlq, source }, select, dryRun, new Date());
-    await this.settle(session, moves);
-    return { dlq, dryRun, replayed, skipped, remaining: session.messages.length - (dryRun ? 0 : replayed.length), notFound };
+    const depth = (await this.depthOf(dlq)) ?? 0;
+    const result: ReplayResult = { dlq, dryRun, replayed: [], skipped: [], remaining: 0, notFound: false, pages: 0 };
+    const state: ReplayState = { position: 0, matched: false };
+    const now = new Date();
+    while (state.position < depth) {
+      const session = await this.openSession(dlq, Math.min(this.page.maxMessages, depth - state.position));
+      if (session.messages.length === 0) {
+        await session.abandon();
+        break;
+      }
+      const before = state.position;
+      const plan = planReplay(session.messages, { dlq, source }, select, dryRun, now, state);
+      await this.settle(session, plan.moves, before, depth);
+      result.pages++;
+      result.replayed.push(...plan.replayed);
+      result.skipped.push(...plan.skipped);
+    }
+    result.notFound = 'id' in select && !state.matched;
+    result.remaining = state.position - (dryRun ? 0 : result.replayed.length);
+    return result;
   }
 
   /** Deletes every ready message of a DLQ; returns how many. */
@@ -177,14 +220,15 @@ export class DlqAdmin {
   }
 
   /** The publisher is ready before any message is taken, so a broker refusing publishes leaves the DLQ alone. */
-  private async openSession(dlq: string): Promise<DlqSession> {
+  private async openSession(dlq: string, maxMessages: number): Promise<DlqSession> {
     await this.publisher();
-    return DlqSession.open(this.connection, dlq, this.options.maxMessages ?? DEFAULT_MAX_MESSAGES);
+    return DlqSession.open(this.connection, dlq, maxMessages, this.page.maxBytes);
   }
 
-  private async settle(session: DlqSession, moves: Move[]): Promise<void> {
+  /** `before` and `total` place this page in a walk of the whole DLQ, for the error an operator reads. */
+  private async settle(session: DlqSession, moves: Move[], before = 0, total = moves.length): Promise<void> {
     const outcome = await session.settle(await this.publisher(), moves);
-    if (outcome.error) throw new DlqMoveError(session.dlq, outcome.moved, moves.length, outcome.error);
+    if (outcome.error) throw new DlqMoveError(session.dlq, before + outcome.moved, total, outcome.error);
   }
 
   private async publisher(): Promise<Publisher> {

@@ -1,5 +1,6 @@
 import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 import type { Publisher, PublishProperties } from '../messaging/publisher';
+import { DEFAULT_PAGE_LIMITS, PageBudget } from './page-budget';
 
 /** Where one held message goes when a session settles: a queue, through the default exchange. */
 export interface Move {
@@ -15,16 +16,17 @@ export interface SettleOutcome {
 }
 
 /**
- * Holds every message of a DLQ (basic.get, no ack), so that they can be read, and then settles each one by
- * moving it: to its failing queue (a replay) or back to the DLQ's own tail (everything else, in order).
+ * Holds one page of a DLQ (basic.get, no ack: at most `maxMessages` messages and about `maxBytes` of bodies, see
+ * {@link PageBudget}), so that they can be read, and then either settles each one by moving it (to its failing
+ * queue for a replay, or back to the DLQ's own tail, in order) or hands them all back untouched.
  *
- * Why get-all-then-republish rather than get-then-nack-requeue: a classic queue puts a requeued message back
- * where it was, but a quorum queue (our default) appends returned messages to its tail, and returns them in no
- * stable order when many are requeued at once (measured on RabbitMQ 3.10: 100 messages nacked one by one came
- * back shuffled). It also counts each return as a delivery, and RabbitMQ 4 gives quorum queues a default
+ * Why get-then-republish rather than get-then-nack-requeue: a classic queue puts a requeued message back
+ * where it was, but a quorum queue (our default) on RabbitMQ 3.x appends nacked messages to its tail, and returns
+ * the messages of a closed channel in no stable order once it held more than 32 (measured on 3.10: 100 messages
+ * came back shuffled). It also counts each return as a delivery, and RabbitMQ 4 gives quorum queues a default
  * delivery limit, past which a peeked message would be dropped from a DLQ that has no dead-letter target
- * of its own. Taking the whole queue and re-publishing it in order keeps the order for both queue types and
- * costs one confirmed publish per message.
+ * of its own. Moving a whole DLQ a page at a time, head to tail, keeps the order on both queue types and every
+ * version, costs one confirmed publish per message, and holds one page at a time however long the DLQ is.
  *
  * Nothing is lost: an original is acked only after its copy was confirmed, one message at a time, and anything
  * not yet moved stays unacked, so that the broker requeues it if this process dies or the channel closes. The
@@ -36,29 +38,47 @@ export class DlqSession {
   private constructor(
     private readonly channel: Channel,
     readonly dlq: string,
-    /** The DLQ's messages, head first. */
+    /** This page of the DLQ, head first. */
     readonly messages: readonly GetMessage[],
-    /** True when `maxMessages` stopped the read with messages left behind (they keep their place ahead). */
-    readonly truncated: boolean,
+    /** Why the read stopped: the DLQ was empty, or the page was full (by count or by bytes). */
+    readonly stoppedBy: 'empty' | 'messages' | 'bytes',
+    /** Messages left in the DLQ behind this page when it was read (the broker's count at the last get). */
+    readonly remaining: number,
+    /** Bytes of bodies this page holds. */
+    readonly heldBytes: number,
   ) {}
 
-  static async open(connection: ChannelModel, dlq: string, maxMessages: number): Promise<DlqSession> {
+  /** Reads one page off the head of `dlq`; `maxBytes` bounds the bodies held (see {@link PageBudget}). */
+  static async open(
+    connection: ChannelModel,
+    dlq: string,
+    maxMessages: number,
+    maxBytes = DEFAULT_PAGE_LIMITS.maxBytes,
+  ): Promise<DlqSession> {
     const channel = await connection.createChannel();
     // A broker-closed channel also rejects the pending call, which is where the error is handled.
     channel.on('error', () => undefined);
+    const budget = new PageBudget({ maxMessages, maxBytes });
     const messages: GetMessage[] = [];
+    let remaining = 0;
     try {
-      while (messages.length < maxMessages) {
+      while (!budget.full) {
         const msg = await channel.get(dlq, { noAck: false });
         if (!msg) break;
         messages.push(msg);
+        budget.add(msg.content.length);
+        remaining = msg.fields.messageCount;
       }
     } catch (error) {
       await channel.close().catch(() => undefined);
       throw error;
     }
-    const truncated = messages.length >= maxMessages && (messages.at(-1)?.fields.messageCount ?? 0) > 0;
-    return new DlqSession(channel, dlq, messages, truncated);
+    return new DlqSession(channel, dlq, messages, budget.full ?? 'empty', remaining, budget.heldBytes);
+  }
+
+  /** True when this page holds the rest of the DLQ: nothing was left behind it when it was read. */
+  get exhausted(): boolean {
+    return this.remaining === 0;
   }
 
   /** Moves every held message, in order, to `moves[i]`; stops at the first failure. Closes the session. */
@@ -85,6 +105,19 @@ export class DlqSession {
   /** Gives every message not yet moved back to the broker, unchanged, and closes the session. */
   async abandon(): Promise<void> {
     this.release(0);
+    await this.channel.close().catch(() => undefined);
+  }
+
+  /**
+   * Gives every held message back to the head of the DLQ, in order as far as the broker keeps it, publishing
+   * nothing: how `show` peeks at part of a DLQ without moving the rest. Measured on quorum queues: RabbitMQ 4.3
+   * puts nacked messages back at the head in the order they are nacked, while 3.10 appends them to the tail; a
+   * closed channel's messages go back to the head on both, in order up to 32 held on 3.10 (past that, and past a
+   * few on 4.3, shuffled among themselves). Hence a nack on 4.x and a plain close on 3.x.
+   */
+  async handBack(): Promise<void> {
+    const major = Number(/^(\d+)\./.exec(String(this.channel.connection?.serverProperties?.version ?? ''))?.[1] ?? 0);
+    if (major >= 4) this.release(0);
     await this.channel.close().catch(() => undefined);
   }
 

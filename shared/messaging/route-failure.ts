@@ -1,13 +1,24 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Message } from 'amqplib';
 import type { AnyEvent } from '../events/catalog';
 import type { Logger } from '../observability/logger';
 import { eventTypeLabel, labelled, type Metrics } from '../observability/metrics';
 import type { AckBatcher } from './ack-batcher';
+import { MessageTooLargeError } from './errors';
 import type { Publisher } from './publisher';
 import { BROKER_HEADERS, decideFailure, describeFailure, H } from './retry-policy';
 import { DEAD_LETTER_ROUTING_KEY, failuresExchangeName, retryRoutingKey, type Topology } from './topology';
 import { trustedHeaders } from './trusted-headers';
+
+/**
+ * A body refused as too large is dead-lettered as its first this many bytes, with its size and sha256 in
+ * {@link TRUNCATED_BODY_HEADERS}: enough to recognise it, while a DLQ of full copies (up to the broker's 16 MiB
+ * each) would weigh on the broker and on whoever reads the DLQ. It could never be processed anyway.
+ */
+export const DEAD_LETTER_BODY_PREFIX_BYTES = 4096;
+
+/** Headers of a dead letter whose body was truncated: the original body's size in bytes and its sha256 (hex). */
+export const TRUNCATED_BODY_HEADERS = { bytes: 'x-warren-original-body-bytes', sha256: 'x-warren-original-body-sha256' } as const;
 
 /** What routing a failed delivery needs of its consumer. */
 export interface FailureRouting {
@@ -69,10 +80,12 @@ export async function routeFailure(
       else log.warn({ attempt, delayMs: action.delayMs, errorClass, reason }, 'handler failed; retry scheduled');
     } else {
       const correlationId = event?.correlationId ?? (msg.properties.correlationId as string | undefined);
-      await publisher.publish(failuresExchangeName(queue), DEAD_LETTER_ROUTING_KEY, msg.content, {
+      const body = deadLetterBody(msg.content, error);
+      await publisher.publish(failuresExchangeName(queue), DEAD_LETTER_ROUTING_KEY, body.content, {
         ...properties,
         headers: {
           ...headers,
+          ...body.headers,
           [H.attempt]: attempt,
           [H.reason]: reason,
           [H.reasonCode]: action.reasonCode,
@@ -101,6 +114,18 @@ export async function routeFailure(
 export function attemptOf(msg: Message): number {
   const value = Number(trustedHeaders(msg)[H.attempt]);
   return Number.isInteger(value) && value >= 1 ? value : 1;
+}
+
+function deadLetterBody(content: Buffer, error: unknown): { content: Buffer; headers: Record<string, unknown> } {
+  if (!(error instanceof MessageTooLargeError) || content.length <= DEAD_LETTER_BODY_PREFIX_BYTES) return { content, headers: {} };
+  return {
+    // A copy, not a view: a view would keep the whole body alive while the publish awaits its confirm.
+    content: Buffer.from(content.subarray(0, DEAD_LETTER_BODY_PREFIX_BYTES)),
+    headers: {
+      [TRUNCATED_BODY_HEADERS.bytes]: content.length,
+      [TRUNCATED_BODY_HEADERS.sha256]: createHash('sha256').update(content).digest('hex'),
+    },
+  };
 }
 
 function copyProperties(msg: Message) {

@@ -233,7 +233,7 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
 
     const limited = await cli('show', PAYMENT_DLQ, '--limit', '2');
     assert.equal(limited.code, 0);
-    assert.match(limited.out, /^warren\.payment\.dlq: 7 messages, showing the first 2\n/);
+    assert.match(limited.out, /^warren\.payment\.dlq: 7 messages, showing the first 2; 5 not read\n/);
     assert.equal(limited.out.match(/^#\d/gm)?.length, 2);
     const full = await cli('show', PAYMENT_DLQ, '--body');
     assert.match(full.out, /reason code\s+RETRIES_EXHAUSTED/);

@@ -226,7 +226,7 @@ describe('hostile input on the bus and in state (unit)', () => {
       const shown: ShowResult = {
         dlq: 'warren.payment.dlq',
         depth: 1,
-        truncated: false,
+        notRead: 0,
         messages: [
           {
             position: 1,
