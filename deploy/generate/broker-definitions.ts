@@ -1,5 +1,5 @@
 import type { ServiceDeclaration } from '../../shared/lifecycle/service';
-import { deadLetterQueueName, failuresExchangeName } from '../../shared/messaging/topology';
+import { failuresExchangeName } from '../../shared/messaging/topology';
 
 /** The broker side of the fleet: the vhost and exchange the definitions grant on. */
 export interface BrokerNames {
@@ -23,22 +23,30 @@ const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\#]/g, '\
 const exactly = (names: readonly string[]): string => (names.length === 0 ? '^$' : `^(${[...new Set(names)].map(escape).join('|')})$`);
 
 /**
- * The resources a service's user may configure, write and read: the events exchange and, for each queue it
- * consumes, the queue, its retry tiers, its DLQ and its own failures exchange. Checked against the real broker by
- * test/deploy/rabbitmq-permissions.test.ts.
+ * What a service's user may write: the events exchange (topic permissions narrow it to the routing keys the service
+ * publishes) and the failures exchange of each queue it consumes (its retry and dead-letter copies). Nothing else:
+ * not the default exchange (a push into any queue by name), not a queue (`queue.bind` needs write on the queue).
  */
-function resourcePattern(service: ServiceDeclaration, exchange: string): string {
-  const queues = service.consumes.map((q) => {
-    const suffixes = [`${escape('.retry.')}[0-9]+`, escape(deadLetterQueueName('')), escape(failuresExchangeName(''))];
-    return `${escape(q.name)}(${suffixes.join('|')})?`;
-  });
-  return `^(${[escape(exchange), ...queues].join('|')})$`;
+function writePattern(service: ServiceDeclaration, exchange: string): string {
+  return exactly([exchange, ...service.consumes.map((q) => failuresExchangeName(q.name))]);
+}
+
+/**
+ * What a service's user may read: the queues it consumes, and only those (its retry tiers and DLQ are the broker's
+ * and the operator's). Not the events exchange: reading an exchange is what binding from it takes, and an
+ * exchange-to-exchange binding from `warren.events` into its own failures exchange would let it re-route any event.
+ * Checked against the real broker by test/deploy/rabbitmq-permissions.test.ts.
+ */
+function readPattern(service: ServiceDeclaration): string {
+  return exactly(service.consumes.map((q) => q.name));
 }
 
 /**
  * RabbitMQ definitions for the fleet, one least-privilege user per service plus the operator, each with a
- * `password_env` (deploy/rabbitmq/render-definitions.mjs and the chart fill in the password). Topic permissions
- * follow the declarations: a service may publish only the routing keys it declares and bind only those it consumes.
+ * `password_env` (deploy/rabbitmq/render-definitions.mjs and the chart fill in the password). The topology is the
+ * operator's (`topology apply`, run by compose's one-shot and the chart's job): no service user may configure
+ * anything, so none can declare, delete or re-route an exchange or a queue. Topic permissions follow the
+ * declarations: a service may publish only the routing keys it declares, and bind none.
  * The events exchange is declared here too, as the services declare it: from RabbitMQ 4.3 (Khepri) a topic
  * permission on an exchange that does not exist fails the import (`no_such_exchange`), and with it the boot.
  */
@@ -51,10 +59,13 @@ export function brokerDefinitions(services: readonly ServiceDeclaration[], names
     ],
     vhosts: [{ name: vhost }],
     permissions: [
-      ...services.map((s) => {
-        const pattern = resourcePattern(s, exchange);
-        return { user: brokerUser(s.name), vhost, configure: pattern, write: pattern, read: pattern };
-      }),
+      ...services.map((s) => ({
+        user: brokerUser(s.name),
+        vhost,
+        configure: '^$',
+        write: writePattern(s, exchange),
+        read: readPattern(s),
+      })),
       { user: brokerUser(ADMIN_USER), vhost, configure: '.*', write: '.*', read: '.*' },
     ],
     exchanges: [{ name: exchange, vhost, type: 'topic', durable: true, auto_delete: false, internal: false, arguments: {} }],
@@ -63,7 +74,7 @@ export function brokerDefinitions(services: readonly ServiceDeclaration[], names
       vhost,
       exchange,
       write: exactly(s.publishes),
-      read: exactly(s.consumes.flatMap((q) => q.bindings)),
+      read: '^$',
     })),
   };
 }

@@ -14,11 +14,11 @@ export const REPLAY_HEADERS = {
  * trusted-headers.ts). One the broker dead-lettered (a quorum queue's delivery limit: the message crashed its
  * worker every time) still has the headers it was published with, so a forged attempt count, first failure,
  * origin or replay count would reach the DLQ record and the replay. The newest `x-death` entry names the exchange
- * of the delivery that died: the same test as for a live delivery decides.
+ * of the delivery that died and the queue it died in: the same test as for a live delivery decides.
  */
 export function trustedDeadLetterHeaders(headers: Record<string, unknown>): Record<string, unknown> {
   const newest = deathsOf(headers)[0];
-  if (!newest || fromFailurePath(text(newest.exchange) ?? '')) return headers;
+  if (!newest || fromFailurePath(text(newest.exchange) ?? '', text(newest.queue) ?? '')) return headers;
   return withoutWarrenHeaders(headers);
 }
 

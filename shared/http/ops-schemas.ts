@@ -6,10 +6,10 @@ const Health = Type.Object({
   failed: Type.Optional(Type.Array(Type.String(), { description: 'the liveness checks that failed' })),
 });
 
-/** `/readyz`: each check's result, and what the checks that explain themselves found (e.g. the drifting queues). */
+/** `/readyz`: each check's result, and what the checks that explain themselves found (e.g. the missing queues). */
 const Readiness = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]),
-  checks: Type.Record(Type.String(), Type.Boolean(), { description: 'amqpPublish, amqpConsume, redis, consumers, topology (advisory)' }),
+  checks: Type.Record(Type.String(), Type.Boolean(), { description: 'amqpPublish, amqpConsume, redis, redisWrites, consumers, topology' }),
   details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 });
 
@@ -20,7 +20,7 @@ export const HEALTH_RESPONSES = {
 };
 
 export const READINESS_RESPONSES = {
-  200: { description: 'broker, Redis and every consumer are up (advisory findings do not count)', ...Readiness },
+  200: { description: 'broker, Redis, every consumer and the whole topology are there', ...Readiness },
   503: { description: 'not ready to take work', ...Readiness },
 };
 

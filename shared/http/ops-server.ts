@@ -8,14 +8,8 @@ import { createHttpServer, type HttpServerOptions } from './server';
 export interface ReadinessCheck {
   name: string;
   ok: () => boolean;
-  /** What the check found, added to the `/readyz` body under `details.<name>` (e.g. the drifting queues). */
+  /** What the check found, added to the `/readyz` body under `details.<name>` (e.g. the missing queues). */
   detail?: () => unknown;
-  /**
-   * Reported in `/readyz` but does not make the service unready (nor count in `warren_readiness_check`): for a
-   * finding that needs an operator but leaves the service able to work, such as topology drift.
-   * @defaultValue false
-   */
-  advisory?: boolean;
 }
 
 export interface OpsServerOptions extends HttpServerOptions {
@@ -39,10 +33,7 @@ export function createOpsServer(
   const { opsToken, ...http } = options;
   const app = createHttpServer(http);
   if (opsToken !== undefined) requireOpsToken(app, opsToken);
-  registerReadinessGauge(
-    registry,
-    checks.filter((c) => !c.advisory),
-  );
+  registerReadinessGauge(registry, checks);
   opsRoutes(app, registry, checks, liveness);
   return app;
 }
@@ -62,7 +53,7 @@ export function opsRoutes(
   });
   app.get('/readyz', { schema: { response: READINESS_RESPONSES } }, async (_req, reply) => {
     const results = Object.fromEntries(checks.map((c) => [c.name, c.ok()]));
-    const ready = checks.every((c) => c.advisory || results[c.name]);
+    const ready = checks.every((c) => results[c.name]);
     const details = Object.fromEntries(checks.filter((c) => c.detail).map((c) => [c.name, c.detail!()]));
     return reply
       .code(ready ? 200 : 503)

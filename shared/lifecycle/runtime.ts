@@ -13,11 +13,13 @@ import { metricsMiddleware } from '../messaging/middleware/metrics';
 import { timeoutMiddleware } from '../messaging/middleware/timeout';
 import { Publisher } from '../messaging/publisher';
 import type { Topology } from '../messaging/topology';
-import { topologyProbe } from '../messaging/topology-probe';
+import { topologyLook } from '../messaging/topology-probe';
+import { TopologyWatch } from '../messaging/topology-watch';
+import type { TopologyLook } from '../messaging/topology-check';
 import { createOpsServer } from '../http/ops-server';
 import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics, type Metrics } from '../observability/metrics';
-import { registerTopologyDriftGauge } from '../observability/topology-metric';
+import { registerTopologyMissingGauge } from '../observability/topology-metric';
 import { flushTracing } from '../observability/tracing';
 import { createRedis } from '../redis/client';
 import { internalKey } from '../redis/key-layout';
@@ -71,6 +73,8 @@ export class Runtime {
   readonly redisWrites: WriteProbe;
   readonly ops: FastifyInstance;
   readonly topology: Topology;
+  private readonly look: TopologyLook;
+  private readonly topologyWatch: TopologyWatch;
   private readonly connections: Record<'publish' | 'consume', AmqpConnectionManager>;
   private readonly consumers: Consumer[] = [];
   private readonly intakeHooks: StopHook[] = [];
@@ -112,12 +116,14 @@ export class Runtime {
       publish: connect(config.amqpUrls, 'publish', service, this.log, this.metrics, config.amqpTls),
       consume: connect(config.amqpUrls, 'consume', service, this.log, this.metrics, config.amqpTls),
     };
-    const probe = topologyProbe(Object.values(this.connections));
-    this.topology = { ...this.topology, probe };
-    registerTopologyDriftGauge(this.metrics.registry, () => probe.drift.list());
+    const look = topologyLook(Object.values(this.connections));
+    this.look = look;
+    this.topologyWatch = new TopologyWatch(this.connections.publish, this.topology, look, this.log.child({ component: 'topology' }));
+    registerTopologyMissingGauge(this.metrics.registry, () => look.missing.list());
     this.publisher = new Publisher(this.connections.publish, {
       exchange: config.eventsExchange,
       topology: this.topology,
+      look: this.look,
       timeoutMs: config.publishTimeoutMs,
       bufferLimit: config.publishBufferLimit,
       bufferBytes: config.publishBufferBytes,
@@ -134,9 +140,9 @@ export class Runtime {
         { name: 'redisWrites', ok: () => this.redisWrites.ok },
         // A consumer its kill switch paused on purpose still counts as ready: it has its own metric and alert.
         { name: 'consumers', ok: () => this.consumers.every((c) => c.isReady) },
-        // Advisory: a drifting queue is still consumed as it is (only its arguments are old), so the service stays
-        // ready and the rollout goes on; the alert and `npm run topology -- plan` lead the operator to the migration.
-        { name: 'topology', ok: () => probe.drift.list().length === 0, detail: () => ({ drift: probe.drift.list() }), advisory: true },
+        // Names what the operator's topology step has yet to declare (a queue's drifting arguments are the
+        // step's to report: `npm run topology -- plan`; a service user may not redeclare to find out).
+        { name: 'topology', ok: () => look.missing.list().length === 0, detail: () => ({ missing: look.missing.list() }) },
       ],
       [{ name: 'consumers', ok: () => this.consumers.every((c) => c.healthy) }],
       {
@@ -168,6 +174,7 @@ export class Runtime {
     const consumer = new Consumer(this.connections.consume, {
       queue,
       topology: this.topology,
+      look: this.look,
       ...consumerSettings(
         this.config,
         this.options.queues.find((q) => q.name === queue),
@@ -209,6 +216,7 @@ export class Runtime {
     if (this.config.auth.mode === 'off')
       this.log.warn('authentication is off (AUTH_MODE=off): anyone who reaches the API and ops ports may use them; see docs/security.md');
     this.redisWrites.start();
+    this.topologyWatch.start();
     await this.ops.listen({ port: this.options.opsPort, host: this.config.opsHost });
     await Promise.all([this.publisher.ready(), ...this.consumers.map((c) => c.ready())]);
     this.log.info({ opsPort: this.options.opsPort }, 'service started');
@@ -227,6 +235,7 @@ export class Runtime {
     for (const hook of this.backgroundHooks)
       await hook().catch((err: Error) => this.log.warn({ err: err.message }, 'background stop failed'));
     this.claims.close();
+    await this.topologyWatch.stop();
     await this.publisher.close(timeout).catch(() => undefined);
     await Promise.all(Object.values(this.connections).map((c) => c.close().catch(() => undefined)));
     this.redisWrites.stop();

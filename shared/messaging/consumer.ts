@@ -14,6 +14,7 @@ import {
   isPermanent,
   MalformedMessageError,
   MessageTooLargeError,
+  UnexpectedRouteError,
   UnknownEventError,
   UnsupportedContentTypeError,
 } from './errors';
@@ -22,10 +23,14 @@ import type { Publisher } from './publisher';
 import { attemptOf, routeFailure } from './route-failure';
 import { Subscription } from './subscription';
 import type { Topology } from './topology';
+import type { TopologyLook } from './topology-check';
+import { expectedRoute } from './trusted-headers';
 
 export interface ConsumerOptions {
   queue: string;
   topology: Topology;
+  /** How the topology is looked at (passively) and where what is missing is reported. */
+  look?: TopologyLook;
   /** Unacked deliveries on this consumer. */
   prefetch: number;
   handlers: HandlerMap;
@@ -77,6 +82,7 @@ export class Consumer {
     this.subscription = new Subscription(connection, {
       queue: options.queue,
       topology: options.topology,
+      ...(options.look ? { look: options.look } : {}),
       prefetch: options.prefetch,
       recoveryDeadlineMs: options.recoveryDeadlineMs ?? DEFAULT_RECOVERY_DEADLINE_MS,
       log: this.log,
@@ -164,7 +170,7 @@ export class Consumer {
    */
   private process(acks: AckBatcher, msg: Message): Promise<DeliveryOutcome> {
     if (!tracer) return this.processUnder(acks, msg, childSpan(parseTraceparent(msg.properties.headers?.['traceparent'])));
-    return traceProcess(tracer, msg, this.options.queue, attemptOf(msg), (span) => this.processUnder(acks, msg, span));
+    return traceProcess(tracer, msg, this.options.queue, attemptOf(msg, this.options.queue), (span) => this.processUnder(acks, msg, span));
   }
 
   private async processUnder(acks: AckBatcher, msg: Message, span: TraceContext): Promise<DeliveryOutcome> {
@@ -189,6 +195,12 @@ export class Consumer {
   }
 
   private decode(msg: Message): AnyEvent {
+    const { queue, topology } = this.options;
+    if (!expectedRoute(msg.fields.exchange, queue, topology.exchange)) {
+      throw new UnexpectedRouteError(
+        `delivered through exchange ${JSON.stringify(msg.fields.exchange)}, which ${queue} is not bound to by Warren`,
+      );
+    }
     const max = this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     if (msg.content.length > max) throw new MessageTooLargeError(`body of ${msg.content.length} bytes is over the ${max}-byte limit`);
     const contentType = msg.properties.contentType as string | undefined;
@@ -212,7 +224,7 @@ export class Consumer {
     return {
       event,
       queue: this.options.queue,
-      attempt: attemptOf(msg),
+      attempt: attemptOf(msg, this.options.queue),
       // This delivery's span (made on first use), so that work it causes later (an outbox entry) is its child.
       get traceparent() {
         return formatTraceparent(span);

@@ -70,6 +70,15 @@ export class ConflictingEventError extends PermanentError {
   override readonly code = 'CONFLICTING_EVENT';
 }
 
+/**
+ * A delivery through an exchange Warren never binds its queue to (not the events exchange, not the queue's own
+ * failures exchange, not a replay): someone routed it there, so it is not believed, only dead-lettered.
+ */
+export class UnexpectedRouteError extends PermanentError {
+  override readonly name = 'UnexpectedRouteError';
+  override readonly code = 'UNEXPECTED_ROUTE';
+}
+
 export class PublishError extends TransientError {
   override readonly name: string = 'PublishError';
   /** The metric outcome: `nacked`, `returned`, `timeout` or `buffer_full`. */

@@ -7,12 +7,16 @@ import { eventTypeLabel, labelled, type Metrics } from '../observability/metrics
 import { tracer } from '../observability/tracing';
 import { tracePublish } from '../observability/tracing-messaging';
 import { PublishError } from './errors';
-import { assertTopology, type Topology } from './topology';
+import { recoveryDelayMs } from './recovery-backoff';
+import type { Topology } from './topology';
+import { ensureTopology, type TopologyLook } from './topology-check';
 
 export interface PublisherOptions {
   exchange: string;
-  /** The service's topology, re-asserted on every reconnect of the publishing channel. */
+  /** The service's topology, looked at on every reconnect of the publishing channel. */
   topology: Topology;
+  /** How the topology is looked at (passively) and where what is missing is reported. */
+  look?: TopologyLook;
   /** How long a publish waits for the broker's confirm. @defaultValue 10000 */
   timeoutMs: number;
   /** Publishes awaiting a confirm or a connection before new ones are refused. @defaultValue 10000 */
@@ -51,9 +55,15 @@ export class Publisher {
   /** The open confirm channel while it can take writes: publishes skip the manager's queue (see `publishDirect`). */
   private direct: ConfirmChannel | undefined;
   private readonly deadlines = new ConfirmDeadlines();
+  /** The wrapper's channel while it is open, whether or not it takes writes now. */
+  private current: ConfirmChannel | undefined;
+  private reopening: NodeJS.Timeout | undefined;
+  /** Channels the broker closed in a row under a live connection: the next reopen waits longer. */
+  private reopens = 0;
+  private closing = false;
 
   constructor(
-    connection: AmqpConnectionManager,
+    private readonly connection: AmqpConnectionManager,
     private readonly options: PublisherOptions,
   ) {
     this.defaults = { persistent: true, mandatory: true, contentType: 'application/json', appId: options.appId };
@@ -66,8 +76,12 @@ export class Publisher {
       publishTimeout: options.timeoutMs,
       setup: async (channel: ConfirmChannel) => {
         channel.on('return', (message: ConsumeMessage) => this.onReturn(message));
-        await assertTopology(channel, options.topology);
         this.attach(channel);
+        // Missing topology is reported (readiness names it) and does not hold the channel back: a publish to a
+        // missing exchange fails on its own, and the channel comes back once the operator has declared it.
+        await ensureTopology(channel, options.topology, options.look, 'publisher').catch((err: Error) =>
+          options.log.warn({ err: err.message }, 'publisher topology check'),
+        );
       },
     });
     this.channel.on('error', (err: Error) => options.log.error({ err: err.message }, 'publisher channel error'));
@@ -195,8 +209,9 @@ export class Publisher {
       try {
         const room = channel.publish(exchange, routingKey, content, options, (err: unknown) => {
           if (!this.deadlines.settle(watched)) return; // timed out already
-          if (err) reject(err instanceof Error ? err : new Error(String(err)));
-          else resolve();
+          if (err) return reject(err instanceof Error ? err : new Error(String(err)));
+          this.reopens = 0;
+          resolve();
         });
         // The socket's buffer is full: the message is in it, the next ones wait in the manager's queue until drain.
         if (!room && this.direct === channel) this.direct = undefined;
@@ -213,9 +228,12 @@ export class Publisher {
   private attach(channel: ConfirmChannel): void {
     let open = true;
     this.direct = channel;
+    this.current = channel;
     channel.on('close', () => {
       open = false;
       if (this.direct === channel) this.direct = undefined;
+      if (this.current === channel) this.current = undefined;
+      this.reopenLater();
     });
     channel.on('drain', () => {
       if (open && !this.direct) this.direct = channel;
@@ -227,8 +245,27 @@ export class Publisher {
     return this.pending;
   }
 
+  /**
+   * The broker closed the channel under a connection that stays up (a publish to an exchange the operator removed:
+   * 404). amqp-connection-manager opens a new channel only on a reconnect, so one is asked for, after a delay that
+   * grows while it keeps happening; publishes meanwhile wait in the manager's queue, as during any outage.
+   */
+  private reopenLater(): void {
+    if (this.closing || this.reopening) return;
+    this.reopening = setTimeout(() => {
+      this.reopening = undefined;
+      if (this.closing || this.current || !this.connection.isConnected()) return;
+      this.reopens++;
+      this.options.log.warn({ reopens: this.reopens }, 'publisher channel closed by the broker; reconnecting');
+      this.connection.reconnect();
+    }, recoveryDelayMs(this.reopens));
+    this.reopening.unref();
+  }
+
   /** Waits (up to `timeoutMs`) for outstanding confirms, then closes the channel. */
   async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.reopening);
     const deadline = Date.now() + timeoutMs;
     while (this.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.options.metrics.publishBufferDepths.delete(this.readDepth);

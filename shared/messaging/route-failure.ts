@@ -44,10 +44,10 @@ export async function routeFailure(
   event?: AnyEvent,
 ): Promise<void> {
   const { queue, metrics, publisher, topology, service } = options;
-  const attempt = attemptOf(msg);
+  const attempt = attemptOf(msg, queue);
   const headers: Record<string, unknown> = {};
   // Forged x-warren-* headers are gone already: what follows is either ours or set now.
-  for (const [key, value] of Object.entries(trustedHeaders(msg))) if (!BROKER_HEADERS.test(key)) headers[key] = value;
+  for (const [key, value] of Object.entries(trustedHeaders(msg, queue))) if (!BROKER_HEADERS.test(key)) headers[key] = value;
   const deferredSince = Date.parse(String(headers[H.deferredSince] ?? ''));
   const action = decideFailure(error, attempt, topology.retryDelaysMs, Number.isNaN(deferredSince) ? 0 : Date.now() - deferredSince);
   const { reason, errorClass } = describeFailure(error);
@@ -111,8 +111,8 @@ export async function routeFailure(
 }
 
 /** The attempt this delivery is, as Warren counted it: 1 for a message that came in from outside. */
-export function attemptOf(msg: Message): number {
-  const value = Number(trustedHeaders(msg)[H.attempt]);
+export function attemptOf(msg: Message, queue: string): number {
+  const value = Number(trustedHeaders(msg, queue)[H.attempt]);
   return Number.isInteger(value) && value >= 1 ? value : 1;
 }
 

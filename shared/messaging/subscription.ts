@@ -4,11 +4,14 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { AckBatcher } from './ack-batcher';
 import { recoveryDelayMs } from './recovery-backoff';
-import { assertTopology, type Topology } from './topology';
+import type { Topology } from './topology';
+import { ensureTopology, TopologyMissingError, type TopologyLook } from './topology-check';
 
 export interface SubscriptionOptions {
   queue: string;
   topology: Topology;
+  /** How its topology is looked at and where what is missing is reported (see topology-check.ts). */
+  look?: TopologyLook;
   /** Unacked deliveries on the broker consumer. */
   prefetch: number;
   /** How long consumption may stay lost before {@link Subscription.healthy} turns false. */
@@ -22,8 +25,8 @@ export interface SubscriptionOptions {
 /**
  * One queue's broker consumer, kept alive. amqp-connection-manager replays `setup` after a reconnect, but not
  * after a `basic.cancel` (the queue was deleted, or its node went) nor after the broker closed the channel on an
- * error: then nothing would subscribe again. Here either one starts a recovery loop that re-declares the
- * topology and subscribes again (on a new channel if the old one is gone), with a growing delay, until it
+ * error: then nothing would subscribe again. Here either one, or a topology found missing, starts a recovery loop
+ * that looks at the topology again (declaring it only where the broker permits) and subscribes again (on a new channel if the old one is gone), with a growing delay, until it
  * consumes again or the subscription stops. {@link healthy} turns false once a loss outlasts the deadline, so an
  * orchestrator restarts a process that cannot recover by itself.
  */
@@ -35,6 +38,8 @@ export class Subscription {
   private subscribing?: Promise<void>;
   private recovering?: Promise<void>;
   private lostAt?: number;
+  /** The last look found its topology missing: the operator's to declare, so no restart is asked for meanwhile. */
+  private awaitingTopology = false;
   /** When the connection last came up: tells a broker that answers from one that is away. */
   private lastConnectAt = 0;
   private paused = false;
@@ -74,7 +79,7 @@ export class Subscription {
    * purpose is not a loss; a broker outage is not one a restart could mend).
    */
   get healthy(): boolean {
-    if (this.lostAt === undefined || this.brokerAway()) return true;
+    if (this.lostAt === undefined || this.brokerAway() || this.awaitingTopology) return true;
     return Date.now() - this.lostAt < this.options.recoveryDeadlineMs;
   }
 
@@ -143,8 +148,24 @@ export class Subscription {
     );
     this.open = { channel, acks };
     channel.once('close', () => this.onClose(channel));
-    await assertTopology(channel, this.options.topology);
+    try {
+      await this.ensureTopology(channel);
+    } catch (error) {
+      if (!(error instanceof TopologyMissingError)) throw error;
+      this.awaitingTopology = true;
+      // Not a channel failure: the channel stays, and the recovery loop looks again until the operator declares it.
+      this.lost(error.message);
+      return;
+    }
     await this.subscribe();
+  }
+
+  /** Its own queue, tiers and DLQ, the events exchange and its failures exchange: what consuming needs. */
+  private async ensureTopology(channel: Channel): Promise<void> {
+    const { topology, queue, look } = this.options;
+    const own = { ...topology, queues: topology.queues.filter((q) => q.name === queue) };
+    await ensureTopology(channel, own, look, `consumer:${queue}`);
+    this.awaitingTopology = false;
   }
 
   private subscribe(): Promise<void> {
@@ -214,7 +235,7 @@ export class Subscription {
       const open = this.open;
       try {
         if (open) {
-          await assertTopology(open.channel, this.options.topology);
+          await this.ensureTopology(open.channel);
           await this.subscribe();
         } else {
           // The broker closed the channel: the wrapper would only open another on a reconnect, so replace it.
@@ -223,6 +244,8 @@ export class Subscription {
           await old.close().catch(() => undefined);
         }
       } catch (error) {
+        // A restart would not declare what is missing: liveness stays green while the operator's step is awaited.
+        if (error instanceof TopologyMissingError) this.awaitingTopology = true;
         this.log.warn({ err: (error as Error).message, attempt }, 'consumer recovery attempt failed');
       }
     }

@@ -33,23 +33,6 @@ export function isPreconditionFailed(error: unknown): boolean {
   return /PRECONDITION[-_]FAILED/.test(String((error as Error)?.message));
 }
 
-/**
- * The drift this process has seen, by queue: what `/readyz` names and `warren_topology_drift` counts. One entry per
- * queue, because the broker names one argument per refusal; the next one shows once the first is resolved.
- */
-export class DriftTracker {
-  private readonly byQueue = new Map<string, QueueDrift>();
-
-  record(queue: string, drift: QueueDrift | undefined): void {
-    if (drift) this.byQueue.set(queue, drift);
-    else this.byQueue.delete(queue);
-  }
-
-  list(): QueueDrift[] {
-    return [...this.byQueue.values()].sort((a, b) => a.queue.localeCompare(b.queue));
-  }
-}
-
 export type ProbeResult = { kind: 'declared' } | { kind: 'drift'; drift: QueueDrift } | { kind: 'missing' };
 
 /**

@@ -1,19 +1,18 @@
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel } from 'amqplib';
-import type { TopologyProbe } from './topology';
-import { DriftTracker } from './topology-drift';
+import { MissingTopology, type TopologyLook } from './topology-check';
 
 /**
- * The probe a runtime gives its topology: declarations are tried on a fresh channel of the connection being set up
- * (the publisher's or the consumer's), so a refusal closes only that channel.
+ * How a runtime looks at its topology: on a fresh channel of the connection being set up (the publisher's or the
+ * consumer's), so a 404 or a refusal closes only that channel.
  */
-export function topologyProbe(connections: readonly AmqpConnectionManager[], drift = new DriftTracker()): TopologyProbe {
+export function topologyLook(connections: readonly AmqpConnectionManager[], missing = new MissingTopology()): Required<TopologyLook> {
   return {
-    drift,
+    missing,
     async openChannel(beside: Channel): Promise<Channel> {
       const models = connections.map((c) => c.connection).filter((m) => m !== undefined);
       const model = models.find((m) => m.connection === beside.connection) ?? models[0];
-      if (!model) throw new Error('no broker connection to declare the topology on');
+      if (!model) throw new Error('no broker connection to look at the topology on');
       return model.createChannel();
     },
   };

@@ -1,6 +1,5 @@
-import type { Channel, Options } from 'amqplib';
+import type { Options } from 'amqplib';
 import type { QueueType } from '../config/config';
-import { ProbeSession, type DriftTracker } from './topology-drift';
 
 /** A consumer queue and the routing keys it binds on the events exchange. */
 export interface QueueSpec {
@@ -9,7 +8,8 @@ export interface QueueSpec {
 }
 
 /**
- * A service's whole topology as data: asserted at start-up and again on every reconnect, never from handlers.
+ * A service's whole topology as data: declared by the operator (shared/topology, `npm run topology -- apply`),
+ * looked at by the service at start-up and on every reconnect (topology-check.ts), never from handlers.
  * Each consumer queue gets one retry queue per delay tier and a dead-letter queue.
  */
 export interface Topology {
@@ -17,17 +17,6 @@ export interface Topology {
   queues: readonly QueueSpec[];
   retryDelaysMs: readonly number[];
   queueType: QueueType;
-  /**
-   * How to declare without being stopped by drift: a channel of its own for each refused declaration, and where
-   * the refusals are recorded. Without it a refused declaration fails the set-up (the unit tests' fakes).
-   */
-  probe?: TopologyProbe;
-}
-
-export interface TopologyProbe {
-  /** A fresh channel on the connection of `beside` (the channel being set up), or another to the same vhost. */
-  openChannel(beside: Channel): Promise<Channel>;
-  drift: DriftTracker;
 }
 
 /** Names of the queues that serve one consumer queue. */
@@ -44,6 +33,13 @@ export const retryRoutingKey = (delayMs: number): string => `retry.${delayMs}`;
 export const DEAD_LETTER_ROUTING_KEY = 'dlq';
 /** How a retry tier hands an expired message back: to the failing queue, the only queue bound with this key. */
 export const RETURN_ROUTING_KEY = 'return';
+
+/**
+ * Most messages a DLQ keeps. Beyond it the broker refuses the dead letter (`reject-publish`): the failing message
+ * stays in its queue, redelivered, instead of the oldest dead letter being dropped; an alert fires well before
+ * (WarrenDeadLetterQueueFilling).
+ */
+export const DLQ_MAX_LENGTH = 100_000;
 
 /**
  * Deliveries a quorum queue allows before the broker dead-letters a message itself: above the retry budget,
@@ -136,33 +132,11 @@ export function planTopology(topology: Topology, broker: BrokerInfo = {}): Queue
       name: dlq,
       bindings: [],
       failureBinding: { exchange: failures, routingKey: DEAD_LETTER_ROUTING_KEY },
-      options: { durable: true, arguments: { ...typeArgs, ...unlimited } },
+      options: {
+        durable: true,
+        arguments: { ...typeArgs, ...unlimited, 'x-max-length': DLQ_MAX_LENGTH, 'x-overflow': 'reject-publish' },
+      },
     });
   }
   return declarations;
-}
-
-/**
- * Declares the exchanges, every queue and binding. Idempotent: runs on each (re)connect. With a probe, a queue whose
- * existing arguments differ from the plan (an operator changed RETRY_DELAYS_MS or QUEUE_TYPE) is recorded as drift
- * and used as it is, instead of failing the set-up with a 406 and looping for ever: its bindings are still made,
- * and the service consumes it. `npm run topology -- migrate <queue>` recreates it with the new arguments.
- */
-export async function assertTopology(channel: Channel, topology: Topology): Promise<void> {
-  await channel.assertExchange(topology.exchange, 'topic', { durable: true });
-  for (const queue of topology.queues) await channel.assertExchange(failuresExchangeName(queue.name), 'direct', { durable: true });
-  const { probe } = topology;
-  const session = probe ? new ProbeSession(() => probe.openChannel(channel)) : undefined;
-  try {
-    for (const declaration of planTopology(topology, { version: channel.connection?.serverProperties?.version })) {
-      if (session && probe) {
-        const result = await session.declare(declaration);
-        probe.drift.record(declaration.name, result.kind === 'drift' ? result.drift : undefined);
-      } else await channel.assertQueue(declaration.name, declaration.options);
-      for (const key of declaration.bindings) await channel.bindQueue(declaration.name, topology.exchange, key);
-      await channel.bindQueue(declaration.name, declaration.failureBinding.exchange, declaration.failureBinding.routingKey);
-    }
-  } finally {
-    await session?.close();
-  }
 }

@@ -1,24 +1,24 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { QueueDrift } from '../messaging/topology-drift';
 
 /**
- * `warren_topology_drift{queue,argument}`: 1 while an existing queue's argument differs from what this service
- * declares, evaluated at scrape time. A series that drifted once reads 0 after the queue was migrated, so an
- * alert resolves instead of going stale.
+ * `warren_topology_missing{kind,name}`: 1 while an exchange or queue this service needs is missing on the broker
+ * (the operator's topology step has not declared it), evaluated at scrape time. A series that was missing once
+ * reads 0 after it is declared, so an alert resolves instead of going stale. The names come from the service's
+ * own topology only: the label set is bounded.
  */
-export function registerTopologyDriftGauge(registry: Registry, drift: () => readonly QueueDrift[]): Gauge<'queue' | 'argument'> {
+export function registerTopologyMissingGauge(registry: Registry, missing: () => readonly string[]): Gauge<'kind' | 'name'> {
   const seen = new Set<string>();
   return new Gauge({
-    name: 'warren_topology_drift',
-    help: 'Queue arguments on the broker that differ from what the service declares (1 drifting, 0 resolved), by queue and argument.',
-    labelNames: ['queue', 'argument'] as const,
+    name: 'warren_topology_missing',
+    help: 'Exchanges and queues this service needs that the broker lacks (1 missing, 0 declared since), by kind and name.',
+    labelNames: ['kind', 'name'] as const,
     registers: [registry],
     collect() {
-      const now = new Set(drift().map((d) => `${d.queue}\u0000${d.argument}`));
-      for (const key of new Set([...seen, ...now])) {
-        const [queue, argument] = key.split('\u0000') as [string, string];
-        this.labels(queue, argument).set(now.has(key) ? 1 : 0);
-        seen.add(key);
+      const now = new Set(missing());
+      for (const resource of new Set([...seen, ...now])) {
+        const [kind, name] = resource.split(' ') as [string, string];
+        this.labels(kind, name).set(now.has(resource) ? 1 : 0);
+        seen.add(resource);
       }
     },
   });

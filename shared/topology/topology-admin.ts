@@ -119,11 +119,12 @@ export class TopologyAdmin {
       // The temporary queue takes the bindings first: from here on nothing is routed to the queue itself.
       await bind(channel, topology.exchange, tempDeclaration);
       await unbind(channel, topology.exchange, declaration);
-      const moved = await this.drainInto(queue, temp);
+      const trusted = declaration.failureBinding.exchange;
+      const moved = await this.drainInto(queue, temp, trusted);
       await channel.assertQueue(queue, declaration.options);
       await bind(channel, topology.exchange, declaration);
       await unbind(channel, topology.exchange, tempDeclaration);
-      const movedBack = await this.drainInto(temp, queue);
+      const movedBack = await this.drainInto(temp, queue, trusted);
       return { queue, moved, movedBack };
     } finally {
       await channel.close().catch(() => undefined);
@@ -134,10 +135,10 @@ export class TopologyAdmin {
    * Moves every message of `from` (already unbound, so nothing new is routed to it) to `to`, then deletes `from`
    * once a passive declare finds it empty. Quorum queues refuse `delete if-empty` (540), hence the check first.
    */
-  private async drainInto(from: string, to: string): Promise<number> {
+  private async drainInto(from: string, to: string, trustedExchange: string): Promise<number> {
     let moved = 0;
     for (let round = 0; round < 100; round++) {
-      moved += await moveMessages(this.model, from, to);
+      moved += await moveMessages(this.model, from, to, trustedExchange);
       if ((await this.counts(from)).messages > 0) continue;
       const channel = await this.model.createChannel();
       await channel.deleteQueue(from);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
+import type { Channel } from 'amqplib';
+import { ensureTopology, MissingTopology } from '../../shared/messaging/topology-check';
+import { declareTopology } from '../../shared/topology/declare-topology';
 import {
-  assertTopology,
   DEAD_LETTER_ROUTING_KEY,
   deadLetterQueueName,
   failuresExchangeName,
@@ -35,7 +37,7 @@ const declarationOf = (service: ServiceName) => SERVICE_DECLARATIONS.find((s) =>
 const publishesOf = (service: ServiceName): readonly string[] => declarationOf(service).publishes;
 const queueOf = (service: ServiceName): string => declarationOf(service).consumes[0]!.name;
 
-/** The topology each service asserts at start-up: its declared queues with the default config. */
+/** The topology each service looks at on start-up (the operator declares it): its declared queues, default config. */
 function topologyOf(service: ServiceName): Topology {
   const config = loadFleetConfig({});
   return { exchange: EXCHANGE, queues: declarationOf(service).consumes, retryDelaysMs: config.retryDelaysMs, queueType: config.queueType };
@@ -94,6 +96,7 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
   let defs: ImportedDefinitions;
   let chartDefs: ImportedDefinitions;
   const connections = {} as Record<ServiceName, amqplib.ChannelModel>;
+  let operator: amqplib.ChannelModel;
 
   before(async () => {
     // Two imports in parallel (each rabbitmqctl call starts an Erlang VM): compose's hashed definitions and the
@@ -103,10 +106,15 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
       ImportedDefinitions,
     ];
     for (const service of SERVICE_NAMES) connections[service] = await amqplib.connect(defs.url(`warren-${service}`));
+    // The operator's step (`npm run topology -- apply`, compose's one-shot, the chart's job): the topology is theirs.
+    operator = await amqplib.connect(defs.url('warren-admin'));
+    const channel = await operator.createChannel();
+    for (const service of SERVICE_NAMES) await declareTopology(channel, topologyOf(service));
+    await channel.close();
   });
 
   after(async () => {
-    for (const connection of Object.values(connections)) await connection.close().catch(() => undefined);
+    for (const connection of [...Object.values(connections), operator]) await connection?.close().catch(() => undefined);
     await removeDefinitions([defs, chartDefs]);
   });
 
@@ -123,8 +131,50 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
     await assert.rejects(amqplib.connect(defs.url('guest', 'guest')), 'guest opened the Warren vhost');
   });
 
-  it('lets each service declare its whole topology (exchange, queue, retry tiers, DLQ, bindings)', async () => {
-    for (const service of SERVICE_NAMES) await allowed(connections[service], (ch) => assertTopology(ch, topologyOf(service)));
+  it('lets each service find its whole topology by looking (passive declares need no permission)', async () => {
+    for (const service of SERVICE_NAMES) {
+      const missing = new MissingTopology();
+      const look = { missing, openChannel: () => connections[service].createChannel() };
+      await allowed(connections[service], (ch) => ensureTopology(ch as unknown as Channel, topologyOf(service), look, 'test'));
+      assert.deepEqual(missing.list(), [], service);
+    }
+  });
+
+  it('refuses every service user every route around its permissions: no declaration, binding or deletion at all', async () => {
+    const refusals: string[] = [];
+    const expectRefused = async (service: ServiceName, what: string, operation: (ch: amqplib.ConfirmChannel) => Promise<unknown>) => {
+      const error = await refusal(connections[service], operation).catch((e: Error) =>
+        assert.fail(`${service} may not ${what}, but ${e.message}`),
+      );
+      assert.equal(error.code, 403, `${service} ${what}: ${error.message}`);
+      refusals.push(`${service}: ${what}`);
+    };
+    for (const service of SERVICE_NAMES) {
+      const own = topologyOf(service).queues[0]!;
+      const failures = failuresExchangeName(own.name);
+      // The review's first route: bind the events exchange into its own failures exchange, then publish there.
+      await expectRefused(service, `bind ${EXCHANGE} into ${failures}`, (ch) => ch.bindExchange(failures, EXCHANGE, '#'));
+      // The second: a queue of its own whose dead letters go to the events exchange under any routing key.
+      await expectRefused(service, 'declare a queue dead-lettering into the events exchange', (ch) =>
+        ch.assertQueue(`${own.name}.retry.987654`, {
+          durable: true,
+          arguments: { 'x-message-ttl': 1, 'x-dead-letter-exchange': EXCHANGE, 'x-dead-letter-routing-key': 'order.placed' },
+        }),
+      );
+      await expectRefused(service, `delete ${EXCHANGE}`, (ch) => ch.deleteExchange(EXCHANGE));
+      await expectRefused(service, `delete ${failures}`, (ch) => ch.deleteExchange(failures));
+      await expectRefused(service, `delete ${own.name}`, (ch) => ch.deleteQueue(own.name));
+      await expectRefused(service, `declare ${EXCHANGE}`, (ch) => ch.assertExchange(EXCHANGE, 'topic', { durable: true }));
+      await expectRefused(service, `bind ${own.name} to its own key ${own.bindings[0]}`, (ch) =>
+        ch.bindQueue(own.name, EXCHANGE, own.bindings[0]!),
+      );
+      await expectRefused(service, `unbind ${own.name}`, (ch) => ch.unbindQueue(own.name, EXCHANGE, own.bindings[0]!));
+      await expectRefused(service, `read its own DLQ`, (ch) => ch.get(deadLetterQueueName(own.name)));
+    }
+    console.log(`      refused with 403 ACCESS_REFUSED (${refusals.length}): ${refusals.join('; ')}`);
+    // And the events still flow: the bindings the operator made are all there.
+    await allowed(connections.order, async (ch) => publish(ch, EXCHANGE, 'order.placed'));
+    await getOne(connections.payment, queueOf('payment'), 'order.placed');
   });
 
   it('carries the saga: order.placed reaches inventory and payment; their outcomes reach order', async () => {
@@ -141,7 +191,7 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
     }
   });
 
-  it('lets each service copy a failed message to its own retry tier and DLQ (its own failures exchange) and read its DLQ', async () => {
+  it('lets each service copy a failed message to its own retry tier and DLQ (its own failures exchange)', async () => {
     const [delay] = topologyOf('order').retryDelaysMs;
     for (const service of SERVICE_NAMES) {
       const queue = queueOf(service);
@@ -167,7 +217,8 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
       } finally {
         await back.close();
       }
-      await getOne(connections[service], deadLetterQueueName(queue), DEAD_LETTER_ROUTING_KEY);
+      // The DLQ is the operator's to read (the DLQ tool).
+      await getOne(operator, deadLetterQueueName(queue), DEAD_LETTER_ROUTING_KEY);
       // What a KEDA rabbitmq trigger does with the service's own URL.
       await allowed(connections[service], (ch) => ch.checkQueue(queue));
     }

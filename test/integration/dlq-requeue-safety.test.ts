@@ -3,7 +3,8 @@ import amqplib from 'amqplib';
 import { runFleetDlqCli as runDlqCli } from '../../workers/dlq';
 import type { ShowResult } from '../../shared/dlq/dlq-admin';
 import { DlqSession } from '../../shared/dlq/dlq-session';
-import { assertTopology, DEAD_LETTER_ROUTING_KEY, deadLetterQueueName, failuresExchangeName } from '../../shared/messaging/topology';
+import { DEAD_LETTER_ROUTING_KEY, deadLetterQueueName, failuresExchangeName } from '../../shared/messaging/topology';
+import { declareTopology } from '../../shared/topology/declare-topology';
 import { createVhost, deleteVhost } from '../helpers/broker';
 import { LogCapture } from '../helpers/log-capture';
 import { queueDepths } from '../helpers/raw-amqp';
@@ -48,7 +49,7 @@ describe(`DLQ read-and-requeue safety (real broker): ${READS} reads lose nothing
     connection = await amqplib.connect(url);
     // The DLQ exactly as the payment service declares it on this broker.
     const setup = await connection.createConfirmChannel();
-    await assertTopology(setup, {
+    await declareTopology(setup, {
       exchange: 'warren.events',
       queues: [{ name: QUEUE, bindings: [] }],
       retryDelaysMs: [100],

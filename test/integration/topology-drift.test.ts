@@ -75,15 +75,12 @@ async function scenario(before: Record<string, string>, after: Record<string, st
     const readyMs = Date.now() - started;
     process.stdout.write(`      drift → ready: ${readyMs} ms for the three services\n`);
     for (const name of SERVICE_NAMES) {
-      const queue = `warren.${name}`;
+      // Ready on the queues as they are: a service only looks at its topology (a redeclaration to compare
+      // arguments needs the configure permission no service user has); the plan above is where drift shows.
       const ready = await http('GET', `${ports.ops[name]}/readyz`);
       assert.equal(ready.status, 200, JSON.stringify(ready.body));
-      assert.equal(ready.body.checks.topology, false);
-      const drift = (ready.body.details.topology.drift as Drift[]).find((d) => d.queue === queue);
-      assert.ok(drift, `${name} reports no drift of ${queue}: ${JSON.stringify(ready.body)}`);
-      expectDrift(drift);
-      assert.deepEqual(drift, pick(planned.find((s) => s.queue === queue)));
-      assert.match(await metrics(ports.ops[name]), driftSeries(queue, drift.argument, 1));
+      assert.equal(ready.body.checks.topology, true);
+      assert.deepEqual(ready.body.details.topology.missing, []);
     }
     // Nothing lost: the orders that waited end.
     await awaitFinal(ports.api, ids);
@@ -107,8 +104,6 @@ async function scenario(before: Record<string, string>, after: Record<string, st
       const ready = await http('GET', `${ports.ops[name]}/readyz`);
       assert.equal(ready.status, 200);
       assert.equal(ready.body.checks.topology, true);
-      assert.deepEqual(ready.body.details.topology.drift, []);
-      assert.doesNotMatch(await metrics(ports.ops[name]), /^warren_topology_drift\{.*\} 1$/m);
     }
     const outcomes = await awaitFinal(ports.api, ids);
     assert.equal(outcomes.size, 20);
@@ -161,19 +156,4 @@ async function plan(env: Record<string, string>): Promise<(Drift & { status: str
   const result = await cli(env, ['plan', '--json']);
   assert.equal(result.code, 0, result.err);
   return (JSON.parse(result.out) as { queues: (Drift & { status: string })[] }).queues;
-}
-
-function pick(state: (Drift & { status: string }) | undefined) {
-  assert.ok(state);
-  const { queue, argument, declared, actual } = state;
-  return { queue, argument, declared, actual };
-}
-
-async function metrics(ops: string): Promise<string> {
-  return (await http('GET', `${ops}/metrics`)).body as string;
-}
-
-function driftSeries(queue: string, argument: string, value: number): RegExp {
-  const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^warren_topology_drift\\{[^}]*queue="${escaped(queue)}",argument="${escaped(argument)}"[^}]*\\} ${value}$`, 'm');
 }

@@ -49,16 +49,29 @@ describe('Consumer recovery (fake broker)', () => {
 
   it('turns unhealthy once it cannot recover within its deadline, and healthy again once it does', async () => {
     const { consumer, broker, amqp } = await startConsumer({}, { recoveryDeadlineMs: 400 });
-    amqp.refuse = accessRefused();
+    // Read permission revoked: a restart might mend it (new credentials), so the deadline applies.
+    amqp.refuseConsume = Object.assign(new Error('Operation failed: BasicConsume; 403 (ACCESS-REFUSED)'), { code: 403 });
     broker.closeByBroker();
     await sleep(200);
     assert.equal(consumer.healthy, true, 'still inside the deadline');
     await until('the deadline', () => !consumer.healthy, 2000);
     assert.equal(consumer.consuming, false);
-    assert.ok(amqp.wrappers.get('consumer:q')!.channel.calls.includes('assertExchange test.events topic'), 'it kept trying');
-    amqp.refuse = undefined;
+    assert.ok(amqp.wrappers.get('consumer:q')!.channel.calls.includes('checkExchange test.events'), 'it kept trying');
+    amqp.refuseConsume = undefined;
     await until('the recovery', () => consumer.consuming, 5000);
     assert.equal(consumer.healthy, true);
+    await consumer.stop(100);
+  });
+
+  it('stays healthy past its deadline while its topology is missing and may not be declared: a restart would not declare it', async () => {
+    const { consumer, broker, amqp } = await startConsumer({}, { recoveryDeadlineMs: 300 });
+    amqp.refuse = accessRefused();
+    broker.closeByBroker();
+    await sleep(900);
+    assert.equal(consumer.consuming, false);
+    assert.equal(consumer.healthy, true, 'liveness stays green while the operator is awaited');
+    amqp.refuse = undefined;
+    await until('the recovery', () => consumer.consuming, 5000);
     await consumer.stop(100);
   });
 

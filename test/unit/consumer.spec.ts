@@ -21,14 +21,40 @@ class CannotApplyError extends PermanentError {
 describe('Consumer (fake broker)', () => {
   afterEach(assertBrokersSawNoViolation);
 
-  it('declares its topology, then consumes its queue with manual acks under its prefetch', async () => {
+  it('looks at its topology, declares what is missing where the broker lets it, then consumes with manual acks under its prefetch', async () => {
     const { broker } = await startConsumer({});
-    assert.equal(broker.calls[0], 'assertExchange test.events topic');
+    assert.deepEqual(broker.calls.slice(0, 2), ['checkExchange test.events', 'assertExchange test.events topic']);
     assert.ok(broker.calls.includes('assertExchange q.failures direct'));
     assert.ok(broker.calls.includes('bindQueue q test.events payment.#'));
     assert.ok(broker.calls.includes('assertQueue q.retry.10 ttl=10'));
     assert.ok(broker.calls.includes('bindQueue q.dlq q.failures dlq'));
     assert.deepEqual(broker.calls.slice(-2), ['prefetch 4', 'consume q'], 'consumes only once the topology is in place, never with noAck');
+  });
+
+  it('dead-letters a delivery through an exchange Warren never binds its queue to, and believes none of its headers', async () => {
+    const handled: string[] = [];
+    const { deliver, broker, copies, metrics } = await startConsumer({
+      PaymentDeclined: async (ctx) => void handled.push(ctx.event.orderId),
+    });
+    // An exchange-to-exchange binding or another queue's failures exchange: the names a forger would pick.
+    const routes = [
+      { exchange: 'rogue.failures', routingKey: 'return' },
+      { exchange: 'warren.inventory.failures', routingKey: 'return' },
+      { exchange: 'amq.topic', routingKey: 'payment.declined' },
+    ];
+    const msgs = routes.map((from) => deliver(body(paymentDeclined()), { headers: { [H.attempt]: 3, 'x-warren-replay-count': 7 } }, from));
+    await until('every ack', () => msgs.every((m) => broker.settlement(m) === 'ack'));
+    assert.deepEqual(handled, [], 'no handler ran');
+    assert.deepEqual(
+      copies.published.map((c) => [
+        c.routingKey,
+        headersOf(c)[H.reasonCode],
+        headersOf(c)[H.attempt],
+        headersOf(c)['x-warren-replay-count'],
+      ]),
+      routes.map(() => ['dlq', 'UNEXPECTED_ROUTE', 1, undefined]),
+    );
+    assert.equal(await valueOf(metrics.deadLettered, { event_type: 'unknown', reason_code: 'UNEXPECTED_ROUTE' }), 3);
   });
 
   it('on stop, cancels its broker consumer, lets the running handler finish, acks it, then closes its channel', async () => {

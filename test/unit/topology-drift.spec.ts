@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel } from 'amqplib';
 import { formatPlan } from '../../shared/cli/topology';
-import { createOpsServer } from '../../shared/http/ops-server';
-import { assertTopology, type QueueDeclaration, type Topology } from '../../shared/messaging/topology';
-import { DriftTracker, parseInequivalentArg, ProbeSession } from '../../shared/messaging/topology-drift';
-import { topologyProbe } from '../../shared/messaging/topology-probe';
-import { createMetrics } from '../../shared/observability/metrics';
-import { registerTopologyDriftGauge } from '../../shared/observability/topology-metric';
-import { FakeChannel } from './fakes/fake-channel';
+import type { QueueDeclaration } from '../../shared/messaging/topology';
+import { parseInequivalentArg, ProbeSession } from '../../shared/messaging/topology-drift';
 
 describe('topology drift', () => {
   describe('parseInequivalentArg (RabbitMQ 3.10 / 4.x refusal texts)', () => {
@@ -41,37 +35,6 @@ describe('topology drift', () => {
     });
   });
 
-  it('tracks one drift per queue, cleared when a declaration is accepted; the gauge reads 0 once cleared', async () => {
-    const tracker = new DriftTracker();
-    const metrics = createMetrics('t');
-    registerTopologyDriftGauge(metrics.registry, () => tracker.list());
-    tracker.record('b', { queue: 'b', argument: 'x-queue-type', declared: 'quorum', actual: 'classic' });
-    tracker.record('a', { queue: 'a', argument: 'x-delivery-limit', declared: '9', actual: '8' });
-    assert.deepEqual(
-      tracker.list().map((d) => d.queue),
-      ['a', 'b'],
-    );
-    assert.match(await metrics.registry.metrics(), /^warren_topology_drift\{queue="a",argument="x-delivery-limit",service="t"\} 1$/m);
-    tracker.record('a', undefined);
-    const text = await metrics.registry.metrics();
-    assert.match(text, /^warren_topology_drift\{queue="a",argument="x-delivery-limit",service="t"\} 0$/m);
-    assert.match(text, /^warren_topology_drift\{queue="b",argument="x-queue-type",service="t"\} 1$/m);
-  });
-
-  it('/readyz names the drift but stays 200: the topology check is advisory, and not in warren_readiness_check', async () => {
-    const metrics = createMetrics('t');
-    const drift = [{ queue: 'q', argument: 'x-delivery-limit', declared: '9', actual: '8' }];
-    const app = createOpsServer(metrics.registry, [
-      { name: 'redis', ok: () => true },
-      { name: 'topology', ok: () => false, detail: () => ({ drift }), advisory: true },
-    ]);
-    const ready = await app.inject({ method: 'GET', url: '/readyz' });
-    assert.equal(ready.statusCode, 200);
-    assert.deepEqual(ready.json(), { status: 'ready', checks: { redis: true, topology: false }, details: { topology: { drift } } });
-    assert.doesNotMatch(await metrics.registry.metrics(), /warren_readiness_check\{check="topology"/);
-    await app.close();
-  });
-
   it('the plan says what to run', () => {
     const text = formatPlan([
       { queue: 'q', service: 's', status: 'drift', argument: 'x-delivery-limit', declared: '9', actual: '8', messages: 3, consumers: 0 },
@@ -84,7 +47,7 @@ describe('topology drift', () => {
     assert.match(formatPlan([{ queue: 'q', service: 's', status: 'ok', messages: 0 }]), /The broker matches the code\./);
   });
 
-  describe('declaring through a probe: a refused declaration is drift, never a failed set-up', () => {
+  describe("the operator's probe (topology plan and apply): a refused declaration is drift", () => {
     const INEQUIVALENT =
       'Operation failed: QueueDeclare; 406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - ' +
       "inequivalent arg 'x-delivery-limit' for queue 'q' in vhost '/': received '7' but current is '5'\"";
@@ -183,49 +146,6 @@ describe('topology drift', () => {
       );
       await session.declare(declaration('q'));
       await session.close();
-    });
-
-    it('records drift in the topology and still binds and consumes the queue as it is', async () => {
-      const { log, open } = broker({ q: INEQUIVALENT });
-      const drift = new DriftTracker();
-      drift.record('q.dlq', { queue: 'q.dlq', argument: 'x-queue-type', declared: 'quorum', actual: 'classic' });
-      const channel = new FakeChannel();
-      const topology: Topology = {
-        exchange: 'ex',
-        queues: [{ name: 'q', bindings: ['a.b'] }],
-        retryDelaysMs: [10],
-        queueType: 'quorum',
-        probe: { drift, openChannel: async (beside) => (assert.equal(beside, channel), open()) },
-      };
-      await assertTopology(channel as unknown as Channel, topology);
-      assert.deepEqual(
-        drift.list().map((d) => `${d.queue} ${d.argument}`),
-        ['q x-delivery-limit'],
-        'the drifted queue is recorded; one declared as planned now is cleared',
-      );
-      assert.equal(channel.calls.filter((c) => c.startsWith('assertQueue')).length, 0, 'declared through the probe only');
-      assert.ok(channel.calls.includes('bindQueue q ex a.b'), 'the drifted queue is still bound');
-      assert.ok(channel.calls.includes('bindQueue q q.failures return'));
-      assert.equal(log.at(-1), 'close channel 2', "the probe's channel is closed at the end");
-    });
-  });
-
-  describe('topologyProbe: the channel to declare on', () => {
-    const model = (connection: object, name: string) => ({ connection, createChannel: async () => name });
-    const [a, b] = [{ id: 'a' }, { id: 'b' }];
-    const managers = (...models: (ReturnType<typeof model> | undefined)[]) =>
-      models.map((connection) => ({ connection })) as unknown as AmqpConnectionManager[];
-
-    it('opens it on the connection of the channel being set up, else on any connected one', async () => {
-      const probe = topologyProbe(managers(undefined, model(a, 'on a'), model(b, 'on b')));
-      assert.equal(await probe.openChannel({ connection: b } as unknown as Channel), 'on b');
-      assert.equal(await probe.openChannel({ connection: { id: 'gone' } } as unknown as Channel), 'on a');
-    });
-
-    it('fails while no connection is up, and records drift where it is told', async () => {
-      await assert.rejects(topologyProbe(managers(undefined)).openChannel({} as Channel), /no broker connection/);
-      const drift = new DriftTracker();
-      assert.equal(topologyProbe([], drift).drift, drift);
     });
   });
 });

@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks';
 import type { ChannelModel } from 'amqplib';
 import { Redis } from 'ioredis';
 import type { QueueType, WarrenConfig } from '../../../shared/config/config';
-import { planTopology, assertTopology, type Topology } from '../../../shared/messaging/topology';
+import { planTopology, type Topology } from '../../../shared/messaging/topology';
+import { declareTopology } from '../../../shared/topology/declare-topology';
 import { inventory, INVENTORY_QUEUE } from '../../../workers/inventory/service';
 import { startService } from '../../../workers/services';
 import type { BenchOptions } from '../lib/options';
@@ -152,7 +153,7 @@ export async function prepare(raw: ChannelModel, scope: BenchScope, config: Warr
     queueType: config.queueType,
   };
   const ch = await raw.createChannel();
-  await assertTopology(ch, topology);
+  await declareTopology(ch, topology);
   await ch.close();
   const redis = new Redis(scope.redisUrl);
   try {

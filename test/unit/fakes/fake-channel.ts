@@ -33,7 +33,20 @@ export type Settlement = 'ack' | 'requeue' | 'reject';
 
 /** The methods of amqplib's channel that the core calls: the fake is checked against their real signatures. */
 type Used =
-  'connection' | 'assertExchange' | 'assertQueue' | 'bindQueue' | 'prefetch' | 'consume' | 'cancel' | 'get' | 'ack' | 'nack' | 'publish';
+  | 'connection'
+  | 'checkExchange'
+  | 'checkQueue'
+  | 'assertExchange'
+  | 'assertQueue'
+  | 'bindQueue'
+  | 'prefetch'
+  | 'close'
+  | 'consume'
+  | 'cancel'
+  | 'get'
+  | 'ack'
+  | 'nack'
+  | 'publish';
 
 /**
  * An amqplib (confirm) channel with a broker of one's own behind it: it records topology and settle calls, lets
@@ -59,6 +72,8 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
   refusePublish?: Error;
   /** When set, the broker refuses queue declarations with it and closes the channel (a revoked permission). */
   refuse?: Error;
+  /** When set, the broker refuses `basic.consume` with it and closes the channel (read permission revoked). */
+  refuseConsume?: Error;
   /**
    * A channel opened without `confirm` is amqplib's plain Channel: the broker sends no confirms, so a publish
    * callback is never called (its confirm is waited for in vain, until a timeout).
@@ -70,8 +85,25 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
   private readonly settled = new Map<number, Settlement>();
   private nextTag = 1;
 
+  /** Exchanges and queues this broker has (declared on it, or put there by the test): what a passive declare finds. */
+  readonly exchanges = new Set<string>();
+  readonly queues = new Set<string>();
+
+  async checkExchange(exchange: string): Promise<Replies.Empty> {
+    this.calls.push(`checkExchange ${exchange}`);
+    if (!this.exchanges.has(exchange)) throw notFound('exchange', exchange);
+    return {};
+  }
+
+  async checkQueue(queue: string): Promise<Replies.AssertQueue> {
+    this.calls.push(`checkQueue ${queue}`);
+    if (!this.queues.has(queue)) throw notFound('queue', queue);
+    return { queue, messageCount: 0, consumerCount: 0 };
+  }
+
   async assertExchange(exchange: string, type: string): Promise<Replies.AssertExchange> {
     this.calls.push(`assertExchange ${exchange} ${type}`);
+    this.exchanges.add(exchange);
     return { exchange };
   }
 
@@ -81,6 +113,7 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
       throw this.refuse;
     }
     this.calls.push(`assertQueue ${queue}${options?.arguments?.['x-message-ttl'] ? ` ttl=${options.arguments['x-message-ttl']}` : ''}`);
+    this.queues.add(queue);
     return { queue, messageCount: 0, consumerCount: 0 };
   }
 
@@ -89,12 +122,21 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
     return {};
   }
 
+  /** Closed by its user (a topology look's own channel): recorded only; the broker's close is {@link closeByBroker}. */
+  async close(): Promise<void> {
+    this.calls.push('close');
+  }
+
   async prefetch(count: number): Promise<Replies.Empty> {
     this.calls.push(`prefetch ${count}`);
     return {};
   }
 
   async consume(queue: string, onMessage: (msg: ConsumeMessage | null) => void, options?: Options.Consume): Promise<Replies.Consume> {
+    if (this.refuseConsume) {
+      setImmediate(() => this.closeByBroker());
+      throw this.refuseConsume;
+    }
     const consumerTag = `ctag-${this.consumers.size + 1}`;
     this.consumers.set(consumerTag, { queue, onMessage });
     this.calls.push(`consume ${queue}${options?.noAck ? ' noAck' : ''}`);
@@ -117,6 +159,7 @@ export class FakeChannel extends EventEmitter implements Pick<ConfirmChannel, Us
 
   /** The broker's `basic.cancel` (its queue was deleted): every consumer of `queue` gets `null` and is gone. */
   cancelByBroker(queue: string): void {
+    this.queues.delete(queue);
     for (const [tag, consumer] of [...this.consumers.entries()].filter(([, c]) => c.queue === queue)) {
       this.consumers.delete(tag);
       consumer.onMessage(null);
@@ -230,4 +273,14 @@ const NO_PROPERTIES: MessageProperties = {
 
 function properties(p: Partial<MessageProperties>): MessageProperties {
   return { ...NO_PROPERTIES, ...p };
+}
+
+/** What amqplib reports for a passive declare of what the broker lacks (the channel is closed with it). */
+function notFound(kind: 'exchange' | 'queue', name: string): Error {
+  return Object.assign(
+    new Error(
+      `Operation failed: ${kind === 'queue' ? 'QueueDeclare' : 'ExchangeDeclare'}; 404 (NOT-FOUND) with message "NOT_FOUND - no ${kind} '${name}'"`,
+    ),
+    { code: 404 },
+  );
 }

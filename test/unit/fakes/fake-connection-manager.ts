@@ -12,11 +12,14 @@ export class FakeConnectionManager {
   readonly manager: AmqpConnectionManager;
   /** Given to every channel opened from now on: the broker refuses their declarations (see FakeChannel.refuse). */
   refuse?: Error;
+  /** Given to every channel opened from now on: the broker refuses their `basic.consume` (see FakeChannel.refuseConsume). */
+  refuseConsume?: Error;
 
   constructor() {
     const createChannel = (options: CreateChannelOpts = {}): ChannelWrapper => {
       const wrapper = new FakeChannelWrapper(options);
       if (this.refuse) wrapper.channel.refuse = this.refuse;
+      if (this.refuseConsume) wrapper.channel.refuseConsume = this.refuseConsume;
       this.wrappers.set(options.name ?? `channel-${this.wrappers.size + 1}`, wrapper);
       // The seam: the core calls only waitForConnect, publish, queueLength, close and on of a ChannelWrapper (FakeChannelWrapper
       // implements those against the real types), and only createChannel, isConnected and on of the manager.
