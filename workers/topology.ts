@@ -1,11 +1,15 @@
 import { exitWith } from '../shared/cli/exit-code';
 import type { CliIo } from '../shared/cli/dlq';
 import { runTopologyCli, type TopologyCliContext } from '../shared/cli/topology';
-import { loadFleetConfig, SERVICE_DECLARATIONS } from './registry';
+import { loadBrokerConfig } from '../shared/config/config';
+import { SERVICE_DECLARATIONS } from './registry';
 
-/** The fleet's topologies as the services declare them, under the configuration in `env`. */
+/**
+ * The fleet's topologies as the services declare them, under the broker settings in `env` (only those: the
+ * operator's step runs with none of the services' secrets).
+ */
 export function fleetTopologies(env: Record<string, string | undefined>): TopologyCliContext {
-  const config = loadFleetConfig(env);
+  const config = loadBrokerConfig(env);
   return {
     amqpUrl: config.amqpUrl,
     ...(config.amqpTls ? { tls: config.amqpTls } : {}),

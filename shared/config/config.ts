@@ -126,6 +126,43 @@ export interface RedisSentinelConfig {
 
 type Env = Record<string, string | undefined>;
 
+/** What a tool that only talks to the broker needs: the topology's settings and how to reach the broker. */
+export type BrokerConfig = Pick<WarrenConfig, 'amqpUrl' | 'amqpUrls' | 'amqpTls' | 'eventsExchange' | 'retryDelaysMs' | 'queueType'>;
+
+/**
+ * The broker settings alone, validated as {@link loadConfig} validates them: for the operator's topology step, which
+ * runs with the operator's AMQP_URL and none of a service's secrets (OPS_TOKEN, the auth settings).
+ */
+export function loadBrokerConfig(env: Env = process.env): BrokerConfig {
+  const e = cleanEnv(
+    env,
+    {
+      AMQP_URL: amqpUrlList({ default: ['amqp://guest:guest@127.0.0.1:5672'] }),
+      EVENTS_EXCHANGE: str({ default: 'warren.events' }),
+      RETRY_DELAYS_MS: delayList({ default: [1000, 5000, 30000] }),
+      QUEUE_TYPE: str({ default: 'quorum', choices: ['quorum', 'classic'] }),
+    },
+    { reporter: throwOneLine },
+  );
+  if (isProduction(env)) refusePublishedPasswords({ AMQP_URL: e.AMQP_URL });
+  const amqpTls = readTlsFiles(
+    env,
+    'AMQP',
+    e.AMQP_URL.every((url) => url.startsWith('amqps:')),
+    (message) => {
+      throw new ConfigError(`Invalid configuration: ${message}`);
+    },
+  );
+  return {
+    amqpUrl: e.AMQP_URL[0]!,
+    amqpUrls: e.AMQP_URL,
+    ...(amqpTls ? { amqpTls } : {}),
+    eventsExchange: e.EVENTS_EXCHANGE,
+    retryDelaysMs: e.RETRY_DELAYS_MS,
+    queueType: e.QUEUE_TYPE as QueueType,
+  };
+}
+
 /**
  * Reads and validates the environment; throws {@link ConfigError} naming the first bad variable. The port
  * variables are those the given services declare (workers/registry.ts passes the fleet's).

@@ -48,6 +48,8 @@ describe('deploy: docker-compose.yml', function () {
         'rabbitmq-definitions',
         'redis',
         'redis-acl',
+        'redis-functions',
+        'topology',
       ]);
     }
   });
@@ -112,17 +114,26 @@ describe('deploy: docker-compose.yml', function () {
     );
   });
 
-  it('starts services in order, with healthchecks: definitions -> RabbitMQ, Redis -> services -> Prometheus -> Grafana', () => {
+  it('starts services in order, with healthchecks: definitions -> RabbitMQ, Redis -> topology -> services -> Prometheus -> Grafana', () => {
     const { services } = configs['defaults'];
     for (const name of [...SERVICE_NAMES, 'rabbitmq', 'redis', 'prometheus', 'grafana'])
       assert.ok(services[name].healthcheck?.test, `${name} has no healthcheck`);
     for (const name of SERVICE_NAMES) {
-      assert.deepEqual(conditions(services[name].depends_on), { rabbitmq: 'service_healthy', redis: 'service_healthy' });
+      assert.deepEqual(conditions(services[name].depends_on), {
+        rabbitmq: 'service_healthy',
+        redis: 'service_healthy',
+        'redis-functions': 'service_completed_successfully',
+        topology: 'service_completed_successfully',
+      });
       assert.deepEqual(services[name].healthcheck.test, ['CMD', 'node', 'healthcheck.mjs', '/readyz']);
       assert.equal(services[name].read_only, true);
     }
     assert.deepEqual(conditions(services.rabbitmq.depends_on), { 'rabbitmq-definitions': 'service_completed_successfully' });
     assert.deepEqual(conditions(services.redis.depends_on), { 'redis-acl': 'service_completed_successfully' });
+    // The topology is the operator's: declared with warren-admin before any service starts (service users may not).
+    assert.deepEqual(services.topology.command, ['node', 'dist/workers/topology.js', 'apply']);
+    assert.match(services.topology.environment.AMQP_URL, /^amqp:\/\/warren-admin:/);
+    assert.deepEqual(conditions(services.topology.depends_on), { rabbitmq: 'service_healthy' });
   });
 
   it('builds the one image once: only order has a build, the other services run the same tag', () => {

@@ -114,6 +114,16 @@ describe('deploy: Helm chart', function () {
           assert.equal(d.spec.replicas, minimum.get(d.metadata.name) ?? d.spec.replicas, `${d.metadata.name}: replicas vs autoscaler`);
         // Every secretKeyRef names a key the chart's Secret (when it renders one) holds.
         const secret = byKind(manifests, 'Secret').find((s) => s.metadata.name.endsWith('-credentials'));
+        // The topology is the operator's: one Job per revision declares it with topology-amqp-url (warren-admin).
+        const [job, ...more] = byKind(manifests, 'Job').filter((j) => j.metadata.labels?.['app.kubernetes.io/component'] === 'topology');
+        assert.ok(job && more.length === 0, 'one topology Job');
+        const container = job.spec.template.spec.containers[0];
+        assert.deepEqual(container.command, ['node', 'dist/workers/topology.js', 'apply']);
+        assert.deepEqual(
+          container.env.map((e: { name: string; valueFrom: { secretKeyRef: { key: string } } }) => [e.name, e.valueFrom.secretKeyRef.key]),
+          [['AMQP_URL', 'topology-amqp-url']],
+        );
+        if (secret) assert.match(secret.stringData?.['topology-amqp-url'] ?? '', /^amqps?:\/\/warren-admin:/);
         for (const d of deployments) {
           for (const env of d.spec.template.spec.containers[0].env ?? []) {
             const ref = env.valueFrom?.secretKeyRef;

@@ -203,6 +203,10 @@ install naming the key. The Secret list is asked first: it is empty only where n
 {{- $keys = append $keys ($variable | lower | replace "_" "-") -}}
 {{- end -}}
 {{- end -}}
+{{- /* The topology Job declares the broker topology with the operator's URL (templates/topology-job.yaml). */ -}}
+{{- if $root.Values.topologyJob.enabled -}}
+{{- $keys = append $keys "topology-amqp-url" -}}
+{{- end -}}
 {{- /* The redis-functions hook loads Redis functions with the operator's redis-url (templates/redis-functions-job.yaml). */ -}}
 {{- if $root.Values.secrets.redisUrlPerService -}}
 {{- $keys = append $keys "redis-url" -}}
