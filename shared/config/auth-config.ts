@@ -91,5 +91,18 @@ function httpUrl(env: Env, name: string): string {
     throw new ConfigError(`Invalid configuration: ${name}: not a URL`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`Invalid configuration: ${name}: expected https://`);
+  // Whoever answers the JWKS fetch chooses the keys every token is checked with: over plain http on a network between
+  // here and the identity provider, that is anyone on the path. In production only https, or http to a host that
+  // stays inside the cluster or the machine (a Kubernetes Service name, loopback), where no foreign network is crossed.
+  if (url.protocol === 'http:' && isProduction(env) && !isLocalHost(url.hostname))
+    throw new ConfigError(
+      `Invalid configuration: ${name}: must be https:// when NODE_ENV=production (http only to a cluster-local *.svc host or loopback)`,
+    );
   return v;
+}
+
+/** A Kubernetes Service name (`idp.shop.svc`, `….svc.cluster.local`) or the loopback interface. */
+export function isLocalHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || /\.svc(\.cluster\.local)?$/.test(host);
 }

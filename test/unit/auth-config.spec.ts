@@ -43,6 +43,18 @@ describe('config: authentication and the price list', () => {
     [{ AUTH_MODE: 'jwt', OPS_TOKEN: SECRET, AUTH_JWKS_URL: 'ftp://idp/jwks', AUTH_AUDIENCE: 'warren' }, /AUTH_JWKS_URL: expected https/],
     [{ AUTH_MODE: 'jwt', OPS_TOKEN: SECRET, AUTH_JWKS_URL: 'https://idp.example/jwks' }, /AUTH_AUDIENCE: required with AUTH_MODE=jwt/],
     [{ PRICE_LIST: '{"P001": {"USD": 0.001}}' }, /PRICE_LIST: P001\.USD/],
+    // Whoever answers a plain-http JWKS fetch across a network picks the keys every token is checked with.
+    [
+      {
+        NODE_ENV: 'production',
+        PRICE_LIST: 'off',
+        AUTH_MODE: 'jwt',
+        OPS_TOKEN: SECRET,
+        AUTH_AUDIENCE: 'warren',
+        AUTH_JWKS_URL: 'http://idp.example/jwks',
+      },
+      /AUTH_JWKS_URL: must be https:\/\/ when NODE_ENV=production/,
+    ],
   ];
   for (const [env, message] of bad) {
     it(`stops with one line for ${JSON.stringify(env)}`, () => {
@@ -52,6 +64,20 @@ describe('config: authentication and the price list', () => {
       );
     });
   }
+
+  it('takes an http JWKS in production only from a cluster-local Service name or loopback; anywhere outside production', () => {
+    const jwt = { NODE_ENV: 'production', PRICE_LIST: 'off', AUTH_MODE: 'jwt', OPS_TOKEN: SECRET, AUTH_AUDIENCE: 'warren' };
+    for (const url of [
+      'http://idp.shop.svc:8080/jwks',
+      'http://idp.shop.svc.cluster.local/jwks',
+      'http://127.0.0.1:8080/jwks',
+      'https://idp.example/jwks',
+    ])
+      assert.equal(loadFleetConfig({ ...jwt, AUTH_JWKS_URL: url }).auth.mode, 'jwt', url);
+    for (const url of ['http://idp.svc.example.com/jwks', 'http://svc/jwks', 'http://10.0.0.5/jwks'])
+      assert.throws(() => loadFleetConfig({ ...jwt, AUTH_JWKS_URL: url }), /must be https/, url);
+    assert.equal(loadFleetConfig({ ...jwt, NODE_ENV: 'development', AUTH_JWKS_URL: 'http://idp.example/jwks' }).auth.mode, 'jwt');
+  });
 
   it('never echoes a secret in its error', () => {
     const env = { AUTH_MODE: 'hs256', OPS_TOKEN: SECRET, AUTH_JWT_SECRET: 'hunter2-short' };
