@@ -6,6 +6,7 @@ import { AUTH_VARIABLES, isProduction, readAuthConfig, type AuthConfig } from '.
 import { ConfigError } from './config-error';
 import { isPublishedSecret, urlPassword } from './published-secrets';
 import { tokenKeyList, type TokenKeyring } from '../security/token-keys';
+import { withFileSecrets } from './secret-files';
 import { readTlsFiles, TLS_VARIABLES, type TlsFiles } from './tls-files';
 import { readTracingConfig, TRACING_VARIABLES, type TracingConfig } from './tracing-config';
 import { amqpUrlList, delayList, hostPortList, nonNegativeInt, positiveInt, ratio, redisUrl, tcpPort } from './validators';
@@ -133,7 +134,8 @@ export type BrokerConfig = Pick<WarrenConfig, 'amqpUrl' | 'amqpUrls' | 'amqpTls'
  * The broker settings alone, validated as {@link loadConfig} validates them: for the operator's topology step, which
  * runs with the operator's AMQP_URL and none of a service's secrets (OPS_TOKEN, the auth settings).
  */
-export function loadBrokerConfig(env: Env = process.env): BrokerConfig {
+export function loadBrokerConfig(fromEnv: Env = process.env): BrokerConfig {
+  const env = withFileSecrets(fromEnv);
   const e = cleanEnv(
     env,
     {
@@ -167,7 +169,8 @@ export function loadBrokerConfig(env: Env = process.env): BrokerConfig {
  * Reads and validates the environment; throws {@link ConfigError} naming the first bad variable. The port
  * variables are those the given services declare (workers/registry.ts passes the fleet's).
  */
-export function loadConfig(env: Env = process.env, services: readonly ServicePorts[] = []): WarrenConfig {
+export function loadConfig(fromEnv: Env = process.env, services: readonly ServicePorts[] = []): WarrenConfig {
+  const env = withFileSecrets(fromEnv);
   const ports = portVariables(services);
   const read = cleanEnv(env, Object.fromEntries(ports.map((p) => [p.env, tcpPort({ default: p.default })])), {
     reporter: throwOneLine,
