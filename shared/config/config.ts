@@ -56,6 +56,10 @@ export interface WarrenConfig {
   queueType: QueueType;
   /** `ORDER_TIMEOUT_MS`: an order without both outcomes by then is cancelled. @defaultValue 60000 */
   orderTimeoutMs: number;
+  /** `ORDER_RATE_LIMIT`: orders each customer may place per window (`POST /orders`); 0 turns the limit off. @defaultValue 120 */
+  orderRateLimit: number;
+  /** `ORDER_RATE_WINDOW_MS`: the window `ORDER_RATE_LIMIT` counts in, from a customer's first order in it. @defaultValue 60000 */
+  orderRateWindowMs: number;
   /** `PAYMENT_GATEWAY_FAILURE_RATE`: share of simulated gateway calls that fail transiently. @defaultValue 0 */
   paymentGatewayFailureRate: number;
   /** `PAYMENT_GATEWAY_LATENCY_MS` @defaultValue 0 */
@@ -97,6 +101,8 @@ export interface WarrenConfig {
   auth: AuthConfig;
   /** `OPS_HOST`: the interface the ops servers bind to (e.g. a pod's cluster-internal address). @defaultValue `0.0.0.0` */
   opsHost: string;
+  /** `API_HOST`: the interface a service's public API (the order API) binds to. @defaultValue `0.0.0.0` */
+  apiHost: string;
   /** `HTTP_REQUEST_TIMEOUT_MS`: a request whose headers and body have not arrived by then is cut with 408. @defaultValue 10000 */
   httpRequestTimeoutMs: number;
   /**
@@ -189,6 +195,8 @@ export function loadConfig(fromEnv: Env = process.env, services: readonly Servic
       RETRY_DELAYS_MS: delayList({ default: [1000, 5000, 30000] }),
       QUEUE_TYPE: str({ default: 'quorum', choices: ['quorum', 'classic'] }),
       ORDER_TIMEOUT_MS: positiveInt({ default: 60000 }),
+      ORDER_RATE_LIMIT: nonNegativeInt({ default: 120 }),
+      ORDER_RATE_WINDOW_MS: positiveInt({ default: 60000 }),
       PAYMENT_GATEWAY_FAILURE_RATE: ratio({ default: 0 }),
       PAYMENT_GATEWAY_LATENCY_MS: nonNegativeInt({ default: 0 }),
       PUBLISH_TIMEOUT_MS: positiveInt({ default: 10000 }),
@@ -204,6 +212,7 @@ export function loadConfig(fromEnv: Env = process.env, services: readonly Servic
       KILL_SWITCH_WINDOW_MS: positiveInt({ default: 60000 }),
       KILL_SWITCH_COOLDOWN_MS: positiveInt({ default: 15000 }),
       OPS_HOST: str({ default: '0.0.0.0' }),
+      API_HOST: str({ default: '0.0.0.0' }),
       HTTP_REQUEST_TIMEOUT_MS: positiveInt({ default: 10000 }),
       PAYMENT_TOKEN_KEYS: tokenKeyList({ default: undefined }),
     },
@@ -246,6 +255,8 @@ export function loadConfig(fromEnv: Env = process.env, services: readonly Servic
     retryDelaysMs: e.RETRY_DELAYS_MS,
     queueType: e.QUEUE_TYPE as QueueType,
     orderTimeoutMs: e.ORDER_TIMEOUT_MS,
+    orderRateLimit: e.ORDER_RATE_LIMIT,
+    orderRateWindowMs: e.ORDER_RATE_WINDOW_MS,
     paymentGatewayFailureRate: e.PAYMENT_GATEWAY_FAILURE_RATE,
     paymentGatewayLatencyMs: e.PAYMENT_GATEWAY_LATENCY_MS,
     publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,
@@ -261,6 +272,7 @@ export function loadConfig(fromEnv: Env = process.env, services: readonly Servic
     ...(tracing ? { tracing } : {}),
     auth,
     opsHost: e.OPS_HOST,
+    apiHost: e.API_HOST,
     httpRequestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
     ...(priceList ? { priceList } : {}),
     ...(amqpTls ? { amqpTls } : {}),
@@ -286,6 +298,8 @@ export const CONFIG_VARIABLES = [
   'RETRY_DELAYS_MS',
   'QUEUE_TYPE',
   'ORDER_TIMEOUT_MS',
+  'ORDER_RATE_LIMIT',
+  'ORDER_RATE_WINDOW_MS',
   'PAYMENT_GATEWAY_FAILURE_RATE',
   'PAYMENT_GATEWAY_LATENCY_MS',
   'PUBLISH_TIMEOUT_MS',
@@ -303,6 +317,7 @@ export const CONFIG_VARIABLES = [
   ...TRACING_VARIABLES,
   ...AUTH_VARIABLES,
   'OPS_HOST',
+  'API_HOST',
   'HTTP_REQUEST_TIMEOUT_MS',
   'PRICE_LIST',
   ...TLS_VARIABLES,

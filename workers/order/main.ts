@@ -54,7 +54,7 @@ export const orderService: ServiceDefinition = {
       ...(config.auth.mode === 'off' ? {} : { verifier: await createTokenVerifier(config.auth) }),
     });
     if (!config.priceList) log.warn('no price list (PRICE_LIST): order totals are taken as clients send them; see docs/security.md');
-    await api.listen({ port: runtime.apiPort, host: '0.0.0.0' });
+    await api.listen({ port: runtime.apiPort, host: runtime.config.apiHost });
     log.info({ port: runtime.apiPort }, 'order API listening');
     runtime.onStopIntake(() => api.close());
   },
