@@ -65,7 +65,10 @@ describe('two replicas of every service (real RabbitMQ and Redis)', function () 
       if (i % 5 === 2) return { body: orderRequest({ items: [{ productId: 'REP-SCARCE', quantity: 1 }] }) };
       return { expect: 'CONFIRMED', body: orderRequest({ items: [{ productId: 'REP-IN', quantity: 1 + (i % 3) }] }) };
     });
-    const responses = await Promise.all(plans.map((p, i) => http('POST', `${i % 2 === 0 ? fleet.urls.api : secondApi}/orders`, p.body)));
+    // Ten customers, so that each stays under ORDER_RATE_LIMIT (120 a minute by default): the replicas share its count.
+    const responses = await Promise.all(
+      plans.map((p, i) => http('POST', `${i % 2 === 0 ? fleet.urls.api : secondApi}/orders`, { ...p.body, customerId: `rep-${i % 10}` })),
+    );
     for (const r of responses) assert.equal(r.status, 202, JSON.stringify(r.body));
     const ids = responses.map((r) => r.body.orderId as string);
     const outcomes = await awaitFinal(urls.api, ids);
