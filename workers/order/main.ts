@@ -6,6 +6,7 @@ import { onOrderPlaced, outcomeHandlers } from './handlers/outcome-handlers';
 import { orderApi } from './http/order-api';
 import { createOrderMetrics } from './order-metrics';
 import { OutboxRelay } from './outbox-relay';
+import { orderRateLimitOf } from './rate-limit';
 import { SagaRunner } from './saga-runner';
 import { order, ORDER_QUEUE } from './service';
 import { OrderStore } from './store/order-store';
@@ -41,6 +42,8 @@ export const orderService: ServiceDefinition = {
       await store.drainRemovals();
     });
 
+    // ORDER_RATE_LIMIT per customer and ORDER_RATE_WINDOW_MS, counted in Redis, so shared by every replica.
+    const rateLimit = orderRateLimitOf(config);
     const api = createHttpServer({ log: log.child({ component: 'api' }), requestTimeoutMs: config.httpRequestTimeoutMs });
     await orderApi(api, {
       store,
@@ -48,6 +51,7 @@ export const orderService: ServiceDefinition = {
       metrics,
       log: log.child({ component: 'api' }),
       orderTimeoutMs: config.orderTimeoutMs,
+      ...(rateLimit ? { rateLimit } : {}),
       brokerUp: () => runtime.brokerUp(),
       tokenKeys,
       ...(config.priceList ? { priceList: config.priceList } : {}),

@@ -22,6 +22,12 @@ export function createOrderMetrics(registry: Registry, probes?: OrderProbes) {
       labelNames: ['source'] as const,
       registers,
     }),
+    // No customer label: customers are unbounded (a token's subject is the caller's choice); each refusal's log line names it.
+    rateLimited: new Counter({
+      name: 'warren_orders_rate_limited_total',
+      help: 'POST /orders refused with 429: the customer had placed ORDER_RATE_LIMIT orders in its window.',
+      registers,
+    }),
     confirmed: new Counter({ name: 'warren_orders_confirmed_total', help: 'Orders confirmed.', registers }),
     cancelled: new Counter({
       name: 'warren_orders_cancelled_total',

@@ -1,6 +1,7 @@
 import type { OrderPlaced } from '../../shared/events/order-events';
 import { newOrder, type Order } from './domain/order-saga';
 import type { OrderMetrics } from './order-metrics';
+import type { OrderRateLimit } from './rate-limit';
 import type { SagaRunner } from './saga-runner';
 import type { CreateResult, OrderStore, OutboxEntry } from './store/order-store';
 
@@ -10,6 +11,11 @@ export interface PlaceOrderDeps {
   metrics: OrderMetrics;
   /** How long an order waits for its outcomes before the sweep cancels it as `TIMEOUT`. */
   orderTimeoutMs: number;
+  /**
+   * Orders each customer may place through the API per window (`ORDER_RATE_LIMIT`); none: unlimited. Orders
+   * adopted from the bus are never counted: they were placed elsewhere, and refusing them would lose them.
+   */
+  rateLimit?: OrderRateLimit;
 }
 
 /**
@@ -24,7 +30,7 @@ export type Placement =
 /**
  * Stores a new order with its deadline, so its saga runs and ends like any other. An order already stored changes
  * nothing (`exists`, or `idempotent` for a repeated Idempotency-Key): known without a read when this process placed
- * it, otherwise found by the create.
+ * it, otherwise found by the create. A customer past its limit is `limited`, with nothing written.
  */
 export async function placeOrder(deps: PlaceOrderDeps, placement: Placement): Promise<CreateResult> {
   const { store, runner, metrics, orderTimeoutMs } = deps;
@@ -33,7 +39,10 @@ export async function placeOrder(deps: PlaceOrderDeps, placement: Placement): Pr
   const order = orderOf(event);
   const outbox: OutboxEntry | undefined = placement.source === 'api' ? { event, traceparent: placement.traceparent } : undefined;
   const idempotency = placement.source === 'api' ? placement.idempotency : undefined;
-  const result = await store.create(order, Date.now() + orderTimeoutMs, outbox, idempotency);
+  // Counted against the customer the order is for: the token's subject, or with AUTH_MODE=off the body's.
+  const limit = placement.source === 'api' && deps.rateLimit ? { customerId: event.customerId, ...deps.rateLimit } : undefined;
+  const result = await store.create(order, Date.now() + orderTimeoutMs, outbox, idempotency, limit);
+  if (result.kind === 'limited') metrics.rateLimited.inc();
   if (result.kind !== 'created') return result;
   // Its first outcome then needs no read (unless one was handled meanwhile: that write is the newer copy).
   if (!runner.knows(order.orderId)) runner.remember(order, '1', false, outbox?.traceparent);

@@ -3,7 +3,7 @@ import { registerOpenApi, serveOpenApi } from '../../../shared/http/openapi';
 import { orderRoutes, type OrderRoutesDeps } from './order-routes';
 
 /** The order API's contract version: changes with docs/contract.md's Order API section, not with every release. */
-export const ORDER_API_VERSION = '1.0.0';
+export const ORDER_API_VERSION = '1.1.0';
 
 /**
  * The order API on `app`: its routes, described by themselves at `GET /openapi.json` (the document

@@ -38,6 +38,13 @@ export const PLACE_ORDER_RESPONSES = {
   },
   403: problemResponse("customerId names another customer than the token's (leave it out with authentication on)"),
   409: problemResponse('this Idempotency-Key was used with a different body'),
+  429: {
+    ...problemResponse(
+      'the customer placed ORDER_RATE_LIMIT orders in its window (ORDER_RATE_WINDOW_MS): nothing was written; the problem ' +
+        'names the limit (limit, windowSeconds). A retry of an accepted order with its Idempotency-Key is not counted.',
+    ),
+    headers: { 'retry-after': { type: 'integer', minimum: 1, description: 'seconds until the window closes' } },
+  },
   503: problemResponse('the broker or the order store is unreachable: nothing was accepted; try again'),
 };
 

@@ -13,6 +13,7 @@ import { formatTraceparent } from '../../../shared/observability/trace';
 import { requestSpan } from '../../../shared/observability/tracing-http';
 import { orderView } from '../domain/order-saga';
 import { placeOrder, type PlaceOrderDeps } from '../place-order';
+import { rateLimitedProblem, retryAfterSeconds } from '../rate-limit';
 import { GET_ORDER_RESPONSES, PLACE_ORDER_RESPONSES } from './order-responses';
 import { customerOf, moneyProblem, orderDigest, scopedIdempotencyKey } from './order-checks';
 import { IdempotencyHeaders, OrderParams, PlaceOrderBody } from './order-schema';
@@ -77,6 +78,11 @@ export function orderRoutes(app: FastifyInstance, deps: OrderRoutesDeps): void {
       } catch (error) {
         log.warn({ err: (error as Error).message }, 'order store unavailable');
         return unavailable(reply, 'the order store is unreachable; try again');
+      }
+      if (result.kind === 'limited') {
+        const retryAfter = retryAfterSeconds(result.retryAfterMs);
+        log.info({ customerId: customer.customerId, retryAfter }, 'order refused: the customer is at its rate limit');
+        return sendProblem(reply.header('retry-after', String(retryAfter)), rateLimitedProblem(result.rate, retryAfter));
       }
       if (result.kind === 'idempotent') {
         const [storedHash, storedOrderId] = result.stored.split(':');

@@ -7,6 +7,7 @@ import { timed } from '../../../shared/redis/client';
 import { hashedKey, idKey, internalKey } from '../../../shared/redis/key-layout';
 import { RedisLibrary } from '../../../shared/redis/script';
 import type { Order } from '../domain/order-saga';
+import type { OrderRateLimit } from '../rate-limit';
 
 /** An event waiting in the outbox, with the trace context to publish it under. */
 export interface OutboxEntry {
@@ -17,9 +18,15 @@ export interface OutboxEntry {
 /** Orders and the outbox, one Redis library (shared/redis/script.ts). */
 export const ORDER_FUNCTIONS = new RedisLibrary('order');
 
-// KEYS: order, outbox hash, outbox due zset, deadlines zset, http idempotency key (or a placeholder).
+// KEYS: order, outbox hash, outbox due zset, deadlines zset, http idempotency key (or a placeholder), the
+//       customer's order count in the current window (or a placeholder).
 // ARGV: order json, orderId, deadline ms, outbox event id ('' for none), outbox entry json, now ms,
-//       idempotency value ('' for none), idempotency ttl ms, retention ms, traceparent ('' for none).
+//       idempotency value ('' for none), idempotency ttl ms, retention ms, traceparent ('' for none),
+//       orders per window ('0': no limit), window ms.
+// The limit is checked after the Idempotency-Key, so a retry of an accepted order answers as before and is not
+// counted, and in the same call as the create, so replicas sharing Redis cannot together let more through; a
+// refusal writes nothing. The count and its expiry are set together here: an INCR and a PEXPIRE sent apart could
+// leave a count without expiry (a crash between them), which would hold the customer off for good.
 const CREATE = ORDER_FUNCTIONS.define(
   'create',
   `
@@ -28,6 +35,20 @@ if ARGV[7] ~= '' then
   if prior then return {'IDEMPOTENT', prior} end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'EXISTS', ''} end
+local limit = tonumber(ARGV[11])
+if limit > 0 then
+  local placed = tonumber(redis.call('GET', KEYS[6]) or '0')
+  precondition(placed ~= nil, 'the order count is not a number')
+  if placed >= limit then
+    local left = redis.call('PTTL', KEYS[6])
+    -- A count without expiry (written by hand) would refuse for ever: it gets the window it lacks.
+    if left < 0 then
+      redis.call('PEXPIRE', KEYS[6], ARGV[12])
+      left = tonumber(ARGV[12])
+    end
+    return {'LIMITED', tostring(left)}
+  end
+end
 redis.call('HSET', KEYS[1], 'version', 1, 'data', ARGV[1])
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'traceparent', ARGV[10]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[9])
@@ -37,6 +58,7 @@ if ARGV[4] ~= '' then
 end
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
 if ARGV[7] ~= '' then redis.call('SET', KEYS[5], ARGV[7], 'PX', ARGV[8]) end
+if limit > 0 and redis.call('INCR', KEYS[6]) == 1 then redis.call('PEXPIRE', KEYS[6], ARGV[12]) end
 return {'CREATED', ''}`,
   ['hash', 'hash', 'zset', 'zset', 'string'],
 );
@@ -117,7 +139,17 @@ function parseOrder(orderId: string, data: string): Order {
   }
 }
 
-export type CreateResult = { kind: 'created' } | { kind: 'exists' } | { kind: 'idempotent'; stored: string };
+export type CreateResult =
+  | { kind: 'created' }
+  | { kind: 'exists' }
+  | { kind: 'idempotent'; stored: string }
+  /** The customer placed the most orders its window allows (`rate`, as enforced); the window closes in `retryAfterMs`. */
+  | { kind: 'limited'; retryAfterMs: number; rate: OrderRateLimit };
+
+/** A customer's orders counted against a limit (rate-limit.ts): the create refuses the one beyond it. */
+export interface CustomerLimit extends OrderRateLimit {
+  customerId: string;
+}
 
 /**
  * Orders in Redis, each with a version for compare-and-set, and the transactional outbox: a state change and the
@@ -144,6 +176,9 @@ export class OrderStore {
     deadlines: () => internalKey(this.prefix, 'order', 'deadlines'),
     parked: () => internalKey(this.prefix, 'order', 'parked'),
     idempotency: (key: string) => hashedKey(this.prefix, 'idem:http', key),
+    // A customer id is any printable ASCII (a token's subject): hashed, like an Idempotency-Key, into a structure
+    // of the service's own (`order:_rate:<sha256>`), which no order id can name and the ACL's `order:*` covers.
+    orderCount: (customerId: string) => hashedKey(this.prefix, internalKey('', 'order', 'rate'), customerId),
   };
 
   async create(
@@ -151,12 +186,20 @@ export class OrderStore {
     deadlineMs: number,
     outbox?: OutboxEntry,
     idempotency?: { key: string; value: string; ttlMs: number },
+    limit?: CustomerLimit,
   ): Promise<CreateResult> {
     const k = this.keys;
     const [kind, stored] = (await timed(this.metrics, 'order_create', () =>
       CREATE.run(
         this.redis,
-        [k.order(order.orderId), k.outbox(), k.outboxDue(), k.deadlines(), k.idempotency(idempotency?.key ?? '-')],
+        [
+          k.order(order.orderId),
+          k.outbox(),
+          k.outboxDue(),
+          k.deadlines(),
+          k.idempotency(idempotency?.key ?? '-'),
+          k.orderCount(limit?.customerId ?? '-'),
+        ],
         [
           JSON.stringify(order),
           order.orderId,
@@ -168,10 +211,15 @@ export class OrderStore {
           idempotency?.ttlMs ?? 0,
           this.retentionMs,
           outbox?.traceparent ?? '',
+          limit?.limit ?? 0,
+          limit?.windowMs ?? 0,
         ],
       ),
     )) as [string, string];
     if (kind === 'IDEMPOTENT') return { kind: 'idempotent', stored };
+    // Only a call with a limit can answer LIMITED (ARGV[11] > 0).
+    if (kind === 'LIMITED' && limit)
+      return { kind: 'limited', retryAfterMs: Number(stored), rate: { limit: limit.limit, windowMs: limit.windowMs } };
     return kind === 'EXISTS' ? { kind: 'exists' } : { kind: 'created' };
   }
 
