@@ -19,8 +19,17 @@ export class TopologyMissingError extends Error {
 export class MissingTopology {
   private readonly byOwner = new Map<string, readonly string[]>();
 
-  /** `owner` is the channel that looked (the publisher, a consumer, the watch): each reports what it needs. */
-  record(owner: string, missing: readonly string[]): void {
+  /**
+   * `owner` is the channel that looked (the publisher, a consumer, the watch): each reports what it needs. What it
+   * found `present` is cleared from the others' reports too: the newest look at a resource wins.
+   */
+  record(owner: string, missing: readonly string[], present: readonly string[] = []): void {
+    const found = new Set(present);
+    for (const [other, list] of this.byOwner)
+      this.byOwner.set(
+        other,
+        list.filter((r) => !found.has(r)),
+      );
     if (missing.length > 0) this.byOwner.set(owner, missing);
     else this.byOwner.delete(owner);
   }
@@ -32,7 +41,7 @@ export class MissingTopology {
 
 /** How a service looks at its topology: a channel of its own for the looks (a 404 closes it), and where to report. */
 export interface TopologyLook {
-  /** A fresh channel beside `channel`; without it the looks run on `channel` itself (the unit tests' fakes). */
+  /** A fresh channel beside `channel` for the looks; without it, everything is declared on `channel` (see below). */
   openChannel?(beside: Channel): Promise<Channel>;
   missing: MissingTopology;
 }
@@ -44,9 +53,26 @@ type Resource =
  * Looks at every exchange and queue `topology` needs and declares what is missing where permitted (a queue it
  * declares also gets its bindings; an existing one's bindings are the operator's). Throws
  * {@link TopologyMissingError} naming what is still missing; records it under `owner` either way.
+ *
+ * Without a channel of its own to look on (`look.openChannel`), a passive declare of what is missing would close
+ * `channel` itself (404): then it declares everything, as an owner of the topology does (a test's own vhost), and
+ * a refusal names what it could not declare.
  */
 export async function ensureTopology(channel: Channel, topology: Topology, look: TopologyLook | undefined, owner: string): Promise<void> {
-  const session = new LookSession(channel, look);
+  const missing = look?.openChannel
+    ? await lookAndDeclare(channel, topology, { missing: look.missing, openChannel: look.openChannel.bind(look) })
+    : await declareAll(channel, topology);
+  const looked = resourcesOf(topology, channel).map((r) => `${r.kind} ${r.name}`);
+  look?.missing.record(
+    owner,
+    missing,
+    looked.filter((r) => !missing.includes(r)),
+  );
+  if (missing.length > 0) throw new TopologyMissingError(missing);
+}
+
+async function lookAndDeclare(channel: Channel, topology: Topology, look: Required<TopologyLook>): Promise<string[]> {
+  const session = new LookSession(() => look.openChannel(channel));
   const missing: string[] = [];
   let refused = false;
   try {
@@ -59,8 +85,31 @@ export async function ensureTopology(channel: Channel, topology: Topology, look:
   } finally {
     await session.close();
   }
-  look?.missing.record(owner, missing);
-  if (missing.length > 0) throw new TopologyMissingError(missing);
+  return missing;
+}
+
+async function declareAll(channel: Channel, topology: Topology): Promise<string[]> {
+  const resources = resourcesOf(topology, channel);
+  for (const [i, resource] of resources.entries()) {
+    try {
+      await declare(channel, resource, topology.exchange);
+    } catch (error) {
+      if (!isAccessRefused(error)) throw error;
+      // The refusal closed the channel: this and everything after it stays undeclared.
+      return resources.slice(i).map((r) => `${r.kind} ${r.name}`);
+    }
+  }
+  return [];
+}
+
+async function declare(channel: Channel, resource: Resource, eventsExchange: string): Promise<void> {
+  if (resource.kind === 'exchange') await channel.assertExchange(resource.name, resource.type, { durable: true });
+  else {
+    const { name, options, bindings, failureBinding } = resource.declaration;
+    await channel.assertQueue(name, options);
+    for (const key of bindings) await channel.bindQueue(name, eventsExchange, key);
+    await channel.bindQueue(name, failureBinding.exchange, failureBinding.routingKey);
+  }
 }
 
 function resourcesOf(topology: Topology, channel: Channel): Resource[] {
@@ -80,15 +129,12 @@ function resourcesOf(topology: Topology, channel: Channel): Resource[] {
 const isNotFound = (error: unknown): boolean => /NOT[-_]FOUND|\b404\b/.test(String((error as Error)?.message));
 const isAccessRefused = (error: unknown): boolean => /ACCESS[-_]REFUSED|\b403\b/.test(String((error as Error)?.message));
 
-/** Passive declares and declarations on a channel that a refusal may close: reopened only after one. */
+/** Passive declares and declarations on channels of their own, which a refusal closes: reopened only after one. */
 class LookSession {
   private current?: Channel;
   private opened: Channel[] = [];
 
-  constructor(
-    private readonly beside: Channel,
-    private readonly look: TopologyLook | undefined,
-  ) {}
+  constructor(private readonly open: () => Promise<Channel>) {}
 
   async exists(resource: Resource): Promise<boolean> {
     const channel = await this.channel();
@@ -98,7 +144,7 @@ class LookSession {
       return true;
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      this.lost(channel);
+      this.current = undefined;
       return false;
     }
   }
@@ -107,17 +153,11 @@ class LookSession {
   async declare(resource: Resource, eventsExchange: string): Promise<boolean> {
     const channel = await this.channel();
     try {
-      if (resource.kind === 'exchange') await channel.assertExchange(resource.name, resource.type, { durable: true });
-      else {
-        const { name, options, bindings, failureBinding } = resource.declaration;
-        await channel.assertQueue(name, options);
-        for (const key of bindings) await channel.bindQueue(name, eventsExchange, key);
-        await channel.bindQueue(name, failureBinding.exchange, failureBinding.routingKey);
-      }
+      await declare(channel, resource, eventsExchange);
       return true;
     } catch (error) {
       if (!isAccessRefused(error)) throw error;
-      this.lost(channel);
+      this.current = undefined;
       return false;
     }
   }
@@ -128,16 +168,10 @@ class LookSession {
 
   private async channel(): Promise<Channel> {
     if (this.current) return this.current;
-    if (!this.look?.openChannel) return (this.current = this.beside);
-    const channel = await this.look.openChannel(this.beside);
+    const channel = await this.open();
     // A refusal closes it with an error event: expected here, and amqplib would throw an unheard one.
     channel.on('error', () => undefined);
     this.opened.push(channel);
     return (this.current = channel);
-  }
-
-  /** The broker closed the looking channel with its refusal: the next look opens another (not `beside`). */
-  private lost(channel: Channel): void {
-    if (channel !== this.beside) this.current = undefined;
   }
 }

@@ -56,7 +56,7 @@ describe('Consumer recovery (fake broker)', () => {
     assert.equal(consumer.healthy, true, 'still inside the deadline');
     await until('the deadline', () => !consumer.healthy, 2000);
     assert.equal(consumer.consuming, false);
-    assert.ok(amqp.wrappers.get('consumer:q')!.channel.calls.includes('checkExchange test.events'), 'it kept trying');
+    assert.ok(amqp.wrappers.get('consumer:q')!.channel.calls.includes('assertExchange test.events topic'), 'it kept trying');
     amqp.refuseConsume = undefined;
     await until('the recovery', () => consumer.consuming, 5000);
     assert.equal(consumer.healthy, true);

@@ -97,6 +97,10 @@ describe('topology check: a service only looks, and declares only where the brok
     assert.deepEqual(missing.list(), ['exchange ex']);
     missing.record('watch', []);
     assert.match(await metrics.registry.metrics(), /^warren_topology_missing\{kind="exchange",name="ex",service="t"\} 0$/m);
+    // A later look that finds a resource clears it from every owner's report, not only its own.
+    missing.record('watch', ['queue q', 'exchange ex']);
+    missing.record('consumer:q', [], ['queue q']);
+    assert.deepEqual(missing.list(), ['exchange ex']);
   });
 
   it('a consumer refused its topology does not consume, and consumes once the operator has declared it', async () => {
