@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
+import { declareTopology } from '../../shared/topology/declare-topology';
 import { http, orderRequest } from '../helpers/api';
 import { addVhostUser, createVhost, deleteVhost, rabbitmqctl } from '../helpers/broker';
 import { startTestFleet, type TestFleet } from '../helpers/fleet';
@@ -8,6 +9,7 @@ import { awaitFinal } from '../helpers/invariants';
 import { placeOrders } from '../helpers/traffic';
 import { waitFor } from '../helpers/wait';
 import { PAYMENT_QUEUE } from '../../workers/payment/service';
+import { SERVICE_DECLARATIONS } from '../../workers/registry';
 
 const DEADLINE_MS = 3000;
 
@@ -37,6 +39,12 @@ describe('consumer recovery: the broker takes a consumer away', function () {
       await connection.close().catch(() => undefined);
     }
   };
+  /** Closes the payment consumer's channel from the broker's side (see the channel-error test below). */
+  const closePaymentConsumerChannel = () =>
+    rabbitmqctl(
+      'eval',
+      `[rabbit_channel_common:do(proplists:get_value(channel_pid, C), {'basic.ack', 999999, false}) || C <- rabbit_amqqueue:consumers_all(<<"${vhost}">>), element(4, proplists:get_value(queue_name, C)) =:= <<"${PAYMENT_QUEUE}">>].`,
+    );
   const status = async (path: '/readyz' | '/healthz') => (await http('GET', `${fleet.urls.ops.payment}${path}`)).status;
   const recoveries = async () =>
     Number(
@@ -96,10 +104,7 @@ describe('consumer recovery: the broker takes a consumer away', function () {
     // client's would: it closes the channel with 406 PRECONDITION_FAILED, as for any channel-level error. The method
     // goes in the way the connection's reader hands it over (rabbit_channel_common:do/2, on 3.10 and 4.x alike;
     // 4.3 removed rabbit_channel:do/2).
-    const closed = await rabbitmqctl(
-      'eval',
-      `[rabbit_channel_common:do(proplists:get_value(channel_pid, C), {'basic.ack', 999999, false}) || C <- rabbit_amqqueue:consumers_all(<<"${vhost}">>), element(4, proplists:get_value(queue_name, C)) =:= <<"${PAYMENT_QUEUE}">>].`,
-    );
+    const closed = await closePaymentConsumerChannel();
     assert.match(closed, /\[ok\]/, 'exactly one consumer channel hit');
     await waitFor('a recovery', async () => (await recoveries()) === before + 1 || undefined, 10_000, 50);
     assert.equal(await paymentConsumers(), 1);
@@ -113,12 +118,11 @@ describe('consumer recovery: the broker takes a consumer away', function () {
     await orderEndsRight();
   });
 
-  it('answers /healthz 503 once it cannot recover within its deadline (permissions revoked), and recovers once they return', async () => {
+  it('answers /healthz 503 once it cannot recover within its deadline (read permission revoked), and recovers once it returns', async () => {
     assert.equal(await status('/healthz'), 200);
-    await rabbitmqctl('set_permissions', '-p', vhost, user, '', '', '');
-    const connection = await amqplib.connect(adminUrl);
-    await (await connection.createChannel()).deleteQueue(PAYMENT_QUEUE);
-    await connection.close();
+    // Its topology is all there, but it may no longer consume: a refusal a restart (new credentials) might mend.
+    await rabbitmqctl('set_permissions', '-p', vhost, user, '.*', '.*', '^$');
+    assert.match(await closePaymentConsumerChannel(), /\[ok\]/);
     const lostAt = Date.now();
     await waitFor('payment unready', async () => (await status('/readyz')) === 503 || undefined, 5000, 50);
     assert.equal(await status('/healthz'), 200, 'live while inside the deadline');
@@ -132,5 +136,38 @@ describe('consumer recovery: the broker takes a consumer away', function () {
       100,
     );
     assert.equal(await paymentConsumers(), 1);
+  });
+
+  it('with a user that may not configure, waits for the operator to declare a deleted queue: not ready naming it, still live', async () => {
+    // A service user as the definitions make it: no configure permission, so it cannot declare the queue again.
+    await rabbitmqctl('set_permissions', '-p', vhost, user, '^$', '.*', '.*');
+    const connection = await amqplib.connect(adminUrl);
+    await (await connection.createChannel()).deleteQueue(PAYMENT_QUEUE);
+    const deletedAt = Date.now();
+    await waitFor('payment unready', async () => (await status('/readyz')) === 503 || undefined, 5000, 50);
+    await new Promise((r) => setTimeout(r, DEADLINE_MS + 2000 - (Date.now() - deletedAt)));
+    assert.equal(await status('/healthz'), 200, 'past the deadline, still live: a restart would not declare the queue');
+    const ready = await http('GET', `${fleet.urls.ops.payment}/readyz`);
+    assert.equal(ready.body.checks.topology, false);
+    assert.ok((ready.body.details.topology.missing as string[]).includes(`queue ${PAYMENT_QUEUE}`), JSON.stringify(ready.body));
+    assert.match(
+      await (await fetch(`${fleet.urls.ops.payment}/metrics`)).text(),
+      /^warren_topology_missing\{kind="queue",name="warren\.payment"[^}]*\} 1$/m,
+    );
+    // The operator's step (as `npm run topology -- apply` does, with its own credentials).
+    const channel = await connection.createChannel();
+    const { config } = fleet;
+    const queues = SERVICE_DECLARATIONS.find((d) => d.name === 'payment')!.consumes;
+    await declareTopology(channel, {
+      exchange: config.eventsExchange,
+      queues,
+      retryDelaysMs: config.retryDelaysMs,
+      queueType: config.queueType,
+    });
+    await connection.close();
+    await waitFor('payment consuming again', async () => (await paymentConsumers()) === 1 || undefined, 10_000, 50);
+    await waitFor('payment ready', async () => (await status('/readyz')) === 200 || undefined, 5000, 50);
+    await rabbitmqctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
+    await orderEndsRight();
   });
 });
