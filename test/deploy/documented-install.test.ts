@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTokenVerifier } from '../../shared/auth/token-verifier';
 import type { ServiceDeclaration } from '../../shared/lifecycle/service';
 import { createLogger } from '../../shared/observability/logger';
 import { requireTokenKeys } from '../../shared/security/require-token-keys';
+import type { WarrenConfig } from '../../shared/config/config';
 import { loadFleetConfig, SERVICE_DECLARATIONS } from '../../workers/registry';
 import { compile, docBlock } from '../docs/doc-runner';
+import { mountedCredentials, secretKeyRefs } from './pod-credentials';
 import { byKind, helm, parseManifests, REPO, type Manifest } from './tools';
 
 const DOC = 'docs/deploy.md';
@@ -74,33 +76,54 @@ function secretFrom(create: string[]): { name: string; data: Record<string, stri
   return { name, data };
 }
 
-/** What each container would start with: its ConfigMap, its Secret keys, and the image's NODE_ENV. */
-function podEnvironments(manifests: Manifest[], secrets: Record<string, Record<string, string>>): Map<string, Record<string, string>> {
+/**
+ * What each container would start with: its ConfigMap, its own variables and the image's NODE_ENV, and its
+ * credentials as the kubelet would mount them: each projected Secret key written to a file under `dir` (as the
+ * Secret holds it, in the volume's mode), with `<NAME>_FILE` pointing there instead of the pod's mount path, so
+ * the services' own loader reads them (shared/config/secret-files.ts).
+ */
+function podEnvironments(
+  manifests: Manifest[],
+  secrets: Record<string, Record<string, string>>,
+  dir: string,
+): Map<string, Record<string, string>> {
   const envs = new Map<string, Record<string, string>>();
   for (const d of byKind(manifests, 'Deployment')) {
+    const service = d.metadata.labels!['app.kubernetes.io/component']!;
     const container = d.spec.template.spec.containers[0];
     const env: Record<string, string> = { NODE_ENV: 'production' };
     for (const source of container.envFrom ?? []) {
       const cm = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === source.configMapRef.name);
       Object.assign(env, cm?.data);
     }
-    for (const e of container.env ?? []) {
-      const ref = e.valueFrom?.secretKeyRef;
-      const value = ref ? secrets[ref.name]?.[ref.key] : e.value;
-      if (value !== undefined) env[e.name] = value;
-      else assert.ok(ref?.optional, `${d.metadata.name}: ${e.name} from a missing key ${ref?.name}/${ref?.key}`);
+    assert.deepEqual(secretKeyRefs(container), [], `${d.metadata.name}: a secret in the environment instead of a file`);
+    for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+    const mount = path.join(dir, service);
+    mkdirSync(mount);
+    for (const credential of mountedCredentials(d.spec.template.spec, container)) {
+      const file = path.join(mount, path.basename(credential.file));
+      const value = secrets[credential.secret]?.[credential.key];
+      // A missing key of an optional source leaves the file out: the pod starts, and the service names the variable.
+      if (value !== undefined) writeFileSync(file, value, { mode: credential.mode });
+      else
+        assert.ok(
+          credential.optional,
+          `${d.metadata.name}: ${credential.variable}_FILE from a missing key ${credential.secret}/${credential.key}`,
+        );
+      env[`${credential.variable}_FILE`] = file;
     }
-    envs.set(d.metadata.labels!['app.kubernetes.io/component']!, env);
+    envs.set(service, env);
   }
   return envs;
 }
 
 /** Everything a service checks before it serves: the configuration, the token keyring, the customer-token verifier. */
-async function startsWith(service: string, env: Record<string, string>): Promise<void> {
+async function startsWith(service: string, env: Record<string, string>): Promise<WarrenConfig> {
   const config = loadFleetConfig(env);
   const declaration: ServiceDeclaration = SERVICE_DECLARATIONS.find((s) => s.name === service)!;
   if ((declaration.secrets ?? []).includes('PAYMENT_TOKEN_KEYS')) requireTokenKeys(config, createLogger({ service, level: 'silent' }));
   if (declaration.api && config.auth.mode !== 'off') await createTokenVerifier(config.auth);
+  return config;
 }
 
 describe('deploy: every documented Helm install starts every service', function () {
@@ -122,14 +145,29 @@ describe('deploy: every documented Helm install starts every service', function 
         secrets[name] = data;
       }
       for (const s of byKind(manifests, 'Secret')) secrets[s.metadata.name] = s.stringData ?? {};
-      const envs = podEnvironments(manifests, secrets);
-      assert.deepEqual([...envs.keys()].sort(), SERVICE_DECLARATIONS.map((s) => s.name).sort());
-      for (const [service, env] of envs) await startsWith(service, env);
+      const dir = mkdtempSync(path.join(tmpdir(), 'warren-doc-mounts-'));
+      try {
+        const envs = podEnvironments(manifests, secrets, dir);
+        assert.deepEqual([...envs.keys()].sort(), SERVICE_DECLARATIONS.map((s) => s.name).sort());
+        for (const [service, env] of envs) {
+          const config = await startsWith(service, env);
+          // The URLs reached the service from the files, not from its localhost defaults.
+          assert.match(config.amqpUrl, new RegExp(`^amqp://warren-${service}:[^@]+@rabbitmq\\.shop\\.svc:5672/warren$`), service);
+          assert.match(config.redisUrl, /^redis:\/\/:[^@]+@redis\.shop\.svc:6379$/, service);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   }
 
   it('the check has teeth: without the price list the order service would not start', async () => {
     const env = { NODE_ENV: 'production', AUTH_MODE: 'off' };
     await assert.rejects(startsWith('order', env), /PRICE_LIST: required/);
+  });
+
+  it('the check reads the mounted files: a credential file that is not there stops start-up, naming its variable', async () => {
+    const env = { NODE_ENV: 'production', AUTH_MODE: 'off', PRICE_LIST: 'off', AMQP_URL_FILE: path.join(tmpdir(), 'warren-no-such-file') };
+    await assert.rejects(startsWith('inventory', env), /AMQP_URL_FILE: cannot read/);
   });
 });

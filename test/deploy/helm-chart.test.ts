@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { FILE_SECRET_VARIABLES } from '../../shared/config/secret-files';
 import { FLEET_CONFIG_VARIABLES, SERVICE_DECLARATIONS, SERVICE_NAMES } from '../../workers/registry';
 import { validateManifest } from './k8s-schemas';
+import { mountedCredentials, projectedKeys, secretKeyRefs } from './pod-credentials';
 import { byKind, CHART, helm, kindCounts, MINIMAL_VALUES, REPO, renderChart, selects, type Manifest } from './tools';
 
 const CHART_FILES = 'deploy/helm/warren/files';
@@ -14,6 +16,18 @@ const RENDERS: Record<string, string[]> = {
   'all features, KEDA, RabbitmqCluster': ['ci/all-features-keda-values.yaml'],
   'all features, HPA, external broker': ['ci/all-features-hpa-values.yaml'],
 };
+
+/** The pods the chart runs: each Deployment's and each Job's, with what runs them. */
+const podsOf = (manifests: readonly Manifest[]) =>
+  [...byKind(manifests, 'Deployment'), ...byKind(manifests, 'Job')].map((m) => ({
+    name: `${m.kind}/${m.metadata.name}`,
+    pod: m.spec.template.spec,
+    container: m.spec.template.spec.containers[0],
+  }));
+
+/** The Secret key each file variable of a container comes from: {AMQP_URL: 'order-amqp-url', ...}. */
+const credentialKeys = (pod: unknown, container: unknown) =>
+  Object.fromEntries(mountedCredentials(pod, container).map((c) => [c.variable, c.key]));
 
 const filesIn = (dir: string, pattern: RegExp): string[] => {
   try {
@@ -112,27 +126,55 @@ describe('deploy: Helm chart', function () {
         );
         for (const d of deployments)
           assert.equal(d.spec.replicas, minimum.get(d.metadata.name) ?? d.spec.replicas, `${d.metadata.name}: replicas vs autoscaler`);
-        // Every secretKeyRef names a key the chart's Secret (when it renders one) holds.
+        // Every mounted credential names a key the chart's Secret (when it renders one) holds.
         const secret = byKind(manifests, 'Secret').find((s) => s.metadata.name.endsWith('-credentials'));
         // The topology is the operator's: one Job per revision declares it with topology-amqp-url (warren-admin).
         const [job, ...more] = byKind(manifests, 'Job').filter((j) => j.metadata.labels?.['app.kubernetes.io/component'] === 'topology');
         assert.ok(job && more.length === 0, 'one topology Job');
         const container = job.spec.template.spec.containers[0];
         assert.deepEqual(container.command, ['node', 'dist/workers/topology.js', 'apply']);
-        assert.deepEqual(
-          container.env.map((e: { name: string; valueFrom: { secretKeyRef: { key: string } } }) => [e.name, e.valueFrom.secretKeyRef.key]),
-          [['AMQP_URL', 'topology-amqp-url']],
-        );
+        assert.deepEqual(credentialKeys(job.spec.template.spec, container), { AMQP_URL: 'topology-amqp-url' });
         if (secret) assert.match(secret.stringData?.['topology-amqp-url'] ?? '', /^amqps?:\/\/warren-admin:/);
-        for (const d of deployments) {
-          for (const env of d.spec.template.spec.containers[0].env ?? []) {
-            const ref = env.valueFrom?.secretKeyRef;
-            if (ref && secret) assert.ok(secret.stringData?.[ref.key], `Secret has no ${ref.key}`);
+        for (const { name: pod, pod: spec, container: c } of podsOf(manifests)) {
+          for (const credential of mountedCredentials(spec, c)) {
+            if (secret?.metadata.name !== credential.secret) continue;
+            assert.ok(secret.stringData?.[credential.key], `${pod}: the Secret has no ${credential.key} for ${credential.variable}_FILE`);
           }
         }
         for (const sm of byKind(manifests, 'ServiceMonitor').filter((s) => s.spec.endpoints[0].port === 'ops')) {
           const targets = byKind(manifests, 'Service').filter((s) => selects(sm.spec.selector.matchLabels, s.metadata.labels));
           assert.equal(targets.length, SERVICE_NAMES.length, 'ServiceMonitor must select every ops Service');
+        }
+      });
+
+      it("mounts each pod's credentials as read-only files only its non-root user reads (0440, fsGroup), no Secret in env", () => {
+        const manifests = rendered[name] ?? [];
+        const expected = (pod: string): Record<string, string> => {
+          if (pod.includes('-topology-')) return { AMQP_URL: 'topology-amqp-url' };
+          if (pod.endsWith('-redis-functions')) return { REDIS_URL: 'redis-url' };
+          const service = SERVICE_DECLARATIONS.find((s) => pod === `Deployment/warren-${s.name}`)!;
+          const redisKey = manifests.some((m) => m.stringData?.['order-redis-url']) ? `${service.name}-redis-url` : 'redis-url';
+          const own = (service.secrets ?? []).filter((v) => v !== 'AUTH_JWT_SECRET').map((v) => [v, v.toLowerCase().replace(/_/g, '-')]);
+          return { AMQP_URL: `${service.name}-amqp-url`, REDIS_URL: redisKey, ...Object.fromEntries(own) };
+        };
+        const pods = podsOf(manifests);
+        assert.ok(pods.length > SERVICE_NAMES.length, 'the services and the topology Job');
+        for (const { name: pod, pod: spec, container } of pods) {
+          assert.deepEqual(secretKeyRefs(container), [], `${pod}: secrets as environment variables`);
+          const credentials = mountedCredentials(spec, container);
+          assert.deepEqual(Object.fromEntries(credentials.map((c) => [c.variable, c.key])), expected(pod), `${pod}: its keys, no other`);
+          // Only what the pod reads is projected: no other key of the Secret lands in its filesystem.
+          assert.deepEqual(projectedKeys(spec).sort(), credentials.map((c) => `${c.secret}/${c.key}`).sort(), `${pod}: projected keys`);
+          for (const c of credentials) {
+            const what = `${pod} ${c.variable}_FILE`;
+            assert.equal(c.readOnly, true, `${what}: mounted read-only`);
+            // Owned by root, group fsGroup: the app (runAsUser, non-root, in fsGroup) reads it; nobody writes it.
+            assert.equal(c.mode, 0o440, `${what}: mode ${c.mode.toString(8)}`);
+            assert.ok(Number.isInteger(spec.securityContext.fsGroup) && spec.securityContext.fsGroup > 0, `${what}: fsGroup`);
+            assert.ok(spec.securityContext.runAsNonRoot && spec.securityContext.runAsUser > 0, `${what}: non-root`);
+            // As the secretKeyRefs were: a URL is required to start, a service's declared secret is optional.
+            assert.equal(c.optional, !['AMQP_URL', 'REDIS_URL'].includes(c.variable), `${what}: optional`);
+          }
         }
       });
 
@@ -143,7 +185,13 @@ describe('deploy: Helm chart', function () {
           // Every declared secret but the development identity's, which the image (and so the chart) refuses.
           const secrets = ((service as { secrets?: readonly string[] } | undefined)?.secrets ?? []).filter((s) => s !== 'AUTH_JWT_SECRET');
           const container = d.spec.template.spec.containers[0];
-          const names = new Set<string>((container.env ?? []).map((e: { name: string }) => e.name));
+          // A credential is a file: its variable is set as <NAME>_FILE (shared/config/secret-files.ts), never directly.
+          const files = new Map(mountedCredentials(d.spec.template.spec, container).map((c) => [`${c.variable}_FILE`, c.variable]));
+          const names = new Set<string>((container.env ?? []).map((e: { name: string }) => files.get(e.name) ?? e.name));
+          for (const variable of FILE_SECRET_VARIABLES) {
+            const direct = (container.env ?? []).some((e: { name: string }) => e.name === variable);
+            assert.ok(!direct, `${d.metadata.name}: ${variable} is an environment variable, not a file`);
+          }
           for (const source of container.envFrom ?? []) {
             const cm = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === source.configMapRef?.name);
             assert.ok(cm, `${d.metadata.name}: envFrom ConfigMap ${source.configMapRef?.name} not rendered`);
@@ -177,18 +225,19 @@ describe('deploy: Helm chart', function () {
       const mount = container.volumeMounts.find((m: any) => m.name === 'tls');
       assert.deepEqual([mount?.mountPath, mount?.readOnly], ['/etc/warren/tls', true], `${service}: TLS mount`);
       assert.equal(pod.volumes.find((v: any) => v.name === 'tls')?.secret?.secretName, 'warren-tls');
-      const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.valueFrom?.secretKeyRef?.key]));
+      const env = credentialKeys(pod, container);
       assert.equal(env['REDIS_URL'], `${service}-redis-url`, `${service}: its own Redis user`);
       assert.equal(env['PAYMENT_TOKEN_KEYS'], ['order', 'payment'].includes(service) ? 'payment-token-keys' : undefined, service);
     }
-    const defaults = rendered['defaults'] ?? [];
+    const defaults = rendered['defaults and the settings the image requires'] ?? [];
+    assert.equal(byKind(defaults, 'Deployment').length, SERVICE_NAMES.length);
     for (const d of byKind(defaults, 'Deployment')) {
       assert.equal(
         d.spec.template.spec.volumes.find((v: any) => v.name === 'tls'),
         undefined,
         'TLS off by default',
       );
-      assert.equal(d.spec.template.spec.containers[0].env.find((e: any) => e.name === 'REDIS_URL').valueFrom.secretKeyRef.key, 'redis-url');
+      assert.equal(credentialKeys(d.spec.template.spec, d.spec.template.spec.containers[0])['REDIS_URL'], 'redis-url');
     }
   });
 

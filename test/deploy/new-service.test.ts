@@ -13,6 +13,7 @@ import { SERVICE_DECLARATIONS } from '../../workers/registry';
 import { fleetPorts, startOrder } from '../helpers/fleet-ports';
 import { shipping } from './fixtures/shipping-service';
 import { validateManifest } from './k8s-schemas';
+import { mountedCredentials } from './pod-credentials';
 import { byKind, helm, MINIMAL_VALUES, OPERATOR_CRDS, parseManifests, REPO, type Manifest } from './tools';
 
 const run = promisify(execFile);
@@ -115,7 +116,8 @@ describe('deploy: a fourth service is one declaration', function () {
       container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]),
       [['ops', 9104]],
     );
-    assert.equal(container.env.find((e: { name: string }) => e.name === 'AMQP_URL').valueFrom.secretKeyRef.key, 'shipping-amqp-url');
+    const credentials = mountedCredentials(deployment.spec.template.spec, container);
+    assert.equal(credentials.find((c) => c.variable === 'AMQP_URL')?.key, 'shipping-amqp-url');
     assert.deepEqual(
       mine('Service').map((s) => s.metadata.name),
       ['warren-shipping-ops'],

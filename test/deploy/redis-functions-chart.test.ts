@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mountedCredentials, secretKeyRefs } from './pod-credentials';
 import { byKind, renderChart } from './tools';
 
 /**
@@ -15,10 +16,12 @@ describe('Helm chart: the redis-functions hook', function () {
     assert.equal(job.metadata.annotations?.['helm.sh/hook'], 'pre-install,pre-upgrade');
     const container = job.spec.template.spec.containers[0];
     assert.deepEqual(container.command, ['node', 'dist/workers/redis-functions.js', 'load']);
-    const url = container.env.find((e: { name: string }) => e.name === 'REDIS_URL').valueFrom.secretKeyRef;
-    assert.equal(url.key, 'redis-url');
+    // The operator's URL as a file, like the services' credentials: REDIS_URL_FILE, no secret in the environment.
+    assert.deepEqual(secretKeyRefs(container), []);
+    const [url, ...others] = mountedCredentials(job.spec.template.spec, container);
+    assert.deepEqual([url?.variable, url?.key, url?.mode, url?.readOnly, others.length], ['REDIS_URL', 'redis-url', 0o440, true, 0]);
     // The chart-made Secret does not exist yet when pre-install hooks run: the URL comes in a hook Secret before the Job.
-    const secret = byKind(perService, 'Secret').find((s) => s.metadata.name === url.name);
+    const secret = byKind(perService, 'Secret').find((s) => s.metadata.name === url!.secret);
     assert.equal(secret?.metadata.annotations?.['helm.sh/hook-weight'], '-10');
     assert.equal(job.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem, true);
 

@@ -226,6 +226,60 @@ install naming the key. The Secret list is asked first: it is empty only where n
 {{- printf "amqp://%s:%s@%s.%s.svc:5672/warren" .svc.user (urlquery $pw) (include "warren.rabbitmqName" .root) .root.Release.Namespace -}}
 {{- end -}}
 
+{{/*
+Where a pod finds its credentials: files of a projected volume of the credentials Secret, each named by a
+<NAME>_FILE variable (shared/config/secret-files.ts), never an environment variable, which anything that may read
+the process's environment reads too (/proc/<pid>/environ, a crash report, `kubectl get pod -o yaml` of a
+secretKeyRef's name).
+*/}}
+{{- define "warren.credentialsDir" -}}/etc/warren/credentials{{- end -}}
+
+{{/*
+The Secret's keys a pod needs, and no other, as the volume "credentials". Call with (dict "secret" NAME "files"
+(dict VARIABLE key ...) "optionalFiles" (dict VARIABLE key ...)); each file is named after its variable (AMQP_URL:
+amqp-url). A missing optional key leaves its file out: the pod still starts and the service names the <NAME>_FILE
+it cannot read, where an optional secretKeyRef left the variable unset.
+Files are owned by root, group the pod's fsGroup, mode 0440: the app user (runAsUser, in fsGroup) reads them,
+others (no other user runs in the pod) do not, and nothing in the container can change them (read-only volume).
+*/}}
+{{- define "warren.credentialsVolume" -}}
+- name: credentials
+  projected:
+    # 288 is 0o440, written in decimal: a leading 0 is octal in YAML 1.1 and decimal in 1.2.
+    defaultMode: 288
+    sources:
+      - secret:
+          name: {{ .secret }}
+          items:
+            {{- range $variable, $key := .files }}
+            - { key: {{ $key }}, path: {{ $variable | lower | replace "_" "-" }} }
+            {{- end }}
+      {{- with .optionalFiles }}
+      - secret:
+          name: {{ $.secret }}
+          optional: true
+          items:
+            {{- range $variable, $key := . }}
+            - { key: {{ $key }}, path: {{ $variable | lower | replace "_" "-" }} }
+            {{- end }}
+      {{- end }}
+{{- end -}}
+
+{{/* The mount of the "credentials" volume, read-only. */}}
+{{- define "warren.credentialsMount" -}}
+- name: credentials
+  mountPath: {{ include "warren.credentialsDir" . }}
+  readOnly: true
+{{- end -}}
+
+{{/* <NAME>_FILE for each file of warren.credentialsVolume; call with the same dict. */}}
+{{- define "warren.credentialsEnv" -}}
+{{- range $variable, $_ := merge (dict) .files (default dict .optionalFiles) }}
+- name: {{ $variable }}_FILE
+  value: {{ include "warren.credentialsDir" $ }}/{{ $variable | lower | replace "_" "-" }}
+{{- end }}
+{{- end -}}
+
 {{/* An optional resource whose CRD the cluster lacks fails here, naming the CRD and the value that turns it off. */}}
 {{- define "warren.validateCrds" -}}
 {{- if .Values.checkCrds -}}
