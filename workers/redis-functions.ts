@@ -1,7 +1,7 @@
 import { exitWith } from '../shared/cli/exit-code';
 import type { CliIo } from '../shared/cli/dlq';
 import { CLAIM_FUNCTIONS } from '../shared/idempotency/claims';
-import { runRedisFunctionsCli, type RedisFunctionsCliContext } from '../shared/redis/functions-cli';
+import { runRedisFunctionsCli, type RedisFunctionsCliContext } from '../shared/cli/redis-functions';
 import type { RedisLibrary } from '../shared/redis/script';
 import { STOCK_FUNCTIONS } from './inventory/store/stock-store';
 import { ORDER_FUNCTIONS } from './order/store/order-store';

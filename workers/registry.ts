@@ -1,5 +1,5 @@
 import { configVariables, loadConfig, type WarrenConfig } from '../shared/config/config';
-import type { ServiceDeclaration } from '../shared/lifecycle/service';
+import type { ServiceDeclaration } from '../shared/lifecycle/declaration';
 import { inventory } from './inventory/service';
 import { order } from './order/service';
 import { payment } from './payment/service';

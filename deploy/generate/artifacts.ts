@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIG_VARIABLES } from '../../shared/config/config';
-import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { brokerDefinitions } from './broker-definitions';
 import { chartServices, valuesSchema } from './chart-files';
 import { dockerfile, healthcheck } from './image-files';

@@ -1,4 +1,4 @@
-import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { failuresExchangeName } from '../../shared/messaging/topology';
 
 /** The broker side of the fleet: the vhost and exchange the definitions grant on. */

@@ -1,4 +1,4 @@
-import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 
 /** The line after a `# generated:` (or `// generated:`) marker is rewritten; the rest of the file is hand-written. */
 function replaceMarkedLine(text: string, marker: string, line: string, file: string): string {

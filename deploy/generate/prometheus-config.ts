@@ -1,4 +1,4 @@
-import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 
 /** deploy/prometheus/prometheus.yml: compose's Prometheus, one DNS target per service at its declared ops port. */
 export function prometheusConfig(services: readonly ServiceDeclaration[]): string {

@@ -1,4 +1,4 @@
-import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 
 /** The Redis user of a service (`warren-order`), and the variable holding its password (`REDIS_ORDER_PASSWORD`). */
 export const redisUser = (name: string): string => `warren-${name}`;

@@ -1,6 +1,4 @@
 import { cleanEnv, str } from 'envalid';
-import type { ServiceDeclaration } from '../lifecycle/service';
-import type { KillSwitchSettings } from '../messaging/kill-switch';
 import { parsePriceList, type PriceList } from '../money/price-list';
 import { AUTH_VARIABLES, isProduction, readAuthConfig, type AuthConfig } from './auth-config';
 import { ConfigError } from './config-error';
@@ -14,7 +12,21 @@ import { amqpUrlList, delayList, hostPortList, nonNegativeInt, positiveInt, rati
 export type QueueType = 'quorum' | 'classic';
 
 /** What config needs of a service: the variables of its ports, from its declaration. */
-export type ServicePorts = Pick<ServiceDeclaration, 'name' | 'ops' | 'api'>;
+export interface ServicePorts {
+  name: string;
+  ops: { env: string; default: number };
+  api?: { env: string; default: number };
+}
+
+/** A consumer's kill switch (shared/messaging/kill-switch.ts): from `KILL_SWITCH_*`, or a queue's declaration. */
+export interface KillSwitchSettings {
+  /** Consecutive transient failures that pause the consumer; 0 turns the switch off. @defaultValue 0 */
+  threshold: number;
+  /** The failures must all fall within this window. @defaultValue 60000 */
+  windowMs: number;
+  /** How long a pause lasts before a single delivery probes the downstream. @defaultValue 15000 */
+  cooldownMs: number;
+}
 
 export { ConfigError };
 

@@ -1,5 +1,5 @@
 import type { CatalogEntry } from '../events/catalog';
-import type { ServiceDeclaration } from '../lifecycle/service';
+import type { ServiceDeclaration } from '../lifecycle/declaration';
 import { failureChannels, routingKeyChannels, type BrokerSettings } from './broker-channels';
 import { eventMessages, eventSchemas, eventVersions, ORDER_CORRELATION } from './event-messages';
 import { failureMessages } from './failure-messages';

@@ -1,4 +1,4 @@
-import type { ServiceDeclaration } from '../lifecycle/service';
+import type { ServiceDeclaration } from '../lifecycle/declaration';
 import {
   DEAD_LETTER_ROUTING_KEY,
   deadLetterQueueName,

@@ -1,4 +1,4 @@
-import type { ServiceDeclaration } from '../lifecycle/service';
+import type { ServiceDeclaration } from '../lifecycle/declaration';
 import { deadLetterId, retryCopyId } from './broker-channels';
 import { messageId, type EventVersion } from './event-messages';
 import { headersRef } from './message-headers';

@@ -1,4 +1,4 @@
-import type { ServiceDeclaration } from '../lifecycle/service';
+import type { ServiceDeclaration } from '../lifecycle/declaration';
 import { deadLetterQueueName, retryQueueName } from '../messaging/topology';
 import { deadLetterId, retryCopyId, type BrokerSettings } from './broker-channels';
 import { messageId, type EventVersion } from './event-messages';

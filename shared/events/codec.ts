@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { TSchema } from '@sinclair/typebox';
-import { SchemaViolationError, UnknownEventError } from '../messaging/errors';
+import { SchemaViolationError, UnknownEventError } from '../errors/errors';
 import { EVENT_CATALOG, isEventType, type AnyEvent, type CatalogEntry, type EventOf, type EventType, type PayloadOf } from './catalog';
 
 // `fast` date-time: one regular expression per value instead of a parse and a calendar check (a profile of the

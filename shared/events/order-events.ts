@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { PermanentError } from '../messaging/errors';
+import { PermanentError } from '../errors/errors';
 import { SEALED_TOKEN_PATTERN } from '../security/sealed-token';
 import { Currency, CustomerId, eventSchema, LineItems, Money, OrderId, Timestamp } from './common';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { DeferredError } from '../messaging/errors';
+import { DeferredError } from '../errors/errors';
 import { RedisLibrary } from '../redis/script';
 
 /** Another worker holds the event's claim: the delivery waits for the claim to end, unspent (retry-policy.ts). */

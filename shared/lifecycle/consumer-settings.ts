@@ -1,6 +1,6 @@
 import { ConfigError, type WarrenConfig } from '../config/config';
 import type { KillSwitchSettings } from '../messaging/kill-switch';
-import type { ConsumedQueue } from './service';
+import type { ConsumedQueue } from './declaration';
 
 /** What a queue's consumer runs with: the service-wide settings, overridden by its declaration where it says so. */
 export interface ConsumerSettings {

@@ -25,7 +25,7 @@ import { createRedis } from '../redis/client';
 import { internalKey } from '../redis/key-layout';
 import { WriteProbe } from '../redis/write-probe';
 import { consumerSettings } from './consumer-settings';
-import type { ConsumedQueue } from './service';
+import type { ConsumedQueue } from './declaration';
 
 export interface RuntimeOptions {
   service: string;

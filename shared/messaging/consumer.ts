@@ -17,7 +17,7 @@ import {
   UnexpectedRouteError,
   UnknownEventError,
   UnsupportedContentTypeError,
-} from './errors';
+} from '../errors/errors';
 import { KillSwitch, type DeliveryOutcome, type KillSwitchSettings } from './kill-switch';
 import type { Publisher } from './publisher';
 import { attemptOf, routeFailure } from './route-failure';

@@ -1,14 +1,7 @@
+import type { KillSwitchSettings } from '../config/config';
 import type { Logger } from '../observability/logger';
 
-/** Settings of a consumer's kill switch. */
-export interface KillSwitchSettings {
-  /** Consecutive transient failures that pause the consumer; 0 turns the switch off. @defaultValue 0 */
-  threshold: number;
-  /** The failures must all fall within this window. @defaultValue 60000 */
-  windowMs: number;
-  /** How long a pause lasts before a single delivery probes the downstream. @defaultValue 15000 */
-  cooldownMs: number;
-}
+export type { KillSwitchSettings };
 
 /** What a delivery's processing came to, as the kill switch counts it. */
 /** `deferred`: the work waits for another worker's claim; no sign of a failing downstream, so never counted. */

@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger';
 import { eventTypeLabel, labelled, type Metrics } from '../observability/metrics';
 import { tracer } from '../observability/tracing';
 import { tracePublish } from '../observability/tracing-messaging';
-import { PublishError } from './errors';
+import { PublishError } from '../errors/errors';
 import { recoveryDelayMs } from './recovery-backoff';
 import type { Topology } from './topology';
 import { ensureTopology, type TopologyLook } from './topology-check';

@@ -1,4 +1,4 @@
-import { DeferredError, errorClass, errorMessage, isPermanent } from './errors';
+import { DeferredError, errorClass, errorMessage, isPermanent } from '../errors/errors';
 
 export type FailureAction =
   | { kind: 'retry'; delayMs: number; nextAttempt: number; deferred?: true }

@@ -4,7 +4,7 @@ import type { AnyEvent } from '../events/catalog';
 import type { Logger } from '../observability/logger';
 import { eventTypeLabel, labelled, type Metrics } from '../observability/metrics';
 import type { AckBatcher } from './ack-batcher';
-import { MessageTooLargeError } from './errors';
+import { MessageTooLargeError } from '../errors/errors';
 import type { Publisher } from './publisher';
 import { BROKER_HEADERS, decideFailure, describeFailure, H } from './retry-policy';
 import { DEAD_LETTER_ROUTING_KEY, failuresExchangeName, retryRoutingKey, type Topology } from './topology';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isId } from '../events/common';
-import { PermanentError } from '../messaging/errors';
+import { PermanentError } from '../errors/errors';
 
 /** An id that breaks the id rule reached a key builder: refused, never written (a schema missed it). */
 export class InvalidIdError extends PermanentError {

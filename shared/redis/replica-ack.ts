@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { TransientError } from '../messaging/errors';
+import { TransientError } from '../errors/errors';
 
 /** A write that no replica acknowledged in time: it may not survive a failover, so the work is retried. */
 export class ReplicaAckTimeoutError extends TransientError {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { PermanentError, TransientError } from '../messaging/errors';
+import { PermanentError, TransientError } from '../errors/errors';
 import { awaitReplicaAck, needsReplicaAck } from './replica-ack';
 
 /** A Redis key's type, as `TYPE` answers it. */

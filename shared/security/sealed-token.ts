@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { PermanentError } from '../messaging/errors';
+import { PermanentError } from '../errors/errors';
 import type { TokenKeyring } from './token-keys';
 
 /**

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Parser, type AsyncAPIDocumentInterface } from '@asyncapi/parser';
 import YAML from 'yaml';
 import { EVENT_CATALOG, type CatalogEntry } from '../../shared/events/catalog';
-import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { H } from '../../shared/messaging/retry-policy';
 import { deadLetterQueueName, retryQueueName } from '../../shared/messaging/topology';
 import { REPO, renderContracts } from '../../workers/contracts';

@@ -1,4 +1,4 @@
-import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { SERVICE_DECLARATIONS } from '../../workers/registry';
 import { freePort } from './ports';
 

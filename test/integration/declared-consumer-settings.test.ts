@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createEvent } from '../../shared/events/codec';
 import { Runtime } from '../../shared/lifecycle/runtime';
-import type { ConsumedQueue } from '../../shared/lifecycle/service';
-import { TransientError } from '../../shared/messaging/errors';
+import type { ConsumedQueue } from '../../shared/lifecycle/declaration';
+import { TransientError } from '../../shared/errors/errors';
 import { loadFleetConfig } from '../../workers/registry';
 import { createVhost, deleteVhost, rabbitmqctl, REDIS_URL, uniqueName } from '../helpers/broker';
 import { LogCapture } from '../helpers/log-capture';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { AnyEvent } from '../../shared/events/catalog';
-import { PublishError } from '../../shared/messaging/errors';
+import { PublishError } from '../../shared/errors/errors';
 import type { Publisher } from '../../shared/messaging/publisher';
 import { http, orderRequest } from '../helpers/api';
 import { uniqueName } from '../helpers/broker';

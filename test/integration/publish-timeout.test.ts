@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { connect } from '../../shared/messaging/connection';
-import { PublishError } from '../../shared/messaging/errors';
+import { PublishError } from '../../shared/errors/errors';
 import { Publisher } from '../../shared/messaging/publisher';
 import type { Topology } from '../../shared/messaging/topology';
 import { createLogger } from '../../shared/observability/logger';

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import { DEFAULT_PUBLISH_BUFFER_BYTES } from '../../shared/config/config';
 import { connect } from '../../shared/messaging/connection';
-import { PublishError } from '../../shared/messaging/errors';
+import { PublishError } from '../../shared/errors/errors';
 import { Publisher } from '../../shared/messaging/publisher';
 import type { Topology } from '../../shared/messaging/topology';
 import { createLogger } from '../../shared/observability/logger';

@@ -3,7 +3,7 @@ import type { MessageProperties } from 'amqplib';
 import type { AnyEvent } from '../../shared/events/catalog';
 import { createEvent } from '../../shared/events/codec';
 import type { MessageContext } from '../../shared/messaging/context';
-import { DeferredError, PermanentError, TransientError } from '../../shared/messaging/errors';
+import { DeferredError, PermanentError, TransientError } from '../../shared/errors/errors';
 import { RECOVERY_FIRST_DELAY_MS } from '../../shared/messaging/recovery-backoff';
 import { H } from '../../shared/messaging/retry-policy';
 import { parseTraceparent } from '../../shared/observability/trace';

@@ -4,7 +4,7 @@ import { describedOnly } from '../../shared/contracts/described-only';
 import { localServer, mergeOpsDocuments } from '../../shared/contracts/openapi-documents';
 import { EVENT_CATALOG } from '../../shared/events/catalog';
 import { withSharedProblems } from '../../shared/http/openapi';
-import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 
 const shipping: ServiceDeclaration = {
   name: 'shipping',

@@ -4,7 +4,7 @@ import type { Message } from 'amqplib';
 import { describeDeadLetter } from '../../shared/dlq/dead-letter-info';
 import { redactBody } from '../../shared/dlq/redact';
 import { planReplay } from '../../shared/dlq/replay-plan';
-import { PermanentError } from '../../shared/messaging/errors';
+import { PermanentError } from '../../shared/errors/errors';
 import { H } from '../../shared/messaging/retry-policy';
 import { DEAD_LETTER_BODY_PREFIX_BYTES, TRUNCATED_BODY_HEADERS } from '../../shared/messaging/route-failure';
 import { assertBrokersSawNoViolation, headersOf, startConsumer } from './fakes/consumer-harness';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { EVENT_CATALOG, EVENT_TYPES, routingKeyOf, type EventType } from '../../shared/events/catalog';
 import { createEvent, decodeEvent, fieldOf } from '../../shared/events/codec';
-import { SchemaViolationError, UnknownEventError } from '../../shared/messaging/errors';
+import { SchemaViolationError, UnknownEventError } from '../../shared/errors/errors';
 import { sealToken } from '../../shared/security/sealed-token';
 import { DEV_TOKEN_KEYRING } from '../../shared/security/token-keys';
 

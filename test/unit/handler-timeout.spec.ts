@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { compose, type Middleware } from '../../shared/messaging/context';
-import { PermanentError, TransientError } from '../../shared/messaging/errors';
+import { PermanentError, TransientError } from '../../shared/errors/errors';
 import { H } from '../../shared/messaging/retry-policy';
 import { HandlerTimeoutError, timeoutMiddleware } from '../../shared/messaging/middleware/timeout';
 import { assertBrokersSawNoViolation, eventProps, FROM_RETRY_TIER, headersOf, startConsumer, TIERS } from './fakes/consumer-harness';

@@ -10,7 +10,7 @@ import { decodeEvent, derivedEventId } from '../../shared/events/codec';
 import { ID_MAX_LENGTH, isId } from '../../shared/events/common';
 import { upcastOrderPlacedV1 } from '../../shared/events/order-events';
 import { assertOutcomesPublishable } from '../../shared/events/outcome-check';
-import { SchemaViolationError, TransientError } from '../../shared/messaging/errors';
+import { SchemaViolationError, TransientError } from '../../shared/errors/errors';
 import { eventTypeLabel } from '../../shared/observability/metrics';
 import { hashedKey, idKey, internalKey, InvalidIdError } from '../../shared/redis/key-layout';
 import { applyToOrder, newOrder, type Order, type SagaInput } from '../../workers/order/domain/order-saga';

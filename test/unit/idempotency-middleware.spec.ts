@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { ClaimHeldError, ClaimStore } from '../../shared/idempotency/claims';
 import type { AnyEvent } from '../../shared/events/catalog';
 import { compose, type EventHandler, type Middleware } from '../../shared/messaging/context';
-import { TransientError } from '../../shared/messaging/errors';
+import { TransientError } from '../../shared/errors/errors';
 import { H } from '../../shared/messaging/retry-policy';
 import { claimIdOf, idempotencyMiddleware } from '../../shared/messaging/middleware/idempotency';
 import { assertBrokersSawNoViolation, eventProps, headersOf, startConsumer, TIERS } from './fakes/consumer-harness';

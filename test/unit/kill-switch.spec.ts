@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DeferredError, SchemaViolationError, TransientError } from '../../shared/messaging/errors';
+import { DeferredError, SchemaViolationError, TransientError } from '../../shared/errors/errors';
 import { KillSwitch, type DeliveryOutcome } from '../../shared/messaging/kill-switch';
 import { assertBrokersSawNoViolation, eventProps, startConsumer } from './fakes/consumer-harness';
 import { body, paymentDeclined, quietLog, sleep, until, valueOf } from './fakes/fixtures';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { AnyEvent } from '../../shared/events/catalog';
 import { compose, type EventHandler, type MessageContext, type Middleware } from '../../shared/messaging/context';
-import { TransientError } from '../../shared/messaging/errors';
+import { TransientError } from '../../shared/errors/errors';
 import { loggingMiddleware } from '../../shared/messaging/middleware/logging';
 import { metricsMiddleware } from '../../shared/messaging/middleware/metrics';
 import type { Logger } from '../../shared/observability/logger';

@@ -4,8 +4,8 @@ import pino from 'pino';
 import { ConfigError, loadConfig } from '../../shared/config/config';
 import { createEvent, decodeEvent } from '../../shared/events/codec';
 import { ClearPaymentTokenError } from '../../shared/events/order-events';
-import { errorClass, SchemaViolationError } from '../../shared/messaging/errors';
-import { requireTokenKeys } from '../../shared/security/require-token-keys';
+import { errorClass, SchemaViolationError } from '../../shared/errors/errors';
+import { requireTokenKeys } from '../../shared/lifecycle/require-token-keys';
 import { openToken, sealToken, SealedTokenError } from '../../shared/security/sealed-token';
 import { DEV_TOKEN_KEYRING, keyring } from '../../shared/security/token-keys';
 

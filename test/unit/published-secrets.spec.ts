@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { ConfigError } from '../../shared/config/config';
 import { createLogger } from '../../shared/observability/logger';
-import { requireTokenKeys } from '../../shared/security/require-token-keys';
+import { requireTokenKeys } from '../../shared/lifecycle/require-token-keys';
 import { loadFleetConfig } from '../../workers/registry';
 
 const PRODUCTION = { NODE_ENV: 'production', AUTH_MODE: 'off', PRICE_LIST: 'off' };

@@ -12,7 +12,7 @@ import {
   TransientError,
   UnknownEventError,
   UnsupportedContentTypeError,
-} from '../../shared/messaging/errors';
+} from '../../shared/errors/errors';
 import { decideFailure, describeFailure } from '../../shared/messaging/retry-policy';
 
 describe('retry policy', () => {

@@ -1,7 +1,7 @@
 import { createHttpServer } from '../../shared/http/server';
 import { createTokenVerifier } from '../../shared/auth/token-verifier';
 import type { ServiceDefinition } from '../../shared/lifecycle/service';
-import { requireTokenKeys } from '../../shared/security/require-token-keys';
+import { requireTokenKeys } from '../../shared/lifecycle/require-token-keys';
 import { onOrderPlaced, outcomeHandlers } from './handlers/outcome-handlers';
 import { orderApi } from './http/order-api';
 import { createOrderMetrics } from './order-metrics';

@@ -1,4 +1,4 @@
-import { isPermanent } from '../../shared/messaging/errors';
+import { isPermanent } from '../../shared/errors/errors';
 import { describeFailure } from '../../shared/messaging/retry-policy';
 import type { Logger } from '../../shared/observability/logger';
 import type { OrderMetrics } from './order-metrics';

@@ -2,7 +2,7 @@ import { createEvent, derivedEventId } from '../../shared/events/codec';
 import type { Logger } from '../../shared/observability/logger';
 import { childSpan, formatTraceparent, parseTraceparent } from '../../shared/observability/trace';
 import type { Publisher } from '../../shared/messaging/publisher';
-import { TransientError } from '../../shared/messaging/errors';
+import { TransientError } from '../../shared/errors/errors';
 import { applyToOrder, isFinal, type Order, type SagaCommand, type SagaInput } from './domain/order-saga';
 import type { OrderMetrics } from './order-metrics';
 import type { OrderStore, OutboxEntry } from './store/order-store';

@@ -1,4 +1,4 @@
-import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 
 export const ORDER_QUEUE = 'warren.order';
 

@@ -1,5 +1,5 @@
 import type { ServiceDefinition } from '../../shared/lifecycle/service';
-import { requireTokenKeys } from '../../shared/security/require-token-keys';
+import { requireTokenKeys } from '../../shared/lifecycle/require-token-keys';
 import { SimulatedGateway } from './gateway/simulated-gateway';
 import { onOrderCancelled, onOrderConfirmed, onOrderPlaced } from './handlers/order-handlers';
 import { paymentRoutes } from './http/payment-routes';

@@ -1,4 +1,4 @@
-import { TransientError } from '../errors';
+import { TransientError } from '../../errors/errors';
 import type { HandlerOutcome, Middleware } from '../context';
 
 export class HandlerTimeoutError extends TransientError {

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { QueueType } from '../../../shared/config/config';
-import { PublishError } from '../../../shared/messaging/errors';
+import { PublishError } from '../../../shared/errors/errors';
 import type { Publisher } from '../../../shared/messaging/publisher';
 import type { BenchOptions } from '../lib/options';
 import { EXCHANGE, orderPlaced, rawKilobyte } from '../lib/payload';

@@ -1,5 +1,5 @@
 import { loadConfig } from '../../../shared/config/config';
-import { PublishError } from '../../../shared/messaging/errors';
+import { PublishError } from '../../../shared/errors/errors';
 import { orderPlaced } from '../lib/payload';
 import { warrenPublisher } from '../lib/warren';
 

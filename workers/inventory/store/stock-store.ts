@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Metrics } from '../../../shared/observability/metrics';
 import { timed } from '../../../shared/redis/client';
-import { ConflictingEventError, TransientError } from '../../../shared/messaging/errors';
+import { ConflictingEventError, TransientError } from '../../../shared/errors/errors';
 import { idKey } from '../../../shared/redis/key-layout';
 import { awaitReplicaAck } from '../../../shared/redis/replica-ack';
 import { RedisLibrary } from '../../../shared/redis/script';

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { AnyEvent } from '../../../shared/events/catalog';
 import type { Metrics } from '../../../shared/observability/metrics';
 import { isId } from '../../../shared/events/common';
-import { PermanentError } from '../../../shared/messaging/errors';
+import { PermanentError } from '../../../shared/errors/errors';
 import { timed } from '../../../shared/redis/client';
 import { hashedKey, idKey, internalKey } from '../../../shared/redis/key-layout';
 import { RedisLibrary } from '../../../shared/redis/script';

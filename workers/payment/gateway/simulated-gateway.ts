@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { TransientError } from '../../../shared/messaging/errors';
+import { TransientError } from '../../../shared/errors/errors';
 import { hashedKey, idKey } from '../../../shared/redis/key-layout';
 import { RedisLibrary } from '../../../shared/redis/script';
 import type { ChargeRequest, ChargeResult, PaymentGateway, RefundRequest, RefundResult } from '../domain/payment-gateway';

@@ -2,7 +2,7 @@ import { derivedEventId } from '../../../shared/events/codec';
 import type { OrderCancelled, OrderConfirmed, OrderPlaced } from '../../../shared/events/order-events';
 import { assertOutcomesPublishable } from '../../../shared/events/outcome-check';
 import type { EventHandler, MessageContext } from '../../../shared/messaging/context';
-import { SchemaViolationError } from '../../../shared/messaging/errors';
+import { SchemaViolationError } from '../../../shared/errors/errors';
 import { amountProblem } from '../../../shared/money/amount';
 import { openToken } from '../../../shared/security/sealed-token';
 import type { TokenKeyring } from '../../../shared/security/token-keys';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Metrics } from '../../../shared/observability/metrics';
-import { ConflictingEventError } from '../../../shared/messaging/errors';
+import { ConflictingEventError } from '../../../shared/errors/errors';
 import { timed } from '../../../shared/redis/client';
 import { idKey } from '../../../shared/redis/key-layout';
 import { RedisLibrary } from '../../../shared/redis/script';

@@ -1,6 +1,6 @@
 import { ConfigError, type WarrenConfig } from '../config/config';
 import type { Logger } from '../observability/logger';
-import { DEV_TOKEN_KEYRING, type TokenKeyring } from './token-keys';
+import { DEV_TOKEN_KEYRING, type TokenKeyring } from '../security/token-keys';
 
 /** Keys anyone can read in this repository: the dev keyring's, and docker-compose.yml's fallback without a .env. */
 const PUBLISHED_KEYS: readonly Buffer[] = [

@@ -1,9 +1,9 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { ConfigError } from '../config/config';
-import { EXIT, type CliIo } from '../cli/dlq';
-import { REPLICA_ACK_TIMEOUT_MS, sentinelOptions, type RedisTarget } from './client';
-import { requireReplicaAck } from './replica-ack';
-import { loadLibraries, missingLibraries, type RedisLibrary } from './script';
+import { EXIT, type CliIo } from './dlq';
+import { REPLICA_ACK_TIMEOUT_MS, sentinelOptions, type RedisTarget } from '../redis/client';
+import { requireReplicaAck } from '../redis/replica-ack';
+import { loadLibraries, missingLibraries, type RedisLibrary } from '../redis/script';
 
 const USAGE = 'usage: redis-functions status | load | prune';
 
