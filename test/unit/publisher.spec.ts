@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { routingKeyOf, type AnyEvent } from '../../shared/events/catalog';
-import { PublishError } from '../../shared/messaging/errors';
+import { PublishError } from '../../shared/errors/errors';
 import { Publisher, type PublisherOptions } from '../../shared/messaging/publisher';
+import { RECOVERY_FIRST_DELAY_MS } from '../../shared/messaging/recovery-backoff';
 import type { Topology } from '../../shared/messaging/topology';
 import { FakeConnectionManager } from './fakes/fake-connection-manager';
 import { capturedLog, paymentDeclined, quietLog, sleep, testMetrics, until, valueOf } from './fakes/fixtures';
@@ -23,7 +24,7 @@ async function publisherWith(options: Partial<PublisherOptions> = {}) {
     ...options,
   });
   await publisher.ready();
-  return { publisher, broker: amqp.channel('publisher'), wrapper: amqp.wrappers.get('publisher')!, metrics };
+  return { publisher, broker: amqp.channel('publisher'), wrapper: amqp.wrappers.get('publisher')!, metrics, amqp };
 }
 
 const bytes = (n: number) => Buffer.alloc(n, 'x');
@@ -336,5 +337,17 @@ describe('Publisher (fake broker)', () => {
     void publisher.publish('test.events', 'k', bytes(1), { messageId: 'second' }).catch(timedOut);
     await until('both timeouts', () => ended.length === 2, 1000);
     assert.ok(ended[1]! < 1000, `the second timed out after ${ended[1]} ms`);
+  });
+
+  it('asks for a reconnect when the broker closes its channel under a live connection (a publish to a deleted exchange), not once closed', async () => {
+    const { broker, amqp, publisher } = await publisherWith();
+    broker.closeByBroker();
+    await until('a reconnect', () => amqp.reconnects === 1, 2000);
+    const second = await publisherWith();
+    await second.publisher.close(100);
+    second.broker.closeByBroker();
+    await sleep(RECOVERY_FIRST_DELAY_MS + 100);
+    assert.equal(second.amqp.reconnects, 0, 'a publisher that is closing asks for nothing');
+    await publisher.close(100);
   });
 });

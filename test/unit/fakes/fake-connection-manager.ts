@@ -14,6 +14,8 @@ export class FakeConnectionManager {
   refuse?: Error;
   /** Given to every channel opened from now on: the broker refuses their `basic.consume` (see FakeChannel.refuseConsume). */
   refuseConsume?: Error;
+  /** How often the core asked for a reconnect (the publisher does when the broker closed its channel). */
+  reconnects = 0;
 
   constructor() {
     const createChannel = (options: CreateChannelOpts = {}): ChannelWrapper => {
@@ -22,12 +24,13 @@ export class FakeConnectionManager {
       if (this.refuseConsume) wrapper.channel.refuseConsume = this.refuseConsume;
       this.wrappers.set(options.name ?? `channel-${this.wrappers.size + 1}`, wrapper);
       // The seam: the core calls only waitForConnect, publish, queueLength, close and on of a ChannelWrapper (FakeChannelWrapper
-      // implements those against the real types), and only createChannel, isConnected and on of the manager.
+      // implements those against the real types), and only createChannel, isConnected, on and reconnect of the manager.
       return wrapper as unknown as ChannelWrapper;
     };
     // Always connected: no connection event ever comes.
     const on = () => this.manager;
-    this.manager = { createChannel, isConnected: () => true, on } as Partial<AmqpConnectionManager> as AmqpConnectionManager;
+    const reconnect = () => void this.reconnects++;
+    this.manager = { createChannel, isConnected: () => true, on, reconnect } as Partial<AmqpConnectionManager> as AmqpConnectionManager;
   }
 
   /** The fake broker channel behind the named channel. */
