@@ -1,4 +1,4 @@
-import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
+import type { ServiceDeclaration } from '../../shared/lifecycle/service';
 import { ADMIN_USER, brokerUser, passwordEnv } from './broker-definitions';
 
 /**
@@ -30,9 +30,9 @@ const keyed = (names: readonly string[], schema: Schema): Schema => Object.fromE
 
 /**
  * values.schema.json with its per-service parts rewritten from the declarations: the port variables under
- * `config`, and one key per service under `secrets.amqpUrls`, `secrets.redisUrls`, `services` and
- * `rabbitmqCluster.passwords`. The
- * rest of the schema is hand-written; each service's settings are `#/definitions/service`, never a copy.
+ * `config`, and one key per service under `secrets.amqpUrls`, `secrets.redisUrls`, `services`,
+ * `rabbitmqCluster.passwords` and `rabbitmqCluster.passwordHashes`. The rest of the schema is hand-written; each
+ * service's settings are `#/definitions/service`, never a copy.
  */
 export function valuesSchema(services: readonly ServiceDeclaration[], current: Schema, sharedVariables: readonly string[]): Schema {
   const schema = structuredClone(current);
@@ -47,5 +47,7 @@ export function valuesSchema(services: readonly ServiceDeclaration[], current: S
   schema['properties']['services']['properties'] = keyed(names, { $ref: '#/definitions/service' });
   const passwords = schema['properties']['rabbitmqCluster']['properties']['passwords'];
   passwords.properties = keyed([...names, ADMIN_USER], { type: 'string' });
+  const hashes = schema['properties']['rabbitmqCluster']['properties']['passwordHashes'];
+  hashes.properties = keyed([...names, ADMIN_USER], { $ref: '#/definitions/rabbitPasswordHash' });
   return schema;
 }

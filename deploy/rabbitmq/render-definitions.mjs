@@ -5,8 +5,12 @@
 //
 // Usage: node render-definitions.mjs <template.json> <out.json | ->
 // Compose runs it as a one-shot service before RabbitMQ boots; the deploy tests run it too.
+//
+//        printf '%s' "$PASSWORD" | node render-definitions.mjs --hash
+// prints one password's hash, for the chart's rabbitmqCluster.passwordHashes (docs/deploy.md). The password comes
+// on stdin, never as an argument, which any user of the machine can read in `ps` and the shell keeps in its history.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 /** RabbitMQ's internal password hash: base64(salt ++ sha256(salt ++ utf8(password))) with a 4-byte salt. */
@@ -28,9 +32,24 @@ export function renderDefinitions(template, env) {
   return { ...template, users };
 }
 
-function main([templatePath, outPath]) {
+/** The password on stdin (one trailing newline dropped, as `echo` adds one), hashed, on stdout. */
+function printHash(extra) {
+  if (extra.length > 0) {
+    process.stderr.write('render-definitions: --hash reads the password from stdin, not from arguments\n');
+    process.exit(2);
+  }
+  const password = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+  if (!password) {
+    process.stderr.write('render-definitions: --hash: no password on stdin\n');
+    process.exit(1);
+  }
+  process.stdout.write(`${rabbitPasswordHash(password)}\n`);
+}
+
+function main([templatePath, outPath, ...extra]) {
+  if (templatePath === '--hash') return printHash([outPath, ...extra].filter((a) => a !== undefined));
   if (!templatePath || !outPath) {
-    process.stderr.write('usage: render-definitions.mjs <template.json> <out.json | ->\n');
+    process.stderr.write('usage: render-definitions.mjs <template.json> <out.json | ->\n       render-definitions.mjs --hash < password\n');
     process.exit(2);
   }
   let rendered;
@@ -50,4 +69,5 @@ function main([templatePath, outPath]) {
   process.stdout.write(`render-definitions: wrote ${outPath} (${rendered.length} bytes, ${JSON.parse(rendered).users.length} users)\n`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main(process.argv.slice(2));
+// Node runs a module by its real path: compare with the script's, so a run through a symlinked directory counts.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) main(process.argv.slice(2));

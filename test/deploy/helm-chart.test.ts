@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { createHash } from 'node:crypto';
 import { FILE_SECRET_VARIABLES } from '../../shared/config/secret-files';
 import { FLEET_CONFIG_VARIABLES, SERVICE_DECLARATIONS, SERVICE_NAMES } from '../../workers/registry';
 import { validateManifest } from './k8s-schemas';
@@ -15,6 +16,10 @@ const RENDERS: Record<string, string[]> = {
   'defaults and the settings the image requires': [MINIMAL_VALUES],
   'all features, KEDA, RabbitmqCluster': ['ci/all-features-keda-values.yaml'],
   'all features, HPA, external broker': ['ci/all-features-hpa-values.yaml'],
+  'all features, KEDA, RabbitmqCluster with password hashes': [
+    'ci/all-features-keda-values.yaml',
+    'ci/rabbitmq-password-hashes-values.yaml',
+  ],
 };
 
 /** The pods the chart runs: each Deployment's and each Job's, with what runs them. */
@@ -134,7 +139,7 @@ describe('deploy: Helm chart', function () {
         const container = job.spec.template.spec.containers[0];
         assert.deepEqual(container.command, ['node', 'dist/workers/topology.js', 'apply']);
         assert.deepEqual(credentialKeys(job.spec.template.spec, container), { AMQP_URL: 'topology-amqp-url' });
-        if (secret) assert.match(secret.stringData?.['topology-amqp-url'] ?? '', /^amqps?:\/\/warren-admin:/);
+        if (secret) assert.match(secret.stringData?.['topology-amqp-url'] ?? '', /^amqps?:\/\/warren-admin:[^@]+@/);
         for (const { name: pod, pod: spec, container: c } of podsOf(manifests)) {
           for (const credential of mountedCredentials(spec, c)) {
             if (secret?.metadata.name !== credential.secret) continue;
@@ -323,6 +328,28 @@ describe('deploy: Helm chart', function () {
     assert.ok(!definitions.users.some((u: { name: string }) => u.name === 'guest'));
   });
 
+  it('with rabbitmqCluster.passwordHashes: no password in the definitions, and each hash is of the password in its URL', () => {
+    const manifests = rendered['all features, KEDA, RabbitmqCluster with password hashes'] ?? [];
+    const secrets = byKind(manifests, 'Secret');
+    const definitions = JSON.parse(
+      secrets.find((s) => s.metadata.name.endsWith('-rabbitmq-definitions'))?.stringData?.['definitions.json'] ?? '{}',
+    );
+    const credentials = secrets.find((s) => s.metadata.name.endsWith('-credentials'))?.stringData ?? {};
+    assert.equal(definitions.users.length, SERVICE_NAMES.length + 1);
+    for (const user of definitions.users) {
+      assert.deepEqual(Object.keys(user).sort(), ['hashing_algorithm', 'name', 'password_hash', 'tags'], user.name);
+      assert.equal(user.hashing_algorithm, 'rabbit_password_hashing_sha256');
+      // RabbitMQ's sha256 hash: base64(salt ++ sha256(salt ++ password)), a 4-byte salt.
+      const key = user.name === 'warren-admin' ? 'topology-amqp-url' : `${user.name.replace('warren-', '')}-amqp-url`;
+      const url = new URL(credentials[key] ?? 'amqp://none');
+      assert.equal(decodeURIComponent(url.username), user.name, key);
+      const hash = Buffer.from(user.password_hash, 'base64');
+      const digest = createHash('sha256').update(Buffer.concat([hash.subarray(0, 4), Buffer.from(decodeURIComponent(url.password))]));
+      assert.deepEqual(hash.subarray(4), digest.digest(), `${user.name}: the hash is not of the password in ${key}`);
+    }
+    assert.doesNotMatch(JSON.stringify(manifests.filter((m) => !m.metadata.name.endsWith('-credentials'))), /not-a-real-password-/);
+  });
+
   describe('values.schema.json refuses bad values at install', () => {
     const refused: [string, RegExp][] = [
       ['config.QUEUE_TYPE=mirrored', /QUEUE_TYPE/],
@@ -357,8 +384,34 @@ describe('deploy: Helm chart', function () {
       await assert.rejects(renderChart([], ['secrets.existingSecret=']), /secrets\.redisUrl is required/);
       await assert.rejects(
         renderChart(['ci/all-features-keda-values.yaml'], ['rabbitmqCluster.passwords.admin=']),
-        /rabbitmqCluster\.passwords\.admin/,
+        /rabbitmqCluster\.passwordHashes\.admin is required .*rabbitmqCluster\.passwords\.admin/,
       );
+      // The topology Job's URL is never built from an empty password.
+      await assert.rejects(
+        renderChart(['ci/all-features-hpa-values.yaml'], ['secrets.topologyAmqpUrl=']),
+        /secrets\.topologyAmqpUrl \(the operator's URL, warren-admin, for the topology Job\) is required/,
+      );
+    });
+
+    it('with password hashes, fails naming the AMQP URL the chart cannot build from a hash; refuses a hash that is none', async () => {
+      const hashes = ['ci/all-features-keda-values.yaml', 'ci/rabbitmq-password-hashes-values.yaml'];
+      await assert.rejects(
+        renderChart(hashes, ['secrets.amqpUrls.payment=']),
+        /secrets\.amqpUrls\.payment is required .*passwordHashes\.payment is a hash/,
+      );
+      await assert.rejects(
+        renderChart(hashes, ['secrets.topologyAmqpUrl=']),
+        /secrets\.topologyAmqpUrl is required .*passwordHashes\.admin is a hash/,
+      );
+      // From an existing Secret, the URLs need no value at all.
+      await renderChart(hashes, ['secrets.existingSecret=warren-credentials', 'secrets.amqpUrls=null', 'secrets.topologyAmqpUrl=']);
+      await assert.rejects(renderChart(hashes, ['rabbitmqCluster.passwordHashes.order=not-a-real-password-o']), /passwordHashes\/order/);
+      const hash = 'k1Q6mBxGg2A6Fb61xvuneDG7H/7l6dHRzL6pJn8ZWyCy8eri';
+      await assert.rejects(
+        renderChart(['ci/all-features-keda-values.yaml'], [`rabbitmqCluster.passwordHashes.admin=${hash}`]),
+        /rabbitmqCluster\.passwordHashes\.admin and rabbitmqCluster\.passwords\.admin are both set/,
+      );
+      await assert.rejects(renderChart([], ['podSecurityContext.fsGroup=null']), /fsGroup/);
     });
   });
 });

@@ -20,6 +20,7 @@ describe('deploy: Helm chart on a cluster', function () {
         `secrets.amqpUrls.order=${urls.replace(/,/g, '\\,')}`,
         'secrets.amqpUrls.inventory=amqp://warren-inventory:pw@rabbit:5672/warren',
         'secrets.amqpUrls.payment=amqp://warren-payment:pw@rabbit:5672/warren',
+        'secrets.topologyAmqpUrl=amqp://warren-admin:pw@rabbit:5672/warren',
         'config.REDIS_SENTINELS=sentinel-0.sentinel:26379\\,sentinel-1.sentinel:26379\\,sentinel-2.sentinel:26379',
         'config.REDIS_SENTINEL_NAME=warren',
       ],

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import amqplib from 'amqplib';
 import type { Channel } from 'amqplib';
+import { parse as parseYaml } from 'yaml';
 import { ensureTopology, MissingTopology } from '../../shared/messaging/topology-check';
 import { declareTopology } from '../../shared/topology/declare-topology';
 import {
@@ -14,6 +18,7 @@ import {
   type Topology,
 } from '../../shared/messaging/topology';
 import { loadFleetConfig, SERVICE_DECLARATIONS, SERVICE_NAMES, type ServiceName } from '../../workers/registry';
+import { runDocBlocks } from '../docs/doc-runner';
 import { rabbitmqctl, uniqueName } from '../helpers/broker';
 import { waitFor } from '../helpers/wait';
 import {
@@ -29,7 +34,7 @@ import {
   type DefinitionsToImport,
   type ImportedDefinitions,
 } from './broker-access';
-import { byKind, renderChart } from './tools';
+import { byKind, REPO, renderChart } from './tools';
 
 const EXCHANGE = 'warren.events';
 const declarationOf = (service: ServiceName) => SERVICE_DECLARATIONS.find((s) => s.name === service)!;
@@ -91,17 +96,53 @@ async function chartDefinitions(): Promise<DefinitionsToImport> {
   return { definitions: renameDefinitions(chartDefinitions, id), id, passwords };
 }
 
+/**
+ * The chart's definitions as docs/deploy.md recommends: rabbitmqCluster.passwordHashes from the doc's own command
+ * (run as written, from a directory laid out like the repo) for fresh passwords, and no plaintext password at all.
+ */
+async function chartHashedDefinitions(): Promise<DefinitionsToImport> {
+  const users = [...SERVICE_NAMES, 'admin'];
+  const passwords = Object.fromEntries(users.map((u) => [`warren-${u}`, randomBytes(12).toString('hex')]));
+  const env = Object.fromEntries(users.map((u) => [`RABBITMQ_${u.toUpperCase()}_PASSWORD`, passwords[`warren-${u}`]!]));
+  const dir = mkdtempSync(path.join(tmpdir(), 'warren-broker-hashes-'));
+  try {
+    symlinkSync(path.join(REPO, 'deploy'), path.join(dir, 'deploy'));
+    await runDocBlocks('docs/deploy.md', ['helm-broker-hashes'], { env, cwd: dir, timeoutMs: 60_000 });
+    const written = parseYaml(readFileSync(path.join(dir, 'broker-hashes.yaml'), 'utf8')) as {
+      rabbitmqCluster: { passwordHashes: object };
+    };
+    for (const [user, hash] of Object.entries(written.rabbitmqCluster.passwordHashes))
+      assert.match(String(hash), /^[A-Za-z0-9+/]{48}$/, `broker-hashes.yaml: ${user} is not a hash`);
+    // The doc's everything-values.yaml: the URLs come from an existing Secret, the users from the hashes.
+    const manifests = await renderChart(
+      ['ci/all-features-keda-values.yaml', path.join(dir, 'broker-hashes.yaml')],
+      ['rabbitmqCluster.passwords=null', 'secrets.existingSecret=warren-credentials'],
+    );
+    const secret = byKind(manifests, 'Secret').find((s) => s.metadata.name.endsWith('-rabbitmq-definitions'));
+    const definitions = JSON.parse(secret?.stringData?.['definitions.json'] ?? 'null') as Definitions;
+    const id = uniqueName('wdh');
+    return { definitions: renameDefinitions(definitions, id), id, passwords };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', function () {
   this.timeout(60_000);
   let defs: ImportedDefinitions;
   let chartDefs: ImportedDefinitions;
+  let hashedChartDefs: ImportedDefinitions;
+  let hashedUsers: Definitions['users'];
   const connections = {} as Record<ServiceName, amqplib.ChannelModel>;
   let operator: amqplib.ChannelModel;
 
   before(async () => {
-    // Two imports in parallel (each rabbitmqctl call starts an Erlang VM): compose's hashed definitions and the
-    // chart's definitions with plaintext passwords, each under unique names.
-    [defs, chartDefs] = (await importDefinitions(await Promise.all([composeDefinitions(), chartDefinitions()]))) as [
+    // One import (each rabbitmqctl call starts an Erlang VM) of compose's hashed definitions, the chart's with
+    // password hashes and the chart's with plaintext passwords (discouraged, still working), each under unique names.
+    const batch = await Promise.all([composeDefinitions(), chartHashedDefinitions(), chartDefinitions()]);
+    hashedUsers = batch[1].definitions.users;
+    [defs, hashedChartDefs, chartDefs] = (await importDefinitions(batch)) as [
+      ImportedDefinitions,
       ImportedDefinitions,
       ImportedDefinitions,
     ];
@@ -115,7 +156,7 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
 
   after(async () => {
     for (const connection of [...Object.values(connections), operator]) await connection?.close().catch(() => undefined);
-    await removeDefinitions([defs, chartDefs]);
+    await removeDefinitions([defs, hashedChartDefs, chartDefs]);
   });
 
   it('creates one vhost with one user per service plus an operator, and no guest access', async () => {
@@ -273,6 +314,26 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
         assert.equal(foreign.code, 403, `${service} publishing to ${failuresExchangeName(queueOf(other))}`);
       }
     }
+  });
+
+  it("the chart's definitions with password hashes (docs/deploy.md's command) import, and every user logs in with its password", async () => {
+    // No password in what the chart rendered: each user a sha256 hash, which the broker checks a login against.
+    for (const user of hashedUsers) {
+      assert.deepEqual(Object.keys(user).sort(), ['hashing_algorithm', 'name', 'password_hash', 'tags'], user.name);
+      assert.equal((user as { hashing_algorithm?: string }).hashing_algorithm, 'rabbit_password_hashing_sha256');
+    }
+    // importDefinitions returned only once each user had logged in with its password; another's is refused.
+    assert.deepEqual(Object.keys(hashedChartDefs.users).sort(), [...SERVICE_NAMES.map((s) => `warren-${s}`), 'warren-admin'].sort());
+    for (const user of Object.keys(hashedChartDefs.users)) {
+      const connection = await amqplib.connect(hashedChartDefs.url(user));
+      await connection.close();
+    }
+    await assert.rejects(
+      amqplib.connect(hashedChartDefs.url('warren-order', hashedChartDefs.passwords['warren-payment'])),
+      /ACCESS_REFUSED|403/,
+    );
+    const listed = await rabbitmqctl('list_users');
+    assert.match(listed, new RegExp(`${hashedChartDefs.users['warren-admin']}\\s+\\[administrator\\]`));
   });
 
   it("the chart's definitions (plaintext passwords in a Secret) import, and every user logs in with its password", async () => {

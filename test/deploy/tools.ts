@@ -54,7 +54,7 @@ export const OPERATOR_CRDS = [
 export const MINIMAL_VALUES = 'ci/minimal-values.yaml';
 
 /**
- * `helm template` of the chart with MINIMAL_VALUES, then the given values files (relative to the chart) and --set
+ * `helm template` of the chart with MINIMAL_VALUES, then the given values files (relative to the chart, or absolute) and --set
  * pairs, against a cluster that has `apiVersions` (by default every operator's CRDs, so the chart's CRD check passes).
  * `bare` leaves MINIMAL_VALUES out: the chart's defaults alone.
  */
@@ -67,7 +67,7 @@ export async function renderChart(
   const args = ['template', 'warren', CHART, '--namespace', 'shop'];
   for (const apiVersion of apiVersions) args.push('--api-versions', apiVersion);
   if (!bare) args.push('-f', path.join(CHART, MINIMAL_VALUES));
-  for (const file of valuesFiles) args.push('-f', path.join(CHART, file));
+  for (const file of valuesFiles) args.push('-f', path.isAbsolute(file) ? file : path.join(CHART, file));
   for (const set of sets) args.push('--set', set);
   return parseManifests(await helm(...args));
 }

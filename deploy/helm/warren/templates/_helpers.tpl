@@ -119,6 +119,23 @@ Secret: switching a release from one to the other must not meet a Secret that th
 {{- if and .Values.tls.enabled (not .Values.tls.existingSecret) -}}
 {{- fail "tls.existingSecret is required when tls.enabled (a Secret with ca.crt, tls.crt and tls.key)" -}}
 {{- end -}}
+{{- /* Before the URLs: a user without a password fails naming its password, not a URL. */ -}}
+{{- if and .Values.rabbitmqCluster.enabled (not .Values.rabbitmqCluster.existingDefinitionsSecret) -}}
+{{- $users := list -}}
+{{- range $svc := (include "warren.registry" . | fromJson).services -}}
+{{- $users = append $users $svc.name -}}
+{{- end -}}
+{{- $hashes := default dict .Values.rabbitmqCluster.passwordHashes -}}
+{{- $passwords := default dict .Values.rabbitmqCluster.passwords -}}
+{{- range $user := append $users "admin" -}}
+{{- if and (index $hashes $user) (index $passwords $user) -}}
+{{- fail (printf "rabbitmqCluster.passwordHashes.%s and rabbitmqCluster.passwords.%s are both set: keep the hash, drop the password" $user $user) -}}
+{{- end -}}
+{{- if not (or (index $hashes $user) (index $passwords $user)) -}}
+{{- fail (printf "rabbitmqCluster.passwordHashes.%s is required when rabbitmqCluster.enabled (node deploy/rabbitmq/render-definitions.mjs --hash, docs/deploy.md; or the discouraged rabbitmqCluster.passwords.%s, or rabbitmqCluster.existingDefinitionsSecret)" $user $user) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if not .Values.secrets.existingSecret -}}
 {{- if .Values.secrets.redisUrlPerService -}}
 {{- range $svc := (include "warren.registry" . | fromJson).services -}}
@@ -132,11 +149,22 @@ Secret: switching a release from one to the other must not meet a Secret that th
 {{- else if not .Values.secrets.redisUrl -}}
 {{- fail "secrets.redisUrl is required when secrets.existingSecret is empty" -}}
 {{- end -}}
+{{- $hashes := default dict .Values.rabbitmqCluster.passwordHashes -}}
 {{- range $svc := (include "warren.registry" .| fromJson).services -}}
 {{- $service := $svc.name -}}
-{{- if and (not (index $root.Values.secrets.amqpUrls $service)) (not (and $root.Values.rabbitmqCluster.enabled (not $root.Values.rabbitmqCluster.existingDefinitionsSecret))) -}}
+{{- if and (not (index $root.Values.secrets.amqpUrls $service)) (not (include "warren.canBuildAmqpUrl" (dict "root" $root "user" $service))) -}}
+{{- if and $root.Values.rabbitmqCluster.enabled (index $hashes $service) -}}
+{{- fail (printf "secrets.amqpUrls.%s is required when secrets.existingSecret is empty: rabbitmqCluster.passwordHashes.%s is a hash, from which no URL can be built (or keep the URLs in secrets.existingSecret)" $service $service) -}}
+{{- end -}}
 {{- fail (printf "secrets.amqpUrls.%s is required when secrets.existingSecret is empty (or enable rabbitmqCluster with passwords)" $service) -}}
 {{- end -}}
+{{- end -}}
+{{- /* Without it the topology Job would connect as warren-admin with an empty password. */ -}}
+{{- if and .Values.topologyJob.enabled (not .Values.secrets.topologyAmqpUrl) (not (include "warren.canBuildAmqpUrl" (dict "root" $root "user" "admin"))) -}}
+{{- if and .Values.rabbitmqCluster.enabled $hashes.admin -}}
+{{- fail "secrets.topologyAmqpUrl is required when secrets.existingSecret is empty: rabbitmqCluster.passwordHashes.admin is a hash, from which no URL can be built (or keep topology-amqp-url in secrets.existingSecret)" -}}
+{{- end -}}
+{{- fail "secrets.topologyAmqpUrl (the operator's URL, warren-admin, for the topology Job) is required when secrets.existingSecret is empty and topologyJob.enabled (or enable rabbitmqCluster with passwords)" -}}
 {{- end -}}
 {{- end -}}
 {{- /* In every AUTH_MODE: without it the ops ports' admin routes (PUT /stock, the payment ledger) answer anyone. */ -}}
@@ -145,17 +173,6 @@ Secret: switching a release from one to the other must not meet a Secret that th
 {{- end -}}
 {{- if and (not .Values.secrets.existingSecret) (not .Values.secrets.paymentTokenKeys) -}}
 {{- fail "secrets.paymentTokenKeys is required when secrets.existingSecret is empty (kid:base64key,...; the services that seal or open payment tokens refuse to start without it)" -}}
-{{- end -}}
-{{- if and .Values.rabbitmqCluster.enabled (not .Values.rabbitmqCluster.existingDefinitionsSecret) -}}
-{{- $users := list -}}
-{{- range $svc := (include "warren.registry" . | fromJson).services -}}
-{{- $users = append $users $svc.name -}}
-{{- end -}}
-{{- range $user := append $users "admin" -}}
-{{- if not (index $root.Values.rabbitmqCluster.passwords $user) -}}
-{{- fail (printf "rabbitmqCluster.passwords.%s is required when rabbitmqCluster.enabled (or set rabbitmqCluster.existingDefinitionsSecret)" $user) -}}
-{{- end -}}
-{{- end -}}
 {{- end -}}
 {{- end -}}
 
@@ -220,10 +237,20 @@ install naming the key. The Secret list is asked first: it is empty only where n
 {{- end -}}
 {{- end -}}
 
-{{/* The AMQP URL the chart builds for a service connecting to the chart's RabbitmqCluster; call with (dict "root" $ "svc" $svc). */}}
+{{/*
+The AMQP URL the chart builds for a service connecting to the chart's RabbitmqCluster, from its plaintext
+rabbitmqCluster.passwords entry (a password_hash cannot give one: warren.validate then requires secrets.amqpUrls);
+call with (dict "root" $ "svc" $svc).
+*/}}
 {{- define "warren.clusterAmqpUrl" -}}
-{{- $pw := index .root.Values.rabbitmqCluster.passwords .svc.name | default "" -}}
+{{- $pw := index (default dict .root.Values.rabbitmqCluster.passwords) .svc.name | default "" -}}
 {{- printf "amqp://%s:%s@%s.%s.svc:5672/warren" .svc.user (urlquery $pw) (include "warren.rabbitmqName" .root) .root.Release.Namespace -}}
+{{- end -}}
+
+{{/* "true" when the chart can build this user's AMQP URL: its own RabbitmqCluster, from a plaintext password. */}}
+{{- define "warren.canBuildAmqpUrl" -}}
+{{- $rmq := .root.Values.rabbitmqCluster -}}
+{{- if and $rmq.enabled (not $rmq.existingDefinitionsSecret) (index (default dict $rmq.passwords) .user) -}}true{{- end -}}
 {{- end -}}
 
 {{/*
