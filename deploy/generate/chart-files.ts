@@ -1,4 +1,4 @@
-import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { ADMIN_USER, brokerUser, passwordEnv } from './broker-definitions';
 
 /**

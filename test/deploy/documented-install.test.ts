@@ -4,9 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTokenVerifier } from '../../shared/auth/token-verifier';
-import type { ServiceDeclaration } from '../../shared/lifecycle/service';
+import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { createLogger } from '../../shared/observability/logger';
-import { requireTokenKeys } from '../../shared/security/require-token-keys';
+import { requireTokenKeys } from '../../shared/lifecycle/require-token-keys';
 import type { WarrenConfig } from '../../shared/config/config';
 import { loadFleetConfig, SERVICE_DECLARATIONS } from '../../workers/registry';
 import { compile, docBlock } from '../docs/doc-runner';
