@@ -147,4 +147,34 @@ describe('AckBatcher', () => {
     batcher.flush();
     assert.equal(closed.length, 1);
   });
+
+  it('a flush ends the wait it cut short: an ack after it waits its own full delay for company', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const { frames, batcher, msgs } = recorder({ prefetch: 100 });
+      batcher.ack(msgs[0]!);
+      mock.timers.tick(ACK_DELAY_MS - 2);
+      batcher.flush();
+      assert.deepEqual(frames, ['ack 1 multiple']);
+      batcher.ack(msgs[1]!);
+      mock.timers.tick(2);
+      assert.deepEqual(frames, ['ack 1 multiple'], "the first ack's timer no longer fires");
+      mock.timers.tick(ACK_DELAY_MS - 2);
+      assert.deepEqual(frames, ['ack 1 multiple', 'ack 2 multiple']);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it('holds nothing of a delivery once its ack is sent, nor of any once the channel closed: a long-lived channel stays small', () => {
+    const tracked = (b: AckBatcher) => (b as unknown as { byTag: Map<number, unknown> }).byTag.size;
+    const open = recorder();
+    for (const m of open.msgs) open.batcher.ack(m);
+    open.batcher.flush();
+    assert.equal(tracked(open.batcher), 0);
+    const closed = recorder({ closed: true });
+    closed.batcher.ack(closed.msgs[0]!);
+    closed.batcher.flush();
+    assert.equal(tracked(closed.batcher), 0);
+  });
 });

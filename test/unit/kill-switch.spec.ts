@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { mock } from 'node:test';
 import { DeferredError, SchemaViolationError, TransientError } from '../../shared/errors/errors';
-import { KillSwitch, type DeliveryOutcome } from '../../shared/messaging/kill-switch';
+import { KillSwitch, type DeliveryOutcome, type Switchable } from '../../shared/messaging/kill-switch';
 import { assertBrokersSawNoViolation, eventProps, startConsumer } from './fakes/consumer-harness';
-import { body, paymentDeclined, quietLog, sleep, until, valueOf } from './fakes/fixtures';
+import { body, capturedLog, paymentDeclined, quietLog, sleep, until, valueOf } from './fakes/fixtures';
 
 const SETTINGS = { threshold: 3, windowMs: 10_000, cooldownMs: 60 };
 
@@ -179,5 +180,80 @@ describe('Kill switch', () => {
       assert.ok(!broker.calls.includes('cancel ctag-1'), outcome);
       await consumer.stop(100);
     }
+  });
+
+  describe('what it tells the operator (mocked clock)', () => {
+    beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
+    afterEach(() => mock.timers.reset());
+    const turns = async () => {
+      for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    };
+
+    /** A switch (threshold 2, cool-down 100 ms) whose target answers as `target` says, logging to `lines`. */
+    function logged(target: Partial<Switchable>) {
+      const { log, lines } = capturedLog();
+      const full: Switchable = { pause: async () => undefined, resume: async () => undefined, probe: async () => 'empty', ...target };
+      const ks = new KillSwitch({ threshold: 2, windowMs: 10_000, cooldownMs: 100 }, full, log, { set: () => undefined });
+      const line = (msg: string) => lines.find((l) => l.msg === msg);
+      return { ks, lines, line, trip: () => (ks.record('transient'), ks.record('transient')) };
+    }
+
+    it('logs the trip with its threshold and cool-down, a failed probe, and a passed one with its outcome', async () => {
+      const answers: (DeliveryOutcome | 'empty')[] = ['transient', 'success'];
+      const { ks, line, lines, trip } = logged({ probe: async () => answers.shift()! });
+      trip();
+      assert.deepEqual(
+        {
+          threshold: line('kill switch tripped; consumer paused')?.threshold,
+          cooldownMs: line('kill switch tripped; consumer paused')?.cooldownMs,
+        },
+        { threshold: 2, cooldownMs: 100 },
+      );
+      mock.timers.tick(99);
+      await turns();
+      assert.equal(lines.length, 1, 'no probe before the cool-down');
+      mock.timers.tick(1);
+      await turns();
+      assert.ok(line('kill switch probe failed; staying paused'), JSON.stringify(lines));
+      assert.equal(ks.isOpen, true);
+      mock.timers.tick(100);
+      await turns();
+      assert.equal(line('kill switch probe passed; consumer resumed')?.probe, 'success');
+      assert.equal(ks.isOpen, false);
+      ks.stop();
+    });
+
+    it('logs a pause, a probe or a resume that failed, with the error, instead of leaving it unhandled', async () => {
+      const { ks, line, trip } = logged({
+        pause: () => Promise.reject(new Error('channel gone')),
+        probe: () => Promise.reject(new Error('no channel')),
+      });
+      trip();
+      await turns();
+      assert.equal(line('kill switch could not pause the consumer')?.err, 'channel gone');
+      mock.timers.tick(100);
+      await turns();
+      assert.equal(line('kill switch probe could not run')?.err, 'no channel');
+      assert.equal(ks.isOpen, true, 'a probe that cannot run counts as a failed one');
+      ks.stop();
+
+      const resumeFails = logged({ resume: () => Promise.reject(new Error('consume refused')) });
+      resumeFails.trip();
+      mock.timers.tick(100);
+      await turns();
+      assert.equal(resumeFails.line('kill switch probe failed')?.err, 'consume refused');
+      resumeFails.ks.stop();
+    });
+  });
+
+  it('once stopped, leaves no cool-down timer behind to hold the process open', () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const target = { pause: async () => undefined, resume: async () => undefined, probe: async () => 'empty' as const };
+    const ks = new KillSwitch({ threshold: 1, windowMs: 10_000, cooldownMs: 60_000 }, target, quietLog, { set: () => undefined });
+    ks.record('transient');
+    assert.equal(timers(), before + 1, 'the cool-down is pending');
+    ks.stop();
+    assert.equal(timers(), before);
   });
 });

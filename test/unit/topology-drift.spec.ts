@@ -30,6 +30,13 @@ describe('topology drift', () => {
       );
     });
 
+    it('reads any vhost name and multi-character values, with or without the reply text around it', () => {
+      const text = "inequivalent arg 'x-max-length' for queue 'warren.order' in vhost 'warren-prod': received '100000' but current is '20'";
+      const expected = { queue: 'warren.order', argument: 'x-max-length', declared: '100000', actual: '20' };
+      assert.deepEqual(parseInequivalentArg(reply(text)), expected);
+      assert.deepEqual(parseInequivalentArg(`PRECONDITION_FAILED - ${text}`), expected, 'the close reason alone, unquoted');
+    });
+
     it('is undefined for any other failure', () => {
       assert.equal(parseInequivalentArg('Operation failed: QueueDeclare; 403 (ACCESS-REFUSED)'), undefined);
     });

@@ -87,4 +87,20 @@ describe('topology plan', () => {
       }
     }
   });
+
+  it('declares every queue durable, and binds only the main queue to the events exchange', () => {
+    for (const queueType of ['quorum', 'classic'] as const) {
+      const plan = planTopology(topology(queueType), RABBITMQ_4);
+      for (const declaration of plan) assert.equal(declaration.options.durable, true, declaration.name);
+      assert.deepEqual(
+        plan.map((d) => d.bindings),
+        [['a.b'], [], [], []],
+      );
+    }
+  });
+
+  it('reads the major version whole (a RabbitMQ 10 is past 4), only at the start of the version', () => {
+    assert.deepEqual(unlimitedDeliveries({ version: '10.0.0' }), { 'x-delivery-limit': -1 });
+    assert.deepEqual(unlimitedDeliveries({ version: 'rc-4.0.0' }), {});
+  });
 });
