@@ -1,5 +1,5 @@
 import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
-import { failuresExchangeName } from '../../shared/messaging/topology';
+import { deadLetterQueueName, failuresExchangeName } from '../../shared/messaging/topology';
 
 /** The broker side of the fleet: the vhost and exchange the definitions grant on. */
 export interface BrokerNames {
@@ -32,13 +32,16 @@ function writePattern(service: ServiceDeclaration, exchange: string): string {
 }
 
 /**
- * What a service's user may read: the queues it consumes, and only those (its retry tiers and DLQ are the broker's
- * and the operator's). Not the events exchange: reading an exchange is what binding from it takes, and an
- * exchange-to-exchange binding from `warren.events` into its own failures exchange would let it re-route any event.
- * Checked against the real broker by test/deploy/rabbitmq-permissions.test.ts.
+ * What a service's user may read: the queues it consumes with their retry tiers and DLQ, nothing else. Not the
+ * events exchange: reading an exchange is what binding from it takes, and an exchange-to-exchange binding from
+ * `warren.events` into its own failures exchange would let it re-route any event. Its tiers and DLQ because
+ * RabbitMQ 4 refuses a passive declare (the service's look at its topology) of a queue the user may neither read
+ * nor configure; reading them gives nothing another service owns. Checked against the real broker by
+ * test/deploy/rabbitmq-permissions.test.ts (3.10) and the Kubernetes tier (4.3).
  */
 function readPattern(service: ServiceDeclaration): string {
-  return exactly(service.consumes.map((q) => q.name));
+  const own = service.consumes.map((q) => `${escape(q.name)}(${escape('.retry.')}[0-9]+|${escape(deadLetterQueueName(''))})?`);
+  return own.length === 0 ? '^$' : `^(${own.join('|')})$`;
 }
 
 /**

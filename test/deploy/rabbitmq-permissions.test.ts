@@ -210,7 +210,7 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
         ch.bindQueue(own.name, EXCHANGE, own.bindings[0]!),
       );
       await expectRefused(service, `unbind ${own.name}`, (ch) => ch.unbindQueue(own.name, EXCHANGE, own.bindings[0]!));
-      await expectRefused(service, `read its own DLQ`, (ch) => ch.get(deadLetterQueueName(own.name)));
+      await expectRefused(service, `bind ${own.name} to its own failures exchange`, (ch) => ch.bindQueue(own.name, failures, 'forged'));
     }
     console.log(`      refused with 403 ACCESS_REFUSED (${refusals.length}): ${refusals.join('; ')}`);
     // And the events still flow: the bindings the operator made are all there.
