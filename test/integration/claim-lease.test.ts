@@ -85,6 +85,69 @@ describe('claim lease on Redis: renewed while held, ended within a lease when it
     assert.equal((await other.claim('q', 'released')).kind, 'claimed', 'no lease to wait out after a release');
   });
 
+  describe('what renewing costs Redis: one renewal a third of a lease, and only for claims still held and still its own', () => {
+    /** A store whose renewals are counted per claim id (the same Redis underneath). */
+    const counted = (leaseMs = LEASE_MS) => {
+      const renewals = new Map<string, number>();
+      const counting = new Proxy(redis, {
+        get(target, property) {
+          if (property === 'fcall')
+            return (name: string, numKeys: number, ...rest: (string | number)[]) => {
+              if (name.endsWith('renew')) {
+                const id = String(rest[0]).split(':').pop()!;
+                renewals.set(id, (renewals.get(id) ?? 0) + 1);
+              }
+              return target.fcall(name, numKeys, ...rest);
+            };
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const s = new ClaimStore(counting, prefix, leaseMs, 60_000, MAX_HOLD_MS);
+      stores.push(s);
+      return { s, renewed: (id: string) => renewals.get(id) ?? 0 };
+    };
+
+    it('renews a claim held for two leases a few times, not on every millisecond', async () => {
+      const { s, renewed } = counted();
+      assert.equal((await s.claim('q', 'long')).kind, 'claimed');
+      await sleep(LEASE_MS * 2);
+      const times = renewed('long');
+      s.close();
+      assert.ok(times >= 2 && times <= 8, `renewed ${times} times in two leases`);
+    });
+
+    it('never renews a claim completed or released, nor one younger than a third of a lease', async () => {
+      const lease = 600; // ticks every 200 ms
+      const { s, renewed } = counted(lease);
+      assert.equal((await s.claim('q', 'keeps-the-timer')).kind, 'claimed');
+      for (const id of ['renew-completed', 'renew-released']) {
+        const claim = await s.claim('q', id);
+        assert.ok(claim.kind === 'claimed');
+        await (id === 'renew-completed' ? s.complete('q', id, claim.token) : s.release('q', id, claim.token));
+      }
+      await waitFor('a first tick', async () => renewed('keeps-the-timer') >= 1 || undefined, 2000, 5);
+      await sleep(lease / 6); // half-way to the next tick
+      const young = await s.claim('q', 'young');
+      assert.ok(young.kind === 'claimed');
+      await waitFor('the next tick', async () => renewed('keeps-the-timer') >= 2 || undefined, 2000, 5);
+      await s.complete('q', 'young', young.token);
+      s.close();
+      assert.deepEqual(['renew-completed', 'renew-released', 'young'].map(renewed), [0, 0, 0]);
+    });
+
+    it('stops renewing a claim another worker has taken over', async () => {
+      const { s, renewed } = counted();
+      assert.equal((await s.claim('q', 'taken')).kind, 'claimed');
+      await redis.set(s.key('q', 'taken'), 'the-other-worker', 'PX', 10_000); // its lease lapsed and was taken
+      await sleep(LEASE_MS * 2);
+      const times = renewed('taken');
+      s.close();
+      assert.equal(times, 1, 'tried once, found it was not its own, and let it go');
+      assert.equal(await redis.get(s.key('q', 'taken')), 'the-other-worker');
+    });
+  });
+
   it('refuses a claim key holding another type as a permanent StatePreconditionError, and leaves it as it was', async () => {
     const s = store();
     await redis.hset(s.key('q', 'typed'), 'field', 'value');

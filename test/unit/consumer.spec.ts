@@ -279,9 +279,10 @@ describe('Consumer (fake broker)', () => {
   });
 
   it('hands the original back to the broker (requeue, after a pause) when its copy is nacked, returned or never confirmed', async () => {
+    const { log, lines } = capturedLog();
     const { deliver, broker, copies } = await startConsumer(
       { PaymentDeclined: async () => Promise.reject(new CannotApplyError('no')) },
-      { confirmTimeoutMs: 50 },
+      { confirmTimeoutMs: 50, log },
     );
     const outcomes = { 'o-nack': 'nack', 'o-return': 'return', 'o-late': 'never' } as const;
     copies.confirm = (p) => outcomes[JSON.parse(p.content.toString()).orderId as keyof typeof outcomes];
@@ -299,6 +300,13 @@ describe('Consumer (fake broker)', () => {
       [],
       'never acked',
     );
+    const couldNotRoute = lines.filter((l) => l['msg'] === 'could not route failed message; requeueing');
+    assert.deepEqual(couldNotRoute.map((l) => [l['level'], l['orderId']]).sort(), [
+      ['error', 'o-late'],
+      ['error', 'o-nack'],
+      ['error', 'o-return'],
+    ]);
+    assert.match(String(couldNotRoute.find((l) => l['orderId'] === 'o-nack')?.['err']), /nacked/);
   });
 
   it('gives the handler a logger naming the delivery, and logs an unreadable message under its queue and trace', async () => {

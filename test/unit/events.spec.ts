@@ -152,6 +152,7 @@ describe('event schemas, codec and upcaster', () => {
     ['PaymentCaptured', MONEY, { paymentId: 'p'.repeat(129) }, '/paymentId'],
     ['PaymentRefunded', MONEY, { amount: 0 }, '/amount'],
     ['PaymentRefunded', MONEY, { paymentId: undefined }, '/paymentId'],
+    ['PaymentRefunded', MONEY, { paymentId: '' }, '/paymentId'],
   ];
   for (const [type, payload, changes, field] of refused) {
     it(`refuses ${type} with ${JSON.stringify(changes).slice(0, 60)}, naming ${field}`, () => {
@@ -196,6 +197,26 @@ describe('event schemas, codec and upcaster', () => {
       reason(() => createEvent('PaymentCaptured', { ...MONEY, amount: -1 }, { correlationId: 'o' })),
       /^outgoing PaymentCaptured: \/amount /,
     );
+  });
+
+  it('says whether an older event broke its own version or what it became, and why a body or a clear token is refused', () => {
+    const v2 = { ...eventWith('OrderPlaced', PLACED, {}), version: 2 };
+    const refusal = (body: unknown) => {
+      try {
+        decodeEvent(body);
+      } catch (e) {
+        return { message: (e as Error).message, field: (e as { field?: string }).field };
+      }
+      return { message: 'accepted', field: undefined };
+    };
+    assert.match(refusal({ ...v2, customerId: '' }).message, /^OrderPlaced v2: \/customerId /);
+    // A customer id v2 took and v3 refuses: the upcast's output is checked, and the reason says so.
+    assert.match(refusal({ ...v2, customerId: 'c 1' }).message, /^OrderPlaced \(upcast from v2\): \/customerId /);
+    assert.deepEqual(refusal({ ...v2, paymentToken: 'tok_visa' }), {
+      message: 'OrderPlaced v2 carries a payment token in clear; since v3 tokens travel sealed',
+      field: undefined,
+    });
+    assert.deepEqual(refusal([SEED]), { message: 'event: body is not a JSON object', field: '' });
   });
 
   it('names the offending field of an extra property (the HTTP API refuses those), and none without an error', () => {
