@@ -22,6 +22,8 @@ const SERVICES: { name: string; ops: { default: number }; api?: { default: numbe
   readFileSync(path.join(REPO, CHART, 'files/services.json'), 'utf8'),
 ).services;
 const RELEASE_PODS = `app.kubernetes.io/instance=${RELEASE}`;
+/** The services' pods (not the topology Job's, which completes and is never Ready). */
+const SERVICE_PODS = `${RELEASE_PODS},app.kubernetes.io/component in (${SERVICES.map((s) => s.name).join(',')})`;
 /** Orders per second while pods roll or die. */
 const LOAD_RATE = 10;
 
@@ -59,7 +61,7 @@ describe('Kubernetes: the Helm chart installed as docs/deploy.md says', function
       throw new Error(`docs/deploy.md blocks ${names.join(', ')}: ${error.message}`, { cause: error });
     });
 
-  const releasePods = () => kube.pods(RELEASE_PODS);
+  const releasePods = () => kube.pods(SERVICE_PODS);
   const allReady = async (expected: number) => {
     const pods = (await releasePods()).filter((p) => !p.terminating);
     return (pods.length === expected && pods.every((p) => p.ready)) || undefined;
@@ -68,7 +70,7 @@ describe('Kubernetes: the Helm chart installed as docs/deploy.md says', function
   /** Seconds from `helm install` (the release's first_deployed) to the last pod's Ready transition. */
   const secondsToReady = async (): Promise<number> => {
     const status = JSON.parse(await kube.helm(['status', RELEASE, '-o', 'json']));
-    const list = await kube.json(['get', 'pods', '-l', RELEASE_PODS]);
+    const list = await kube.json(['get', 'pods', '-l', SERVICE_PODS]);
     const readyAt = (list.items as any[]).map((p) =>
       Date.parse((p.status.conditions as any[]).find((c) => c.type === 'Ready' && c.status === 'True')?.lastTransitionTime),
     );
