@@ -193,8 +193,9 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
     for (const service of SERVICE_NAMES) {
       const own = topologyOf(service).queues[0]!;
       const failures = failuresExchangeName(own.name);
-      // The review's first route: bind the events exchange into its own failures exchange, then publish there.
-      await expectRefused(service, `bind ${EXCHANGE} into ${failures}`, (ch) => ch.bindExchange(failures, EXCHANGE, '#'));
+      // The review's first route: bind the events exchange into its own failures exchange (with a key it consumes, which
+      // the old topic permissions let it bind), then publish there.
+      await expectRefused(service, `bind ${EXCHANGE} into ${failures}`, (ch) => ch.bindExchange(failures, EXCHANGE, own.bindings[0]!));
       // The second: a queue of its own whose dead letters go to the events exchange under any routing key.
       await expectRefused(service, 'declare a queue dead-lettering into the events exchange', (ch) =>
         ch.assertQueue(`${own.name}.retry.987654`, {
