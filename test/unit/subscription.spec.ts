@@ -25,6 +25,13 @@ const topology: Topology = {
 };
 const DEADLINE_MS = 1000;
 const ACCESS_REFUSED = (): Error => Object.assign(new Error('Operation failed: QueueDeclare; 403 (ACCESS-REFUSED)'), { code: 403 });
+const DRIFT = (): Error =>
+  Object.assign(
+    new Error(
+      `Operation failed: QueueDeclare; 406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue 'q' in vhost '/': received 'quorum' but current is 'classic'"`,
+    ),
+    { code: 406 },
+  );
 const CONSUME_REFUSED = (): Error => Object.assign(new Error('Operation failed: BasicConsume; 403 (ACCESS-REFUSED)'), { code: 403 });
 
 /** Lets every promise and setImmediate queued so far run (timers stay mocked). */
@@ -85,8 +92,13 @@ describe('Subscription (fake broker, mocked clock)', () => {
   afterEach(() => mock.timers.reset());
 
   it('reports down until it consumes, then consumes its own queue only, with manual acks at its prefetch', async () => {
-    const { subscription, amqp, up, channel, said } = subscribe();
-    assert.equal(await up(), 0);
+    const { subscription, amqp, up, channel, said, metrics } = subscribe();
+    const series = (await metrics.consumerUp.get()).values.filter((v) => v.labels.queue === 'q');
+    assert.deepEqual(
+      series.map((v) => v.value),
+      [0],
+      'a consumer that never comes up shows as 0, not as no series at all (an alert on 0 must see it)',
+    );
     assert.equal(subscription.consuming, false);
     await subscription.ready();
     assert.equal(subscription.consuming, true);
@@ -219,9 +231,10 @@ describe('Subscription (fake broker, mocked clock)', () => {
     channel().cancelByBroker('q');
     await advance(1);
     // amqp-connection-manager connects again every second and drops it on the refused setup: down at most instants.
-    for (let t = 0; t < DEADLINE_MS * 3; t += 500) {
+    // Looked at just after the recovery attempt of 1750 ms, which must not restart the deadline.
+    for (let t = 0; t < 1800; t += 450) {
       events.emit('connect');
-      await advance(500);
+      await advance(450);
     }
     assert.equal(subscription.healthy, false);
     await subscription.close();
@@ -399,6 +412,103 @@ describe('Subscription (fake broker, mocked clock)', () => {
     // Each failed attempt's new channel is closed by the refusal at once, so each delay shows as one replacement.
     assert.deepEqual(attempts, [250, 750, 1750]);
     amqp.refuseConsume = undefined;
+    await subscription.close();
+  });
+
+  it('recovers from every loss, not only the first, and stops trying once it consumes', async () => {
+    const { subscription, channel, recoveries } = subscribe();
+    await subscription.ready();
+    for (const loss of [1, 2, 3]) {
+      channel().cancelByBroker('q');
+      await advance(RECOVERY_FIRST_DELAY_MS);
+      assert.equal(subscription.consuming, true, `loss ${loss}`);
+    }
+    assert.equal(await recoveries(), 3);
+    const calls = channel().calls.length;
+    await advance(30_000);
+    assert.equal(channel().calls.length, calls, 'no look, no declaration once it consumes');
+    await subscription.close();
+  });
+
+  it('a stop while a closed channel waits to be replaced opens no new channel', async () => {
+    const { subscription, channel, amqp } = subscribe();
+    await subscription.ready();
+    const old = channel();
+    old.closeByBroker();
+    await advance(RECOVERY_FIRST_DELAY_MS - 50);
+    await subscription.close();
+    await advance(DEADLINE_MS * 5);
+    assert.equal(channel(), old);
+    assert.equal(amqp.wrappers.size, 1);
+  });
+
+  it('a queue the broker refuses for other arguments (406) is no missing topology: the deadline applies', async () => {
+    const { subscription, amqp, channel, said } = subscribe();
+    await subscription.ready();
+    // Someone redeclared the queue with other arguments: a restart (with a fixed deploy) can mend it.
+    channel().refuse = DRIFT();
+    amqp.refuse = DRIFT();
+    channel().cancelByBroker('q');
+    await advance(DEADLINE_MS);
+    assert.equal(subscription.healthy, false);
+    const failed = said('consumer recovery attempt failed')[0];
+    assert.match(String(failed?.err), /PRECONDITION_FAILED/);
+    assert.equal(failed?.attempt, 0);
+    await subscription.close();
+  });
+
+  it('refused its queue for other arguments from the start, turns unhealthy past its deadline', async () => {
+    const amqp = new FakeConnectionManager();
+    amqp.refuse = DRIFT();
+    const subscription = new Subscription(amqp.manager, {
+      queue: 'q',
+      topology,
+      prefetch: 8,
+      recoveryDeadlineMs: DEADLINE_MS,
+      log: capturedLog().log,
+      metrics: testMetrics(),
+      onMessage: () => undefined,
+    });
+    await advance(DEADLINE_MS - 50);
+    assert.equal(subscription.healthy, true);
+    await advance(100);
+    assert.equal(subscription.healthy, false);
+    await subscription.close();
+  });
+
+  it('two consumers sharing one report each name what they miss', async () => {
+    const broker = new FakeChannel();
+    const look = lookOver(broker, { now: ACCESS_REFUSED() });
+    broker.exchanges.add('test.events').add('q.failures').add('other.failures');
+    const first = subscribe({ look });
+    const second = subscribe({ look, queue: 'other' });
+    await advance(50);
+    assert.deepEqual(look.missing.list(), [
+      'queue other',
+      'queue other.dlq',
+      'queue other.retry.10',
+      'queue q',
+      'queue q.dlq',
+      'queue q.retry.10',
+    ]);
+    await first.subscription.close();
+    await second.subscription.close();
+  });
+
+  it('resume while consuming adds no second consumer; resume while its channel is replaced waits for the new one', async () => {
+    const { subscription, channel, said } = subscribe();
+    await subscription.ready();
+    await subscription.resume();
+    assert.equal(channel().calls.filter((c) => c === 'consume q').length, 1);
+    await subscription.pause();
+    const old = channel();
+    old.closeByBroker();
+    await subscription.resume();
+    assert.equal(said('subscribe failed').length, 0, 'nothing to subscribe on yet: not a failure');
+    await advance(RECOVERY_FIRST_DELAY_MS);
+    assert.notEqual(channel(), old);
+    assert.equal(subscription.consuming, true);
+    assert.equal(channel().calls.filter((c) => c === 'consume q').length, 1);
     await subscription.close();
   });
 });
