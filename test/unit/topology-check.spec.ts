@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
-import type { Channel } from 'amqplib';
+import type { Channel, Options } from 'amqplib';
 import { planTopology, type Topology } from '../../shared/messaging/topology';
 import { ensureTopology, MissingTopology, TopologyMissingError } from '../../shared/messaging/topology-check';
 import { topologyLook } from '../../shared/messaging/topology-probe';
@@ -130,6 +130,68 @@ describe('topology check: a service only looks, and declares only where the brok
     assert.deepEqual(broker.calls.slice(-2), ['prefetch 4', 'consume q']);
     assert.deepEqual(missing.list(), []);
     await consumer.stop(100);
+  });
+
+  it('a look that finds everything clears what another owner reported missing: the newest look wins', async () => {
+    const broker = declaredBroker();
+    const { look, missing } = lookOn(broker);
+    missing.record('consumer:q', ['queue q', 'exchange ex']);
+    await ensureTopology(broker as unknown as Channel, topology, look, 'watch');
+    assert.deepEqual(missing.list(), []);
+  });
+
+  it("keeps the broker's channel errors on its look channels to itself (an unheard 'error' event would end the process)", async () => {
+    const broker = new FakeChannel();
+    const { look, opened } = lookOn(broker);
+    await ensureTopology(broker as unknown as Channel, topology, look, 'consumer:q');
+    assert.ok(opened.length > 0);
+    for (const channel of opened) assert.doesNotThrow(() => channel.emit('error', new Error('NOT_FOUND')));
+  });
+
+  it('a look that fails otherwise (the connection dropped) is that failure, not a missing topology', async () => {
+    const broker = new FakeChannel();
+    const { look, missing } = lookOn(broker);
+    const dropped = new Error('Channel closed by server: 320 (CONNECTION-FORCED)');
+    look.openChannel = async () => {
+      const channel = new FakeChannel();
+      channel.assertExchange = async () => Promise.reject(dropped);
+      return channel as unknown as Channel;
+    };
+    await assert.rejects(ensureTopology(broker as unknown as Channel, topology, look, 'consumer:q'), (e) => e === dropped);
+    assert.deepEqual(missing.list(), []);
+  });
+
+  describe('without a channel of its own to look on (a test vhost of its own): declares everything on the channel', () => {
+    /** The declarations' options, as the broker received them. */
+    function recording(broker: FakeChannel) {
+      const options: Record<string, unknown> = {};
+      const [assertExchange, assertQueue] = [broker.assertExchange.bind(broker), broker.assertQueue.bind(broker)];
+      broker.assertExchange = async (name: string, type: string, opts?: unknown) => ((options[name] = opts), assertExchange(name, type));
+      broker.assertQueue = async (name = '', opts?: Options.AssertQueue) => ((options[name] = opts), assertQueue(name, opts));
+      return options;
+    }
+
+    it("declares durable exchanges and queues with the plan for the broker's version", async () => {
+      const broker = new FakeChannel();
+      const options = recording(broker);
+      await ensureTopology(broker as unknown as Channel, topology, undefined, 'consumer:q');
+      assert.deepEqual(options.ex, { durable: true });
+      assert.deepEqual(options['q.failures'], { durable: true });
+      const plan = planTopology(topology, { version: broker.connection.serverProperties.version });
+      assert.deepEqual(options['q.dlq'], plan.find((d) => d.name === 'q.dlq')!.options);
+      assert.equal((options['q.dlq'] as Options.AssertQueue).arguments?.['x-delivery-limit'], -1, 'the fake broker is a 4.x');
+    });
+
+    it('refused, names only what it could not declare, with a named error', async () => {
+      const broker = new FakeChannel();
+      broker.refuse = REFUSED;
+      const missing = new MissingTopology();
+      const error = await ensureTopology(broker as unknown as Channel, topology, { missing }, 'consumer:q').catch((e: unknown) => e);
+      assert.ok(error instanceof TopologyMissingError, String(error));
+      assert.equal(error.name, 'TopologyMissingError');
+      assert.deepEqual(error.missing, ['queue q', 'queue q.retry.10', 'queue q.dlq'], 'the exchanges were declared');
+      assert.deepEqual(missing.list(), ['queue q', 'queue q.dlq', 'queue q.retry.10']);
+    });
   });
 
   describe('topologyLook: the channel to look on', () => {
