@@ -3,6 +3,8 @@ import type { ConfirmChannel } from 'amqplib';
 import { register } from 'tsx/esm/api';
 import { PublishError } from '../../shared/errors/errors';
 import { Publisher, type PublisherOptions } from '../../shared/messaging/publisher';
+import { RECOVERY_FIRST_DELAY_MS } from '../../shared/messaging/recovery-backoff';
+import { MissingTopology } from '../../shared/messaging/topology-check';
 import type { Topology } from '../../shared/messaging/topology';
 import { parseTraceparent } from '../../shared/observability/trace';
 import { startTracing, stopTracing } from '../../shared/observability/tracing';
@@ -30,7 +32,7 @@ async function publisherWith(options: Partial<PublisherOptions> = {}) {
     ...options,
   });
   await publisher.ready();
-  return { publisher, broker: amqp.channel('publisher'), wrapper: amqp.wrappers.get('publisher')!, metrics };
+  return { publisher, broker: amqp.channel('publisher'), wrapper: amqp.wrappers.get('publisher')!, metrics, amqp };
 }
 
 const bytes = (n: number) => Buffer.alloc(n, 'x');
@@ -147,8 +149,8 @@ describe('Publisher: what a failure says, and what waiting costs (fake broker)',
     assert.equal(broker.published.length, 1);
   });
 
-  it('keeps publishing straight onto a new channel when the old one reports its close late', async () => {
-    const { publisher, broker, wrapper } = await publisherWith();
+  it('keeps publishing straight onto a new channel when the old one reports its close late, and asks for no reconnect', async () => {
+    const { publisher, broker, wrapper, amqp } = await publisherWith();
     const next = new FakeChannel();
     const setup = wrapper.options.setup as (channel: ConfirmChannel) => Promise<void>;
     await setup(next as unknown as ConfirmChannel); // the reconnect's channel
@@ -159,7 +161,73 @@ describe('Publisher: what a failure says, and what waiting costs (fake broker)',
       next.published.map((p) => p.options.messageId),
       ['on-the-new-channel'],
     );
+    await sleep(RECOVERY_FIRST_DELAY_MS + 50);
+    assert.equal(amqp.reconnects, 0, 'the new channel is open: nothing to reconnect for');
     await publisher.close(100);
+  });
+
+  it('asks for one reconnect however many closes come before it, says so, and never holds the process open meanwhile', async () => {
+    const { log, lines } = capturedLog();
+    const { publisher, broker, amqp } = await publisherWith({ log });
+    await new Promise(setImmediate); // mocha arms its own test timer after the test starts
+    const before = timers();
+    broker.closeByBroker();
+    broker.closeByBroker();
+    assert.equal(timers(), before, 'the wait before reconnecting is unref’d');
+    await until('a reconnect', () => amqp.reconnects === 1, 2000);
+    await sleep(50);
+    assert.equal(amqp.reconnects, 1);
+    const asked = lines.filter((l) => l['msg'] === 'publisher channel closed by the broker; reconnecting');
+    assert.deepEqual(
+      asked.map((l) => [l['level'], l['reopens']]),
+      [['warn', 1]],
+    );
+    await publisher.close(100);
+  });
+
+  it('asks for no reconnect once it is closing, even when the broker closed its channel just before', async () => {
+    const { publisher, broker, amqp } = await publisherWith();
+    broker.closeByBroker();
+    await publisher.close(100);
+    await sleep(RECOVERY_FIRST_DELAY_MS + 50);
+    assert.equal(amqp.reconnects, 0);
+  });
+
+  it('reports topology it could not declare under its own name, logs it, and still opens its channel', async () => {
+    const { log, lines } = capturedLog();
+    const amqp = new FakeConnectionManager();
+    amqp.refuse = new Error('ACCESS_REFUSED - configure access to queue q refused');
+    const missing = new MissingTopology();
+    const owners: string[] = [];
+    const record = missing.record.bind(missing);
+    missing.record = (owner, ...rest) => (owners.push(owner), record(owner, ...rest));
+    const publisher = new Publisher(amqp.manager, {
+      exchange: 'test.events',
+      topology,
+      look: { missing },
+      timeoutMs: 2000,
+      bufferLimit: 100,
+      bufferBytes: 1 << 20,
+      appId: 'test-app',
+      log,
+      metrics: testMetrics(),
+    });
+    await publisher.ready();
+    assert.deepEqual(owners, ['publisher']);
+    assert.ok(missing.list().length > 0, 'what is missing is reported');
+    const warned = lines.find((l) => l['msg'] === 'publisher topology check');
+    assert.equal(warned?.['level'], 'warn');
+    assert.match(String(warned?.['err']), /q/);
+    await publisher.close(100);
+  });
+
+  it('leaves no timer behind for a publish amqplib refused outright', async () => {
+    const { publisher, broker } = await publisherWith({ timeoutMs: 60_000 });
+    await new Promise(setImmediate);
+    const before = timers();
+    broker.refusePublish = new TypeError('header value cannot be encoded');
+    assert.equal((await failure(publisher.publish('test.events', 'k', bytes(3), { messageId: 'bad' }))).outcome, 'nacked');
+    assert.equal(timers(), before);
   });
 
   describe('confirm deadlines: one timer, asleep until the earliest', () => {
