@@ -151,6 +151,16 @@ describe('Kill switch', () => {
     ks.stop();
   });
 
+  it('a failure exactly one window old has left the window', () => {
+    const target = { pause: async () => undefined, resume: async () => undefined, probe: async () => 'empty' as const };
+    const ks = new KillSwitch(SETTINGS, target, quietLog, { set: () => undefined });
+    ks.record('transient', 0);
+    ks.record('transient', 5_000);
+    ks.record('transient', SETTINGS.windowMs);
+    assert.equal(ks.isOpen, false, 'two failures within the last windowMs');
+    ks.stop();
+  });
+
   it('is off with a threshold of 0: failures never pause the consumer', async () => {
     const { consumer, copies, deliver, broker } = await startConsumer(
       { PaymentDeclined: async () => Promise.reject(new TransientError('gateway 503')) },
