@@ -243,7 +243,11 @@ describe('middleware edges', () => {
     const pipeline = compose([timeoutMiddleware(40)], () => sleep(500));
     const real = globalThis.setTimeout;
     let armed = 0;
-    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => (armed++, real(...args))) as typeof setTimeout;
+    // Only the middleware's own: the handlers' sleeps, or a timer another spec left behind, are not counted.
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      if (new Error().stack?.split('\n')[2]?.includes('middleware/timeout.ts')) armed++; // called from there
+      return real(...args);
+    }) as typeof setTimeout;
     const ended: Promise<unknown>[] = [];
     try {
       ended.push(pipeline(contextFor(paymentDeclined())).catch((e: unknown) => e));
@@ -253,9 +257,9 @@ describe('middleware edges', () => {
     } finally {
       globalThis.setTimeout = real;
     }
-    // The handlers' two sleeps, the first deadline's timer, and one re-arm for the second deadline (none if the
-    // first timer came so late that both were due).
-    assert.ok(armed <= 4, `${armed} timers armed`);
+    // The first deadline's timer and one re-arm for the second deadline (none if the first timer came so late that
+    // both were due).
+    assert.ok(armed >= 1 && armed <= 2, `${armed} timers armed`);
   });
 
   it('handler timeout: leaves no timer behind once a handler timed out and the next one returned', async () => {
