@@ -99,6 +99,14 @@ describe('topology plan', () => {
     }
   });
 
+  it('refuses a dead letter beyond a full DLQ rather than dropping its oldest, and a quorum queue refuses a full target', () => {
+    for (const queueType of ['quorum', 'classic'] as const) {
+      const dlq = planTopology(topology(queueType)).find((d) => d.name === deadLetterQueueName('q'))!;
+      assert.equal(dlq.options.arguments!['x-overflow'], 'reject-publish', queueType);
+    }
+    assert.equal(planTopology(topology('quorum'))[0]!.options.arguments!['x-overflow'], 'reject-publish');
+  });
+
   it('reads the major version whole (a RabbitMQ 10 is past 4), only at the start of the version', () => {
     assert.deepEqual(unlimitedDeliveries({ version: '10.0.0' }), { 'x-delivery-limit': -1 });
     assert.deepEqual(unlimitedDeliveries({ version: 'rc-4.0.0' }), {});
