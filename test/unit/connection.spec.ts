@@ -62,10 +62,10 @@ describe('connect (one managed AMQP connection per role)', () => {
     manager.emit('connect', { connection: {}, url: 'amqp://warren:s3cret@node-a:5672/vhost' });
     manager.emit('connect', { connection: {}, url: { hostname: 'node-b', username: 'warren', password: 's3cret' } });
     assert.deepEqual(
-      lines.map((l) => [l['role'], l['node']]),
+      lines.map((l) => [l['msg'], l['role'], l['node']]),
       [
-        ['publish', 'node-a:5672'],
-        ['publish', 'node-b'],
+        ['amqp connected', 'publish', 'node-a:5672'],
+        ['amqp connected', 'publish', 'node-b'],
       ],
     );
     assert.ok(!JSON.stringify(lines).includes('s3cret'));
