@@ -498,6 +498,7 @@ describe('Subscription (fake broker, mocked clock)', () => {
   it('resume while consuming adds no second consumer; resume while its channel is replaced waits for the new one', async () => {
     const { subscription, channel, said } = subscribe();
     await subscription.ready();
+    await settle();
     await subscription.resume();
     assert.equal(channel().calls.filter((c) => c === 'consume q').length, 1);
     await subscription.pause();
