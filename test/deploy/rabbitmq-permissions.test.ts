@@ -67,6 +67,18 @@ async function getOne(connection: amqplib.ChannelModel, queue: string, routingKe
   }
 }
 
+/** An assertion that `service` may not do `what` (403 ACCESS_REFUSED), recording each refusal in `refusals`. */
+function refusedAs(connections: Record<ServiceName, amqplib.ChannelModel>, refusals: string[]) {
+  return async (service: ServiceName, what: string, operation: (ch: amqplib.ConfirmChannel) => Promise<unknown>) => {
+    const error = await refusal(connections[service], operation).catch((e: Error) =>
+      assert.fail(`${service} may not ${what}, but ${e.message}`),
+    );
+    assert.equal(error.code, 403, `${service} ${what}: ${error.message}`);
+    assert.match(error.message, /ACCESS_REFUSED/);
+    refusals.push(`${service}: ${what}`);
+  };
+}
+
 /** The definitions template, renamed, rendered by the script compose runs (hashes only), and imported. */
 async function composeDefinitions(): Promise<DefinitionsToImport> {
   const id = uniqueName('wdp');
@@ -183,13 +195,7 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
 
   it('refuses every service user every route around its permissions: no declaration, binding or deletion at all', async () => {
     const refusals: string[] = [];
-    const expectRefused = async (service: ServiceName, what: string, operation: (ch: amqplib.ConfirmChannel) => Promise<unknown>) => {
-      const error = await refusal(connections[service], operation).catch((e: Error) =>
-        assert.fail(`${service} may not ${what}, but ${e.message}`),
-      );
-      assert.equal(error.code, 403, `${service} ${what}: ${error.message}`);
-      refusals.push(`${service}: ${what}`);
-    };
+    const expectRefused = refusedAs(connections, refusals);
     for (const service of SERVICE_NAMES) {
       const own = topologyOf(service).queues[0]!;
       const failures = failuresExchangeName(own.name);
@@ -268,14 +274,7 @@ describe('deploy: RabbitMQ definitions enforce least privilege (real broker)', f
 
   it("refuses every service another service's queues and events with ACCESS_REFUSED (403)", async () => {
     const refusals: string[] = [];
-    const expectRefused = async (service: ServiceName, what: string, operation: (ch: amqplib.ConfirmChannel) => Promise<unknown>) => {
-      const error = await refusal(connections[service], operation).catch((e: Error) =>
-        assert.fail(`${service} may not ${what}, but ${e.message}`),
-      );
-      assert.equal(error.code, 403, `${service} ${what}: ${error.message}`);
-      assert.match(error.message, /ACCESS_REFUSED/);
-      refusals.push(`${service}: ${what}`);
-    };
+    const expectRefused = refusedAs(connections, refusals);
     for (const service of SERVICE_NAMES) {
       const own = topologyOf(service).queues[0]!;
       for (const other of SERVICE_NAMES.filter((s) => s !== service)) {
