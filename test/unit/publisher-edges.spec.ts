@@ -2,38 +2,18 @@ import assert from 'node:assert/strict';
 import type { ConfirmChannel } from 'amqplib';
 import { register } from 'tsx/esm/api';
 import { PublishError } from '../../shared/errors/errors';
-import { Publisher, type PublisherOptions } from '../../shared/messaging/publisher';
+import { Publisher } from '../../shared/messaging/publisher';
 import { RECOVERY_FIRST_DELAY_MS } from '../../shared/messaging/recovery-backoff';
 import { MissingTopology } from '../../shared/messaging/topology-check';
-import type { Topology } from '../../shared/messaging/topology';
 import { parseTraceparent } from '../../shared/observability/trace';
 import { startTracing, stopTracing } from '../../shared/observability/tracing';
 import { FakeChannel } from './fakes/fake-channel';
 import { FakeConnectionManager } from './fakes/fake-connection-manager';
-import { capturedLog, paymentDeclined, quietLog, sleep, testMetrics, until } from './fakes/fixtures';
+import { publisherWith, PUBLISHER_TOPOLOGY as topology } from './fakes/publisher-harness';
+import { capturedLog, paymentDeclined, sleep, testMetrics, until } from './fakes/fixtures';
 
 // What an operator reads in a failed publish, what a consumer of the message receives, and what the confirm
 // deadlines cost while publishes wait: the edges publisher.spec.ts leaves open (docs/mutation/messaging-delivery.md).
-
-const topology: Topology = { exchange: 'test.events', queues: [{ name: 'q', bindings: ['#'] }], retryDelaysMs: [], queueType: 'quorum' };
-
-async function publisherWith(options: Partial<PublisherOptions> = {}) {
-  const amqp = new FakeConnectionManager();
-  const metrics = testMetrics();
-  const publisher = new Publisher(amqp.manager, {
-    exchange: 'test.events',
-    topology,
-    timeoutMs: 2000,
-    bufferLimit: 100,
-    bufferBytes: 1 << 20,
-    appId: 'test-app',
-    log: quietLog,
-    metrics,
-    ...options,
-  });
-  await publisher.ready();
-  return { publisher, broker: amqp.channel('publisher'), wrapper: amqp.wrappers.get('publisher')!, metrics, amqp };
-}
 
 const bytes = (n: number) => Buffer.alloc(n, 'x');
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;

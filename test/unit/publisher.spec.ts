@@ -1,31 +1,9 @@
 import assert from 'node:assert/strict';
 import { routingKeyOf, type AnyEvent } from '../../shared/events/catalog';
 import { PublishError } from '../../shared/errors/errors';
-import { Publisher, type PublisherOptions } from '../../shared/messaging/publisher';
 import { RECOVERY_FIRST_DELAY_MS } from '../../shared/messaging/recovery-backoff';
-import type { Topology } from '../../shared/messaging/topology';
-import { FakeConnectionManager } from './fakes/fake-connection-manager';
-import { capturedLog, paymentDeclined, quietLog, sleep, testMetrics, until, valueOf } from './fakes/fixtures';
-
-const topology: Topology = { exchange: 'test.events', queues: [{ name: 'q', bindings: ['#'] }], retryDelaysMs: [], queueType: 'quorum' };
-
-async function publisherWith(options: Partial<PublisherOptions> = {}) {
-  const amqp = new FakeConnectionManager();
-  const metrics = testMetrics();
-  const publisher = new Publisher(amqp.manager, {
-    exchange: 'test.events',
-    topology,
-    timeoutMs: 2000,
-    bufferLimit: 100,
-    bufferBytes: 1 << 20,
-    appId: 'test-app',
-    log: quietLog,
-    metrics,
-    ...options,
-  });
-  await publisher.ready();
-  return { publisher, broker: amqp.channel('publisher'), wrapper: amqp.wrappers.get('publisher')!, metrics, amqp };
-}
+import { publisherWith } from './fakes/publisher-harness';
+import { capturedLog, paymentDeclined, sleep, until, valueOf } from './fakes/fixtures';
 
 const bytes = (n: number) => Buffer.alloc(n, 'x');
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
