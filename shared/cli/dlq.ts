@@ -1,24 +1,16 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
-import { ConfigError, loadConfig } from '../config/config';
+import { loadConfig } from '../config/config';
 import { DlqAdmin } from '../dlq/dlq-admin';
 import { UnknownDlqError } from '../dlq/dlq-errors';
 import { redactDeep, redactText } from '../dlq/redact';
 import { deadLetterQueueName } from '../messaging/topology';
 import { createLogger } from '../observability/logger';
 import { formatList, formatPurge, formatReplay, formatShow } from './dlq-output';
+import { EXIT, loadToolConfig, type CliIo } from './exit-code';
 import { printableJson } from './printable';
 
 /** Where the CLI reads its environment and writes its output: the process by default, buffers in tests. */
-export interface CliIo {
-  env: Record<string, string | undefined>;
-  out(text: string): void;
-  err(text: string): void;
-  /** Where the tool's own log lines (warnings only) go. @defaultValue standard error */
-  logDestination?: pino.DestinationStream;
-}
-
-export const EXIT = { ok: 0, failed: 1, usage: 2, config: 78 } as const;
 
 class UsageError extends Error {}
 
@@ -121,14 +113,9 @@ function buildProgram(io: CliIo, queues: readonly string[], run: (json: boolean,
 
 /** Loads the configuration, connects, does the work, prints, and always disconnects. */
 async function execute(io: CliIo, queues: readonly string[], json: boolean, work: Work): Promise<number> {
-  let config;
-  try {
-    config = loadConfig(io.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    io.err(`dlq: ${error.message}\n`);
-    return EXIT.config;
-  }
+  const loaded = loadToolConfig(() => loadConfig(io.env), io, 'dlq: ');
+  if ('exit' in loaded) return loaded.exit;
+  const { config } = loaded;
   const log = createLogger({ service: 'dlq', level: 'warn', destination: io.logDestination ?? pino.destination({ dest: 2, sync: true }) });
   const options = {
     amqpUrl: config.amqpUrl,

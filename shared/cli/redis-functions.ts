@@ -1,6 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { ConfigError } from '../config/config';
-import { EXIT, type CliIo } from './dlq';
+import { EXIT, loadToolConfig, type CliIo } from './exit-code';
 import { REPLICA_ACK_TIMEOUT_MS, sentinelOptions, type RedisTarget } from '../redis/client';
 import { requireReplicaAck } from '../redis/replica-ack';
 import { loadLibraries, missingLibraries, type RedisLibrary } from '../redis/script';
@@ -25,14 +24,9 @@ export async function runRedisFunctionsCli(argv: readonly string[], load: () => 
     io.err(`${USAGE}\n`);
     return EXIT.usage;
   }
-  let context: RedisFunctionsCliContext;
-  try {
-    context = load();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    io.err(`${error.message}\n`);
-    return EXIT.config;
-  }
+  const loaded = loadToolConfig(load, io);
+  if ('exit' in loaded) return loaded.exit;
+  const context = loaded.config;
   const redis = connect(context.target);
   try {
     const wanted = context.libraries;

@@ -1,6 +1,5 @@
-import { ConfigError } from '../config/config';
 import { TopologyAdmin, type QueueState, type ServiceTopology } from '../topology/topology-admin';
-import { EXIT, type CliIo } from './dlq';
+import { EXIT, loadToolConfig, type CliIo } from './exit-code';
 import type { TlsFiles } from '../config/tls-files';
 
 const USAGE = 'usage: topology plan | apply | migrate <queue>... [--force] | migrate --all [--force]   (add --json for one line of JSON)';
@@ -30,14 +29,9 @@ export async function runTopologyCli(argv: readonly string[], load: () => Topolo
     io.err(`topology: migrate needs a queue name or --all\n${USAGE}\n`);
     return EXIT.usage;
   }
-  let context: TopologyCliContext;
-  try {
-    context = load();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    io.err(`${error.message}\n`);
-    return EXIT.config;
-  }
+  const loaded = loadToolConfig(load, io);
+  if ('exit' in loaded) return loaded.exit;
+  const context = loaded.config;
   const admin = await TopologyAdmin.open(context.amqpUrl, context.services, context.tls);
   try {
     if (command === 'migrate') {
