@@ -5,8 +5,9 @@ import { failuresExchangeName, planTopology, type QueueDeclaration, type Topolog
  * The topology is the operator's (docs/security.md): `npm run topology -- apply`, compose's `topology` one-shot or
  * the chart's job declare it with the operator's credentials, and a service's broker user has no configure
  * permission at all, so it can neither delete the events exchange nor route it into a queue or exchange of its own.
- * A service only looks (passive declares, which need no permission), and declares what is missing only where the
- * broker lets it (a developer's `guest`, the tests' own vhosts). Refused, it names what is missing and waits.
+ * A service only looks (passive declares: an exchange's needs no permission, a queue's read on it from RabbitMQ 4,
+ * which each service has on its own queues), and declares what is missing only where the broker lets it (a
+ * developer's `guest`, the tests' own vhosts). Refused, it names what is missing and waits.
  */
 export class TopologyMissingError extends Error {
   constructor(readonly missing: readonly string[]) {
