@@ -1,22 +1,15 @@
 import { cleanEnv, str } from 'envalid';
 import { parsePriceList, type PriceList } from '../money/price-list';
-import { AUTH_VARIABLES, isProduction, readAuthConfig, type AuthConfig } from './auth-config';
+import { isProduction, readAuthConfig, type AuthConfig } from './auth-config';
 import { ConfigError } from './config-error';
-import { isPublishedSecret, urlPassword } from './published-secrets';
+import { refusePublishedPasswords, throwOneLine, type Env } from './env-checks';
 import { tokenKeyList, type TokenKeyring } from '../security/token-keys';
 import { withFileSecrets } from './secret-files';
-import { readTlsFiles, TLS_VARIABLES, type TlsFiles } from './tls-files';
-import { readTracingConfig, TRACING_VARIABLES, type TracingConfig } from './tracing-config';
+import { readTlsFiles, type TlsFiles } from './tls-files';
+import { readTracingConfig, type TracingConfig } from './tracing-config';
 import { amqpUrlList, delayList, hostPortList, nonNegativeInt, positiveInt, ratio, redisUrl, tcpPort } from './validators';
-
-export type QueueType = 'quorum' | 'classic';
-
-/** What config needs of a service: the variables of its ports, from its declaration. */
-export interface ServicePorts {
-  name: string;
-  ops: { env: string; default: number };
-  api?: { env: string; default: number };
-}
+import { portVariables, type ServicePorts } from './variables';
+import type { QueueType } from './broker-config';
 
 /** A consumer's kill switch (shared/messaging/kill-switch.ts): from `KILL_SWITCH_*`, or a queue's declaration. */
 export interface KillSwitchSettings {
@@ -29,6 +22,8 @@ export interface KillSwitchSettings {
 }
 
 export { ConfigError };
+export { loadBrokerConfig, type BrokerConfig, type QueueType } from './broker-config';
+export { CONFIG_VARIABLES, configVariables, SECRET_VARIABLES, type SecretVariable, type ServicePorts } from './variables';
 
 /** Warren's whole configuration, read from the environment once, at start-up, and passed down explicitly. */
 export interface WarrenConfig {
@@ -141,46 +136,6 @@ export interface WarrenConfig {
 export interface RedisSentinelConfig {
   sentinels: { host: string; port: number }[];
   name: string;
-}
-
-type Env = Record<string, string | undefined>;
-
-/** What a tool that only talks to the broker needs: the topology's settings and how to reach the broker. */
-export type BrokerConfig = Pick<WarrenConfig, 'amqpUrl' | 'amqpUrls' | 'amqpTls' | 'eventsExchange' | 'retryDelaysMs' | 'queueType'>;
-
-/**
- * The broker settings alone, validated as {@link loadConfig} validates them: for the operator's topology step, which
- * runs with the operator's AMQP_URL and none of a service's secrets (OPS_TOKEN, the auth settings).
- */
-export function loadBrokerConfig(fromEnv: Env = process.env): BrokerConfig {
-  const env = withFileSecrets(fromEnv);
-  const e = cleanEnv(
-    env,
-    {
-      AMQP_URL: amqpUrlList({ default: ['amqp://guest:guest@127.0.0.1:5672'] }),
-      EVENTS_EXCHANGE: str({ default: 'warren.events' }),
-      RETRY_DELAYS_MS: delayList({ default: [1000, 5000, 30000] }),
-      QUEUE_TYPE: str({ default: 'quorum', choices: ['quorum', 'classic'] }),
-    },
-    { reporter: throwOneLine },
-  );
-  if (isProduction(env)) refusePublishedPasswords({ AMQP_URL: e.AMQP_URL });
-  const amqpTls = readTlsFiles(
-    env,
-    'AMQP',
-    e.AMQP_URL.every((url) => url.startsWith('amqps:')),
-    (message) => {
-      throw new ConfigError(`Invalid configuration: ${message}`);
-    },
-  );
-  return {
-    amqpUrl: e.AMQP_URL[0]!,
-    amqpUrls: e.AMQP_URL,
-    ...(amqpTls ? { amqpTls } : {}),
-    eventsExchange: e.EVENTS_EXCHANGE,
-    retryDelaysMs: e.RETRY_DELAYS_MS,
-    queueType: e.QUEUE_TYPE as QueueType,
-  };
 }
 
 /**
@@ -297,51 +252,6 @@ export function loadConfig(fromEnv: Env = process.env, services: readonly Servic
 /** `PUBLISH_BUFFER_BYTES` when unset: 64 MiB. Also the DLQ tool's bound, which takes no environment of its own for it. */
 export const DEFAULT_PUBLISH_BUFFER_BYTES = 64 * 1024 * 1024;
 
-/** The variables every service reads, whatever the fleet; {@link configVariables} adds the services' ports. */
-export const CONFIG_VARIABLES = [
-  'AMQP_URL',
-  'REDIS_URL',
-  'REDIS_SENTINELS',
-  'REDIS_SENTINEL_NAME',
-  'REDIS_KEY_PREFIX',
-  'EVENTS_EXCHANGE',
-  'LOG_LEVEL',
-  'PREFETCH',
-  'RETRY_DELAYS_MS',
-  'QUEUE_TYPE',
-  'ORDER_TIMEOUT_MS',
-  'ORDER_RATE_LIMIT',
-  'ORDER_RATE_WINDOW_MS',
-  'PAYMENT_GATEWAY_FAILURE_RATE',
-  'PAYMENT_GATEWAY_LATENCY_MS',
-  'PUBLISH_TIMEOUT_MS',
-  'PUBLISH_BUFFER_LIMIT',
-  'PUBLISH_BUFFER_BYTES',
-  'SHUTDOWN_TIMEOUT_MS',
-  'HANDLER_TIMEOUT_MS',
-  'IDEMPOTENCY_LEASE_MS',
-  'IDEMPOTENCY_RETENTION_MS',
-  'OUTBOX_RELAY_INTERVAL_MS',
-  'CONSUMER_RECOVERY_DEADLINE_MS',
-  'KILL_SWITCH_THRESHOLD',
-  'KILL_SWITCH_WINDOW_MS',
-  'KILL_SWITCH_COOLDOWN_MS',
-  ...TRACING_VARIABLES,
-  ...AUTH_VARIABLES,
-  'OPS_HOST',
-  'API_HOST',
-  'HTTP_REQUEST_TIMEOUT_MS',
-  'PRICE_LIST',
-  ...TLS_VARIABLES,
-] as const;
-
-/**
- * Secrets only the services that declare them receive (a declaration's `secrets`), never the whole fleet: the
- * payment-token keys are held by order (which seals) and payment (which opens), not by inventory.
- */
-export const SECRET_VARIABLES = ['PAYMENT_TOKEN_KEYS', 'AUTH_JWT_SECRET', 'OPS_TOKEN'] as const;
-export type SecretVariable = (typeof SECRET_VARIABLES)[number];
-
 /** `PRICE_LIST`: unset or `off` leaves totals unchecked, which production must choose explicitly. */
 function readPriceList(env: Env): PriceList | undefined {
   const raw = env['PRICE_LIST']?.trim() ?? '';
@@ -369,47 +279,4 @@ function sentinelOf(sentinels: RedisSentinelConfig['sentinels'], name: string): 
   if (sentinels.length === 0)
     throw new ConfigError('Invalid configuration: REDIS_SENTINELS: required with REDIS_SENTINEL_NAME (host:port of each sentinel)');
   return { sentinels, name };
-}
-
-/** The environment variables a fleet of these services reads: the chart and the compose file must name no others. */
-export function configVariables(services: readonly ServicePorts[]): string[] {
-  return [...CONFIG_VARIABLES, ...portVariables(services).map((p) => p.env)];
-}
-
-interface PortVariable {
-  service: string;
-  kind: 'ops' | 'api';
-  env: string;
-  default: number;
-}
-
-/** Every declared port variable; two services (or a shared variable) claiming one name is a configuration error. */
-function portVariables(services: readonly ServicePorts[]): PortVariable[] {
-  const ports = services.flatMap(({ name, ops, api }) => [
-    { service: name, kind: 'ops' as const, ...ops },
-    ...(api ? [{ service: name, kind: 'api' as const, ...api }] : []),
-  ]);
-  const seen = new Set<string>(CONFIG_VARIABLES);
-  for (const port of ports) {
-    if (seen.has(port.env)) throw new ConfigError(`Invalid configuration: ${port.env}: declared twice (service ${port.service})`);
-    seen.add(port.env);
-  }
-  return ports.map(({ service, kind, env, default: d }) => ({ service, kind, env, default: d }));
-}
-
-function throwOneLine({ errors }: { errors: Partial<Record<string, Error>> }): void {
-  const [name, error] = Object.entries(errors)[0] ?? [];
-  if (!name) return;
-  const why = error?.message && !/^Missing|^Invalid/.test(error.message) ? error.message : 'invalid value';
-  throw new ConfigError(`Invalid configuration: ${name}: ${why}`);
-}
-
-/** Production refuses a broker or Redis password this repository publishes (published-secrets.ts), naming the URL. */
-function refusePublishedPasswords(urls: Record<string, readonly string[]>): void {
-  for (const [name, list] of Object.entries(urls)) {
-    if (list.some((url) => isPublishedSecret(urlPassword(url) ?? '')))
-      throw new ConfigError(
-        `Invalid configuration: ${name}: its password is a published placeholder (.env.example, compose): set your own`,
-      );
-  }
 }

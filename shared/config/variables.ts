@@ -1,0 +1,84 @@
+import { AUTH_VARIABLES } from './auth-config';
+import { ConfigError } from './config-error';
+import { TLS_VARIABLES } from './tls-files';
+import { TRACING_VARIABLES } from './tracing-config';
+
+// The environment variables Warren reads, as lists: what compose, the chart and the tests check they pass.
+
+/** What config needs of a service: the variables of its ports, from its declaration. */
+export interface ServicePorts {
+  name: string;
+  ops: { env: string; default: number };
+  api?: { env: string; default: number };
+}
+
+/** The variables every service reads, whatever the fleet; {@link configVariables} adds the services' ports. */
+export const CONFIG_VARIABLES = [
+  'AMQP_URL',
+  'REDIS_URL',
+  'REDIS_SENTINELS',
+  'REDIS_SENTINEL_NAME',
+  'REDIS_KEY_PREFIX',
+  'EVENTS_EXCHANGE',
+  'LOG_LEVEL',
+  'PREFETCH',
+  'RETRY_DELAYS_MS',
+  'QUEUE_TYPE',
+  'ORDER_TIMEOUT_MS',
+  'ORDER_RATE_LIMIT',
+  'ORDER_RATE_WINDOW_MS',
+  'PAYMENT_GATEWAY_FAILURE_RATE',
+  'PAYMENT_GATEWAY_LATENCY_MS',
+  'PUBLISH_TIMEOUT_MS',
+  'PUBLISH_BUFFER_LIMIT',
+  'PUBLISH_BUFFER_BYTES',
+  'SHUTDOWN_TIMEOUT_MS',
+  'HANDLER_TIMEOUT_MS',
+  'IDEMPOTENCY_LEASE_MS',
+  'IDEMPOTENCY_RETENTION_MS',
+  'OUTBOX_RELAY_INTERVAL_MS',
+  'CONSUMER_RECOVERY_DEADLINE_MS',
+  'KILL_SWITCH_THRESHOLD',
+  'KILL_SWITCH_WINDOW_MS',
+  'KILL_SWITCH_COOLDOWN_MS',
+  ...TRACING_VARIABLES,
+  ...AUTH_VARIABLES,
+  'OPS_HOST',
+  'API_HOST',
+  'HTTP_REQUEST_TIMEOUT_MS',
+  'PRICE_LIST',
+  ...TLS_VARIABLES,
+] as const;
+
+/**
+ * Secrets only the services that declare them receive (a declaration's `secrets`), never the whole fleet: the
+ * payment-token keys are held by order (which seals) and payment (which opens), not by inventory.
+ */
+export const SECRET_VARIABLES = ['PAYMENT_TOKEN_KEYS', 'AUTH_JWT_SECRET', 'OPS_TOKEN'] as const;
+export type SecretVariable = (typeof SECRET_VARIABLES)[number];
+
+/** The environment variables a fleet of these services reads: the chart and the compose file must name no others. */
+export function configVariables(services: readonly ServicePorts[]): string[] {
+  return [...CONFIG_VARIABLES, ...portVariables(services).map((p) => p.env)];
+}
+
+interface PortVariable {
+  service: string;
+  kind: 'ops' | 'api';
+  env: string;
+  default: number;
+}
+
+/** Every declared port variable; two services (or a shared variable) claiming one name is a configuration error. */
+export function portVariables(services: readonly ServicePorts[]): PortVariable[] {
+  const ports = services.flatMap(({ name, ops, api }) => [
+    { service: name, kind: 'ops' as const, ...ops },
+    ...(api ? [{ service: name, kind: 'api' as const, ...api }] : []),
+  ]);
+  const seen = new Set<string>(CONFIG_VARIABLES);
+  for (const port of ports) {
+    if (seen.has(port.env)) throw new ConfigError(`Invalid configuration: ${port.env}: declared twice (service ${port.service})`);
+    seen.add(port.env);
+  }
+  return ports.map(({ service, kind, env, default: d }) => ({ service, kind, env, default: d }));
+}
