@@ -216,9 +216,9 @@ describe('Publisher: what a failure says, and what waiting costs (fake broker)',
       broker.confirm = 'never';
       const real = globalThis.setTimeout;
       let armed = 0;
-      // Only the publisher's own: a timer another spec left behind may fire and re-arm meanwhile.
+      // Only the publisher's own (confirm-deadlines.ts): a timer another spec left behind may fire and re-arm meanwhile.
       globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
-        if (new Error().stack?.split('\n')[2]?.includes('publisher.ts')) armed++; // called from there
+        if (new Error().stack?.split('\n')[2]?.includes('confirm-deadlines.ts')) armed++; // the publisher's deadline timer
         return real(...args);
       }) as typeof setTimeout;
       let publishing: Promise<void>;
