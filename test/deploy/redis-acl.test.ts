@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import type { Runtime } from '../../shared/lifecycle/runtime';
 import { loadFleetConfig, SERVICE_DECLARATIONS, SERVICE_NAMES, type ServiceName } from '../../workers/registry';
@@ -18,16 +15,7 @@ import { fleetPorts, startOrder } from '../helpers/fleet-ports';
 import { LogCapture } from '../helpers/log-capture';
 import { SecureRedis } from '../helpers/own-secure-redis';
 import { waitFor } from '../helpers/wait';
-import { REPO } from './tools';
-
-const run = promisify(execFile);
-const TEMPLATE = path.join(REPO, 'deploy/helm/warren/files/redis/acl.template.json');
-const RENDER = path.join(REPO, 'deploy/redis/render-acl.mjs');
-
-interface AclTemplate {
-  admin: { name: string; password_env: string };
-  users: { name: string; password_env: string; keys: string[] }[];
-}
+import { aclWithFreshPasswords } from './redis-acl-file';
 
 /**
  * One Redis ACL user per service, from the generated template rendered by the same script compose runs, loaded
@@ -36,8 +24,7 @@ interface AclTemplate {
  */
 describe('Redis ACL users, one per service (own redis-server with the rendered ACL file)', function () {
   this.timeout(120_000);
-  const template = JSON.parse(readFileSync(TEMPLATE, 'utf8')) as AclTemplate;
-  const passwords = Object.fromEntries([template.admin, ...template.users].map((u) => [u.password_env, randomBytes(12).toString('hex')]));
+  const { template, passwords, render } = aclWithFreshPasswords();
   const userOf = (service: ServiceName) => template.users.find((u) => u.name === `warren-${service}`)!;
   let dir: string;
   let redis: SecureRedis;
@@ -53,7 +40,7 @@ describe('Redis ACL users, one per service (own redis-server with the rendered A
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'warren-redis-acl-'));
     const aclFile = path.join(dir, 'users.acl');
-    await run(process.execPath, [RENDER, TEMPLATE, aclFile], { env: { ...process.env, ...passwords } });
+    await render(aclFile);
     redis = await SecureRedis.start({ aclFile });
     // The operator's step (compose's redis-functions one-shot): service users may only call the functions.
     await loadLibraries(client('default', passwords[template.admin.password_env]!), FLEET_LIBRARIES);

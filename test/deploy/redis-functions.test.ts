@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { createLogger } from '../../shared/observability/logger';
 import { createMetrics } from '../../shared/observability/metrics';
@@ -15,16 +12,7 @@ import { Ledger } from '../../workers/payment/store/ledger';
 import { FLEET_LIBRARIES, runFleetRedisFunctionsCli } from '../../workers/redis-functions';
 import { LogCapture } from '../helpers/log-capture';
 import { SecureRedis } from '../helpers/own-secure-redis';
-import { REPO } from './tools';
-
-const run = promisify(execFile);
-const TEMPLATE = path.join(REPO, 'deploy/helm/warren/files/redis/acl.template.json');
-const RENDER = path.join(REPO, 'deploy/redis/render-acl.mjs');
-
-interface AclTemplate {
-  admin: { name: string; password_env: string };
-  users: { name: string; password_env: string; keys: string[] }[];
-}
+import { aclWithFreshPasswords } from './redis-acl-file';
 
 /**
  * Issue 23, finding 3: a service user that may run Lua of its own (`EVAL 'while true do end' 0`) answers every other
@@ -33,8 +21,7 @@ interface AclTemplate {
  */
 describe('Redis functions: no service user can stall another (own redis-server with the rendered ACL)', function () {
   this.timeout(60_000);
-  const template = JSON.parse(readFileSync(TEMPLATE, 'utf8')) as AclTemplate;
-  const passwords = Object.fromEntries([template.admin, ...template.users].map((u) => [u.password_env, randomBytes(12).toString('hex')]));
+  const { template, passwords, render } = aclWithFreshPasswords();
   const passwordOf = (user: string) => passwords[[template.admin, ...template.users].find((u) => u.name === user)!.password_env]!;
   let dir: string;
   let redis: SecureRedis;
@@ -59,7 +46,7 @@ describe('Redis functions: no service user can stall another (own redis-server w
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'warren-redis-functions-'));
     const aclFile = path.join(dir, 'users.acl');
-    await run(process.execPath, [RENDER, TEMPLATE, aclFile], { env: { ...process.env, ...passwords } });
+    await render(aclFile);
     redis = await SecureRedis.start({ aclFile });
   });
   after(async () => {
