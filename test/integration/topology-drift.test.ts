@@ -11,13 +11,14 @@ import { fleetPorts, startOrder, type FleetPorts } from '../helpers/fleet-ports'
 import { assertInvariants, awaitFinal } from '../helpers/invariants';
 import { LogCapture } from '../helpers/log-capture';
 import { queueDepths } from '../helpers/raw-amqp';
+import { waitFor } from '../helpers/wait';
 import { Redis } from 'ioredis';
 
 /**
  * An operator changes a setting that changes queue arguments (RETRY_DELAYS_MS: the quorum delivery limit;
- * QUEUE_TYPE: the queue type) over queues that hold messages. The services must start on the old queues and
- * report the drift (/readyz, warren_topology_drift, `topology plan`); `topology migrate` then recreates the queues
- * without losing a message, and the drift reads clear.
+ * QUEUE_TYPE: the queue type) over queues that hold messages. The services must start, ready, on the old queues;
+ * `topology plan` (the operator's) reports the drift; `topology migrate` then recreates the queues without losing a
+ * message, and the plan reads clear.
  */
 describe('topology drift: a changed setting over existing queues (real RabbitMQ and Redis)', function () {
   this.timeout(240_000);
@@ -77,8 +78,16 @@ async function scenario(before: Record<string, string>, after: Record<string, st
     for (const name of SERVICE_NAMES) {
       // Ready on the queues as they are: a service only looks at its topology (a redeclaration to compare
       // arguments needs the configure permission no service user has); the plan above is where drift shows.
-      const ready = await http('GET', `${ports.ops[name]}/readyz`);
-      assert.equal(ready.status, 200, JSON.stringify(ready.body));
+      // (Bounded: the Redis write probe reports its first write a moment after start.)
+      const ready = await waitFor(
+        `${name} ready`,
+        async () => {
+          const r = await http('GET', `${ports.ops[name]}/readyz`);
+          return r.status === 200 ? r : undefined;
+        },
+        10_000,
+        100,
+      );
       assert.equal(ready.body.checks.topology, true);
       assert.deepEqual(ready.body.details.topology.missing, []);
     }
@@ -101,8 +110,15 @@ async function scenario(before: Record<string, string>, after: Record<string, st
 
     await fleet.startAll(loadFleetConfig(envAfter));
     for (const name of SERVICE_NAMES) {
-      const ready = await http('GET', `${ports.ops[name]}/readyz`);
-      assert.equal(ready.status, 200);
+      const ready = await waitFor(
+        `${name} ready after the migration`,
+        async () => {
+          const r = await http('GET', `${ports.ops[name]}/readyz`);
+          return r.status === 200 ? r : undefined;
+        },
+        10_000,
+        100,
+      );
       assert.equal(ready.body.checks.topology, true);
     }
     const outcomes = await awaitFinal(ports.api, ids);
