@@ -1,3 +1,4 @@
+import { failuresExchangeName } from '../messaging/topology';
 import { fromFailurePath, withoutWarrenHeaders } from '../messaging/trusted-headers';
 /** Headers the DLQ tool sets on a replayed message: an audit trail that survives a later failure. */
 export const REPLAY_HEADERS = {
@@ -18,7 +19,7 @@ export const REPLAY_HEADERS = {
  */
 export function trustedDeadLetterHeaders(headers: Record<string, unknown>): Record<string, unknown> {
   const newest = deathsOf(headers)[0];
-  if (!newest || fromFailurePath(text(newest.exchange) ?? '', text(newest.queue) ?? '')) return headers;
+  if (!newest || fromFailurePath(text(newest.exchange) ?? '', failuresExchangeName(text(newest.queue) ?? ''))) return headers;
   return withoutWarrenHeaders(headers);
 }
 

@@ -22,7 +22,7 @@ import { KillSwitch, type DeliveryOutcome, type KillSwitchSettings } from './kil
 import type { Publisher } from './publisher';
 import { attemptOf, routeFailure } from './route-failure';
 import { Subscription } from './subscription';
-import type { Topology } from './topology';
+import { failuresExchangeName, type Topology } from './topology';
 import type { TopologyLook } from './topology-check';
 import { expectedRoute } from './trusted-headers';
 
@@ -64,6 +64,8 @@ export class Consumer {
   private readonly killSwitch?: KillSwitch;
   private readonly pipelines = new Map<string, Pipeline>();
   private readonly log: Logger;
+  /** Its queue's failures exchange: the one route besides the events exchange and a replay (trusted-headers.ts). */
+  private readonly failuresExchange: string;
   private inFlight = 0;
   /** The in-flight gauge of this queue: one label set, so its child is made once. */
   private readonly inFlightGauge: { inc(): void; dec(): void };
@@ -74,6 +76,7 @@ export class Consumer {
     private readonly options: ConsumerOptions,
   ) {
     this.log = options.log.child({ queue: options.queue });
+    this.failuresExchange = failuresExchangeName(options.queue);
     this.inFlightGauge = options.metrics.inFlight.labels(options.queue);
     this.consumed = labelled(options.metrics.consumed);
     for (const [eventType, handler] of Object.entries(options.handlers)) {
@@ -170,7 +173,9 @@ export class Consumer {
    */
   private process(acks: AckBatcher, msg: Message): Promise<DeliveryOutcome> {
     if (!tracer) return this.processUnder(acks, msg, childSpan(parseTraceparent(msg.properties.headers?.['traceparent'])));
-    return traceProcess(tracer, msg, this.options.queue, attemptOf(msg, this.options.queue), (span) => this.processUnder(acks, msg, span));
+    return traceProcess(tracer, msg, this.options.queue, attemptOf(msg, this.failuresExchange), (span) =>
+      this.processUnder(acks, msg, span),
+    );
   }
 
   private async processUnder(acks: AckBatcher, msg: Message, span: TraceContext): Promise<DeliveryOutcome> {
@@ -196,7 +201,7 @@ export class Consumer {
 
   private decode(msg: Message): AnyEvent {
     const { queue, topology } = this.options;
-    if (!expectedRoute(msg.fields.exchange, queue, topology.exchange)) {
+    if (!expectedRoute(msg.fields.exchange, this.failuresExchange, topology.exchange)) {
       throw new UnexpectedRouteError(
         `delivered through exchange ${JSON.stringify(msg.fields.exchange)}, which ${queue} is not bound to by Warren`,
       );
@@ -224,7 +229,7 @@ export class Consumer {
     return {
       event,
       queue: this.options.queue,
-      attempt: attemptOf(msg, this.options.queue),
+      attempt: attemptOf(msg, this.failuresExchange),
       // This delivery's span (made on first use), so that work it causes later (an outbox entry) is its child.
       get traceparent() {
         return formatTraceparent(span);

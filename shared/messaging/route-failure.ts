@@ -44,10 +44,11 @@ export async function routeFailure(
   event?: AnyEvent,
 ): Promise<void> {
   const { queue, metrics, publisher, topology, service } = options;
-  const attempt = attemptOf(msg, queue);
+  const failures = failuresExchangeName(queue);
+  const attempt = attemptOf(msg, failures);
   const headers: Record<string, unknown> = {};
   // Forged x-warren-* headers are gone already: what follows is either ours or set now.
-  for (const [key, value] of Object.entries(trustedHeaders(msg, queue))) if (!BROKER_HEADERS.test(key)) headers[key] = value;
+  for (const [key, value] of Object.entries(trustedHeaders(msg, failures))) if (!BROKER_HEADERS.test(key)) headers[key] = value;
   const deferredSince = Date.parse(String(headers[H.deferredSince] ?? ''));
   const action = decideFailure(error, attempt, topology.retryDelaysMs, Number.isNaN(deferredSince) ? 0 : Date.now() - deferredSince);
   const { reason, errorClass } = describeFailure(error);
@@ -72,7 +73,7 @@ export async function routeFailure(
   };
   try {
     if (action.kind === 'retry') {
-      await publisher.publish(failuresExchangeName(queue), retryRoutingKey(action.delayMs), msg.content, {
+      await publisher.publish(failures, retryRoutingKey(action.delayMs), msg.content, {
         ...properties,
         headers: { ...headers, [H.attempt]: action.nextAttempt },
       });
@@ -81,7 +82,7 @@ export async function routeFailure(
     } else {
       const correlationId = event?.correlationId ?? (msg.properties.correlationId as string | undefined);
       const body = deadLetterBody(msg.content, error);
-      await publisher.publish(failuresExchangeName(queue), DEAD_LETTER_ROUTING_KEY, body.content, {
+      await publisher.publish(failures, DEAD_LETTER_ROUTING_KEY, body.content, {
         ...properties,
         headers: {
           ...headers,
@@ -111,8 +112,8 @@ export async function routeFailure(
 }
 
 /** The attempt this delivery is, as Warren counted it: 1 for a message that came in from outside. */
-export function attemptOf(msg: Message, queue: string): number {
-  const value = Number(trustedHeaders(msg, queue)[H.attempt]);
+export function attemptOf(msg: Message, failuresExchange: string): number {
+  const value = Number(trustedHeaders(msg, failuresExchange)[H.attempt]);
   return Number.isInteger(value) && value >= 1 ? value : 1;
 }
 

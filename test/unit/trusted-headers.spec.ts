@@ -13,7 +13,7 @@ describe('trusted headers: x-warren-* believed only from the failure path', () =
   const forged = { 'x-warren-attempt': 99, 'x-trace-note': 'mine', 'app-x-warren-note': 'kept', traceparent: 't' };
 
   it("drops Warren's headers from the events exchange, keeps every other header, even one merely containing x-warren-", () => {
-    assert.deepEqual(trustedHeaders(delivery('warren.events', forged), 'q'), {
+    assert.deepEqual(trustedHeaders(delivery('warren.events', forged), 'q.failures'), {
       'x-trace-note': 'mine',
       'app-x-warren-note': 'kept',
       traceparent: 't',
@@ -21,18 +21,18 @@ describe('trusted headers: x-warren-* believed only from the failure path', () =
   });
 
   it("believes them from the queue's own failures exchange and from the default exchange (a replay), not another queue's", () => {
-    assert.deepEqual(trustedHeaders(delivery('q.failures', forged), 'q'), forged);
-    assert.deepEqual(trustedHeaders(delivery('', forged), 'q'), forged);
-    assert.equal(trustedHeaders(delivery('other.failures', forged), 'q')['x-warren-attempt'], undefined);
-    assert.equal(fromFailurePath('q.failures.evil', 'q'), false);
-    assert.deepEqual(trustedHeaders(delivery('q.failures'), 'q'), {}, 'a message without headers');
+    assert.deepEqual(trustedHeaders(delivery('q.failures', forged), 'q.failures'), forged);
+    assert.deepEqual(trustedHeaders(delivery('', forged), 'q.failures'), forged);
+    assert.equal(trustedHeaders(delivery('other.failures', forged), 'q.failures')['x-warren-attempt'], undefined);
+    assert.equal(fromFailurePath('q.failures.evil', 'q.failures'), false);
+    assert.deepEqual(trustedHeaders(delivery('q.failures'), 'q.failures'), {}, 'a message without headers');
   });
 
   it('expects deliveries only through the events exchange, its own failures exchange or a replay', () => {
-    assert.equal(expectedRoute('warren.events', 'q', 'warren.events'), true);
-    assert.equal(expectedRoute('q.failures', 'q', 'warren.events'), true);
-    assert.equal(expectedRoute('', 'q', 'warren.events'), true);
-    assert.equal(expectedRoute('amq.topic', 'q', 'warren.events'), false);
-    assert.equal(expectedRoute('other.failures', 'q', 'warren.events'), false);
+    assert.equal(expectedRoute('warren.events', 'q.failures', 'warren.events'), true);
+    assert.equal(expectedRoute('q.failures', 'q.failures', 'warren.events'), true);
+    assert.equal(expectedRoute('', 'q.failures', 'warren.events'), true);
+    assert.equal(expectedRoute('amq.topic', 'q.failures', 'warren.events'), false);
+    assert.equal(expectedRoute('other.failures', 'q.failures', 'warren.events'), false);
   });
 });
