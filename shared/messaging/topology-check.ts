@@ -60,28 +60,44 @@ type Resource =
  * a refusal names what it could not declare.
  */
 export async function ensureTopology(channel: Channel, topology: Topology, look: TopologyLook | undefined, owner: string): Promise<void> {
+  const resources = resourcesOf(topology, channel);
   const missing = look?.openChannel
-    ? await lookAndDeclare(channel, topology, { missing: look.missing, openChannel: look.openChannel.bind(look) })
-    : await declareAll(channel, topology);
-  const looked = resourcesOf(topology, channel).map((r) => `${r.kind} ${r.name}`);
+    ? await lookAndDeclare(channel, resources, topology.exchange, look.openChannel.bind(look))
+    : await declareAll(channel, resources, topology.exchange);
+  const names = resources.map(nameOf);
   look?.missing.record(
     owner,
     missing,
-    looked.filter((r) => !missing.includes(r)),
+    names.filter((r) => !missing.includes(r)),
   );
   if (missing.length > 0) throw new TopologyMissingError(missing);
 }
 
-async function lookAndDeclare(channel: Channel, topology: Topology, look: Required<TopologyLook>): Promise<string[]> {
-  const session = new LookSession(() => look.openChannel(channel));
+/**
+ * The owner's declaration of a whole topology on a channel that may configure (`npm run topology`'s admin path and
+ * the tests' own vhosts): every exchange, queue and binding; a refusal throws {@link TopologyMissingError}.
+ */
+export async function declareTopology(channel: Channel, topology: Topology): Promise<void> {
+  return ensureTopology(channel, topology, undefined, 'operator');
+}
+
+const nameOf = (r: Resource): string => `${r.kind} ${r.name}`;
+
+async function lookAndDeclare(
+  channel: Channel,
+  resources: readonly Resource[],
+  eventsExchange: string,
+  openChannel: (beside: Channel) => Promise<Channel>,
+): Promise<string[]> {
+  const session = new LookSession(() => openChannel(channel));
   const missing: string[] = [];
   let refused = false;
   try {
-    for (const resource of resourcesOf(topology, channel)) {
+    for (const resource of resources) {
       if (await session.exists(resource)) continue;
       // One refusal says the user may not configure: the rest is only looked at, not tried.
-      if (!refused) refused = !(await session.declare(resource, topology.exchange));
-      if (refused) missing.push(`${resource.kind} ${resource.name}`);
+      if (!refused) refused = !(await session.declare(resource, eventsExchange));
+      if (refused) missing.push(nameOf(resource));
     }
   } finally {
     await session.close();
@@ -89,15 +105,14 @@ async function lookAndDeclare(channel: Channel, topology: Topology, look: Requir
   return missing;
 }
 
-async function declareAll(channel: Channel, topology: Topology): Promise<string[]> {
-  const resources = resourcesOf(topology, channel);
+async function declareAll(channel: Channel, resources: readonly Resource[], eventsExchange: string): Promise<string[]> {
   for (const [i, resource] of resources.entries()) {
     try {
-      await declare(channel, resource, topology.exchange);
+      await declare(channel, resource, eventsExchange);
     } catch (error) {
       if (!isAccessRefused(error)) throw error;
       // The refusal closed the channel: this and everything after it stays undeclared.
-      return resources.slice(i).map((r) => `${r.kind} ${r.name}`);
+      return resources.slice(i).map(nameOf);
     }
   }
   return [];

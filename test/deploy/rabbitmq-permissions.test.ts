@@ -6,8 +6,7 @@ import path from 'node:path';
 import amqplib from 'amqplib';
 import type { Channel } from 'amqplib';
 import { parse as parseYaml } from 'yaml';
-import { ensureTopology, MissingTopology } from '../../shared/messaging/topology-check';
-import { declareTopology } from '../../shared/topology/declare-topology';
+import { declareTopology, ensureTopology, MissingTopology } from '../../shared/messaging/topology-check';
 import {
   DEAD_LETTER_ROUTING_KEY,
   deadLetterQueueName,

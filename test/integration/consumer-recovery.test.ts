@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
-import { declareTopology } from '../../shared/topology/declare-topology';
+import { declareTopology } from '../../shared/messaging/topology-check';
 import { http, orderRequest } from '../helpers/api';
 import { addVhostUser, createVhost, deleteVhost, rabbitmqctl } from '../helpers/broker';
 import { startTestFleet, type TestFleet } from '../helpers/fleet';

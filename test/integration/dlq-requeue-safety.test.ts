@@ -4,7 +4,7 @@ import { runFleetDlqCli as runDlqCli } from '../../workers/dlq';
 import type { ShowResult } from '../../shared/dlq/dlq-admin';
 import { DlqSession } from '../../shared/dlq/dlq-session';
 import { DEAD_LETTER_ROUTING_KEY, deadLetterQueueName, failuresExchangeName } from '../../shared/messaging/topology';
-import { declareTopology } from '../../shared/topology/declare-topology';
+import { declareTopology } from '../../shared/messaging/topology-check';
 import { createVhost, deleteVhost } from '../helpers/broker';
 import { LogCapture } from '../helpers/log-capture';
 import { queueDepths } from '../helpers/raw-amqp';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import amqplib from 'amqplib';
 import { H } from '../../shared/messaging/retry-policy';
 import { failuresExchangeName, RETURN_ROUTING_KEY, type Topology } from '../../shared/messaging/topology';
-import { declareTopology } from '../../shared/topology/declare-topology';
+import { declareTopology } from '../../shared/messaging/topology-check';
 import { TopologyAdmin } from '../../shared/topology/topology-admin';
 import { createVhost, deleteVhost } from '../helpers/broker';
 

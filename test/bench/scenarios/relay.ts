@@ -4,7 +4,7 @@ import type { ChannelModel } from 'amqplib';
 import { Redis } from 'ioredis';
 import type { QueueType, WarrenConfig } from '../../../shared/config/config';
 import { planTopology, type Topology } from '../../../shared/messaging/topology';
-import { declareTopology } from '../../../shared/topology/declare-topology';
+import { declareTopology } from '../../../shared/messaging/topology-check';
 import { inventory, INVENTORY_QUEUE } from '../../../workers/inventory/service';
 import { startService } from '../../../workers/services';
 import type { BenchOptions } from '../lib/options';
