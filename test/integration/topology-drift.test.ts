@@ -74,20 +74,11 @@ async function scenario(before: Record<string, string>, after: Record<string, st
     const started = Date.now();
     await fleet.startAll(loadFleetConfig(envAfter));
     const readyMs = Date.now() - started;
-    process.stdout.write(`      drift → ready: ${readyMs} ms for the three services\n`);
+    process.stdout.write(`      drift → started: ${readyMs} ms for the three services\n`);
     for (const name of SERVICE_NAMES) {
       // Ready on the queues as they are: a service only looks at its topology (a redeclaration to compare
       // arguments needs the configure permission no service user has); the plan above is where drift shows.
-      // (Bounded: the Redis write probe reports its first write a moment after start.)
-      const ready = await waitFor(
-        `${name} ready`,
-        async () => {
-          const r = await http('GET', `${ports.ops[name]}/readyz`);
-          return r.status === 200 ? r : undefined;
-        },
-        10_000,
-        100,
-      );
+      const ready = await readyz(ports.ops[name]!);
       assert.equal(ready.body.checks.topology, true);
       assert.deepEqual(ready.body.details.topology.missing, []);
     }
@@ -110,15 +101,7 @@ async function scenario(before: Record<string, string>, after: Record<string, st
 
     await fleet.startAll(loadFleetConfig(envAfter));
     for (const name of SERVICE_NAMES) {
-      const ready = await waitFor(
-        `${name} ready after the migration`,
-        async () => {
-          const r = await http('GET', `${ports.ops[name]}/readyz`);
-          return r.status === 200 ? r : undefined;
-        },
-        10_000,
-        100,
-      );
+      const ready = await readyz(ports.ops[name]!);
       assert.equal(ready.body.checks.topology, true);
     }
     const outcomes = await awaitFinal(ports.api, ids);
@@ -172,4 +155,17 @@ async function plan(env: Record<string, string>): Promise<(Drift & { status: str
   const result = await cli(env, ['plan', '--json']);
   assert.equal(result.code, 0, result.err);
   return (JSON.parse(result.out) as { queues: (Drift & { status: string })[] }).queues;
+}
+
+/** A service's /readyz once it answers 200 (the Redis write probe reports its first write a moment after start). */
+async function readyz(ops: string) {
+  return waitFor(
+    `${ops} ready`,
+    async () => {
+      const r = await http('GET', `${ops}/readyz`);
+      return r.status === 200 ? r : undefined;
+    },
+    10_000,
+    100,
+  );
 }
