@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import YAML from 'yaml';
-import { exitWith } from '../shared/cli/exit-code';
+import { exitWith } from '../shared/cli/tool';
 import { asyncApiDocument } from '../shared/contracts/asyncapi-document';
 import { describedOnly } from '../shared/contracts/described-only';
 import { describeRoutes, localServer, mergeOpsDocuments } from '../shared/contracts/openapi-documents';

@@ -1,6 +1,6 @@
-import { exitWith } from '../shared/cli/exit-code';
+import { exitWith } from '../shared/cli/tool';
 import { runDlqCli } from '../shared/cli/dlq';
-import type { CliIo } from '../shared/cli/exit-code';
+import type { CliIo } from '../shared/cli/tool';
 import { fleetQueues } from './registry';
 
 /** The DLQ tool over the fleet's queues (`npm run dlq -- list`; in a container `node dist/workers/dlq.js list`). */

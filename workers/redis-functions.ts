@@ -1,5 +1,5 @@
-import { exitWith } from '../shared/cli/exit-code';
-import type { CliIo } from '../shared/cli/exit-code';
+import { exitWith } from '../shared/cli/tool';
+import type { CliIo } from '../shared/cli/tool';
 import { CLAIM_FUNCTIONS } from '../shared/idempotency/claims';
 import { runRedisFunctionsCli, type RedisFunctionsCliContext } from '../shared/cli/redis-functions';
 import type { RedisLibrary } from '../shared/redis/script';

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { exitWith } from '../shared/cli/exit-code';
-import type { CliIo } from '../shared/cli/exit-code';
+import { exitWith } from '../shared/cli/tool';
+import type { CliIo } from '../shared/cli/tool';
 import { isProduction, readAuthConfig } from '../shared/config/auth-config';
 import { CustomerId } from '../shared/events/common';
 

@@ -1,5 +1,5 @@
-import { exitWith } from '../shared/cli/exit-code';
-import type { CliIo } from '../shared/cli/exit-code';
+import { exitWith } from '../shared/cli/tool';
+import type { CliIo } from '../shared/cli/tool';
 import { runTopologyCli, type TopologyCliContext } from '../shared/cli/topology';
 import { loadBrokerConfig } from '../shared/config/config';
 import { SERVICE_DECLARATIONS } from './registry';

@@ -7,7 +7,7 @@ import { redactDeep, redactText } from '../dlq/redact';
 import { deadLetterQueueName } from '../messaging/topology';
 import { createLogger } from '../observability/logger';
 import { formatList, formatPurge, formatReplay, formatShow } from './dlq-output';
-import { EXIT, loadToolConfig, type CliIo } from './exit-code';
+import { EXIT, loadToolConfig, type CliIo } from './tool';
 import { printableJson } from './printable';
 
 /** Where the CLI reads its environment and writes its output: the process by default, buffers in tests. */

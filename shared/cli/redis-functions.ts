@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { EXIT, loadToolConfig, type CliIo } from './exit-code';
+import { EXIT, loadToolConfig, type CliIo } from './tool';
 import { REPLICA_ACK_TIMEOUT_MS, sentinelOptions, type RedisTarget } from '../redis/client';
 import { requireReplicaAck } from '../redis/replica-ack';
 import { loadLibraries, missingLibraries, type RedisLibrary } from '../redis/script';

@@ -1,5 +1,5 @@
 import { TopologyAdmin, type QueueState, type ServiceTopology } from '../topology/topology-admin';
-import { EXIT, loadToolConfig, type CliIo } from './exit-code';
+import { EXIT, loadToolConfig, type CliIo } from './tool';
 import type { TlsFiles } from '../config/tls-files';
 
 const USAGE = 'usage: topology plan | apply | migrate <queue>... [--force] | migrate --all [--force]   (add --json for one line of JSON)';

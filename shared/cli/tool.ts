@@ -1,6 +1,8 @@
 import type pino from 'pino';
 import { ConfigError } from '../config/config';
 
+// What every command-line tool of Warren shares: its input and output, its exit codes, and how it ends.
+
 /** What a command-line tool reads and writes: its environment, standard output and error. */
 export interface CliIo {
   env: Record<string, string | undefined>;
