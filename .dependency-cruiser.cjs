@@ -46,6 +46,13 @@ module.exports = {
       to: { path: '^(workers|test|deploy)/' },
     },
     {
+      name: 'services-meet-at-events',
+      severity: 'error',
+      comment: "A service reads another only through its events.ts (the contract it publishes), never its code or store.",
+      from: { path: '^workers/([^/]+)/' },
+      to: { path: '^workers/[^/]+/', pathNot: ['^workers/$1/', '^workers/[^/]+/events\\.ts$'] },
+    },
+    {
       name: 'shared-folders-are-layers',
       severity: 'error',
       comment: 'Every folder of shared/ has a place in LAYERS.',

@@ -1,29 +1,19 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import YAML from 'yaml';
 import { exitWith } from '../shared/cli/tool';
 import { asyncApiDocument } from '../shared/contracts/asyncapi-document';
 import { describedOnly } from '../shared/contracts/described-only';
 import { describeRoutes, localServer, mergeOpsDocuments } from '../shared/contracts/openapi-documents';
-import { EVENT_CATALOG } from '../shared/events/catalog';
 import { registerOpenApi } from '../shared/http/openapi';
 import { opsRoutes } from '../shared/http/ops-server';
-import { stockRoutes } from './inventory/http/stock-routes';
 import { orderApi } from './order/http/order-api';
 import { order } from './order/service';
-import { paymentRoutes } from './payment/http/payment-routes';
-import { loadFleetConfig, SERVICE_DECLARATIONS, type ServiceName } from './registry';
+import { FLEET_EVENTS, loadFleetConfig, SERVICE_DECLARATIONS } from './registry';
+import { loadService } from './services';
 
 export const REPO = path.resolve(__dirname, '..');
-
-/** The admin routes each service adds to its ops port (in its `wire`), registered here to be described. */
-const ADMIN_ROUTES: Record<ServiceName, (app: FastifyInstance) => void> = {
-  order: () => undefined,
-  inventory: (app) => stockRoutes(app, describedOnly('stock store')),
-  payment: (app) => paymentRoutes(app, describedOnly('ledger'), describedOnly('gateway')),
-};
 
 /** The version of the ops ports' contract (docs/contract.md's admin sections). */
 const OPS_API_VERSION = '1.0.0';
@@ -35,7 +25,7 @@ export function asyncApiYaml(): string {
   const { version } = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
   const document = asyncApiDocument({
     services: SERVICE_DECLARATIONS,
-    catalog: EVENT_CATALOG,
+    catalog: FLEET_EVENTS,
     broker: {
       exchange: config.eventsExchange,
       retryDelaysMs: config.retryDelaysMs,
@@ -58,7 +48,8 @@ export async function orderOpenApi(): Promise<Record<string, unknown>> {
 /** docs/openapi-ops.json: every service's ops port. */
 export async function opsOpenApi(): Promise<Record<string, unknown>> {
   const ports = [];
-  for (const service of SERVICE_DECLARATIONS) {
+  for (const { name } of SERVICE_DECLARATIONS) {
+    const service = loadService(name);
     const document = await describeRoutes(async (app) => {
       await registerOpenApi(
         app,
@@ -72,7 +63,7 @@ export async function opsOpenApi(): Promise<Record<string, unknown>> {
         ['opsToken'],
       );
       opsRoutes(app, new Registry(), []);
-      ADMIN_ROUTES[service.name](app);
+      service.describeOps?.(app);
     });
     ports.push({ service: service.name, server: localServer(service.ops.env, service.ops.default, `${service.name} ops port`), document });
   }

@@ -1,18 +1,36 @@
 import { configVariables, loadConfig, type WarrenConfig } from '../shared/config/config';
+import type { CatalogEntry, EventType } from '../shared/events/catalog';
 import type { ServiceDeclaration } from '../shared/lifecycle/declaration';
 import { inventory } from './inventory/service';
 import { order } from './order/service';
 import { payment } from './payment/service';
 
 /**
- * Every service of the fleet, by its declaration (data only: importing this loads no handler). Adding a service
- * is a line here; config, broker definitions, the chart, scrape targets and test fleets follow from the list
- * (`npm run deploy:generate` rewrites the committed files derived from it).
+ * Every service of the fleet, by its declaration (data only: importing this loads no handler, but registers the
+ * events each owns). Adding a service is its folder and a line here; config, broker definitions, compose, the
+ * chart, scrape targets, the contract documents and the test fleets follow from the list (`npm run
+ * deploy:generate` and `npm run contracts` rewrite the committed files derived from it). Its code is loaded by
+ * name from `workers/<name>/main.ts` (services.ts).
  */
 export const SERVICE_DECLARATIONS = [order, inventory, payment] as const satisfies readonly ServiceDeclaration[];
 
 export type ServiceName = (typeof SERVICE_DECLARATIONS)[number]['name'];
 export const SERVICE_NAMES: readonly ServiceName[] = SERVICE_DECLARATIONS.map((s) => s.name);
+
+export function isServiceName(value: string): value is ServiceName {
+  return (SERVICE_NAMES as readonly string[]).includes(value);
+}
+
+export function declarationOf(name: ServiceName): ServiceDeclaration {
+  return SERVICE_DECLARATIONS.find((s) => s.name === name)!;
+}
+
+/** Every event of the fleet, by type: the events each service owns. */
+export const FLEET_EVENTS: Readonly<Record<EventType, CatalogEntry>> = Object.fromEntries(
+  SERVICE_DECLARATIONS.flatMap((s) => Object.entries(s.events ?? {})),
+) as Record<EventType, CatalogEntry>;
+
+export const FLEET_EVENT_TYPES = Object.keys(FLEET_EVENTS) as EventType[];
 
 /** The environment variables the fleet reads: the shared ones and each service's ports. */
 export const FLEET_CONFIG_VARIABLES: readonly string[] = configVariables(SERVICE_DECLARATIONS);

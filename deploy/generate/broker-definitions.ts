@@ -1,4 +1,4 @@
-import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
+import { publishedKeys, type ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { deadLetterQueueName, failuresExchangeName } from '../../shared/messaging/topology';
 
 /** The broker side of the fleet: the vhost and exchange the definitions grant on. */
@@ -76,7 +76,7 @@ export function brokerDefinitions(services: readonly ServiceDeclaration[], names
       user: brokerUser(s.name),
       vhost,
       exchange,
-      write: exactly(s.publishes),
+      write: exactly(publishedKeys(s)),
       read: '^$',
     })),
   };

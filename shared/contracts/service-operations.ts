@@ -1,4 +1,4 @@
-import type { ServiceDeclaration } from '../lifecycle/declaration';
+import { publishedKeys, type ServiceDeclaration } from '../lifecycle/declaration';
 import { deadLetterQueueName, retryQueueName } from '../messaging/topology';
 import { deadLetterId, retryCopyId, type BrokerSettings } from './broker-channels';
 import { messageId, type EventVersion } from './event-messages';
@@ -30,7 +30,7 @@ export function serviceOperations(
   const operations: Record<string, unknown> = {};
   for (const service of services) {
     const tags = [{ name: service.name }];
-    for (const key of service.publishes) {
+    for (const key of publishedKeys(service)) {
       const current = versionsFor(key, versions, service.name).filter((v) => v.current);
       operations[`${service.name}.send.${key}`] = {
         action: 'send',

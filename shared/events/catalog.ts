@@ -1,15 +1,4 @@
 import type { Static, TSchema } from '@sinclair/typebox';
-import { InventoryRejected, InventoryReleased, InventoryReserved } from './inventory-events';
-import {
-  OrderCancelled,
-  OrderConfirmed,
-  OrderPlaced,
-  OrderPlacedV1,
-  OrderPlacedV2,
-  upcastOrderPlacedV1,
-  upcastOrderPlacedV2,
-} from './order-events';
-import { PaymentCaptured, PaymentDeclined, PaymentRefunded } from './payment-events';
 
 interface LegacyVersion {
   schema: TSchema;
@@ -25,29 +14,16 @@ export interface CatalogEntry {
   legacy?: Record<number, LegacyVersion>;
 }
 
-/** Every event Warren knows: its routing key, current version and schema, and the older versions it upcasts. */
-export const EVENT_CATALOG = {
-  OrderPlaced: {
-    routingKey: 'order.placed',
-    version: 3,
-    schema: OrderPlaced,
-    legacy: {
-      1: { schema: OrderPlacedV1, upcast: upcastOrderPlacedV1 },
-      2: { schema: OrderPlacedV2, upcast: upcastOrderPlacedV2 },
-    },
-  },
-  OrderConfirmed: { routingKey: 'order.confirmed', version: 1, schema: OrderConfirmed },
-  OrderCancelled: { routingKey: 'order.cancelled', version: 1, schema: OrderCancelled },
-  InventoryReserved: { routingKey: 'inventory.reserved', version: 1, schema: InventoryReserved },
-  InventoryRejected: { routingKey: 'inventory.rejected', version: 1, schema: InventoryRejected },
-  InventoryReleased: { routingKey: 'inventory.released', version: 1, schema: InventoryReleased },
-  PaymentCaptured: { routingKey: 'payment.captured', version: 1, schema: PaymentCaptured },
-  PaymentDeclined: { routingKey: 'payment.declined', version: 1, schema: PaymentDeclined },
-  PaymentRefunded: { routingKey: 'payment.refunded', version: 1, schema: PaymentRefunded },
-} as const satisfies Record<string, CatalogEntry>;
+/**
+ * Every event of the fleet, by type, as the compiler sees it. Empty here: each service's `events.ts` adds the events
+ * it owns (`declare module` … `interface EventCatalog extends ...`), so a new service's events need no edit in
+ * shared/. At run time the same entries are registered by {@link defineEvents}.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface EventCatalog {}
 
-export type EventType = keyof typeof EVENT_CATALOG;
-export type EventOf<T extends EventType> = Static<(typeof EVENT_CATALOG)[T]['schema']>;
+export type EventType = keyof EventCatalog & string;
+export type EventOf<T extends EventType> = Static<EventCatalog[T]['schema']>;
 export type AnyEvent = { [T in EventType]: EventOf<T> }[EventType];
 /** The fields a publisher supplies; the metadata is filled in by {@link createEvent}. */
 export type PayloadOf<T extends EventType> = Omit<
@@ -55,12 +31,46 @@ export type PayloadOf<T extends EventType> = Omit<
   'eventType' | 'version' | 'eventId' | 'correlationId' | 'causationId' | 'timestamp'
 >;
 
-export const EVENT_TYPES = Object.keys(EVENT_CATALOG) as EventType[];
+const ENTRIES = new Map<string, CatalogEntry>();
+const BY_ROUTING_KEY = new Map<string, string>();
+
+/**
+ * Registers a service's events (their routing keys, current versions and schemas, and the older versions they
+ * upcast) and returns them as given, typed. Called once per `events.ts`, at import: a declaration lists its events,
+ * so importing the registry registers the fleet's. Two services claiming one type or one routing key is a bug.
+ */
+export function defineEvents<const E extends Record<string, CatalogEntry>>(events: E): E {
+  for (const [type, entry] of Object.entries(events)) {
+    const known = ENTRIES.get(type);
+    if (known !== undefined && known !== entry) throw new Error(`event type ${type} is defined twice`);
+    const owner = BY_ROUTING_KEY.get(entry.routingKey);
+    if (owner !== undefined && owner !== type) throw new Error(`routing key ${entry.routingKey} is taken by ${owner} and ${type}`);
+    ENTRIES.set(type, entry);
+    BY_ROUTING_KEY.set(entry.routingKey, type);
+  }
+  return events;
+}
+
+/** The entry of a registered type. */
+export function catalogEntry(eventType: EventType): CatalogEntry {
+  const entry = ENTRIES.get(eventType);
+  if (entry === undefined) throw new Error(`event type ${eventType} is not registered: import the events.ts that defines it`);
+  return entry;
+}
+
+/** Every registered event, by type (for the documents and the docs). */
+export function eventCatalog(): Readonly<Record<EventType, CatalogEntry>> {
+  return Object.fromEntries(ENTRIES) as Record<EventType, CatalogEntry>;
+}
+
+export function eventTypes(): EventType[] {
+  return [...ENTRIES.keys()] as EventType[];
+}
 
 export function isEventType(value: unknown): value is EventType {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(EVENT_CATALOG, value);
+  return typeof value === 'string' && ENTRIES.has(value);
 }
 
 export function routingKeyOf(eventType: EventType): string {
-  return EVENT_CATALOG[eventType].routingKey;
+  return catalogEntry(eventType).routingKey;
 }

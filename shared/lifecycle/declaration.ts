@@ -1,4 +1,5 @@
 import type { KillSwitchSettings, SecretVariable } from '../config/config';
+import type { CatalogEntry } from '../events/catalog';
 import type { QueueSpec } from '../messaging/topology';
 
 // Plain data, importing no runtime: the configuration, the generators and the registry read a declaration without
@@ -38,8 +39,11 @@ export interface ServiceDeclaration<Name extends string = string> {
   summary: string;
   /** Queues it consumes, each with the routing keys it binds on the events exchange (retry tiers and DLQ follow). */
   consumes: readonly ConsumedQueue[];
-  /** Routing keys it publishes on the events exchange: the broker refuses it any other. */
-  publishes: readonly string[];
+  /**
+   * The events it owns and publishes, by type (`defineEvents` in its `events.ts`: schemas, versions, upcasters). Their
+   * routing keys are all it may publish on the events exchange: the broker refuses it any other. @defaultValue none
+   */
+  events?: Readonly<Record<string, CatalogEntry>>;
   /** The ops server: `/healthz`, `/readyz`, `/metrics`, plus `routes` (admin, cluster-internal). */
   ops: PortDeclaration & { routes?: readonly Route[] };
   /** A public HTTP API, if the service takes requests from clients (a Service and a container port of its own). */
@@ -53,4 +57,9 @@ export interface ServiceDeclaration<Name extends string = string> {
   redisKeys?: readonly string[];
   /** Secrets only this service receives (compose and the chart give them to no other service). @defaultValue none */
   secrets?: readonly SecretVariable[];
+}
+
+/** The routing keys a service publishes: those of the events it owns. */
+export function publishedKeys(service: Pick<ServiceDeclaration, 'events'>): string[] {
+  return Object.values(service.events ?? {}).map((event) => event.routingKey);
 }

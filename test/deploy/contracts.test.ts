@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Parser, type AsyncAPIDocumentInterface } from '@asyncapi/parser';
 import YAML from 'yaml';
-import { EVENT_CATALOG, type CatalogEntry } from '../../shared/events/catalog';
-import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
+import type { CatalogEntry } from '../../shared/events/catalog';
+import { publishedKeys, type ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { H } from '../../shared/messaging/retry-policy';
 import { deadLetterQueueName, retryQueueName } from '../../shared/messaging/topology';
 import { REPO, renderContracts } from '../../workers/contracts';
-import { loadFleetConfig, SERVICE_DECLARATIONS } from '../../workers/registry';
+import { ORDER_EVENTS } from '../../workers/order/events';
+import { FLEET_EVENTS, loadFleetConfig, SERVICE_DECLARATIONS } from '../../workers/registry';
 import { startTestFleet, type TestFleet } from '../helpers/fleet';
 
 const read = (file: string): string => readFileSync(path.join(REPO, file), 'utf8');
@@ -55,7 +56,7 @@ describe('contracts: docs/asyncapi.yaml, docs/openapi.json and docs/openapi-ops.
     });
 
     it('has every version of every catalog event, with the schema its validator compiles', () => {
-      for (const [eventType, entry] of Object.entries(EVENT_CATALOG) as [string, CatalogEntry][]) {
+      for (const [eventType, entry] of Object.entries(FLEET_EVENTS) as [string, CatalogEntry][]) {
         const versions = [
           [entry.version, entry.schema] as const,
           ...Object.entries(entry.legacy ?? {}).map(([v, l]) => [Number(v), l.schema] as const),
@@ -94,7 +95,7 @@ describe('contracts: docs/asyncapi.yaml, docs/openapi.json and docs/openapi-ops.
             .sort();
         const queues = service.consumes.map((q) => q.name);
         const failurePath = queues.flatMap((q) => [...retryDelaysMs.map((d) => retryQueueName(q, d)), deadLetterQueueName(q)]);
-        assert.deepEqual(addresses('send'), [...service.publishes, ...failurePath].sort(), `${service.name} sends what it publishes`);
+        assert.deepEqual(addresses('send'), [...publishedKeys(service), ...failurePath].sort(), `${service.name} sends what it publishes`);
         assert.deepEqual(
           addresses('receive'),
           [...new Set(service.consumes.flatMap((q) => q.bindings))].sort(),
@@ -104,7 +105,7 @@ describe('contracts: docs/asyncapi.yaml, docs/openapi.json and docs/openapi-ops.
     });
 
     it('publishes the current version only, and receives every version', () => {
-      const placed = EVENT_CATALOG.OrderPlaced;
+      const placed = ORDER_EVENTS.OrderPlaced;
       const ids = (operation: string) => (raw.operations[operation].messages as { $ref: string }[]).map((m) => m.$ref.split('/').pop());
       assert.deepEqual(ids('order.send.order.placed'), [`OrderPlaced.v${placed.version}`]);
       assert.equal(ids('payment.receive.order.placed').length, 1 + Object.keys(placed.legacy).length);

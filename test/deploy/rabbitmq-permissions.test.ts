@@ -34,11 +34,12 @@ import {
   type ImportedDefinitions,
 } from './broker-access';
 import { byKind, REPO, renderChart } from './tools';
+import { publishedKeys } from '../../shared/lifecycle/declaration';
 
 const EXCHANGE = 'warren.events';
 const declarationOf = (service: ServiceName) => SERVICE_DECLARATIONS.find((s) => s.name === service)!;
 /** The routing keys a service declares it publishes. */
-const publishesOf = (service: ServiceName): readonly string[] => declarationOf(service).publishes;
+const publishesOf = (service: ServiceName): readonly string[] => publishedKeys(declarationOf(service));
 const queueOf = (service: ServiceName): string => declarationOf(service).consumes[0]!.name;
 
 /** The topology each service looks at on start-up (the operator declares it): its declared queues, default config. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { EVENT_CATALOG, EVENT_TYPES } from '../../shared/events/catalog';
+import { FLEET_EVENT_TYPES } from '../../workers/registry';
+import { ORDER_EVENTS } from '../../workers/order/events';
 
 const REPO = path.resolve(__dirname, '../..');
 const read = (file: string) => readFileSync(path.join(REPO, file), 'utf8');
@@ -25,11 +26,11 @@ describe('docs restate the code: code map, layers and event versions', () => {
 
   it("README's event table and docs/design.md give each event type and OrderPlaced's current version", () => {
     const readme = read('README.md');
-    for (const type of EVENT_TYPES) assert.match(readme, new RegExp(`\`${type}\``), `README names ${type}`);
-    const current = EVENT_CATALOG.OrderPlaced.version;
+    for (const type of FLEET_EVENT_TYPES) assert.match(readme, new RegExp(`\`${type}\``), `README names ${type}`);
+    const current = ORDER_EVENTS.OrderPlaced.version;
     assert.match(readme, new RegExp(`\`OrderPlaced\` \\(v${current};`), 'README: OrderPlaced at its current version');
     assert.match(readme, new RegExp(`upcast to v${current}`));
     assert.match(read('docs/design.md'), new RegExp(`it is\\s+at v${current}`));
-    for (const version of Object.keys(EVENT_CATALOG.OrderPlaced.legacy)) assert.match(readme, new RegExp(`v${version}`));
+    for (const version of Object.keys(ORDER_EVENTS.OrderPlaced.legacy)) assert.match(readme, new RegExp(`v${version}`));
   });
 });

@@ -2,22 +2,23 @@ import assert from 'node:assert/strict';
 import { asyncApiDocument, type AsyncApiInput } from '../../shared/contracts/asyncapi-document';
 import { describedOnly } from '../../shared/contracts/described-only';
 import { localServer, mergeOpsDocuments } from '../../shared/contracts/openapi-documents';
-import { EVENT_CATALOG } from '../../shared/events/catalog';
 import { withSharedProblems } from '../../shared/http/openapi';
+import { Type } from '@sinclair/typebox';
 import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
+import { FLEET_EVENTS } from '../../workers/registry';
 
 const shipping: ServiceDeclaration = {
   name: 'shipping',
   summary: 'ships confirmed orders',
   consumes: [{ name: 'warren.shipping', bindings: ['order.confirmed'] }],
-  publishes: ['shipping.dispatched'],
+  events: { ShippingDispatched: { routingKey: 'shipping.dispatched', version: 1, schema: Type.Object({}) } },
   ops: { env: 'SHIPPING_OPS_PORT', default: 9104 },
   redisKeys: ['shipment:*'],
 };
 
 const input = (services: readonly ServiceDeclaration[]): AsyncApiInput => ({
   services,
-  catalog: EVENT_CATALOG,
+  catalog: FLEET_EVENTS,
   broker: { exchange: 'warren.events', retryDelaysMs: [1000, 5000], vhost: '/' },
   brokerHost: '127.0.0.1:5672',
   version: '0.0.0',
@@ -29,7 +30,7 @@ describe('contracts (unit)', () => {
   });
 
   it('gives a consuming service one retry channel per tier and a DLQ, each with its send operation', () => {
-    const doc = asyncApiDocument(input([{ ...shipping, publishes: [] }])) as any;
+    const doc = asyncApiDocument(input([{ ...shipping, events: {} }])) as any;
     assert.deepEqual(
       Object.keys(doc.channels).filter((c) => c.startsWith('warren.')),
       ['warren.shipping.retry.1000', 'warren.shipping.retry.5000', 'warren.shipping.dlq'],

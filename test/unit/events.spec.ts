@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { EVENT_CATALOG, EVENT_TYPES, routingKeyOf, type EventType } from '../../shared/events/catalog';
+import { routingKeyOf, type EventType } from '../../shared/events/catalog';
 import { createEvent, decodeEvent, fieldOf } from '../../shared/events/codec';
 import { SchemaViolationError, UnknownEventError } from '../../shared/errors/errors';
 import { sealToken } from '../../shared/security/sealed-token';
 import { DEV_TOKEN_KEYRING } from '../../shared/security/token-keys';
+import { FLEET_EVENT_TYPES, FLEET_EVENTS } from '../../workers/registry';
 
 /** The seed document's event, verbatim. */
 const SEED = {
@@ -50,9 +51,9 @@ describe('event schemas, codec and upcaster', () => {
       PaymentDeclined: { orderId: 'o', reason: 'CARD_DECLINED' },
       PaymentRefunded: { orderId: 'o', amount: 1, currency: 'EUR', paymentId: 'ch_1' },
     };
-    for (const type of EVENT_TYPES) {
+    for (const type of FLEET_EVENT_TYPES) {
       const event = createEvent(type, payloads[type] as never, { correlationId: 'o', causationId: 'cause-1' });
-      assert.equal(event.version, EVENT_CATALOG[type].version);
+      assert.equal(event.version, FLEET_EVENTS[type].version);
       assert.deepEqual(decodeEvent(JSON.parse(JSON.stringify(event))), event, type);
     }
   });
@@ -94,7 +95,7 @@ describe('event schemas, codec and upcaster', () => {
   });
 
   it('publishes every event under the routing key of the contract', () => {
-    assert.deepEqual(Object.fromEntries(EVENT_TYPES.map((type) => [type, routingKeyOf(type)])), {
+    assert.deepEqual(Object.fromEntries(FLEET_EVENT_TYPES.map((type) => [type, routingKeyOf(type)])), {
       OrderPlaced: 'order.placed',
       OrderConfirmed: 'order.confirmed',
       OrderCancelled: 'order.cancelled',

@@ -5,10 +5,9 @@ import type { Message } from 'amqplib';
 import { describeDeadLetter } from '../../shared/dlq/dead-letter-info';
 import type { ShowResult } from '../../shared/dlq/dlq-admin';
 import { replayProperties } from '../../shared/dlq/replay-properties';
-import { EVENT_TYPES } from '../../shared/events/catalog';
 import { decodeEvent, derivedEventId } from '../../shared/events/codec';
 import { ID_MAX_LENGTH, isId } from '../../shared/events/common';
-import { upcastOrderPlacedV1 } from '../../shared/events/order-events';
+import { upcastOrderPlacedV1 } from '../../workers/order/events';
 import { assertOutcomesPublishable } from '../../shared/events/outcome-check';
 import { SchemaViolationError, TransientError } from '../../shared/errors/errors';
 import { eventTypeLabel } from '../../shared/observability/metrics';
@@ -17,6 +16,7 @@ import { applyToOrder, newOrder, type Order, type SagaInput } from '../../worker
 import { chargeKey, refundKey } from '../../workers/payment/domain/payment';
 import { assertBrokersSawNoViolation, eventProps, headersOf, startConsumer } from './fakes/consumer-harness';
 import { body, paymentDeclined, until } from './fakes/fixtures';
+import { FLEET_EVENT_TYPES } from '../../workers/registry';
 
 const MAX_ID = 'A'.repeat(ID_MAX_LENGTH);
 const now = '2026-01-01T00:00:00.000Z';
@@ -55,7 +55,7 @@ describe('hostile input on the bus and in state (unit)', () => {
     it('an id of the longest length still makes every derived id and outgoing event valid (no derived-id overflow)', () => {
       const placed = upcastOrderPlacedV1({ ...orderPlaced(MAX_ID), eventType: 'OrderPlaced' });
       assert.equal(decodeEvent(placed).eventId, placed.eventId, 'the upcast v1:OrderPlaced:<id> eventId validates');
-      for (const eventType of EVENT_TYPES) assert.ok(derivedEventId(MAX_ID, eventType).length <= 128, eventType);
+      for (const eventType of FLEET_EVENT_TYPES) assert.ok(derivedEventId(MAX_ID, eventType).length <= 128, eventType);
       const cause = decodeEvent(placed);
       const items = [{ productId: MAX_ID, quantity: 1 }];
       const paymentId = `ch_${chargeKey(MAX_ID)}`;

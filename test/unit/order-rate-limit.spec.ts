@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { ConfigError } from '../../shared/config/config';
 import { createEvent } from '../../shared/events/codec';
-import type { OrderPlaced } from '../../shared/events/order-events';
+import type { OrderPlaced } from '../../workers/order/events';
 import { createHttpServer } from '../../shared/http/server';
 import { createLogger } from '../../shared/observability/logger';
 import { sealToken } from '../../shared/security/sealed-token';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../../shared/config/config';
 import { createEvent, decodeEvent } from '../../shared/events/codec';
-import { ClearPaymentTokenError } from '../../shared/events/order-events';
+import { ClearPaymentTokenError } from '../../workers/order/events';
 import { errorClass, SchemaViolationError } from '../../shared/errors/errors';
 import { requireTokenKeys } from '../../shared/lifecycle/require-token-keys';
 import { openToken, sealToken, SealedTokenError } from '../../shared/security/sealed-token';

@@ -1,3 +1,4 @@
+import { describedOnly } from '../../shared/contracts/described-only';
 import type { ServiceDefinition } from '../../shared/lifecycle/service';
 import { onOrderCancelled, onOrderConfirmed, onOrderPlaced } from './handlers/order-handlers';
 import { stockRoutes } from './http/stock-routes';
@@ -5,7 +6,7 @@ import { inventory, INVENTORY_QUEUE } from './service';
 import { StockStore } from './store/stock-store';
 
 /** Reserves stock for placed orders, releases it for cancelled ones, and commits it for confirmed ones. */
-export const inventoryService: ServiceDefinition = {
+export const service: ServiceDefinition = {
   ...inventory,
   wire(runtime) {
     const store = new StockStore(runtime.redis, runtime.config.redisKeyPrefix, runtime.config.idempotencyRetentionMs, runtime.metrics);
@@ -17,4 +18,5 @@ export const inventoryService: ServiceDefinition = {
       { idempotency: 'atomic' },
     );
   },
+  describeOps: (app) => stockRoutes(app, describedOnly('stock store')),
 };

@@ -1,4 +1,5 @@
 import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
+import { INVENTORY_EVENTS } from './events';
 
 export const INVENTORY_QUEUE = 'warren.inventory';
 
@@ -7,7 +8,7 @@ export const inventory = {
   name: 'inventory',
   summary: 'reserves stock for placed orders, releases it for cancelled ones, commits it for confirmed ones',
   consumes: [{ name: INVENTORY_QUEUE, bindings: ['order.placed', 'order.cancelled', 'order.confirmed'] }],
-  publishes: ['inventory.reserved', 'inventory.rejected', 'inventory.released'],
+  events: INVENTORY_EVENTS,
   // Stock per product and each order's reservation (workers/inventory/store/stock-store.ts).
   redisKeys: ['stock:*', 'inventory:*'],
   // The ops token guards PUT /stock (shared/http/ops-auth.ts).

@@ -12,7 +12,7 @@ import { order, ORDER_QUEUE } from './service';
 import { OrderStore } from './store/order-store';
 
 /** Takes orders over HTTP and runs each order's saga from the outcome events to CONFIRMED or CANCELLED. */
-export const orderService: ServiceDefinition = {
+export const service: ServiceDefinition = {
   ...order,
   async wire(runtime) {
     const { config, log } = runtime;

@@ -1,4 +1,4 @@
-import type { OrderPlaced } from '../../shared/events/order-events';
+import type { OrderPlaced } from './events';
 import { newOrder, type Order } from './domain/order-saga';
 import type { OrderMetrics } from './order-metrics';
 import type { OrderRateLimit } from './rate-limit';

@@ -1,4 +1,5 @@
 import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
+import { ORDER_EVENTS } from './events';
 
 export const ORDER_QUEUE = 'warren.order';
 
@@ -20,7 +21,7 @@ export const order = {
       ],
     },
   ],
-  publishes: ['order.placed', 'order.confirmed', 'order.cancelled'],
+  events: ORDER_EVENTS,
   ops: { env: 'ORDER_OPS_PORT', default: 9101 },
   // Orders and their deadlines, the outbox, Idempotency-Keys of the API (workers/order/store/order-store.ts).
   redisKeys: ['order:*', 'outbox', 'outbox:*', 'idem:http:*'],

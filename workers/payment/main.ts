@@ -1,3 +1,4 @@
+import { describedOnly } from '../../shared/contracts/described-only';
 import type { ServiceDefinition } from '../../shared/lifecycle/service';
 import { requireTokenKeys } from '../../shared/lifecycle/require-token-keys';
 import { SimulatedGateway } from './gateway/simulated-gateway';
@@ -7,7 +8,7 @@ import { payment, PAYMENT_QUEUE } from './service';
 import { Ledger } from './store/ledger';
 
 /** Charges placed orders through the (simulated) gateway and refunds cancelled ones. */
-export const paymentService: ServiceDefinition = {
+export const service: ServiceDefinition = {
   ...payment,
   wire(runtime) {
     const { config } = runtime;
@@ -27,4 +28,5 @@ export const paymentService: ServiceDefinition = {
       { idempotency: 'claim' },
     );
   },
+  describeOps: (app) => paymentRoutes(app, describedOnly('ledger'), describedOnly('gateway')),
 };

@@ -1,4 +1,5 @@
 import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
+import { PAYMENT_EVENTS } from './events';
 
 export const PAYMENT_QUEUE = 'warren.payment';
 
@@ -17,7 +18,7 @@ export const payment = {
       killSwitch: { threshold: 5 },
     },
   ],
-  publishes: ['payment.captured', 'payment.declined', 'payment.refunded'],
+  events: PAYMENT_EVENTS,
   // The ledger and the simulated gateway's records (workers/payment/store/ledger.ts, gateway/simulated-gateway.ts).
   redisKeys: ['payment:*', 'gateway:*'],
   // Opens the payment token of every order it charges.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createEvent } from '../../../shared/events/codec';
-import type { OrderPlaced } from '../../../shared/events/order-events';
+import type { OrderPlaced } from '../../../workers/order/events';
 import { sealToken } from '../../../shared/security/sealed-token';
 import { DEV_TOKEN_KEYRING } from '../../../shared/security/token-keys';
 import type { Outgoing } from './raw';

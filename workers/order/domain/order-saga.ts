@@ -1,4 +1,4 @@
-import type { CancelReason } from '../../../shared/events/order-events';
+import type { CancelReason } from '../events';
 
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED';
 

@@ -1,5 +1,5 @@
 import type { EventHandler, HandlerMap } from '../../../shared/messaging/context';
-import type { OrderPlaced } from '../../../shared/events/order-events';
+import type { OrderPlaced } from '../events';
 import type { OrderMetrics } from '../order-metrics';
 import { placeOrder } from '../place-order';
 import type { SagaRunner } from '../saga-runner';

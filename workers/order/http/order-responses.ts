@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { CancelReason } from '../../../shared/events/order-events';
+import { CancelReason } from '../events';
 import { Currency, LineItems, Money, Timestamp } from '../../../shared/events/common';
 import { problemResponse } from '../../../shared/http/problem-schema';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { createEvent } from '../../../shared/events/codec';
-import { UNKNOWN_CUSTOMER } from '../../../shared/events/order-events';
+import { UNKNOWN_CUSTOMER } from '../events';
 import type { TokenVerifier } from '../../../shared/auth/token-verifier';
 import { BEARER_SECURITY, requireCaller } from '../../../shared/http/customer-auth';
 import { sendProblem } from '../../../shared/http/problem';

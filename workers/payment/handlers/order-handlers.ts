@@ -1,5 +1,5 @@
 import { derivedEventId } from '../../../shared/events/codec';
-import type { OrderCancelled, OrderConfirmed, OrderPlaced } from '../../../shared/events/order-events';
+import type { OrderCancelled, OrderConfirmed, OrderPlaced } from '../../order/events';
 import { assertOutcomesPublishable } from '../../../shared/events/outcome-check';
 import type { EventHandler, MessageContext } from '../../../shared/messaging/context';
 import { SchemaViolationError } from '../../../shared/errors/errors';

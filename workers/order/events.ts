@@ -1,7 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { PermanentError } from '../errors/errors';
-import { SEALED_TOKEN_PATTERN } from '../security/sealed-token';
-import { Currency, CustomerId, eventSchema, LineItems, Money, OrderId, Timestamp } from './common';
+import { defineEvents } from '../../shared/events/catalog';
+import { Currency, CustomerId, eventSchema, LineItems, Money, OrderId, Timestamp } from '../../shared/events/common';
+import { PermanentError } from '../../shared/errors/errors';
+import { SEALED_TOKEN_PATTERN } from '../../shared/security/sealed-token';
+
+// The events the order service owns: their schemas, versions and upcasters. Consumers of them (inventory,
+// payment) import their types from here; the catalog (shared/events/catalog.ts) learns them from ORDER_EVENTS.
 
 /** `OrderPlaced` v1: exactly the seed document's shape (no eventId, no version, no token). */
 export const OrderPlacedV1 = Type.Object({
@@ -90,3 +94,23 @@ export const OrderCancelled = eventSchema('OrderCancelled', 1, {
   items: LineItems,
 });
 export type OrderCancelled = Static<typeof OrderCancelled>;
+
+/** The order service's events: its declaration lists them, so the registry registers them. */
+export const ORDER_EVENTS = defineEvents({
+  OrderPlaced: {
+    routingKey: 'order.placed',
+    version: 3,
+    schema: OrderPlaced,
+    legacy: {
+      1: { schema: OrderPlacedV1, upcast: upcastOrderPlacedV1 },
+      2: { schema: OrderPlacedV2, upcast: upcastOrderPlacedV2 },
+    },
+  },
+  OrderConfirmed: { routingKey: 'order.confirmed', version: 1, schema: OrderConfirmed },
+  OrderCancelled: { routingKey: 'order.cancelled', version: 1, schema: OrderCancelled },
+});
+
+type OrderEvents = typeof ORDER_EVENTS;
+declare module '../../shared/events/catalog' {
+  interface EventCatalog extends OrderEvents {}
+}
