@@ -3,13 +3,13 @@ import type { OrderCancelled, OrderConfirmed, OrderPlaced } from '../../order/ev
 import { assertOutcomesPublishable } from '../../../shared/events/outcome-check';
 import type { EventHandler } from '../../../shared/messaging/context';
 import { mergeLines } from '../domain/stock';
-import type { StockStore } from '../store/stock-store';
+import type { InventoryStore } from '../store/inventory-store';
 
 /**
  * Reserves every line of an order at once, or none. A redelivered `OrderPlaced` finds the reservation record and
  * re-publishes the same outcome (same eventId), so a publish lost to a crash is made good without a second effect.
  */
-export function onOrderPlaced(store: StockStore): EventHandler<OrderPlaced> {
+export function onOrderPlaced(store: InventoryStore): EventHandler<OrderPlaced> {
   return async (ctx) => {
     const { orderId, items } = ctx.event;
     // Checked before stock moves (a rejection names one of the lines, each under the same product id rule).
@@ -36,7 +36,7 @@ export function onOrderPlaced(store: StockStore): EventHandler<OrderPlaced> {
 }
 
 /** Compensation: gives a cancelled order's stock back exactly once, or leaves a tombstone if it was never reserved. */
-export function onOrderCancelled(store: StockStore): EventHandler<OrderCancelled> {
+export function onOrderCancelled(store: InventoryStore): EventHandler<OrderCancelled> {
   return async (ctx) => {
     const { orderId } = ctx.event;
     const result = await store.settle(orderId, 'release');
@@ -49,7 +49,7 @@ export function onOrderCancelled(store: StockStore): EventHandler<OrderCancelled
 }
 
 /** A confirmed order consumes its reservation: `reserved` goes down, `available` stays where the reservation left it. */
-export function onOrderConfirmed(store: StockStore): EventHandler<OrderConfirmed> {
+export function onOrderConfirmed(store: InventoryStore): EventHandler<OrderConfirmed> {
   return async (ctx) => {
     const result = await store.settle(ctx.event.orderId, 'commit');
     return result?.status === 'COMMITTED' && !result.changed ? 'duplicate' : 'done';

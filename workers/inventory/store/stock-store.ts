@@ -6,6 +6,7 @@ import { idKey } from '../../../shared/redis/key-layout';
 import { awaitReplicaAck } from '../../../shared/redis/replica-ack';
 import { RedisLibrary } from '../../../shared/redis/script';
 import type { Line, ReservationStatus } from '../domain/stock';
+import type { InventoryStore, ReservationResult, StockLevel } from './inventory-store';
 
 // Stock counts are integers or absent: checked on every stock key before a script's first write, so a value set
 // by hand cannot fail a script half-way through its lines.
@@ -81,23 +82,8 @@ return {st or '', redis.call('HGET', KEYS[1], 'items') or '', 0}`,
   ['hash'],
 );
 
-export interface ReservationResult {
-  status: ReservationStatus;
-  /** True when this call changed state; false when the record already stood (a duplicate). */
-  changed: boolean;
-  /** On REJECTED: the first product short of stock. */
-  productId?: string;
-  items?: Line[];
-}
-
-export interface StockLevel {
-  productId: string;
-  available: number;
-  reserved: number;
-}
-
 /** Stock and reservations in Redis; every change is one Lua script, so it is atomic with its done marker. */
-export class StockStore {
+export class StockStore implements InventoryStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
