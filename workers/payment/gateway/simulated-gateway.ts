@@ -1,26 +1,30 @@
 import type { Redis } from 'ioredis';
-import { TransientError } from '../../../shared/errors/errors';
 import { hashedKey, idKey } from '../../../shared/redis/key-layout';
 import { RedisLibrary } from '../../../shared/redis/script';
-import type { ChargeRequest, ChargeResult, PaymentGateway, RefundRequest, RefundResult } from '../domain/payment-gateway';
+import type { ChargeRequest, ChargeResult, RefundRequest, RefundResult } from '../domain/payment-gateway';
+import {
+  chargeIdOf,
+  chargeStatusOf,
+  failFlakyCall,
+  FLAKY_TOKEN,
+  refundIdOf,
+  simulateNetwork,
+  type CountingGateway,
+  type GatewayTotals,
+  type SimulationOptions,
+} from './simulated-provider';
 
-export class GatewayUnavailableError extends TransientError {
-  override readonly name = 'GatewayUnavailableError';
-}
+// Where the provider's transient failure has always been found.
+export { GatewayUnavailableError } from './simulated-provider';
 
-export interface GatewayOptions {
+export interface GatewayOptions extends SimulationOptions {
   prefix: string;
-  /** Share (0..1) of calls that fail transiently. */
-  failureRate: number;
-  latencyMs: number;
   /**
    * How long the provider's records (answers by idempotency key, per-order totals) are kept: at least as long as
    * the ledger's, so a retry within it still replays the first answer.
    * @defaultValue 7 days
    */
   retentionMs?: number;
-  /** Source of randomness, replaceable in tests. */
-  random?: () => number;
 }
 
 const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
@@ -67,19 +71,17 @@ return calls`,
 );
 
 /**
- * A stand-in payment provider with a provider's semantics: `tok_decline` is declined, `tok_flaky` fails
- * transiently on its first two calls for an order, any other token (or none) is approved; calls fail at
- * `failureRate` and take `latencyMs`. Its records live in Redis so that they outlive a worker crash.
+ * A stand-in payment provider with a provider's semantics (simulated-provider.ts): `tok_decline` is declined,
+ * `tok_flaky` fails transiently on its first two calls for an order, any other token (or none) is approved; calls
+ * fail at `failureRate` and take `latencyMs`. Its records live in Redis so that they outlive a worker crash.
  */
-export class SimulatedGateway implements PaymentGateway {
-  private readonly random: () => number;
+export class SimulatedGateway implements CountingGateway {
   private readonly retentionMs: number;
 
   constructor(
     private readonly redis: Redis,
     private readonly options: GatewayOptions,
   ) {
-    this.random = options.random ?? Math.random;
     this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
   }
 
@@ -92,13 +94,11 @@ export class SimulatedGateway implements PaymentGateway {
   };
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
-    await this.simulateNetwork();
-    if (request.token === 'tok_flaky') {
-      const calls = (await COUNT_CALL.run(this.redis, [this.keys.flaky(request.orderId)], [this.retentionMs])) as number;
-      if (calls <= 2) throw new GatewayUnavailableError(`gateway timeout (flaky token, call ${calls})`);
-    }
-    const status = request.token === 'tok_decline' ? 'declined' : 'succeeded';
-    const record = JSON.stringify({ status, chargeId: `ch_${request.idempotencyKey}` });
+    await simulateNetwork(this.options);
+    if (request.token === FLAKY_TOKEN)
+      failFlakyCall((await COUNT_CALL.run(this.redis, [this.keys.flaky(request.orderId)], [this.retentionMs])) as number);
+    const status = chargeStatusOf(request.token);
+    const record = JSON.stringify({ status, chargeId: chargeIdOf(request.idempotencyKey) });
     const [stored, replayed] = (await CHARGE.run(
       this.redis,
       [this.keys.charge(request.idempotencyKey), this.keys.order(request.orderId)],
@@ -108,8 +108,8 @@ export class SimulatedGateway implements PaymentGateway {
   }
 
   async refund(request: RefundRequest): Promise<RefundResult> {
-    await this.simulateNetwork();
-    const record = JSON.stringify({ refundId: `re_${request.idempotencyKey}`, chargeId: request.chargeId });
+    await simulateNetwork(this.options);
+    const record = JSON.stringify({ refundId: refundIdOf(request.idempotencyKey), chargeId: request.chargeId });
     const [stored, replayed] = (await REFUND.run(
       this.redis,
       [this.keys.refund(request.idempotencyKey), this.keys.order(request.orderId)],
@@ -119,14 +119,8 @@ export class SimulatedGateway implements PaymentGateway {
   }
 
   /** Money the provider actually moved for an order. */
-  async totals(orderId: string): Promise<{ captures: number; refunds: number }> {
+  async totals(orderId: string): Promise<GatewayTotals> {
     const [captures, refunds] = await this.redis.hmget(this.keys.order(orderId), 'captures', 'refunds');
     return { captures: Number(captures ?? 0), refunds: Number(refunds ?? 0) };
-  }
-
-  private async simulateNetwork(): Promise<void> {
-    if (this.options.latencyMs > 0) await new Promise((r) => setTimeout(r, this.options.latencyMs));
-    if (this.options.failureRate > 0 && this.random() < this.options.failureRate)
-      throw new GatewayUnavailableError('gateway unavailable (simulated)');
   }
 }

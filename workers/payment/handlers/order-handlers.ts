@@ -8,11 +8,11 @@ import { openToken } from '../../../shared/security/sealed-token';
 import type { TokenKeyring } from '../../../shared/security/token-keys';
 import { CARD_DECLINED, chargeDecision, chargeKey, chargeOutcome, refundKey, refundsOnCancel, settlementOf } from '../domain/payment';
 import type { PaymentGateway } from '../domain/payment-gateway';
-import type { Ledger, LedgerEntry } from '../store/ledger';
+import type { LedgerEntry, PaymentLedger } from '../store/payment-ledger';
 
 export interface PaymentDeps {
   gateway: PaymentGateway;
-  ledger: Ledger;
+  ledger: PaymentLedger;
   /** Opens the sealed payment token of an OrderPlaced (PAYMENT_TOKEN_KEYS). */
   tokenKeys: TokenKeyring;
 }
@@ -95,7 +95,7 @@ export function onOrderConfirmed({ ledger }: PaymentDeps): EventHandler<OrderCon
   return async (ctx) => ((await ledger.markConfirmed(ctx.event.orderId)) ? 'done' : 'duplicate');
 }
 
-async function refund(ctx: MessageContext, gateway: PaymentGateway, ledger: Ledger, entry: LedgerEntry): Promise<void> {
+async function refund(ctx: MessageContext, gateway: PaymentGateway, ledger: PaymentLedger, entry: LedgerEntry): Promise<void> {
   const { orderId } = entry;
   const { refundId } = await gateway.refund({ idempotencyKey: refundKey(orderId), orderId, chargeId: entry.paymentId! });
   await ledger.markRefunded(orderId, refundId);

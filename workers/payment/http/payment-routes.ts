@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { OrderId } from '../../../shared/events/common';
 import { OPS_SECURITY } from '../../../shared/http/ops-auth';
 import { sendProblem } from '../../../shared/http/problem';
-import type { SimulatedGateway } from '../gateway/simulated-gateway';
-import type { Ledger } from '../store/ledger';
+import type { CountingGateway } from '../gateway/simulated-provider';
+import type { PaymentLedger } from '../store/payment-ledger';
 
 const Params = Type.Object({ orderId: OrderId });
 
@@ -12,7 +12,7 @@ const Params = Type.Object({ orderId: OrderId });
  * The payment ledger on the ops port: what was charged and refunded for an order, as the gateway counted it. Amounts
  * and currencies are nobody's business but the operator's: the ops token guards the read (shared/http/ops-auth.ts).
  */
-export function paymentRoutes(app: FastifyInstance, ledger: Ledger, gateway: SimulatedGateway): void {
+export function paymentRoutes(app: FastifyInstance, ledger: PaymentLedger, gateway: CountingGateway): void {
   const schema = { params: Params, security: OPS_SECURITY };
   app.get<{ Params: Static<typeof Params> }>('/payments/:orderId', { schema }, async (req, reply) => {
     const { orderId } = req.params;

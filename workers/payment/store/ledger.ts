@@ -4,19 +4,8 @@ import { ConflictingEventError } from '../../../shared/errors/errors';
 import { timed } from '../../../shared/redis/client';
 import { idKey } from '../../../shared/redis/key-layout';
 import { RedisLibrary } from '../../../shared/redis/script';
-import type { PaymentState, PaymentStatus } from '../domain/payment';
-
-/** One order's payment state, with what the gateway answered. */
-export interface LedgerEntry extends PaymentState {
-  orderId: string;
-  /** `order.confirmed` was seen: a cancel of this order is refused, nothing is refunded. */
-  confirmed: boolean;
-  amount?: number;
-  currency?: string;
-  paymentId?: string;
-  /** True when the call that returned this entry changed it. */
-  changed: boolean;
-}
+import type { PaymentStatus } from '../domain/payment';
+import type { ChargeOutcome, LedgerEntry, PaymentLedger } from './payment-ledger';
 
 /** The payment ledger, one Redis library (shared/redis/script.ts). */
 export const LEDGER_FUNCTIONS = new RedisLibrary('ledger');
@@ -91,7 +80,7 @@ return 0`,
 );
 
 /** The payment service's ledger in Redis: what the gateway answered per order, and whether the order was cancelled. */
-export class Ledger {
+export class Ledger implements PaymentLedger {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -118,10 +107,7 @@ export class Ledger {
     return entryOf(orderId, hashOf(flat), false);
   }
 
-  async recordCharge(
-    orderId: string,
-    outcome: { status: 'CAPTURED' | 'DECLINED'; amount: number; currency: string; paymentId: string; reason?: string },
-  ): Promise<LedgerEntry> {
+  async recordCharge(orderId: string, outcome: ChargeOutcome): Promise<LedgerEntry> {
     const [changed, flat] = (await timed(this.metrics, 'payment_record', () =>
       RECORD_CHARGE.run(
         this.redis,
