@@ -3,7 +3,7 @@ import { describeFailure } from '../../shared/messaging/retry-policy';
 import type { Logger } from '../../shared/observability/logger';
 import type { OrderMetrics } from './order-metrics';
 import { UnknownOrderError, type SagaRunner } from './saga-runner';
-import type { OrderStore } from './store/order-store';
+import type { SagaStore } from './store/saga-store';
 
 export interface RelayOptions {
   intervalMs: number;
@@ -28,7 +28,7 @@ export class OutboxRelay {
   private running?: Promise<void>;
 
   constructor(
-    private readonly store: OrderStore,
+    private readonly store: SagaStore,
     private readonly runner: SagaRunner,
     private readonly metrics: OrderMetrics,
     private readonly log: Logger,

@@ -3,10 +3,10 @@ import { newOrder, type Order } from './domain/order-saga';
 import type { OrderMetrics } from './order-metrics';
 import type { OrderRateLimit } from './rate-limit';
 import type { SagaRunner } from './saga-runner';
-import type { CreateResult, OrderStore, OutboxEntry } from './store/order-store';
+import type { CreateResult, OutboxEntry, SagaStore } from './store/saga-store';
 
 export interface PlaceOrderDeps {
-  store: OrderStore;
+  store: SagaStore;
   runner: SagaRunner;
   metrics: OrderMetrics;
   /** How long an order waits for its outcomes before the sweep cancels it as `TIMEOUT`. */

@@ -5,7 +5,7 @@ import type { Publisher } from '../../shared/messaging/publisher';
 import { TransientError } from '../../shared/errors/errors';
 import { applyToOrder, isFinal, type Order, type SagaCommand, type SagaInput } from './domain/order-saga';
 import type { OrderMetrics } from './order-metrics';
-import type { OrderStore, OutboxEntry } from './store/order-store';
+import type { OutboxEntry, SagaStore, StoredOrder } from './store/saga-store';
 
 export class UnknownOrderError extends TransientError {
   override readonly name = 'UnknownOrderError';
@@ -21,8 +21,6 @@ const MAX_CAS_ATTEMPTS = 8;
 /** Open orders this process keeps its own last write of (about 1 KB each). */
 const OPEN_ORDERS_CACHED = 10_000;
 
-type Stored = NonNullable<Awaited<ReturnType<OrderStore['get']>>>;
-
 /**
  * Applies saga inputs to stored orders: load, apply the pure state machine, compare-and-set together with the
  * outbox, then publish the outbox entries at once (the relay retries what fails).
@@ -33,10 +31,10 @@ export class SagaRunner {
    * event usually needs no read: the compare-and-set still guards every write, and a copy that another replica
    * made stale fails it and is reloaded. Insertion-ordered, the oldest dropped first; final orders leave it.
    */
-  private readonly open = new Map<string, Stored>();
+  private readonly open = new Map<string, StoredOrder>();
 
   constructor(
-    private readonly store: OrderStore,
+    private readonly store: SagaStore,
     private readonly publisher: Publisher,
     private readonly metrics: OrderMetrics,
     private readonly log: Logger,

@@ -3,7 +3,7 @@ import type { OrderPlaced } from '../events';
 import type { OrderMetrics } from '../order-metrics';
 import { placeOrder } from '../place-order';
 import type { SagaRunner } from '../saga-runner';
-import type { OrderStore } from '../store/order-store';
+import type { SagaStore } from '../store/saga-store';
 
 /** Each outcome event moves its order's saga one step; a duplicate changes nothing and is counted as such. */
 export function outcomeHandlers(runner: SagaRunner): HandlerMap {
@@ -29,7 +29,7 @@ export function outcomeHandlers(runner: SagaRunner): HandlerMap {
  * saga runs and ends like any other. The order service's own orders are already stored: nothing to do.
  */
 export function onOrderPlaced(
-  store: OrderStore,
+  store: SagaStore,
   runner: SagaRunner,
   metrics: OrderMetrics,
   orderTimeoutMs: number,

@@ -1,22 +1,23 @@
 import type { Redis } from 'ioredis';
-import type { AnyEvent } from '../../../shared/events/catalog';
 import type { Metrics } from '../../../shared/observability/metrics';
 import { isId } from '../../../shared/events/common';
-import { PermanentError } from '../../../shared/errors/errors';
 import { timed } from '../../../shared/redis/client';
 import { hashedKey, idKey, internalKey } from '../../../shared/redis/key-layout';
 import { ADOPT_LEGACY_DEADLINES, CREATE_ORDER, PARK_DEADLINE, REMOVE_FROM_OUTBOX, UPDATE_ORDER } from './order-functions';
 import type { Order } from '../domain/order-saga';
-import type { OrderRateLimit } from '../rate-limit';
+import {
+  parseOrder,
+  type CreateResult,
+  type CustomerLimit,
+  type IdempotencyRecord,
+  type OutboxEntry,
+  type SagaStore,
+  type StoredOrder,
+} from './saga-store';
 
-// Where the fleet's list of libraries has always found it (workers/redis-functions.ts).
+// Where their users have always found them (workers/redis-functions.ts, the specs).
 export { ORDER_FUNCTIONS } from './order-functions';
-
-/** An event waiting in the outbox, with the trace context to publish it under. */
-export interface OutboxEntry {
-  event: AnyEvent;
-  traceparent?: string;
-}
+export { CorruptOrderError, type CreateResult, type CustomerLimit, type OutboxEntry } from './saga-store';
 
 /**
  * Published events leave the outbox together, one script call per this many milliseconds (or per 500 events):
@@ -26,37 +27,11 @@ export interface OutboxEntry {
 const REMOVAL_BATCH_MS = 20;
 const MAX_REMOVALS_PER_CALL = 500;
 
-/** A stored order that cannot be read: no retry can mend it, so it is refused (and the sweep parks it). */
-export class CorruptOrderError extends PermanentError {
-  override readonly name = 'CorruptOrderError';
-  override readonly code = 'CORRUPT_ORDER';
-}
-
-function parseOrder(orderId: string, data: string): Order {
-  try {
-    return JSON.parse(data) as Order;
-  } catch {
-    throw new CorruptOrderError(`order ${orderId}: its stored record is not JSON`);
-  }
-}
-
-export type CreateResult =
-  | { kind: 'created' }
-  | { kind: 'exists' }
-  | { kind: 'idempotent'; stored: string }
-  /** The customer placed the most orders its window allows (`rate`, as enforced); the window closes in `retryAfterMs`. */
-  | { kind: 'limited'; retryAfterMs: number; rate: OrderRateLimit };
-
-/** A customer's orders counted against a limit (rate-limit.ts): the create refuses the one beyond it. */
-export interface CustomerLimit extends OrderRateLimit {
-  customerId: string;
-}
-
 /**
  * Orders in Redis, each with a version for compare-and-set, and the transactional outbox: a state change and the
  * events it causes are written in one Lua script, then published; the relay publishes whatever a crash left.
  */
-export class OrderStore {
+export class OrderStore implements SagaStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -86,7 +61,7 @@ export class OrderStore {
     order: Order,
     deadlineMs: number,
     outbox?: OutboxEntry,
-    idempotency?: { key: string; value: string; ttlMs: number },
+    idempotency?: IdempotencyRecord,
     limit?: CustomerLimit,
   ): Promise<CreateResult> {
     const k = this.keys;
@@ -125,7 +100,7 @@ export class OrderStore {
   }
 
   /** The order, its version for compare-and-set, and the trace context it was placed under (if any). */
-  async get(orderId: string): Promise<{ order: Order; version: string; traceparent?: string } | undefined> {
+  async get(orderId: string): Promise<StoredOrder | undefined> {
     // An id that breaks the id rule was never stored: unknown, rather than an error for whoever asked.
     if (!isId(orderId)) return undefined;
     const [version, data, traceparent] = await timed(this.metrics, 'order_get', () =>
