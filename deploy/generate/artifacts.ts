@@ -3,7 +3,9 @@ import path from 'node:path';
 import { CONFIG_VARIABLES } from '../../shared/config/config';
 import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { brokerDefinitions } from './broker-definitions';
+import { hpaValues, kedaValues, passwordHashValues } from './chart-ci-values';
 import { chartServices, valuesSchema } from './chart-files';
+import { clusterComposeFile, composeFile, envExample, tlsComposeFile } from './compose-files';
 import { dockerfile, healthcheck } from './image-files';
 import { prometheusConfig } from './prometheus-config';
 import { redisAclTemplate } from './redis-acl';
@@ -34,6 +36,13 @@ export const ARTIFACTS: readonly Artifact[] = [
   { path: `${CHART_DIR}/files/redis/acl.template.json`, render: (services) => json(redisAclTemplate(services)) },
   { path: 'deploy/scripts/container-healthcheck.mjs', render: (services, current) => healthcheck(services, current) },
   { path: 'Dockerfile', render: (services, current) => dockerfile(services, current) },
+  { path: 'docker-compose.yml', render: composeFile },
+  { path: 'deploy/cluster/docker-compose.cluster.yml', render: clusterComposeFile },
+  { path: 'deploy/tls/docker-compose.tls.yml', render: tlsComposeFile },
+  { path: '.env.example', render: envExample },
+  { path: `${CHART_DIR}/ci/all-features-hpa-values.yaml`, render: hpaValues },
+  { path: `${CHART_DIR}/ci/all-features-keda-values.yaml`, render: kedaValues },
+  { path: `${CHART_DIR}/ci/rabbitmq-password-hashes-values.yaml`, render: passwordHashValues },
 ];
 
 /** Each artifact as it should be, read from (and relative to) `root`. */

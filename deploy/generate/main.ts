@@ -5,7 +5,8 @@ import { REPO, renderAll } from './artifacts';
 
 /**
  * `npm run deploy:generate [-- --check]`: rewrites the committed files derived from workers/registry.ts (broker
- * definitions, the chart's service list and values schema, prometheus.yml, the healthcheck's ports, EXPOSE).
+ * definitions, the chart's service list and values schema, prometheus.yml, the healthcheck's ports, EXPOSE, and the
+ * generated regions of the compose files, .env.example and the chart's CI values).
  * `--check` changes nothing and exits 1 naming every stale file (test/deploy/generated-files.test.ts does the same).
  */
 function main(argv: readonly string[]): void {

@@ -164,10 +164,37 @@ describe('deploy: a fourth service is one declaration', function () {
     assert.equal(deployment?.spec.template.spec.containers[0].ports[0].containerPort, 9300);
     await assert.rejects(helm('template', 'warren', chart, '--set', 'services.fixture-courier.replicas=-1'), /fixture-courier/);
     await assert.rejects(helm('template', 'warren', chart, '--set', 'config.FIXTURE_COURIER_OPS_PORT=70000'), /FIXTURE_COURIER_OPS_PORT/);
+    // The generated CI values give it a password; the repo's, written for three services, do not.
     await assert.rejects(
-      helm('template', 'warren', chart, '--set', 'checkCrds=false', '-f', path.join(chart, 'ci/all-features-keda-values.yaml')),
+      helm('template', 'warren', chart, '--set', 'checkCrds=false', '-f', path.join(REPO, CHART_DIR, 'ci/all-features-keda-values.yaml')),
       /rabbitmqCluster\.passwords\.fixture-courier/,
     );
+  });
+
+  it('compose: its block in all three compose files, its passwords in the one-shots, .env.example and the CI values', () => {
+    type Compose = { services: Record<string, { command?: string[]; environment: Record<string, string> }> };
+    const single = parseYaml(file('docker-compose.yml'), { merge: true }) as Compose;
+    const mine = single.services['fixture-courier']!;
+    assert.deepEqual(mine.command, ['node', 'dist/workers/run.js', 'fixture-courier']);
+    assert.match(
+      mine.environment['AMQP_URL']!,
+      /^amqp:\/\/warren-fixture-courier:\$\{RABBITMQ_FIXTURE_COURIER_PASSWORD:-dev-only-fixture-courier\}@rabbitmq:5672\/warren$/,
+    );
+    assert.match(mine.environment['REDIS_URL']!, /^redis:\/\/warren-fixture-courier:\$\{REDIS_FIXTURE_COURIER_PASSWORD:-/);
+    assert.equal(mine.environment['PAYMENT_TOKEN_KEYS'], undefined, 'no secret it does not declare');
+    assert.ok(single.services['rabbitmq-definitions']!.environment['RABBITMQ_FIXTURE_COURIER_PASSWORD']);
+    assert.ok(single.services['redis-acl']!.environment['REDIS_FIXTURE_COURIER_PASSWORD']);
+    const cluster = parseYaml(file('docker-compose.cluster.yml'), { merge: true }) as Compose;
+    assert.equal(cluster.services['fixture-courier']!.environment['AMQP_URL']!.split(',').length, 3, 'every node');
+    const tls = parseYaml(file('docker-compose.tls.yml'), { merge: true }) as Compose;
+    assert.match(tls.services['fixture-courier']!.environment['AMQP_URL']!, /^amqps:/);
+    assert.match(file('.env.example'), /^RABBITMQ_FIXTURE_COURIER_PASSWORD=change-me-fixture-courier$/m);
+    assert.match(file('.env.example'), /^REDIS_FIXTURE_COURIER_PASSWORD=change-me-redis-fixture-courier$/m);
+    const keda = parseYaml(file('ci/all-features-keda-values.yaml')) as { rabbitmqCluster: { passwords: Record<string, string> } };
+    assert.ok(keda.rabbitmqCluster.passwords['fixture-courier']);
+    const hpa = parseYaml(file('ci/all-features-hpa-values.yaml')) as { secrets: Record<string, Record<string, string>> };
+    assert.match(hpa.secrets['amqpUrls']!['fixture-courier']!, /^amqp:\/\/warren-fixture-courier:/);
+    assert.match(hpa.secrets['redisUrls']!['fixture-courier']!, /^rediss:\/\/warren-fixture-courier:/);
   });
 
   it('Prometheus: a scrape target at its declared ops port', () => {
