@@ -25,7 +25,7 @@ import { createRedis } from '../redis/client';
 import { internalKey } from '../redis/key-layout';
 import { WriteProbe } from '../redis/write-probe';
 import { consumerSettings } from './consumer-settings';
-import type { ConsumedQueue } from './declaration';
+import type { ConsumedQueue, Idempotency } from './declaration';
 
 export interface RuntimeOptions {
   service: string;
@@ -40,19 +40,8 @@ export interface RuntimeOptions {
 
 type StopHook = () => Promise<void>;
 
-/**
- * How a queue's handlers keep a redelivered event from having a second effect.
- * - `claim`: a Redis claim on the event id (a lease while the handler runs, then a done marker that outlives the
- *   retry horizon) around every handler, so two copies never run at once. For handlers with an effect outside
- *   Redis, such as a payment gateway. Two Redis round trips a delivery.
- * - `atomic`: every handler's effect is one atomic Redis script whose record is its own done marker (keyed by the
- *   order), so a second copy, even one running at the same time, finds the record and changes nothing; its
- *   outcome event is re-derived with the same id, which consumers downstream dedupe. No extra round trip.
- */
-export type Idempotency = 'claim' | 'atomic';
-
 export interface ConsumeOptions {
-  /** @defaultValue 'claim' */
+  /** Overrides the queue's declared mode (tests). @defaultValue the declaration's `idempotency` */
   idempotency?: Idempotency;
   /** Replaces the standard middleware altogether. */
   middleware?: Middleware[];
@@ -170,15 +159,13 @@ export class Runtime {
    * `KILL_SWITCH_*`) unless the queue's declaration overrides them.
    */
   consume(queue: string, handlers: HandlerMap, options: ConsumeOptions = {}): Consumer {
-    const middleware = options.middleware ?? this.standardMiddleware(options.idempotency);
+    const declared = this.options.queues.find((q) => q.name === queue);
+    const middleware = options.middleware ?? this.standardMiddleware(options.idempotency ?? declared?.idempotency);
     const consumer = new Consumer(this.connections.consume, {
       queue,
       topology: this.topology,
       look: this.look,
-      ...consumerSettings(
-        this.config,
-        this.options.queues.find((q) => q.name === queue),
-      ),
+      ...consumerSettings(this.config, declared),
       handlers,
       middleware,
       publisher: this.publisher,

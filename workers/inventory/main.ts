@@ -11,12 +11,11 @@ export const service: ServiceDefinition = {
   wire(runtime) {
     const store = new StockStore(runtime.redis, runtime.config.redisKeyPrefix, runtime.config.idempotencyRetentionMs, runtime.metrics);
     stockRoutes(runtime.ops, store);
-    // Every handler's effect is one Lua script whose reservation record is its done marker: no claim needed.
-    runtime.consume(
-      INVENTORY_QUEUE,
-      { OrderPlaced: onOrderPlaced(store), OrderCancelled: onOrderCancelled(store), OrderConfirmed: onOrderConfirmed(store) },
-      { idempotency: 'atomic' },
-    );
+    runtime.consume(INVENTORY_QUEUE, {
+      OrderPlaced: onOrderPlaced(store),
+      OrderCancelled: onOrderCancelled(store),
+      OrderConfirmed: onOrderConfirmed(store),
+    });
   },
   describeOps: (app) => stockRoutes(app, describedOnly('stock store')),
 };

@@ -7,7 +7,14 @@ export const INVENTORY_QUEUE = 'warren.inventory';
 export const inventory = {
   name: 'inventory',
   summary: 'reserves stock for placed orders, releases it for cancelled ones, commits it for confirmed ones',
-  consumes: [{ name: INVENTORY_QUEUE, bindings: ['order.placed', 'order.cancelled', 'order.confirmed'] }],
+  consumes: [
+    {
+      name: INVENTORY_QUEUE,
+      bindings: ['order.placed', 'order.cancelled', 'order.confirmed'],
+      // Every handler's effect is one Redis function whose reservation record is its done marker: no claim needed.
+      idempotency: 'atomic',
+    },
+  ],
   events: INVENTORY_EVENTS,
   // Stock per product and each order's reservation (workers/inventory/store/stock-store.ts).
   redisKeys: ['stock:*', 'inventory:*'],

@@ -23,13 +23,10 @@ export const service: ServiceDefinition = {
       openOrders: () => store.openOrders(),
     });
     const runner = new SagaRunner(store, runtime.publisher, metrics, log.child({ component: 'saga' }));
-    // Every handler's effect is one compare-and-set of the order (with its outbox) or a create-if-absent: a second
-    // copy of an event changes nothing, so no claim is needed.
-    runtime.consume(
-      ORDER_QUEUE,
-      { ...outcomeHandlers(runner), OrderPlaced: onOrderPlaced(store, runner, metrics, config.orderTimeoutMs) },
-      { idempotency: 'atomic' },
-    );
+    runtime.consume(ORDER_QUEUE, {
+      ...outcomeHandlers(runner),
+      OrderPlaced: onOrderPlaced(store, runner, metrics, config.orderTimeoutMs),
+    });
 
     const relay = new OutboxRelay(store, runner, metrics, log.child({ component: 'relay' }), {
       intervalMs: config.outboxRelayIntervalMs,

@@ -19,6 +19,9 @@ export const order = {
         'payment.declined',
         'payment.refunded',
       ],
+      // Every handler's effect is one compare-and-set of the order (with its outbox) or a create-if-absent: a second
+      // copy of an event changes nothing, so no claim is needed.
+      idempotency: 'atomic',
     },
   ],
   events: ORDER_EVENTS,

@@ -21,12 +21,11 @@ export const service: ServiceDefinition = {
     const ledger = new Ledger(runtime.redis, config.redisKeyPrefix, config.idempotencyRetentionMs, runtime.metrics);
     paymentRoutes(runtime.ops, ledger, gateway);
     const deps = { gateway, ledger, tokenKeys: requireTokenKeys(config, runtime.log) };
-    // The gateway is outside Redis: a claim keeps two copies of one event from calling it at once.
-    runtime.consume(
-      PAYMENT_QUEUE,
-      { OrderPlaced: onOrderPlaced(deps), OrderCancelled: onOrderCancelled(deps), OrderConfirmed: onOrderConfirmed(deps) },
-      { idempotency: 'claim' },
-    );
+    runtime.consume(PAYMENT_QUEUE, {
+      OrderPlaced: onOrderPlaced(deps),
+      OrderCancelled: onOrderCancelled(deps),
+      OrderConfirmed: onOrderConfirmed(deps),
+    });
   },
   describeOps: (app) => paymentRoutes(app, describedOnly('ledger'), describedOnly('gateway')),
 };

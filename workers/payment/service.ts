@@ -16,6 +16,8 @@ export const payment = {
       // failures in a row (within KILL_SWITCH_WINDOW_MS) keeps charges in the queue instead of burning their retry
       // tiers into the DLQ; a probe every KILL_SWITCH_COOLDOWN_MS resumes once it answers (docs/operations.md).
       killSwitch: { threshold: 5 },
+      // The gateway is outside Redis: a claim keeps two copies of one event from calling it at once.
+      idempotency: 'claim',
     },
   ],
   events: PAYMENT_EVENTS,
