@@ -4,7 +4,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tools/**', 'deploy/helm/**', 'coverage/**', '.stryker-tmp/**', 'reports/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.tools/**',
+      'deploy/helm/**',
+      'coverage/**',
+      '.stryker-tmp/**',
+      'reports/**',
+      'test/new-service/parcel-fixture/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

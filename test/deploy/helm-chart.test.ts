@@ -8,6 +8,7 @@ import { FLEET_CONFIG_VARIABLES, SERVICE_DECLARATIONS, SERVICE_NAMES } from '../
 import { validateManifest } from './k8s-schemas';
 import { mountedCredentials, projectedKeys, secretKeyRefs } from './pod-credentials';
 import { byKind, CHART, helm, kindCounts, MINIMAL_VALUES, REPO, renderChart, selects, type Manifest } from './tools';
+import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 
 const CHART_FILES = 'deploy/helm/warren/files';
 
@@ -157,7 +158,7 @@ describe('deploy: Helm chart', function () {
         const expected = (pod: string): Record<string, string> => {
           if (pod.includes('-topology-')) return { AMQP_URL: 'topology-amqp-url' };
           if (pod.endsWith('-redis-functions')) return { REDIS_URL: 'redis-url' };
-          const service = SERVICE_DECLARATIONS.find((s) => pod === `Deployment/warren-${s.name}`)!;
+          const service: ServiceDeclaration = SERVICE_DECLARATIONS.find((s) => pod === `Deployment/warren-${s.name}`)!;
           const redisKey = manifests.some((m) => m.stringData?.['order-redis-url']) ? `${service.name}-redis-url` : 'redis-url';
           const own = (service.secrets ?? []).filter((v) => v !== 'AUTH_JWT_SECRET').map((v) => [v, v.toLowerCase().replace(/_/g, '-')]);
           return { AMQP_URL: `${service.name}-amqp-url`, REDIS_URL: redisKey, ...Object.fromEntries(own) };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ConfigError, CONFIG_VARIABLES, loadConfig } from '../../shared/config/config';
-import { FLEET_CONFIG_VARIABLES, loadFleetConfig } from '../../workers/registry';
+import { FLEET_CONFIG_VARIABLES, loadFleetConfig, SERVICE_DECLARATIONS } from '../../workers/registry';
 
 describe('config', () => {
   it('has a working default for every variable', () => {
@@ -8,8 +8,13 @@ describe('config', () => {
     assert.equal(config.amqpUrl, 'amqp://guest:guest@127.0.0.1:5672');
     assert.equal(config.redisKeyPrefix, 'warren:');
     assert.equal(config.eventsExchange, 'warren.events');
-    assert.deepEqual(config.opsPorts, { order: 9101, inventory: 9102, payment: 9103 });
-    assert.deepEqual(config.apiPorts, { order: 3000 });
+    // The ports of the first three services are an outside contract; every other declared one is its default.
+    assert.deepEqual([config.opsPorts['order'], config.opsPorts['inventory'], config.opsPorts['payment']], [9101, 9102, 9103]);
+    assert.equal(config.apiPorts['order'], 3000);
+    for (const s of SERVICE_DECLARATIONS) {
+      assert.equal(config.opsPorts[s.name], s.ops.default, s.name);
+      if ('api' in s) assert.equal(config.apiPorts[s.name], s.api.default, s.name);
+    }
     assert.deepEqual(config.retryDelaysMs, [1000, 5000, 30000]);
     assert.equal(config.queueType, 'quorum');
     assert.equal(config.paymentGatewayFailureRate, 0);
@@ -48,12 +53,10 @@ describe('config', () => {
     const config = loadFleetConfig({ ORDER_HTTP_PORT: '8080', PAYMENT_OPS_PORT: '9999' });
     assert.equal(config.apiPorts['order'], 8080);
     assert.equal(config.opsPorts['payment'], 9999);
-    assert.deepEqual(FLEET_CONFIG_VARIABLES.filter((v) => !(CONFIG_VARIABLES as readonly string[]).includes(v)).sort(), [
-      'INVENTORY_OPS_PORT',
-      'ORDER_HTTP_PORT',
-      'ORDER_OPS_PORT',
-      'PAYMENT_OPS_PORT',
-    ]);
+    const ports = FLEET_CONFIG_VARIABLES.filter((v) => !(CONFIG_VARIABLES as readonly string[]).includes(v)).sort();
+    for (const outside of ['INVENTORY_OPS_PORT', 'ORDER_HTTP_PORT', 'ORDER_OPS_PORT', 'PAYMENT_OPS_PORT'])
+      assert.ok(ports.includes(outside), outside);
+    assert.deepEqual(ports, SERVICE_DECLARATIONS.flatMap((s) => [s.ops.env, ...('api' in s ? [s.api.env] : [])]).sort());
   });
 
   it('refuses two services declaring one port variable', () => {

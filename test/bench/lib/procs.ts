@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { QueueType, WarrenConfig } from '../../../shared/config/config';
-import type { ServiceName } from '../../../workers/registry';
-import { freePort } from '../../helpers/ports';
+import { SERVICE_DECLARATIONS, SERVICE_NAMES, type ServiceName } from '../../../workers/registry';
+import { fleetPorts, startOrder } from '../../helpers/fleet-ports';
 import type { ScriptSources } from '../peers/plain-calls';
 import { EXCHANGE } from './payload';
 import { Inspector } from './inspect';
@@ -110,26 +110,15 @@ export async function startWarrenFleet(
   inspect = false,
 ): Promise<WarrenFleet> {
   if (!existsSync(RUN)) throw new Error(`${RUN} is missing: run \`npm run build\` first (npm run bench does)`);
-  const ports = { api: await freePort(), order: await freePort(), inventory: await freePort(), payment: await freePort() };
+  const ports = await fleetPorts(SERVICE_DECLARATIONS);
   const group = new ProcessGroup() as WarrenFleet;
   group.inspectors = {};
-  group.api = `http://127.0.0.1:${ports.api}`;
-  group.ops = {
-    order: `http://127.0.0.1:${ports.order}`,
-    inventory: `http://127.0.0.1:${ports.inventory}`,
-    payment: `http://127.0.0.1:${ports.payment}`,
-  };
-  const childEnv = {
-    ...scopeEnv(scope, queueType),
-    ORDER_HTTP_PORT: String(ports.api),
-    ORDER_OPS_PORT: String(ports.order),
-    INVENTORY_OPS_PORT: String(ports.inventory),
-    PAYMENT_OPS_PORT: String(ports.payment),
-    ...env,
-  };
+  group.api = ports.api;
+  group.ops = ports.ops;
+  const childEnv = { ...scopeEnv(scope, queueType), ...ports.env, ...env };
   try {
     // Consumers first, so that the order service's first publish finds their queues bound.
-    for (const name of ['inventory', 'payment', 'order'] as const) {
+    for (const name of startOrder(SERVICE_NAMES)) {
       const profile = process.env['BENCH_PROFILE_DIR']
         ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
         : [];
