@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Message } from 'amqplib';
 import { H } from '../messaging/retry-policy';
-import { TRUNCATED_BODY_HEADERS } from '../messaging/route-failure';
+import { TRUNCATED_BODY_HEADERS } from '../messaging/failure-copy';
 import { deathsOf, firstRoutingKey, REPLAY_HEADERS, text, trustedDeadLetterHeaders } from './dead-letter-headers';
 
 /**

@@ -1,5 +1,6 @@
 import type { KillSwitchSettings, SecretVariable } from '../config/config';
 import type { CatalogEntry } from '../events/catalog';
+import type { Idempotency } from '../messaging/middleware/chain';
 import type { QueueSpec } from '../messaging/topology';
 
 // Plain data, importing no runtime: the configuration, the generators and the registry read a declaration without
@@ -14,20 +15,9 @@ export interface ConsumedQueue extends QueueSpec {
   prefetch?: number;
   /** This queue's kill switch. @defaultValue `KILL_SWITCH_THRESHOLD`, `KILL_SWITCH_WINDOW_MS`, `KILL_SWITCH_COOLDOWN_MS` */
   killSwitch?: Partial<KillSwitchSettings>;
-  /** How its handlers keep a redelivered event from a second effect ({@link Idempotency}). @defaultValue `claim` */
+  /** How its handlers keep a redelivered event from a second effect (`claim` or `atomic`, shared/messaging/middleware/chain.ts). @defaultValue `claim` */
   idempotency?: Idempotency;
 }
-
-/**
- * How a queue's handlers keep a redelivered event from having a second effect.
- * - `claim`: a Redis claim on the event id (a lease while the handler runs, then a done marker that outlives the
- *   retry horizon) around every handler, so two copies never run at once. For handlers with an effect outside
- *   Redis, such as a payment gateway. Two Redis round trips a delivery.
- * - `atomic`: every handler's effect is one atomic Redis script whose record is its own done marker (keyed by the
- *   order), so a second copy, even one running at the same time, finds the record and changes nothing; its
- *   outcome event is re-derived with the same id, which consumers downstream dedupe. No extra round trip.
- */
-export type Idempotency = 'claim' | 'atomic';
 
 /** A port a service listens on, and the environment variable that moves it. */
 export interface PortDeclaration {

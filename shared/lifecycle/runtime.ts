@@ -7,10 +7,7 @@ import { ClaimStore } from '../idempotency/claims';
 import { connect } from '../messaging/connection';
 import { Consumer } from '../messaging/consumer';
 import type { HandlerMap, Middleware } from '../messaging/context';
-import { idempotencyMiddleware } from '../messaging/middleware/idempotency';
-import { loggingMiddleware } from '../messaging/middleware/logging';
-import { metricsMiddleware } from '../messaging/middleware/metrics';
-import { timeoutMiddleware } from '../messaging/middleware/timeout';
+import { standardChain, type Idempotency } from '../messaging/middleware/chain';
 import { Publisher } from '../messaging/publisher';
 import type { Topology } from '../messaging/topology';
 import { topologyLook } from '../messaging/topology-probe';
@@ -25,7 +22,7 @@ import { createRedis } from '../redis/client';
 import { internalKey } from '../redis/key-layout';
 import { WriteProbe } from '../redis/write-probe';
 import { consumerSettings } from './consumer-settings';
-import type { ConsumedQueue, Idempotency } from './declaration';
+import type { ConsumedQueue } from './declaration';
 
 export interface RuntimeOptions {
   service: string;
@@ -143,24 +140,21 @@ export class Runtime {
   }
 
   /**
-   * The standard middleware, outermost first: metrics, logging (at debug level only), handler timeout, and (with
-   * `claim` idempotency) the idempotency claim.
-   */
-  standardMiddleware(idempotency: Idempotency = 'claim'): Middleware[] {
-    // The log level is fixed at start (LOG_LEVEL): below debug the logging layer would only pass deliveries through.
-    const logging = this.log.isLevelEnabled('debug') ? [loggingMiddleware(this.log)] : [];
-    const middleware = [metricsMiddleware(this.metrics), ...logging, timeoutMiddleware(this.config.handlerTimeoutMs)];
-    if (idempotency === 'claim') middleware.push(idempotencyMiddleware(this.claims, this.metrics));
-    return middleware;
-  }
-
-  /**
    * Starts consuming one of this service's queues, with the service-wide consumer settings (`PREFETCH`,
    * `KILL_SWITCH_*`) unless the queue's declaration overrides them.
    */
   consume(queue: string, handlers: HandlerMap, options: ConsumeOptions = {}): Consumer {
     const declared = this.options.queues.find((q) => q.name === queue);
-    const middleware = options.middleware ?? this.standardMiddleware(options.idempotency ?? declared?.idempotency);
+    const idempotency = options.idempotency ?? declared?.idempotency;
+    const middleware =
+      options.middleware ??
+      standardChain({
+        log: this.log,
+        metrics: this.metrics,
+        handlerTimeoutMs: this.config.handlerTimeoutMs,
+        claims: this.claims,
+        ...(idempotency ? { idempotency } : {}),
+      });
     const consumer = new Consumer(this.connections.consume, {
       queue,
       topology: this.topology,

@@ -3,15 +3,13 @@ import type { Message } from 'amqplib';
 import { createEvent, decodeEvent } from '../events/codec';
 import type { AnyEvent } from '../events/catalog';
 import type { Logger } from '../observability/logger';
-import { labelled, type Metrics } from '../observability/metrics';
+import type { Metrics } from '../observability/metrics';
 import { childSpan, formatTraceparent, parseTraceparent, type TraceContext } from '../observability/trace';
 import { tracer } from '../observability/tracing';
 import { recordDeliveryFailure, traceProcess } from '../observability/tracing-messaging';
 import type { AckBatcher } from './ack-batcher';
 import { compose, type EventHandler, type HandlerMap, type MessageContext, type Middleware, type Pipeline } from './context';
 import {
-  DeferredError,
-  isPermanent,
   MalformedMessageError,
   MessageTooLargeError,
   UnexpectedRouteError,
@@ -20,7 +18,8 @@ import {
 } from '../errors/errors';
 import { KillSwitch, type DeliveryOutcome, type KillSwitchSettings } from './kill-switch';
 import type { Publisher } from './publisher';
-import { attemptOf, routeFailure } from './route-failure';
+import { attemptOf } from './failure-copy';
+import { DeliverySettlement } from './settle-delivery';
 import { Subscription } from './subscription';
 import { failuresExchangeName, type Topology } from './topology';
 import type { TopologyLook } from './topology-check';
@@ -69,7 +68,8 @@ export class Consumer {
   private inFlight = 0;
   /** The in-flight gauge of this queue: one label set, so its child is made once. */
   private readonly inFlightGauge: { inc(): void; dec(): void };
-  private readonly consumed: (queue: string, eventType: string, outcome: string) => { inc(): void };
+  /** Acks, retries, dead-letters or requeues each delivery: the only code that settles one. */
+  private readonly settle: DeliverySettlement;
 
   constructor(
     connection: AmqpConnectionManager,
@@ -78,7 +78,7 @@ export class Consumer {
     this.log = options.log.child({ queue: options.queue });
     this.failuresExchange = failuresExchangeName(options.queue);
     this.inFlightGauge = options.metrics.inFlight.labels(options.queue);
-    this.consumed = labelled(options.metrics.consumed);
+    this.settle = new DeliverySettlement(options);
     for (const [eventType, handler] of Object.entries(options.handlers)) {
       this.pipelines.set(eventType, compose(options.middleware, handler as EventHandler));
     }
@@ -157,7 +157,7 @@ export class Consumer {
     try {
       return await this.process(acks, msg);
     } catch (err) {
-      // process() settles every delivery itself (ack, retry or dead-letter copy, requeue); a rejection here would
+      // process() settles every delivery (settle-delivery.ts: ack, retry or dead-letter copy, requeue); a rejection here would
       // be a bug in that path, logged rather than left to end the process as an unhandled rejection.
       this.log.error({ err: (err as Error).message }, 'delivery processing failed');
       return 'transient';
@@ -186,16 +186,12 @@ export class Consumer {
       ctx = this.context(event, msg, span);
       const pipeline = this.pipelines.get(event.eventType);
       if (!pipeline) throw new UnknownEventError(`queue ${this.options.queue} has no handler for ${event.eventType}`);
-      const outcome = await pipeline(ctx);
-      acks.ack(msg);
-      this.consumed(this.options.queue, event.eventType, outcome === 'duplicate' ? 'duplicate' : 'ack').inc();
-      return 'success';
+      return this.settle.handled(acks, msg, event.eventType, await pipeline(ctx));
     } catch (error) {
       recordDeliveryFailure(error);
       // The event's own logger once it was read; a message that could not be read is logged under its trace.
       const log = ctx ? ctx.log : this.log.child({ traceId: span.traceId });
-      await routeFailure(this.options, acks, msg, event?.eventType ?? 'unknown', error, log, event);
-      return error instanceof DeferredError ? 'deferred' : isPermanent(error) ? 'permanent' : 'transient';
+      return this.settle.failed(acks, msg, event?.eventType ?? 'unknown', error, log, event);
     }
   }
 

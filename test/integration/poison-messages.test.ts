@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DEAD_LETTER_BODY_PREFIX_BYTES, TRUNCATED_BODY_HEADERS } from '../../shared/messaging/route-failure';
+import { DEAD_LETTER_BODY_PREFIX_BYTES, TRUNCATED_BODY_HEADERS } from '../../shared/messaging/failure-copy';
 import assert from 'node:assert/strict';
 import { http, orderRequest } from '../helpers/api';
 import { startTestFleet, type TestFleet } from '../helpers/fleet';
@@ -90,7 +90,7 @@ describe('poison messages (real broker): each kind is dead-lettered with its rea
         assert.ok(!Number.isNaN(Date.parse(String(h['x-warren-last-failure-at']))));
         const sent = Buffer.isBuffer(p.body) ? p.body : Buffer.from(p.body);
         if (p.code === 'MESSAGE_TOO_LARGE') {
-          // An oversized body is kept as its head, with its size and digest (route-failure.ts), not whole.
+          // An oversized body is kept as its head, with its size and digest (failure-copy.ts), not whole.
           assert.equal(Buffer.compare(m.content, sent.subarray(0, DEAD_LETTER_BODY_PREFIX_BYTES)), 0, 'the head of the body');
           assert.equal(h[TRUNCATED_BODY_HEADERS.bytes], sent.length);
           assert.equal(h[TRUNCATED_BODY_HEADERS.sha256], createHash('sha256').update(sent).digest('hex'));

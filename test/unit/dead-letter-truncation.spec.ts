@@ -6,7 +6,7 @@ import { redactBody } from '../../shared/dlq/redact';
 import { planReplay } from '../../shared/dlq/replay-plan';
 import { PermanentError } from '../../shared/errors/errors';
 import { H } from '../../shared/messaging/retry-policy';
-import { DEAD_LETTER_BODY_PREFIX_BYTES, TRUNCATED_BODY_HEADERS } from '../../shared/messaging/route-failure';
+import { DEAD_LETTER_BODY_PREFIX_BYTES, TRUNCATED_BODY_HEADERS } from '../../shared/messaging/failure-copy';
 import { assertBrokersSawNoViolation, headersOf, startConsumer } from './fakes/consumer-harness';
 import { body, paymentDeclined, until } from './fakes/fixtures';
 
