@@ -38,7 +38,7 @@ function fakeRunner() {
   const runner = {
     knows: () => false,
     remember: () => void seen.remembered++,
-    flush: async (entries: readonly unknown[]) => ((seen.flushed += entries.length), entries.length),
+    outbox: { flush: async (entries: readonly unknown[]) => ((seen.flushed += entries.length), entries.length) },
   } as unknown as SagaRunner;
   return { runner, seen };
 }

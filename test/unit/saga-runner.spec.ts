@@ -8,6 +8,7 @@ import { newOrder, type Order } from '../../workers/order/domain/order-saga';
 import { createOrderMetrics } from '../../workers/order/order-metrics';
 import { SagaRunner } from '../../workers/order/saga-runner';
 import type { OrderStore, OutboxEntry } from '../../workers/order/store/order-store';
+import { OutboxPublisher } from '../../workers/order/outbox/outbox-publisher';
 
 /** An order store in memory that records its calls; each update waits for the test to let it finish. */
 function fakeStore() {
@@ -45,7 +46,7 @@ function runnerWith(store: OrderStore) {
     },
   } as unknown as Publisher;
   const log = createLogger({ service: 'test', level: 'silent' });
-  const runner = new SagaRunner(store, publisher, createOrderMetrics(new Registry()), log);
+  const runner = new SagaRunner(store, new OutboxPublisher(store, publisher, log), createOrderMetrics(new Registry()), log);
   return { runner, published };
 }
 

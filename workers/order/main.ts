@@ -5,7 +5,10 @@ import { requireTokenKeys } from '../../shared/lifecycle/require-token-keys';
 import { onOrderPlaced, outcomeHandlers } from './handlers/outcome-handlers';
 import { orderApi } from './http/order-api';
 import { createOrderMetrics } from './order-metrics';
-import { OutboxRelay } from './outbox-relay';
+import { DeadlineSweep } from './outbox/deadline-sweep';
+import { OutboxPublisher } from './outbox/outbox-publisher';
+import { OutboxRelay } from './outbox/outbox-relay';
+import { Periodic } from './outbox/periodic';
 import { orderRateLimitOf } from './rate-limit';
 import { SagaRunner } from './saga-runner';
 import { order, ORDER_QUEUE } from './service';
@@ -22,20 +25,24 @@ export const service: ServiceDefinition = {
       outboxDepth: () => store.outboxDepth(),
       openOrders: () => store.openOrders(),
     });
-    const runner = new SagaRunner(store, runtime.publisher, metrics, log.child({ component: 'saga' }));
+    const outbox = new OutboxPublisher(store, runtime.publisher, log.child({ component: 'outbox' }));
+    const runner = new SagaRunner(store, outbox, metrics, log.child({ component: 'saga' }));
     runtime.consume(ORDER_QUEUE, {
       ...outcomeHandlers(runner),
       OrderPlaced: onOrderPlaced(store, runner, metrics, config.orderTimeoutMs),
     });
 
-    const relay = new OutboxRelay(store, runner, metrics, log.child({ component: 'relay' }), {
-      intervalMs: config.outboxRelayIntervalMs,
+    // Both every OUTBOX_RELAY_INTERVAL_MS, in every replica: the relay gives the fast path a publish timeout and a
+    // second before it takes an entry over; the sweep times out orders past ORDER_TIMEOUT_MS.
+    const relay = new OutboxRelay(store, outbox, metrics, log.child({ component: 'relay' }), {
       graceMs: config.publishTimeoutMs + 1000,
       batch: 200,
     });
-    relay.start();
+    const sweep = new DeadlineSweep(store, runner, metrics, log.child({ component: 'sweep' }), { batch: 200 });
+    const background = [relay, sweep].map((task) => new Periodic(config.outboxRelayIntervalMs, () => task.tick()));
+    for (const task of background) task.start();
     runtime.onStopBackground(async () => {
-      await relay.stop();
+      await Promise.all(background.map((task) => task.stop()));
       await store.drainRemovals();
     });
 

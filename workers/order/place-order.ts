@@ -48,7 +48,7 @@ export async function placeOrder(deps: PlaceOrderDeps, placement: Placement): Pr
   if (!runner.knows(order.orderId)) runner.remember(order, '1', false, outbox?.traceparent);
   metrics.placed.labels(placement.source).inc();
   // Published at once; if that fails the entry stays in the outbox for the relay.
-  if (outbox) await runner.flush([outbox]);
+  if (outbox) await runner.outbox.flush([outbox]);
   return result;
 }
 

@@ -1,10 +1,10 @@
 import { createEvent, derivedEventId } from '../../shared/events/codec';
 import type { Logger } from '../../shared/observability/logger';
 import { childSpan, formatTraceparent, parseTraceparent } from '../../shared/observability/trace';
-import type { Publisher } from '../../shared/messaging/publisher';
 import { TransientError } from '../../shared/errors/errors';
 import { applyToOrder, isFinal, type Order, type SagaCommand, type SagaInput } from './domain/order-saga';
 import type { OrderMetrics } from './order-metrics';
+import type { OutboxPublisher } from './outbox/outbox-publisher';
 import type { OutboxEntry, SagaStore, StoredOrder } from './store/saga-store';
 
 export class UnknownOrderError extends TransientError {
@@ -23,7 +23,7 @@ const OPEN_ORDERS_CACHED = 10_000;
 
 /**
  * Applies saga inputs to stored orders: load, apply the pure state machine, compare-and-set together with the
- * outbox, then publish the outbox entries at once (the relay retries what fails).
+ * outbox, then publish the outbox entries at once through the {@link OutboxPublisher} (the relay retries what fails).
  */
 export class SagaRunner {
   /**
@@ -35,7 +35,8 @@ export class SagaRunner {
 
   constructor(
     private readonly store: SagaStore,
-    private readonly publisher: Publisher,
+    /** Where the events of each write go out (also the API's, for the OrderPlaced it stores). */
+    readonly outbox: OutboxPublisher,
     private readonly metrics: OrderMetrics,
     private readonly log: Logger,
   ) {}
@@ -53,7 +54,7 @@ export class SagaRunner {
     const outbox = await this.oneAtATime(orderId, () => this.apply(orderId, input, cause));
     if (!outbox) return false;
     // Published outside the order's turn: the next input need not wait for this one's confirms.
-    await this.flush(outbox);
+    await this.outbox.flush(outbox);
     return true;
   }
 
@@ -115,27 +116,6 @@ export class SagaRunner {
   /** True when this process placed or advanced the order and it is still open: it is stored. */
   knows(orderId: string): boolean {
     return this.open.has(orderId);
-  }
-
-  /** Publishes outbox entries now and removes them (soon, in a batch) once confirmed; failures stay for the relay. Returns how many went out. */
-  async flush(entries: readonly OutboxEntry[]): Promise<number> {
-    const sent = await Promise.all(
-      entries.map(async (entry) => {
-        try {
-          await this.publisher.publishEvent(entry.event, entry.traceparent ? { traceparent: entry.traceparent } : {});
-          this.store.removeFromOutbox(entry.event.eventId);
-          return 1;
-        } catch (error) {
-          const traceId = parseTraceparent(entry.traceparent)?.traceId;
-          this.log.warn(
-            { orderId: entry.event.orderId, eventId: entry.event.eventId, traceId, err: (error as Error).message },
-            'publish failed; the outbox relay will retry',
-          );
-          return 0;
-        }
-      }),
-    );
-    return sent.reduce<number>((a, b) => a + b, 0);
   }
 
   private toOutbox(order: Order, command: SagaCommand, at: string, cause: Cause): OutboxEntry {

@@ -4,7 +4,9 @@ import type { AnyEvent, EventType, PayloadOf } from '../../../shared/events/cata
 import type { EventHandler, HandlerOutcome } from '../../../shared/messaging/context';
 import { onOrderPlaced, outcomeHandlers } from '../../../workers/order/handlers/outcome-handlers';
 import { createOrderMetrics } from '../../../workers/order/order-metrics';
-import { OutboxRelay } from '../../../workers/order/outbox-relay';
+import { DeadlineSweep } from '../../../workers/order/outbox/deadline-sweep';
+import { OutboxPublisher } from '../../../workers/order/outbox/outbox-publisher';
+import { OutboxRelay } from '../../../workers/order/outbox/outbox-relay';
 import { SagaRunner, UnknownOrderError } from '../../../workers/order/saga-runner';
 // Its declaration lists the order events, so importing it registers those the saga publishes.
 import { ORDER_QUEUE } from '../../../workers/order/service';
@@ -41,7 +43,7 @@ describe('order handlers on the in-memory order store', () => {
     store = new MemoryOrderStore();
     const harness = await publisherWith();
     broker = harness.broker;
-    runner = new SagaRunner(store, harness.publisher, metrics, quietLog);
+    runner = new SagaRunner(store, new OutboxPublisher(store, harness.publisher, quietLog), metrics, quietLog);
     orderId = newOrderId();
   });
 
@@ -172,7 +174,7 @@ describe('order handlers on the in-memory order store', () => {
       ['OrderConfirmed'],
     );
     broker.confirm = 'ack';
-    await new OutboxRelay(store, runner, metrics, quietLog, { intervalMs: 1000, graceMs: 0, batch: 10 }).tick();
+    await new OutboxRelay(store, runner.outbox, metrics, quietLog, { graceMs: 0, batch: 10 }).tick();
     await store.drainRemovals();
     assert.equal(await store.outboxDepth(), 0);
     assert.deepEqual(
@@ -182,10 +184,10 @@ describe('order handlers on the in-memory order store', () => {
     );
   });
 
-  it('cancels an order past its deadline (TIMEOUT) from the relay, publishing OrderCancelled', async () => {
+  it('cancels an order past its deadline (TIMEOUT) from the sweep, publishing OrderCancelled', async () => {
     await place(-1000);
     await reserved();
-    await new OutboxRelay(store, runner, metrics, quietLog, { intervalMs: 1000, graceMs: 0, batch: 10 }).tick();
+    await new DeadlineSweep(store, runner, metrics, quietLog, { batch: 10 }).tick();
     assert.deepEqual([(await stored()).status, (await stored()).reason], ['CANCELLED', 'TIMEOUT']);
     assert.deepEqual(
       sent().map((e) => [e.eventType, e.reason]),

@@ -1,66 +1,44 @@
-import { isPermanent } from '../../shared/errors/errors';
-import { describeFailure } from '../../shared/messaging/retry-policy';
-import type { Logger } from '../../shared/observability/logger';
-import type { OrderMetrics } from './order-metrics';
-import { UnknownOrderError, type SagaRunner } from './saga-runner';
-import type { SagaStore } from './store/saga-store';
+import { isPermanent } from '../../../shared/errors/errors';
+import { describeFailure } from '../../../shared/messaging/retry-policy';
+import type { Logger } from '../../../shared/observability/logger';
+import type { OrderMetrics } from '../order-metrics';
+import { UnknownOrderError, type SagaRunner } from '../saga-runner';
+import type { SagaStore } from '../store/saga-store';
 
-export interface RelayOptions {
-  intervalMs: number;
+export interface SweepOptions {
+  batch: number;
   /**
    * How far an order whose sweep failed transiently (Redis, contention) is moved back, so that it does not hold
    * the head of the deadlines for the orders behind it. @defaultValue 5000
    */
   sweepRetryMs?: number;
-  /** Entries younger than this are left to the fast path that wrote them. */
-  graceMs: number;
-  batch: number;
 }
 
 /**
- * The background half of the outbox and the saga's clock: publishes events a crash or an outage left in the
- * outbox, and cancels orders whose deadline passed. Safe to run in every replica (publishes are idempotent by
- * eventId; the saga is compare-and-set).
+ * The saga's clock: cancels orders whose deadline (`ORDER_TIMEOUT_MS`) passed without both outcomes. Safe to run
+ * in every replica (the saga is compare-and-set).
  */
-export class OutboxRelay {
-  private timer?: NodeJS.Timeout;
+export class DeadlineSweep {
   private legacyAdopted = false;
-  private running?: Promise<void>;
 
   constructor(
     private readonly store: SagaStore,
     private readonly runner: SagaRunner,
     private readonly metrics: OrderMetrics,
     private readonly log: Logger,
-    private readonly options: RelayOptions,
+    private readonly options: SweepOptions,
   ) {}
 
-  start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.tick().finally(() => (this.running = undefined));
-    }, this.options.intervalMs);
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
-  }
-
-  async tick(): Promise<void> {
+  async tick(now = Date.now()): Promise<void> {
     try {
       if (!this.legacyAdopted) {
         const adopted = await this.store.adoptLegacyDeadlines();
         if (adopted > 0) this.log.info({ adopted }, 'deadlines of the older key layout moved to order:_deadlines');
         this.legacyAdopted = true;
       }
-      const now = Date.now();
-      const pending = await this.store.pendingOutbox(now - this.options.graceMs, this.options.batch);
-      if (pending.length > 0) {
-        this.metrics.outboxRelayed.inc(await this.runner.flush(pending));
-      }
       for (const orderId of await this.store.dueDeadlines(now, this.options.batch)) await this.sweep(orderId, now);
     } catch (error) {
-      this.log.warn({ err: (error as Error).message }, 'relay tick failed; will retry');
+      this.log.warn({ err: (error as Error).message }, 'deadline sweep failed; will retry');
     }
   }
 
