@@ -7,6 +7,17 @@
 // requires by extensionless path are `.cjs` files now (stryker-js PR #6205, open). So no per-test coverage: every mutant
 // runs one mocha process over the specs that test its folder, stopping at the first failure (`--bail`).
 
+/** The consumer's specs, one concern each (they were one consumer.spec.ts). */
+const CONSUMER_SPECS = [
+  'consumer-lifecycle',
+  'consumer-ack',
+  'consumer-context',
+  'consumer-unreadable',
+  'consumer-dead-letter',
+  'consumer-retry',
+  'consumer-failure-copy',
+];
+
 /** Each core folder and the specs that test it, fast and pure ones first. */
 const FOLDERS = {
   'shared/messaging': [
@@ -27,7 +38,7 @@ const FOLDERS = {
     'kill-switch',
     'publisher',
     'publisher-edges',
-    'consumer',
+    ...CONSUMER_SPECS,
     'consumer-edges',
     'consumer-recovery',
     'handler-timeout',
@@ -42,7 +53,7 @@ const FOLDERS = {
     'contracts',
     'hostile-bus',
     'publisher',
-    'consumer',
+    ...CONSUMER_SPECS,
     'idempotency-middleware',
     'saga-runner',
   ],

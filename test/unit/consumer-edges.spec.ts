@@ -16,7 +16,7 @@ import { body, capturedLog, contextFor, paymentDeclined, sleep, until } from './
 import { MemoryClaimStore } from './fakes/memory-claim-store';
 
 // What an operator reads of a failed delivery (the dead letter's reason, the log line of each outcome), the
-// delivery path with tracing on, and the middleware's own edges: what consumer.spec.ts and the middleware specs
+// delivery path with tracing on, and the middleware's own edges: what the other consumer-*.spec.ts and the middleware specs
 // leave open (docs/mutation/messaging-delivery.md).
 
 class CannotApplyError extends PermanentError {
