@@ -18,6 +18,16 @@ const CONSUMER_SPECS = [
   'consumer-failure-copy',
 ];
 
+/** Subscription's specs, one concern each (they were one subscription.spec.ts). */
+const SUBSCRIPTION_SPECS = [
+  'subscription-consume',
+  'subscription-recovery',
+  'subscription-deadline',
+  'subscription-missing-topology',
+  'subscription-pause',
+  'subscription-stop',
+];
+
 /** Each core folder and the specs that test it, fast and pure ones first. */
 const FOLDERS = {
   'shared/messaging': [
@@ -30,7 +40,7 @@ const FOLDERS = {
     'ack-batcher',
     'coalesce-writes',
     'connection',
-    'subscription',
+    ...SUBSCRIPTION_SPECS,
     'observing-middleware',
     'events',
     'payment-token',
