@@ -100,8 +100,8 @@ describe('ops ports: every admin route, read or write, needs the ops token', () 
   });
 
   it('without any OPS_TOKEN (AUTH_MODE=off on a laptop) the admin routes stay open', async () => {
-    // The one configuration without a token to check: the chart refuses it (helm-chart.test.ts), and docs/security.md
-    // says so. Pinned here so that a change to it is a decision, not an accident.
+    // The one configuration without a token to check: the chart refuses it (helm-chart-refusals.test.ts), and
+    // docs/security.md says so. Pinned here so that a change to it is a decision, not an accident.
     const { app } = opsServer();
     assert.equal((await app.inject({ method: 'GET', url: '/payments/O1' })).statusCode, 200);
   });
