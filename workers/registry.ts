@@ -1,4 +1,4 @@
-import { configVariables, loadConfig, type WarrenConfig } from '../shared/config/config';
+import { configVariables, loadConfig, type SettingsOf, type SettingsSpec, type WarrenConfig } from '../shared/config/config';
 import type { CatalogEntry, EventType } from '../shared/events/catalog';
 import type { ServiceDeclaration } from '../shared/lifecycle/declaration';
 import { inventory } from './inventory/service';
@@ -31,6 +31,14 @@ export const FLEET_EVENTS: Readonly<Record<EventType, CatalogEntry>> = Object.fr
 ) as Record<EventType, CatalogEntry>;
 
 export const FLEET_EVENT_TYPES = Object.keys(FLEET_EVENTS) as EventType[];
+
+type Declared<N extends ServiceName> = Extract<(typeof SERVICE_DECLARATIONS)[number], { name: N }>;
+type DeclaredSettings<N extends ServiceName> = Declared<N> extends { settings: infer S extends SettingsSpec } ? SettingsOf<S> : Record<string, never>;
+
+/** A service's own settings in a loaded configuration, typed from its declaration (what its `wire` receives). */
+export function settingsOf<N extends ServiceName>(config: WarrenConfig, name: N): DeclaredSettings<N> {
+  return (config.settings[name] ?? {}) as DeclaredSettings<N>;
+}
 
 /** The environment variables the fleet reads: the shared ones and each service's ports. */
 export const FLEET_CONFIG_VARIABLES: readonly string[] = configVariables(SERVICE_DECLARATIONS);

@@ -40,7 +40,7 @@ export async function startService(
     ...options,
   });
   try {
-    await definition.wire(runtime);
+    await definition.wire(runtime, (config.settings[name] ?? {}) as never);
     await runtime.start();
   } catch (error) {
     await runtime.stop().catch(() => undefined);

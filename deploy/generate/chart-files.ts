@@ -1,3 +1,5 @@
+import type { ValidatorSpec } from 'envalid';
+import { nonNegativeInt, positiveInt, ratio } from '../../shared/config/validators';
 import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { ADMIN_USER, brokerUser, passwordEnv } from './broker-definitions';
 
@@ -28,9 +30,18 @@ type Schema = Record<string, any>;
 
 const keyed = (names: readonly string[], schema: Schema): Schema => Object.fromEntries(names.map((n) => [n, schema]));
 
+const integer = (minimum: number): Schema => ({ type: ['integer', 'string'], minimum, pattern: '^[0-9]+$' });
+/** What a setting's validator accepts, as the chart's schema says it: known by its parser, else any string. */
+const SETTING_SCHEMAS = new Map<unknown, Schema>([
+  [positiveInt()._parse, integer(1)],
+  [nonNegativeInt()._parse, integer(0)],
+  [ratio()._parse, { type: ['number', 'string'], minimum: 0, maximum: 1, pattern: '^(0(\\.[0-9]+)?|1(\\.0+)?)$' }],
+]);
+const settingSchema = (spec: ValidatorSpec<unknown>): Schema => SETTING_SCHEMAS.get(spec._parse) ?? { type: 'string' };
+
 /**
- * values.schema.json with its per-service parts rewritten from the declarations: the port variables under
- * `config`, and one key per service under `secrets.amqpUrls`, `secrets.redisUrls`, `services`,
+ * values.schema.json with its per-service parts rewritten from the declarations: the port variables and each
+ * service's settings under `config`, and one key per service under `secrets.amqpUrls`, `secrets.redisUrls`, `services`,
  * `rabbitmqCluster.passwords` and `rabbitmqCluster.passwordHashes`. The rest of the schema is hand-written; each
  * service's settings are `#/definitions/service`, never a copy.
  */
@@ -38,9 +49,13 @@ export function valuesSchema(services: readonly ServiceDeclaration[], current: S
   const schema = structuredClone(current);
   const names = services.map((s) => s.name);
   const ports = services.flatMap((s) => [s.ops.env, ...(s.api ? [s.api.env] : [])]);
+  const settings = Object.fromEntries(
+    services.flatMap((s) => Object.entries(s.settings ?? {}).map(([name, spec]) => [name, settingSchema(spec)] as const)),
+  );
   const config = schema['properties']['config'];
   const shared = Object.entries<Schema>(config.properties).filter(([key]) => sharedVariables.includes(key));
-  config.properties = { ...Object.fromEntries(shared), ...keyed(ports, { $ref: '#/definitions/port' }) };
+  config.properties = { ...Object.fromEntries(shared), ...settings, ...keyed(ports, { $ref: '#/definitions/port' }) };
+  // A service's settings are optional here: unset, the service takes its declared default.
   config.required = (config.required as string[]).filter((key) => sharedVariables.includes(key));
   schema['properties']['secrets']['properties']['amqpUrls']['properties'] = keyed(names, { $ref: '#/definitions/amqpUrl' });
   schema['properties']['secrets']['properties']['redisUrls']['properties'] = keyed(names, { $ref: '#/definitions/redisUrl' });

@@ -32,6 +32,14 @@ function secretLines(service: ServiceDeclaration): string[] {
   });
 }
 
+/** Its own settings, each tunable from .env, with the declared default. */
+function settingLines(service: ServiceDeclaration): string[] {
+  return Object.entries(service.settings ?? {}).flatMap(([name, spec]) => [
+    ...(spec.desc ? [`    # ${spec.desc}`] : []),
+    `    ${name}: \${${name}:-${String(spec.default)}}`,
+  ]);
+}
+
 /** How one compose file reaches the broker and Redis, and how it quotes. */
 interface Flavour {
   quote: string;
@@ -82,6 +90,7 @@ export function serviceBlocks(services: readonly ServiceDeclaration[], flavour: 
     ...(flavour.amqpComment ? [`    # ${flavour.amqpComment}`] : []),
     `    AMQP_URL: ${flavour.amqpUrl(s.name)}`,
     ...(flavour.redisUrl ? [`    REDIS_URL: ${flavour.redisUrl(s.name)}`] : []),
+    ...settingLines(s),
     ...secretLines(s).map((l) => `  ${l}`),
     ...(s.api
       ? [

@@ -7,7 +7,8 @@ import { tokenKeyList, type TokenKeyring } from '../security/token-keys';
 import { withFileSecrets } from './secret-files';
 import { readTlsFiles, type TlsFiles } from './tls-files';
 import { readTracingConfig, type TracingConfig } from './tracing-config';
-import { amqpUrlList, delayList, hostPortList, nonNegativeInt, positiveInt, ratio, redisUrl, tcpPort } from './validators';
+import { amqpUrlList, delayList, hostPortList, nonNegativeInt, positiveInt, redisUrl, tcpPort } from './validators';
+import { readSettings } from './settings';
 import { portVariables, type ServicePorts } from './variables';
 import type { QueueType } from './broker-config';
 
@@ -24,6 +25,7 @@ export interface KillSwitchSettings {
 export { ConfigError };
 export { loadBrokerConfig, type BrokerConfig, type QueueType } from './broker-config';
 export { CONFIG_VARIABLES, configVariables, SECRET_VARIABLES, type SecretVariable, type ServicePorts } from './variables';
+export type { SettingsOf, SettingsSpec } from './settings';
 
 /** Warren's whole configuration, read from the environment once, at start-up, and passed down explicitly. */
 export interface WarrenConfig {
@@ -61,16 +63,6 @@ export interface WarrenConfig {
   retryDelaysMs: number[];
   /** `QUEUE_TYPE` @defaultValue `quorum` */
   queueType: QueueType;
-  /** `ORDER_TIMEOUT_MS`: an order without both outcomes by then is cancelled. @defaultValue 60000 */
-  orderTimeoutMs: number;
-  /** `ORDER_RATE_LIMIT`: orders each customer may place per window (`POST /orders`); 0 turns the limit off. @defaultValue 120 */
-  orderRateLimit: number;
-  /** `ORDER_RATE_WINDOW_MS`: the window `ORDER_RATE_LIMIT` counts in, from a customer's first order in it. @defaultValue 60000 */
-  orderRateWindowMs: number;
-  /** `PAYMENT_GATEWAY_FAILURE_RATE`: share of simulated gateway calls that fail transiently. @defaultValue 0 */
-  paymentGatewayFailureRate: number;
-  /** `PAYMENT_GATEWAY_LATENCY_MS` @defaultValue 0 */
-  paymentGatewayLatencyMs: number;
   /** `PUBLISH_TIMEOUT_MS`: how long a publish waits for the broker's confirm. @defaultValue 10000 */
   publishTimeoutMs: number;
   /** `PUBLISH_BUFFER_LIMIT`: publishes awaiting a confirm (or a connection) before callers get an error. @defaultValue 10000 */
@@ -88,8 +80,6 @@ export interface WarrenConfig {
   idempotencyLeaseMs: number;
   /** `IDEMPOTENCY_RETENTION_MS`: how long a done marker lasts; longer than the whole retry horizon. @defaultValue 7 days */
   idempotencyRetentionMs: number;
-  /** `OUTBOX_RELAY_INTERVAL_MS`: how often the order service's outbox relay and timeout sweep run. @defaultValue 500 */
-  outboxRelayIntervalMs: number;
   /**
    * `CONSUMER_RECOVERY_DEADLINE_MS`: how long a consumer may fail to subscribe again (after a broker cancel or a
    * closed channel, with the broker reachable) before `/healthz` answers 503 so that the process is restarted.
@@ -129,6 +119,11 @@ export interface WarrenConfig {
    * all open. Only the services that declare it get it (order, payment). @defaultValue none (see requireTokenKeys)
    */
   paymentTokenKeys?: TokenKeyring;
+  /**
+   * Each service's own settings, by service name (its declaration's `settings`: ORDER_TIMEOUT_MS for order, ...),
+   * validated here with the rest; a service's `wire` receives its own only. @defaultValue each validator's default
+   */
+  settings: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** `NODE_ENV=production` (the image sets it): missing secrets stop start-up instead of falling back to dev ones. */
   production: boolean;
 }
@@ -161,11 +156,6 @@ export function loadConfig(fromEnv: Env = process.env, services: readonly Servic
       PREFETCH: positiveInt({ default: 100 }),
       RETRY_DELAYS_MS: delayList({ default: [1000, 5000, 30000] }),
       QUEUE_TYPE: str({ default: 'quorum', choices: ['quorum', 'classic'] }),
-      ORDER_TIMEOUT_MS: positiveInt({ default: 60000 }),
-      ORDER_RATE_LIMIT: nonNegativeInt({ default: 120 }),
-      ORDER_RATE_WINDOW_MS: positiveInt({ default: 60000 }),
-      PAYMENT_GATEWAY_FAILURE_RATE: ratio({ default: 0 }),
-      PAYMENT_GATEWAY_LATENCY_MS: nonNegativeInt({ default: 0 }),
       PUBLISH_TIMEOUT_MS: positiveInt({ default: 10000 }),
       PUBLISH_BUFFER_LIMIT: positiveInt({ default: 10000 }),
       PUBLISH_BUFFER_BYTES: positiveInt({ default: DEFAULT_PUBLISH_BUFFER_BYTES }),
@@ -173,7 +163,6 @@ export function loadConfig(fromEnv: Env = process.env, services: readonly Servic
       HANDLER_TIMEOUT_MS: positiveInt({ default: 30000 }),
       IDEMPOTENCY_LEASE_MS: positiveInt({ default: 10000 }),
       IDEMPOTENCY_RETENTION_MS: positiveInt({ default: 7 * 24 * 3600 * 1000 }),
-      OUTBOX_RELAY_INTERVAL_MS: positiveInt({ default: 500 }),
       CONSUMER_RECOVERY_DEADLINE_MS: positiveInt({ default: 60000 }),
       KILL_SWITCH_THRESHOLD: nonNegativeInt({ default: 0 }),
       KILL_SWITCH_WINDOW_MS: positiveInt({ default: 60000 }),
@@ -221,11 +210,6 @@ export function loadConfig(fromEnv: Env = process.env, services: readonly Servic
     prefetch: e.PREFETCH,
     retryDelaysMs: e.RETRY_DELAYS_MS,
     queueType: e.QUEUE_TYPE as QueueType,
-    orderTimeoutMs: e.ORDER_TIMEOUT_MS,
-    orderRateLimit: e.ORDER_RATE_LIMIT,
-    orderRateWindowMs: e.ORDER_RATE_WINDOW_MS,
-    paymentGatewayFailureRate: e.PAYMENT_GATEWAY_FAILURE_RATE,
-    paymentGatewayLatencyMs: e.PAYMENT_GATEWAY_LATENCY_MS,
     publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,
     publishBufferLimit: e.PUBLISH_BUFFER_LIMIT,
     publishBufferBytes: e.PUBLISH_BUFFER_BYTES,
@@ -233,7 +217,6 @@ export function loadConfig(fromEnv: Env = process.env, services: readonly Servic
     handlerTimeoutMs: e.HANDLER_TIMEOUT_MS,
     idempotencyLeaseMs: e.IDEMPOTENCY_LEASE_MS,
     idempotencyRetentionMs: e.IDEMPOTENCY_RETENTION_MS,
-    outboxRelayIntervalMs: e.OUTBOX_RELAY_INTERVAL_MS,
     consumerRecoveryDeadlineMs: e.CONSUMER_RECOVERY_DEADLINE_MS,
     killSwitch: { threshold: e.KILL_SWITCH_THRESHOLD, windowMs: e.KILL_SWITCH_WINDOW_MS, cooldownMs: e.KILL_SWITCH_COOLDOWN_MS },
     ...(tracing ? { tracing } : {}),
@@ -245,6 +228,7 @@ export function loadConfig(fromEnv: Env = process.env, services: readonly Servic
     ...(amqpTls ? { amqpTls } : {}),
     ...(redisTls ? { redisTls } : {}),
     ...(e.PAYMENT_TOKEN_KEYS ? { paymentTokenKeys: e.PAYMENT_TOKEN_KEYS } : {}),
+    settings: readSettings(env, services),
     production: env['NODE_ENV'] === 'production',
   };
 }

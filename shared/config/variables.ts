@@ -1,18 +1,22 @@
 import { AUTH_VARIABLES } from './auth-config';
 import { ConfigError } from './config-error';
+import { settingVariables, type ServiceSettings } from './settings';
 import { TLS_VARIABLES } from './tls-files';
 import { TRACING_VARIABLES } from './tracing-config';
 
 // The environment variables Warren reads, as lists: what compose, the chart and the tests check they pass.
 
-/** What config needs of a service: the variables of its ports, from its declaration. */
-export interface ServicePorts {
+/** What config needs of a service: the variables of its ports and of its own settings, from its declaration. */
+export interface ServicePorts extends ServiceSettings {
   name: string;
   ops: { env: string; default: number };
   api?: { env: string; default: number };
 }
 
-/** The variables every service reads, whatever the fleet; {@link configVariables} adds the services' ports. */
+/**
+ * The variables every service reads, whatever the fleet; {@link configVariables} adds the services' ports and
+ * settings (a service's own knobs, such as ORDER_TIMEOUT_MS, are declared with it: workers/<name>/service.ts).
+ */
 export const CONFIG_VARIABLES = [
   'AMQP_URL',
   'REDIS_URL',
@@ -24,11 +28,6 @@ export const CONFIG_VARIABLES = [
   'PREFETCH',
   'RETRY_DELAYS_MS',
   'QUEUE_TYPE',
-  'ORDER_TIMEOUT_MS',
-  'ORDER_RATE_LIMIT',
-  'ORDER_RATE_WINDOW_MS',
-  'PAYMENT_GATEWAY_FAILURE_RATE',
-  'PAYMENT_GATEWAY_LATENCY_MS',
   'PUBLISH_TIMEOUT_MS',
   'PUBLISH_BUFFER_LIMIT',
   'PUBLISH_BUFFER_BYTES',
@@ -36,7 +35,6 @@ export const CONFIG_VARIABLES = [
   'HANDLER_TIMEOUT_MS',
   'IDEMPOTENCY_LEASE_MS',
   'IDEMPOTENCY_RETENTION_MS',
-  'OUTBOX_RELAY_INTERVAL_MS',
   'CONSUMER_RECOVERY_DEADLINE_MS',
   'KILL_SWITCH_THRESHOLD',
   'KILL_SWITCH_WINDOW_MS',
@@ -59,7 +57,7 @@ export type SecretVariable = (typeof SECRET_VARIABLES)[number];
 
 /** The environment variables a fleet of these services reads: the chart and the compose file must name no others. */
 export function configVariables(services: readonly ServicePorts[]): string[] {
-  return [...CONFIG_VARIABLES, ...portVariables(services).map((p) => p.env)];
+  return [...CONFIG_VARIABLES, ...portVariables(services).map((p) => p.env), ...settingVariables(services)];
 }
 
 interface PortVariable {
@@ -76,6 +74,12 @@ export function portVariables(services: readonly ServicePorts[]): PortVariable[]
     ...(api ? [{ service: name, kind: 'api' as const, ...api }] : []),
   ]);
   const seen = new Set<string>(CONFIG_VARIABLES);
+  for (const service of services) {
+    for (const variable of Object.keys(service.settings ?? {})) {
+      if (seen.has(variable)) throw new ConfigError(`Invalid configuration: ${variable}: declared twice (service ${service.name})`);
+      seen.add(variable);
+    }
+  }
   for (const port of ports) {
     if (seen.has(port.env)) throw new ConfigError(`Invalid configuration: ${port.env}: declared twice (service ${port.service})`);
     seen.add(port.env);

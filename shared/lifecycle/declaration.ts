@@ -1,4 +1,4 @@
-import type { KillSwitchSettings, SecretVariable } from '../config/config';
+import type { KillSwitchSettings, SecretVariable, SettingsSpec } from '../config/config';
 import type { CatalogEntry } from '../events/catalog';
 import type { Idempotency } from '../messaging/middleware/chain';
 import type { QueueSpec } from '../messaging/topology';
@@ -60,6 +60,12 @@ export interface ServiceDeclaration<Name extends string = string> {
   redisKeys?: readonly string[];
   /** Secrets only this service receives (compose and the chart give them to no other service). @defaultValue none */
   secrets?: readonly SecretVariable[];
+  /**
+   * Its own knobs, by variable: an envalid validator each, with `default` and a one-line `desc`
+   * (`ORDER_TIMEOUT_MS: positiveInt({ default: 60000, desc: '...' })`). Read and checked at start-up with the rest of
+   * the configuration, handed to its `wire` only; compose passes them to it alone. @defaultValue none
+   */
+  settings?: SettingsSpec;
 }
 
 /** The routing keys a service publishes: those of the events it owns. */

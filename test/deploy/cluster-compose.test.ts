@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { CONFIG_VARIABLES, type SecretVariable } from '../../shared/config/config';
+import { CONFIG_VARIABLES } from '../../shared/config/config';
+import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { SERVICE_DECLARATIONS } from '../../workers/registry';
 import { dockerComposeCommand, REPO } from './tools';
 
@@ -50,10 +51,11 @@ describe('deploy: the cluster compose file', function () {
   });
 
   it('gives each service exactly the shared variables and its secrets, every node in AMQP_URL, Redis through Sentinel', () => {
-    for (const { name, secrets = [] } of SERVICE_DECLARATIONS as readonly { name: string; secrets?: readonly SecretVariable[] }[]) {
+    for (const { name, secrets = [], settings = {} } of SERVICE_DECLARATIONS as readonly ServiceDeclaration[]) {
       const { environment } = config.services[name];
       // The image refuses to start without a declared secret (PAYMENT_TOKEN_KEYS): a missing one is a dead service.
-      assert.deepEqual(Object.keys(environment).sort(), [...CONFIG_VARIABLES, 'NODE_ENV', ...secrets].sort(), `${name}: env drift`);
+      const own = Object.keys(settings);
+      assert.deepEqual(Object.keys(environment).sort(), [...CONFIG_VARIABLES, 'NODE_ENV', ...own, ...secrets].sort(), `${name}: env drift`);
       const urls = (environment.AMQP_URL as string).split(',').map((u) => new URL(u));
       assert.deepEqual(
         urls.map((u) => u.host),

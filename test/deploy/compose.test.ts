@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CONFIG_VARIABLES, type SecretVariable } from '../../shared/config/config';
+import { CONFIG_VARIABLES } from '../../shared/config/config';
+import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { SERVICE_DECLARATIONS, SERVICE_NAMES } from '../../workers/registry';
 import { TEMPLATE_PATH } from './broker-access';
 import { composeConfig, dockerComposeCommand, REPO } from './tools';
@@ -54,15 +55,18 @@ describe('deploy: docker-compose.yml', function () {
     }
   });
 
-  it('gives each service exactly the shared variables (CONFIG_VARIABLES) and the secrets it declares', () => {
+  it('gives each service exactly the shared variables (CONFIG_VARIABLES), its own settings and the secrets it declares', () => {
     // Port variables are left at their declared defaults, which prometheus.yml and the healthcheck use.
-    for (const { name: service, secrets = [] } of SERVICE_DECLARATIONS as readonly {
-      name: string;
-      secrets?: readonly SecretVariable[];
-    }[]) {
+    for (const { name: service, secrets = [], settings = {} } of SERVICE_DECLARATIONS as readonly ServiceDeclaration[]) {
       const environment = configs['defaults'].services[service].environment as Record<string, string>;
       // NODE_ENV too: development without a .env (its fallbacks are published), production where .env says so.
-      assert.deepEqual(Object.keys(environment).sort(), [...CONFIG_VARIABLES, 'NODE_ENV', ...secrets].sort(), `${service}: env drift`);
+      // Its own settings (ORDER_TIMEOUT_MS for order) reach it alone.
+      const own = Object.keys(settings);
+      assert.deepEqual(
+        Object.keys(environment).sort(),
+        [...CONFIG_VARIABLES, 'NODE_ENV', ...own, ...secrets].sort(),
+        `${service}: env drift`,
+      );
       assert.deepEqual(configs['defaults'].services[service].command, ['node', 'dist/workers/run.js', service]);
     }
   });

@@ -269,7 +269,7 @@ describe('dlq tool (real broker): list, show, replay to the failing queue only, 
   it('replay --id of one exhausted payment, once the gateway is back, confirms that order with one capture', async () => {
     fleet.runtimes.payment = await startService(
       'payment',
-      { ...fleet.config, paymentGatewayFailureRate: 0 },
+      { ...fleet.config, settings: { ...fleet.config.settings, payment: { ...fleet.config.settings['payment'], PAYMENT_GATEWAY_FAILURE_RATE: 0 } } },
       { logDestination: fleet.logs },
     );
     const inventorySaw = await orderPlacedSeenBy('inventory');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ConfigError, CONFIG_VARIABLES, loadConfig } from '../../shared/config/config';
-import { FLEET_CONFIG_VARIABLES, loadFleetConfig, SERVICE_DECLARATIONS } from '../../workers/registry';
+import { FLEET_CONFIG_VARIABLES, loadFleetConfig, SERVICE_DECLARATIONS, settingsOf } from '../../workers/registry';
 
 describe('config', () => {
   it('has a working default for every variable', () => {
@@ -17,15 +17,21 @@ describe('config', () => {
     }
     assert.deepEqual(config.retryDelaysMs, [1000, 5000, 30000]);
     assert.equal(config.queueType, 'quorum');
-    assert.equal(config.paymentGatewayFailureRate, 0);
+    assert.equal(settingsOf(config, 'payment').PAYMENT_GATEWAY_FAILURE_RATE, 0);
+    assert.equal(settingsOf(config, 'order').ORDER_TIMEOUT_MS, 60000);
   });
 
   it('parses the values it is given', () => {
-    const config = loadConfig({ RETRY_DELAYS_MS: '10, 20', QUEUE_TYPE: 'classic', PREFETCH: '50', PAYMENT_GATEWAY_FAILURE_RATE: '0.25' });
+    const config = loadFleetConfig({
+      RETRY_DELAYS_MS: '10, 20',
+      QUEUE_TYPE: 'classic',
+      PREFETCH: '50',
+      PAYMENT_GATEWAY_FAILURE_RATE: '0.25',
+    });
     assert.deepEqual(config.retryDelaysMs, [10, 20]);
     assert.equal(config.queueType, 'classic');
     assert.equal(config.prefetch, 50);
-    assert.equal(config.paymentGatewayFailureRate, 0.25);
+    assert.equal(settingsOf(config, 'payment').PAYMENT_GATEWAY_FAILURE_RATE, 0.25);
   });
 
   const bad: [string, string][] = [
@@ -56,7 +62,35 @@ describe('config', () => {
     const ports = FLEET_CONFIG_VARIABLES.filter((v) => !(CONFIG_VARIABLES as readonly string[]).includes(v)).sort();
     for (const outside of ['INVENTORY_OPS_PORT', 'ORDER_HTTP_PORT', 'ORDER_OPS_PORT', 'PAYMENT_OPS_PORT'])
       assert.ok(ports.includes(outside), outside);
-    assert.deepEqual(ports, SERVICE_DECLARATIONS.flatMap((s) => [s.ops.env, ...('api' in s ? [s.api.env] : [])]).sort());
+    const declared = SERVICE_DECLARATIONS.flatMap((s) => [
+      s.ops.env,
+      ...('api' in s ? [s.api.env] : []),
+      ...Object.keys('settings' in s ? s.settings : {}),
+    ]);
+    assert.deepEqual(ports, declared.sort());
+  });
+
+  it('hands each service its own settings only, validated with the rest and named when bad', () => {
+    const config = loadFleetConfig({ ORDER_TIMEOUT_MS: '1500' });
+    assert.equal(settingsOf(config, 'order').ORDER_TIMEOUT_MS, 1500);
+    assert.deepEqual(Object.keys(config.settings['inventory'] ?? {}), [], 'inventory declares none');
+    assert.ok(!('ORDER_TIMEOUT_MS' in (config.settings['payment'] ?? {})), "payment never sees order's knob");
+    assert.throws(
+      () => loadFleetConfig({ PAYMENT_GATEWAY_FAILURE_RATE: '2' }),
+      (e: unknown) => e instanceof ConfigError && /^Invalid configuration: PAYMENT_GATEWAY_FAILURE_RATE/.test(e.message),
+    );
+    assert.throws(
+      () =>
+        loadConfig({}, [
+          ...SERVICE_DECLARATIONS,
+          {
+            name: 'copy',
+            ops: { env: 'COPY_OPS_PORT', default: 1 },
+            settings: { ORDER_TIMEOUT_MS: SERVICE_DECLARATIONS[0].settings.ORDER_TIMEOUT_MS },
+          },
+        ]),
+      /ORDER_TIMEOUT_MS: declared twice/,
+    );
   });
 
   it('refuses two services declaring one port variable', () => {

@@ -14,7 +14,7 @@ import { placeOrder, type PlaceOrderDeps } from '../../workers/order/place-order
 import { orderRateLimitOf, rateLimitedProblem, retryAfterSeconds, type OrderRateLimit } from '../../workers/order/rate-limit';
 import type { SagaRunner } from '../../workers/order/saga-runner';
 import type { CreateResult, CustomerLimit, OrderStore } from '../../workers/order/store/order-store';
-import { loadFleetConfig } from '../../workers/registry';
+import { loadFleetConfig, settingsOf } from '../../workers/registry';
 import { LogCapture } from '../helpers/log-capture';
 import { orderRequest } from '../helpers/api';
 
@@ -62,11 +62,11 @@ const counterValue = async (registry: Registry, name: string) => (await registry
 describe('order rate limit: the decision around the count', () => {
   describe('settings', () => {
     it('defaults to 120 orders a minute, and 0 turns it off', () => {
-      const config = loadFleetConfig({});
-      assert.equal(config.orderRateLimit, 120);
-      assert.equal(config.orderRateWindowMs, 60_000);
-      assert.deepEqual(orderRateLimitOf(config), { limit: 120, windowMs: 60_000 });
-      assert.equal(orderRateLimitOf(loadFleetConfig({ ORDER_RATE_LIMIT: '0' })), undefined);
+      const settings = settingsOf(loadFleetConfig({}), 'order');
+      assert.equal(settings.ORDER_RATE_LIMIT, 120);
+      assert.equal(settings.ORDER_RATE_WINDOW_MS, 60_000);
+      assert.deepEqual(orderRateLimitOf(settings), { limit: 120, windowMs: 60_000 });
+      assert.equal(orderRateLimitOf(settingsOf(loadFleetConfig({ ORDER_RATE_LIMIT: '0' }), 'order')), undefined);
     });
 
     for (const [name, value] of [

@@ -15,9 +15,9 @@ import { order, ORDER_QUEUE } from './service';
 import { OrderStore } from './store/order-store';
 
 /** Takes orders over HTTP and runs each order's saga from the outcome events to CONFIRMED or CANCELLED. */
-export const service: ServiceDefinition = {
+export const service: ServiceDefinition<typeof order> = {
   ...order,
-  async wire(runtime) {
+  async wire(runtime, settings) {
     const { config, log } = runtime;
     const tokenKeys = requireTokenKeys(config, log);
     const store = new OrderStore(runtime.redis, config.redisKeyPrefix, config.idempotencyRetentionMs, runtime.metrics);
@@ -29,7 +29,7 @@ export const service: ServiceDefinition = {
     const runner = new SagaRunner(store, outbox, metrics, log.child({ component: 'saga' }));
     runtime.consume(ORDER_QUEUE, {
       ...outcomeHandlers(runner),
-      OrderPlaced: onOrderPlaced(store, runner, metrics, config.orderTimeoutMs),
+      OrderPlaced: onOrderPlaced(store, runner, metrics, settings.ORDER_TIMEOUT_MS),
     });
 
     // Both every OUTBOX_RELAY_INTERVAL_MS, in every replica: the relay gives the fast path a publish timeout and a
@@ -39,7 +39,7 @@ export const service: ServiceDefinition = {
       batch: 200,
     });
     const sweep = new DeadlineSweep(store, runner, metrics, log.child({ component: 'sweep' }), { batch: 200 });
-    const background = [relay, sweep].map((task) => new Periodic(config.outboxRelayIntervalMs, () => task.tick()));
+    const background = [relay, sweep].map((task) => new Periodic(settings.OUTBOX_RELAY_INTERVAL_MS, () => task.tick()));
     for (const task of background) task.start();
     runtime.onStopBackground(async () => {
       await Promise.all(background.map((task) => task.stop()));
@@ -47,14 +47,14 @@ export const service: ServiceDefinition = {
     });
 
     // ORDER_RATE_LIMIT per customer and ORDER_RATE_WINDOW_MS, counted in Redis, so shared by every replica.
-    const rateLimit = orderRateLimitOf(config);
+    const rateLimit = orderRateLimitOf(settings);
     const api = createHttpServer({ log: log.child({ component: 'api' }), requestTimeoutMs: config.httpRequestTimeoutMs });
     await orderApi(api, {
       store,
       runner,
       metrics,
       log: log.child({ component: 'api' }),
-      orderTimeoutMs: config.orderTimeoutMs,
+      orderTimeoutMs: settings.ORDER_TIMEOUT_MS,
       ...(rateLimit ? { rateLimit } : {}),
       brokerUp: () => runtime.brokerUp(),
       tokenKeys,

@@ -13,8 +13,8 @@ export interface OrderRateLimit {
 }
 
 /** The limit the settings ask for; none when `ORDER_RATE_LIMIT` is 0 (off). */
-export function orderRateLimitOf(settings: { orderRateLimit: number; orderRateWindowMs: number }): OrderRateLimit | undefined {
-  return settings.orderRateLimit > 0 ? { limit: settings.orderRateLimit, windowMs: settings.orderRateWindowMs } : undefined;
+export function orderRateLimitOf(settings: { ORDER_RATE_LIMIT: number; ORDER_RATE_WINDOW_MS: number }): OrderRateLimit | undefined {
+  return settings.ORDER_RATE_LIMIT > 0 ? { limit: settings.ORDER_RATE_LIMIT, windowMs: settings.ORDER_RATE_WINDOW_MS } : undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { nonNegativeInt, positiveInt } from '../../shared/config/validators';
 import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { ORDER_EVENTS } from './events';
 
@@ -32,4 +33,13 @@ export const order = {
   // AUTH_JWT_SECRET: only order verifies customer tokens (AUTH_MODE=hs256); OPS_TOKEN guards every ops port.
   secrets: ['PAYMENT_TOKEN_KEYS', 'AUTH_JWT_SECRET', 'OPS_TOKEN'],
   api: { env: 'ORDER_HTTP_PORT', default: 3000, routes: ['POST /orders', 'GET /orders/:orderId'] },
+  settings: {
+    ORDER_TIMEOUT_MS: positiveInt({ default: 60000, desc: 'an order without both outcomes by then is cancelled and compensated' }),
+    ORDER_RATE_LIMIT: nonNegativeInt({
+      default: 120,
+      desc: 'orders one customer may place per window through POST /orders (0: no limit); beyond it 429 with Retry-After',
+    }),
+    ORDER_RATE_WINDOW_MS: positiveInt({ default: 60000, desc: "the window ORDER_RATE_LIMIT counts in, from the customer's first order in it" }),
+    OUTBOX_RELAY_INTERVAL_MS: positiveInt({ default: 500, desc: 'how often the outbox relay and the order-timeout sweep run' }),
+  },
 } as const satisfies ServiceDeclaration;

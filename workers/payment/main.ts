@@ -8,14 +8,14 @@ import { payment, PAYMENT_QUEUE } from './service';
 import { Ledger } from './store/ledger';
 
 /** Charges placed orders through the (simulated) gateway and refunds cancelled ones. */
-export const service: ServiceDefinition = {
+export const service: ServiceDefinition<typeof payment> = {
   ...payment,
-  wire(runtime) {
+  wire(runtime, settings) {
     const { config } = runtime;
     const gateway = new SimulatedGateway(runtime.redis, {
       prefix: config.redisKeyPrefix,
-      failureRate: config.paymentGatewayFailureRate,
-      latencyMs: config.paymentGatewayLatencyMs,
+      failureRate: settings.PAYMENT_GATEWAY_FAILURE_RATE,
+      latencyMs: settings.PAYMENT_GATEWAY_LATENCY_MS,
       retentionMs: config.idempotencyRetentionMs,
     });
     const ledger = new Ledger(runtime.redis, config.redisKeyPrefix, config.idempotencyRetentionMs, runtime.metrics);

@@ -1,3 +1,4 @@
+import { nonNegativeInt, ratio } from '../../shared/config/validators';
 import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { PAYMENT_EVENTS } from './events';
 
@@ -26,4 +27,8 @@ export const payment = {
   // Opens the payment token of every order it charges.
   secrets: ['PAYMENT_TOKEN_KEYS', 'OPS_TOKEN'],
   ops: { env: 'PAYMENT_OPS_PORT', default: 9103, routes: ['GET /payments/:orderId'] },
+  settings: {
+    PAYMENT_GATEWAY_FAILURE_RATE: ratio({ default: 0, desc: 'share (0..1) of simulated gateway calls that fail transiently' }),
+    PAYMENT_GATEWAY_LATENCY_MS: nonNegativeInt({ default: 0, desc: 'simulated gateway latency' }),
+  },
 } as const satisfies ServiceDeclaration;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { QueueType, WarrenConfig } from '../../../shared/config/config';
-import { SERVICE_DECLARATIONS, SERVICE_NAMES, type ServiceName } from '../../../workers/registry';
+import { SERVICE_DECLARATIONS, SERVICE_NAMES, settingsOf, type ServiceName } from '../../../workers/registry';
 import { fleetPorts, startOrder } from '../../helpers/fleet-ports';
 import type { ScriptSources } from '../peers/plain-calls';
 import { EXCHANGE } from './payload';
@@ -159,8 +159,8 @@ export async function startPlainFleet(
     PREFETCH: String(config.prefetch),
     IDEMPOTENCY_RETENTION_MS: String(config.idempotencyRetentionMs),
     IDEMPOTENCY_LEASE_MS: String(config.idempotencyLeaseMs),
-    ORDER_TIMEOUT_MS: String(config.orderTimeoutMs),
-    OUTBOX_RELAY_INTERVAL_MS: String(config.outboxRelayIntervalMs),
+    ORDER_TIMEOUT_MS: String(settingsOf(config, 'order').ORDER_TIMEOUT_MS),
+    OUTBOX_RELAY_INTERVAL_MS: String(settingsOf(config, 'order').OUTBOX_RELAY_INTERVAL_MS),
     // Warren's relay leaves an entry younger than a publish timeout and a second to the publish that wrote it.
     RELAY_GRACE_MS: String(config.publishTimeoutMs + 1000),
   };
