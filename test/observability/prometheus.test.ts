@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { access, readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { http, orderRequest } from '../helpers/api';
+import { http } from '../helpers/api';
 import { startTestFleet, type TestFleet } from '../helpers/fleet';
 import { publishRaw } from '../helpers/raw-amqp';
 import { sleep, waitFor } from '../helpers/wait';
+import { driveOrders } from './order-traffic';
 import {
   api,
   ensureRabbitmqPrometheus,
@@ -13,17 +11,16 @@ import {
   loadDashboards,
   loadRules,
   panelTargets,
-  PROMETHEUS_DIR,
-  promtool,
   query,
-  RULES_DIR,
   requireBinary,
-  ROOT,
   startPrometheus,
   substitute,
   testConfig,
   type PrometheusServer,
 } from './prometheus-harness';
+
+// A real Prometheus scraping a fleet that processes orders of every kind: every dashboard panel and alert expression
+// runs against it. The checks that need no fleet (promtool, the dashboard model) are in observability-config.test.ts.
 
 /**
  * Panels allowed to be empty on a healthy fleet, each with the reason. Every other panel must return at least one
@@ -34,101 +31,6 @@ const MAY_BE_EMPTY: Record<string, string> = {
   'Redis errors': 'no Redis operation fails on a healthy run (the series appears with the first error)',
   'Consumer recoveries': 'no consumer is taken away by the broker on a healthy run (the series appears with the first)',
 };
-
-describe('observability config: promtool and the dashboard model', function () {
-  this.timeout(60_000);
-
-  it('the shipped config scrapes the compose fleet: order:9101, inventory:9102, payment:9103 and rabbitmq:15692 per object', async () => {
-    const config = parseYaml(await readFile(path.join(PROMETHEUS_DIR, 'prometheus.yml'), 'utf8')) as {
-      scrape_configs: Record<string, any>[];
-    };
-    const job = (name: string) => config.scrape_configs.find((c) => c['job_name'] === name)!;
-    const warren = (job('warren')['dns_sd_configs'] as { names: string[]; port: number }[]).map((d) => `${d.names.join(',')}:${d.port}`);
-    assert.deepEqual(warren, ['order:9101', 'inventory:9102', 'payment:9103']);
-    assert.equal(job('rabbitmq')['metrics_path'], '/metrics/per-object');
-    assert.deepEqual(job('rabbitmq')['static_configs'][0].targets, ['rabbitmq:15692']);
-  });
-
-  it('promtool check config, check rules and test rules pass', async () => {
-    const config = await promtool('check', 'config', path.join(PROMETHEUS_DIR, 'prometheus.yml'));
-    const rules = await promtool('check', 'rules', ...(await ruleFiles()));
-    const tests = await promtool('test', 'rules', ...(await testFiles()));
-    for (const out of [config, rules, tests]) assert.match(out, /SUCCESS/);
-    console.log(
-      `      ${[config, rules, tests]
-        .join('')
-        .trim()
-        .split('\n')
-        .filter((l) => /SUCCESS|rules found/.test(l))
-        .map((l) => l.trim())
-        .join('\n      ')}`,
-    );
-  });
-
-  it('every alert has a summary, a description and a runbook anchor in docs/operations.md named after it', async () => {
-    const raw = await Promise.all(
-      (await ruleFiles()).map(async (f) => parseYaml(await readFile(f, 'utf8')) as { groups: { rules: Record<string, any>[] }[] }),
-    );
-    const alerts = raw.flatMap((d) => d.groups.flatMap((g) => g.rules)).filter((r) => r['alert']);
-    const names = alerts.map((a) => a['alert'] as string);
-    for (const required of [
-      'WarrenDeadLetterQueueGrowing',
-      'WarrenHighRetryRate',
-      'WarrenConsumerAbsent',
-      'WarrenPublishConfirmSlow',
-      'WarrenEventLagHigh',
-      'WarrenSagaTimeouts',
-      'WarrenApiErrorRatio',
-      'WarrenHandlerErrorRatio',
-      'WarrenServiceNotReady',
-      'WarrenServiceDown',
-    ]) {
-      assert.ok(names.includes(required), `missing alert ${required}`);
-    }
-    const doc = await readFile(path.join(ROOT, 'docs/operations.md'), 'utf8');
-    for (const a of alerts) {
-      assert.ok(a['annotations']?.summary && a['annotations']?.description, `${a['alert']} lacks summary or description`);
-      assert.equal(a['annotations'].runbook_url, `docs/operations.md#runbook-${String(a['alert']).toLowerCase()}`);
-      assert.ok(doc.includes(`Runbook: ${a['alert']}`), `docs/operations.md has no "Runbook: ${a['alert']}" section`);
-    }
-  });
-
-  it("dashboards follow Grafana's classic JSON model: uid, schemaVersion, datasource by uid variable, a 24-column grid, variables for service and queue", async () => {
-    const dashboards = await loadDashboards();
-    assert.deepEqual(dashboards.map((d) => d.dashboard.title).sort(), ['Warren fleet overview', 'Warren order flow']);
-    for (const { file, dashboard } of dashboards) {
-      assert.match(dashboard.uid, /^[a-z0-9-]{8,40}$/, file);
-      assert.ok(dashboard.schemaVersion >= 39 && dashboard.schemaVersion <= 41, `${file} schemaVersion ${dashboard.schemaVersion}`);
-      const vars = new Map(dashboard.templating.list.map((v) => [v.name, v]));
-      assert.equal(vars.get('datasource')?.type, 'datasource', file);
-      for (const name of ['service', 'queue']) assert.equal(vars.get(name)?.type, 'query', `${file} variable ${name}`);
-      const ids = new Set<number>();
-      for (const p of dashboard.panels) {
-        assert.ok(!ids.has(p.id), `${file}: duplicate panel id ${p.id}`);
-        ids.add(p.id);
-        assert.ok(['row', 'timeseries', 'stat'].includes(p.type), `${file}: ${p.title} is ${p.type}`);
-        assert.ok(p.gridPos.x >= 0 && p.gridPos.w > 0 && p.gridPos.x + p.gridPos.w <= 24 && p.gridPos.h > 0, `${file}: ${p.title} gridPos`);
-        if (p.type === 'row') continue;
-        assert.deepEqual(p.datasource, { type: 'prometheus', uid: '${datasource}' }, `${file}: ${p.title} datasource`);
-        assert.ok(p.targets && p.targets.length > 0, `${file}: ${p.title} has no query`);
-        for (const t of p.targets)
-          assert.ok(t.refId && t.expr && t.datasource?.uid === '${datasource}', `${file}: ${p.title} target ${t.refId}`);
-      }
-    }
-    const compose = path.join(ROOT, 'docker-compose.yml');
-    if (await exists(compose)) {
-      // The provisioning provider reads the dashboards where the compose file mounts them.
-      const provider = parseYaml(await readFile(path.join(ROOT, 'deploy/grafana/provisioning/dashboards/warren.yml'), 'utf8')) as {
-        providers: { options: { path: string } }[];
-      };
-      const composeText = await readFile(compose, 'utf8');
-      assert.ok(
-        composeText.includes(`./deploy/helm/warren/files/dashboards:${provider.providers[0]!.options.path}`),
-        'docker-compose.yml mounts the dashboards elsewhere than the provider reads them',
-      );
-    }
-  });
-});
 
 describe('observability proof: a real Prometheus scraping a fleet that is processing orders', function () {
   this.timeout(150_000);
@@ -273,37 +175,6 @@ describe('observability proof: a real Prometheus scraping a fleet that is proces
 /** Seconds of data each rate() looks at; Grafana's $__rate_interval for a 1 s scrape is smaller. */
 const RATE_WINDOW_S = 10;
 
-/** Orders of every kind, one after another until stopped: in stock, out of stock, declined, flaky, and invalid ones. */
-function driveOrders(api: string): { stop: () => Promise<number> } {
-  let running = true;
-  let placed = 0;
-  const kinds = [
-    orderRequest({ items: [{ productId: 'OBS-IN', quantity: 1 }] }),
-    orderRequest({ items: [{ productId: 'OBS-OUT', quantity: 1 }] }),
-    orderRequest({ items: [{ productId: 'OBS-IN', quantity: 2 }], paymentToken: 'tok_decline' }),
-    orderRequest({ items: [{ productId: 'OBS-IN', quantity: 1 }], paymentToken: 'tok_flaky' }),
-    { ...orderRequest(), items: [] },
-  ];
-  const loop = (async () => {
-    for (let i = 0; running; i++) {
-      // A customer per order: one customer would meet ORDER_RATE_LIMIT (120 a minute) and the rates would go quiet.
-      const r = await http('POST', `${api}/orders`, { ...kinds[i % kinds.length], customerId: `obs-${i}` }).catch(() => undefined);
-      if (r?.status === 202) {
-        placed++;
-        await http('GET', `${api}/orders/${r.body.orderId}`).catch(() => undefined);
-      }
-      await sleep(50);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return placed;
-    },
-  };
-}
-
 function sample(series: { metric: Record<string, string>; value: [number, string] }[]): string {
   const s = series.find((x) => Number.isFinite(Number(x.value[1])))!;
   const labels = Object.entries(s.metric)
@@ -312,21 +183,4 @@ function sample(series: { metric: Record<string, string>; value: [number, string
     .join(',');
   const value = Number(s.value[1]);
   return `{${labels}} ${Number.isInteger(value) ? value : value.toPrecision(3)}`;
-}
-
-async function ruleFiles(): Promise<string[]> {
-  const dir = RULES_DIR;
-  return (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(dir, f));
-}
-
-async function testFiles(): Promise<string[]> {
-  const dir = path.join(PROMETHEUS_DIR, 'tests');
-  return (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(dir, f));
-}
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
 }
