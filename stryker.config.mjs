@@ -7,6 +7,9 @@
 // requires by extensionless path are `.cjs` files now (stryker-js PR #6205, open). So no per-test coverage: every mutant
 // runs one mocha process over the specs that test its folder, stopping at the first failure (`--bail`).
 
+/** The publisher's specs, one concern each (they were one publisher.spec.ts). */
+const PUBLISHER_SPECS = ['publisher-lifecycle', 'publisher-confirms', 'publisher-buffer', 'publisher-channel-flow', 'publisher-events'];
+
 /** The consumer's specs, one concern each (they were one consumer.spec.ts). */
 const CONSUMER_SPECS = [
   'consumer-lifecycle',
@@ -46,7 +49,7 @@ const FOLDERS = {
     'payment-token',
     'contracts',
     'kill-switch',
-    'publisher',
+    ...PUBLISHER_SPECS,
     'publisher-edges',
     ...CONSUMER_SPECS,
     'consumer-edges',
@@ -62,7 +65,7 @@ const FOLDERS = {
     'payment-token',
     'contracts',
     'hostile-bus',
-    'publisher',
+    ...PUBLISHER_SPECS,
     ...CONSUMER_SPECS,
     'idempotency-middleware',
     'saga-runner',

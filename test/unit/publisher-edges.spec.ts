@@ -13,7 +13,8 @@ import { publisherWith, PUBLISHER_TOPOLOGY as topology } from './fakes/publisher
 import { capturedLog, paymentDeclined, sleep, testMetrics, until } from './fakes/fixtures';
 
 // What an operator reads in a failed publish, what a consumer of the message receives, and what the confirm
-// deadlines cost while publishes wait: the edges publisher.spec.ts leaves open (docs/mutation/messaging-delivery.md).
+// deadlines cost while publishes wait: the edges the other publisher-*.spec.ts leave open
+// (docs/mutation/messaging-delivery.md).
 
 const bytes = (n: number) => Buffer.alloc(n, 'x');
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
