@@ -1,6 +1,7 @@
 import { configVariables, loadConfig, type SettingsOf, type SettingsSpec, type WarrenConfig } from '../shared/config/config';
 import type { CatalogEntry, EventType } from '../shared/events/catalog';
-import type { ServiceDeclaration } from '../shared/lifecycle/declaration';
+import { publishedKeys, type ServiceDeclaration } from '../shared/lifecycle/declaration';
+import { bindingMatches } from '../shared/messaging/topology';
 import { inventory } from './inventory/service';
 import { order } from './order/service';
 import { payment } from './payment/service';
@@ -33,7 +34,8 @@ export const FLEET_EVENTS: Readonly<Record<EventType, CatalogEntry>> = Object.fr
 export const FLEET_EVENT_TYPES = Object.keys(FLEET_EVENTS) as EventType[];
 
 type Declared<N extends ServiceName> = Extract<(typeof SERVICE_DECLARATIONS)[number], { name: N }>;
-type DeclaredSettings<N extends ServiceName> = Declared<N> extends { settings: infer S extends SettingsSpec } ? SettingsOf<S> : Record<string, never>;
+type DeclaredSettings<N extends ServiceName> =
+  Declared<N> extends { settings: infer S extends SettingsSpec } ? SettingsOf<S> : Record<string, never>;
 
 /** A service's own settings in a loaded configuration, typed from its declaration (what its `wire` receives). */
 export function settingsOf<N extends ServiceName>(config: WarrenConfig, name: N): DeclaredSettings<N> {
@@ -46,6 +48,16 @@ export const FLEET_CONFIG_VARIABLES: readonly string[] = configVariables(SERVICE
 /** {@link loadConfig} with every declared service's ops port. */
 export function loadFleetConfig(env: Record<string, string | undefined> = process.env): WarrenConfig {
   return loadConfig(env, SERVICE_DECLARATIONS);
+}
+
+/**
+ * The routing keys the fleet publishes that no queue of the fleet binds: a new service's events before any consumer
+ * exists. Its publisher sends them without `mandatory` (the broker drops what has nowhere to go) instead of
+ * failing every publish; every key some queue binds stays mandatory.
+ */
+export function unconsumedKeys(services: readonly ServiceDeclaration[] = SERVICE_DECLARATIONS): string[] {
+  const bindings = services.flatMap((s) => s.consumes.flatMap((q) => q.bindings));
+  return services.flatMap((s) => publishedKeys(s)).filter((key) => !bindings.some((pattern) => bindingMatches(pattern, key)));
 }
 
 /** The fleet's consumer queues: every one has a `<queue>.dlq` for the DLQ tool. */

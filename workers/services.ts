@@ -1,8 +1,9 @@
 import type pino from 'pino';
 import type { WarrenConfig } from '../shared/config/config';
 import { Runtime } from '../shared/lifecycle/runtime';
+import { publishedKeys } from '../shared/lifecycle/declaration';
 import type { ServiceDefinition } from '../shared/lifecycle/service';
-import { declarationOf, type ServiceName } from './registry';
+import { declarationOf, unconsumedKeys, type ServiceName } from './registry';
 
 /**
  * A service's code, from `workers/<name>/main.ts`, which exports it as `service` (README, "Adding a service").
@@ -32,13 +33,20 @@ export async function startService(
   if (opsPort === undefined)
     throw new Error(`no ops port configured for ${name}: load the config with the fleet's declarations (loadFleetConfig)`);
   const apiPort = config.apiPorts[name];
+  const unconsumed = unconsumedKeys().filter((key) => publishedKeys(definition).includes(key));
   const runtime = new Runtime(config, {
     service: name,
     queues: definition.consumes,
     opsPort,
     ...(apiPort === undefined ? {} : { apiPort }),
+    ...(unconsumed.length > 0 ? { unconsumedKeys: unconsumed } : {}),
     ...options,
   });
+  if (unconsumed.length > 0)
+    runtime.log.warn(
+      { routingKeys: unconsumed },
+      'no service of the fleet consumes these events yet: published without mandatory, dropped by the broker',
+    );
   try {
     await definition.wire(runtime, (config.settings[name] ?? {}) as never);
     await runtime.start();

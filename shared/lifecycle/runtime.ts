@@ -33,6 +33,8 @@ export interface RuntimeOptions {
   apiPort?: number;
   /** Where log lines go (tests capture them); standard output by default. */
   logDestination?: pino.DestinationStream;
+  /** Routing keys no queue of the fleet binds: this service publishes them without `mandatory` (publisher.ts). */
+  unconsumedKeys?: readonly string[];
 }
 
 type StopHook = () => Promise<void>;
@@ -114,6 +116,7 @@ export class Runtime {
       bufferLimit: config.publishBufferLimit,
       bufferBytes: config.publishBufferBytes,
       appId: service,
+      ...(options.unconsumedKeys?.length ? { unconsumed: new Set(options.unconsumedKeys) } : {}),
       log: this.log.child({ component: 'publisher' }),
       metrics: this.metrics,
     });

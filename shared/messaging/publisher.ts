@@ -28,6 +28,13 @@ export interface PublisherOptions {
    */
   bufferBytes: number;
   appId: string;
+  /**
+   * Routing keys of events no queue of the fleet binds (workers/registry.ts `unconsumedKeys`): published without
+   * `mandatory`, so that an event a new service publishes before any consumer exists is dropped by the broker, as
+   * it has nowhere to go, instead of returned as a failure. Every other event stays mandatory: a queue deleted under
+   * a bound key is still a failed publish, never a silent loss. @defaultValue none
+   */
+  unconsumed?: ReadonlySet<string>;
   log: Logger;
   metrics: Metrics;
 }
@@ -96,7 +103,9 @@ export class Publisher {
   /** Publishes an event to the events exchange under its routing key, with AMQP properties mirroring its metadata. */
   async publishEvent(event: AnyEvent, headers: Record<string, unknown> = {}): Promise<void> {
     const content = Buffer.from(JSON.stringify(event));
-    await this.publish(this.options.exchange, routingKeyOf(event.eventType), content, {
+    const routingKey = routingKeyOf(event.eventType);
+    await this.publish(this.options.exchange, routingKey, content, {
+      ...(this.options.unconsumed?.has(routingKey) ? { mandatory: false } : {}),
       messageId: event.eventId,
       type: event.eventType,
       correlationId: event.correlationId,

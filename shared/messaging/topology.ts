@@ -140,3 +140,17 @@ export function planTopology(topology: Topology, broker: BrokerInfo = {}): Queue
   }
   return declarations;
 }
+
+/**
+ * Whether a topic binding pattern matches a routing key, as RabbitMQ's topic exchange decides it: words split at
+ * dots, `*` one word, `#` zero or more words.
+ */
+export function bindingMatches(pattern: string, routingKey: string): boolean {
+  const match = (p: readonly string[], k: readonly string[]): boolean => {
+    if (p.length === 0) return k.length === 0;
+    const [head, ...rest] = p;
+    if (head === '#') return match(rest, k) || (k.length > 0 && match(p, k.slice(1)));
+    return k.length > 0 && (head === '*' || head === k[0]) && match(rest, k.slice(1));
+  };
+  return match(pattern.split('.'), routingKey.split('.'));
+}
