@@ -9,6 +9,8 @@ import pino from 'pino';
 import { loadConfig } from '../../shared/config/config';
 import { Runtime } from '../../shared/lifecycle/runtime';
 import { stopOnSignals } from '../../shared/lifecycle/signals';
+// Registers the fleet's events (each service's events.ts), which decoding an OrderPlaced needs.
+import '../../workers/registry';
 
 export type CrashWorkerLine = { ready: true } | { processed: string; redelivered: boolean } | { crashing: string; deliveryCount: number };
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createEvent } from '../../../shared/events/codec';
 import type { OrderPlaced } from '../../../workers/order/events';
+// Registers the fleet's events (each service's events.ts), which createEvent needs.
+import '../../../workers/registry';
 import { sealToken } from '../../../shared/security/sealed-token';
 import { DEV_TOKEN_KEYRING } from '../../../shared/security/token-keys';
 import type { Outgoing } from './raw';
