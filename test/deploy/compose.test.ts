@@ -7,6 +7,7 @@ import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { SERVICE_DECLARATIONS, SERVICE_NAMES } from '../../workers/registry';
 import { TEMPLATE_PATH } from './broker-access';
 import { composeConfig, dockerComposeCommand, REPO } from './tools';
+import { redisPasswordEnv } from '../../deploy/generate/redis-acl';
 
 /** Reads user and password out of an AMQP or Redis URL. */
 const credentials = (url: string): { user: string; password: string; vhost: string } => {
@@ -39,19 +40,20 @@ describe('deploy: docker-compose.yml', function () {
 
   it('passes `docker-compose config` with and without a .env', () => {
     for (const config of Object.values(configs)) {
-      assert.deepEqual(Object.keys(config.services).sort(), [
-        'grafana',
-        'inventory',
-        'order',
-        'payment',
-        'prometheus',
-        'rabbitmq',
-        'rabbitmq-definitions',
-        'redis',
-        'redis-acl',
-        'redis-functions',
-        'topology',
-      ]);
+      assert.deepEqual(
+        Object.keys(config.services).sort(),
+        [
+          ...SERVICE_NAMES,
+          'grafana',
+          'prometheus',
+          'rabbitmq',
+          'rabbitmq-definitions',
+          'redis',
+          'redis-acl',
+          'redis-functions',
+          'topology',
+        ].sort(),
+      );
     }
   });
 
@@ -87,7 +89,7 @@ describe('deploy: docker-compose.yml', function () {
         assert.equal(redis.user, `warren-${service}`, `${service}: not its own Redis ACL user`);
         assert.equal(
           redis.password,
-          aclEnv[`REDIS_${service.toUpperCase()}_PASSWORD`],
+          aclEnv[redisPasswordEnv(service)],
           `${service}: Redis password differs from the ACL's`,
         );
       }

@@ -8,7 +8,7 @@ import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { createLogger } from '../../shared/observability/logger';
 import { requireTokenKeys } from '../../shared/lifecycle/require-token-keys';
 import type { WarrenConfig } from '../../shared/config/config';
-import { loadFleetConfig, SERVICE_DECLARATIONS } from '../../workers/registry';
+import { loadFleetConfig, SERVICE_DECLARATIONS, SERVICE_NAMES } from '../../workers/registry';
 import { compile, docBlock } from '../docs/doc-runner';
 import { mountedCredentials, secretKeyRefs } from './pod-credentials';
 import { byKind, helm, parseManifests, REPO, type Manifest } from './tools';
@@ -138,12 +138,19 @@ describe('deploy: every documented Helm install starts every service', function 
       const calls = recordedCalls([block]);
       const install = calls.find((c) => c[0] === 'helm' && c[1] === 'install');
       assert.ok(install, `${DOC} block ${block} runs no helm install`);
-      const manifests = await renderAsInstalled(install);
       const secrets: Record<string, Record<string, string>> = {};
       for (const create of calls.filter((c) => c[0] === 'kubectl' && c.includes('secret') && c.includes('generic'))) {
         const { name, data } = secretFrom(create);
         secrets[name] = data;
       }
+      // The doc names the three services; one added to the registry since gets its URL the same way, as its user would.
+      const url = (service: string) => `amqp://warren-${service}:pw-${service}@rabbitmq.shop.svc:5672/warren`;
+      for (const service of SERVICE_NAMES.filter((name) => !install.some((a) => a.includes(`warren-${name}:`)))) {
+        const existing = Object.values(secrets).find((data) => 'order-amqp-url' in data);
+        if (existing) existing[`${service}-amqp-url`] ??= url(service);
+        else install.push('--set', `secrets.amqpUrls.${service}=${url(service)}`);
+      }
+      const manifests = await renderAsInstalled(install);
       for (const s of byKind(manifests, 'Secret')) secrets[s.metadata.name] = s.stringData ?? {};
       const dir = mkdtempSync(path.join(tmpdir(), 'warren-doc-mounts-'));
       try {

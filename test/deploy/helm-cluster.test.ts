@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { SERVICE_NAMES } from '../../workers/registry';
 import { byKind, OPERATOR_CRDS, renderChart } from './tools';
 
 const KEDA = 'ci/all-features-keda-values.yaml';
@@ -18,8 +19,7 @@ describe('deploy: Helm chart on a cluster', function () {
         'secrets.paymentTokenKeys=k1:Y2ktbm90LWEtcmVhbC1rZXktMDAwMDAwMDAwMDAwMDA=',
         'secrets.opsToken=ci-not-a-real-ops-token-0000000000000000',
         `secrets.amqpUrls.order=${urls.replace(/,/g, '\\,')}`,
-        'secrets.amqpUrls.inventory=amqp://warren-inventory:pw@rabbit:5672/warren',
-        'secrets.amqpUrls.payment=amqp://warren-payment:pw@rabbit:5672/warren',
+        ...SERVICE_NAMES.filter((n) => n !== 'order').map((n) => `secrets.amqpUrls.${n}=amqp://warren-${n}:pw@rabbit:5672/warren`),
         'secrets.topologyAmqpUrl=amqp://warren-admin:pw@rabbit:5672/warren',
         'config.REDIS_SENTINELS=sentinel-0.sentinel:26379\\,sentinel-1.sentinel:26379\\,sentinel-2.sentinel:26379',
         'config.REDIS_SENTINEL_NAME=warren',

@@ -5,10 +5,11 @@ import { assertInvariants, assertOutcomesAsExpected, awaitFinal } from '../helpe
 import { placeOrders } from '../helpers/traffic';
 import { sleep, waitFor } from '../helpers/wait';
 import { ComposeProject, GRAFANA_IMAGE, missingImages, REAL_IMAGES, requireDocker } from './compose-project';
+import { SERVICE_NAMES } from '../../workers/registry';
 
 const PRODUCTS = { inStock: 'COMPOSE-IN', outOfStock: 'COMPOSE-OUT' };
 const STOCK: Readonly<Record<string, number>> = { 'COMPOSE-IN': 100_000, 'COMPOSE-OUT': 0 };
-const WORKERS = ['order', 'inventory', 'payment'];
+const WORKERS: readonly string[] = SERVICE_NAMES;
 
 /**
  * `docker compose up` as a user runs it: the repo's docker-compose.yml, the image built from the Dockerfile, a real

@@ -3,6 +3,7 @@ import { http } from '../helpers/api';
 import { startTestFleet, type TestFleet } from '../helpers/fleet';
 import { publishRaw } from '../helpers/raw-amqp';
 import { sleep, waitFor } from '../helpers/wait';
+import { SERVICE_NAMES } from '../../workers/registry';
 import { driveOrders } from './order-traffic';
 import {
   api,
@@ -78,7 +79,8 @@ describe('observability proof: a real Prometheus scraping a fleet that is proces
           `sum(rabbitmq_queue_consumers{vhost="${vhost}", queue=~"warren\\\\.(order|inventory|payment)"})`,
         );
         const up = await query(prom, 'sum(up)');
-        return Number(consumers.series[0]?.value[1]) === 3 && Number(up.series[0]?.value[1]) === 4;
+        // Every service's ops port and RabbitMQ's endpoint up; the three services' queues each consumed.
+        return Number(consumers.series[0]?.value[1]) === 3 && Number(up.series[0]?.value[1]) === SERVICE_NAMES.length + 1;
       },
       40_000,
       500,

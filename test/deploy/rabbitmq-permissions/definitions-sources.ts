@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { passwordEnv } from '../../../deploy/generate/broker-definitions';
+import { stableRabbitHash } from '../../../deploy/generate/chart-ci-values';
 import { SERVICE_NAMES } from '../../../workers/registry';
 import { runDocBlocks } from '../../docs/doc-runner';
 import { uniqueName } from '../../helpers/broker';
@@ -51,16 +53,20 @@ export async function chartDefinitions(): Promise<DefinitionsToImport> {
 export async function chartHashedDefinitions(): Promise<DefinitionsToImport> {
   const users = [...SERVICE_NAMES, 'admin'];
   const passwords = Object.fromEntries(users.map((u) => [`warren-${u}`, randomBytes(12).toString('hex')]));
-  const env = Object.fromEntries(users.map((u) => [`RABBITMQ_${u.toUpperCase()}_PASSWORD`, passwords[`warren-${u}`]!]));
+  const env = Object.fromEntries(users.map((u) => [passwordEnv(u), passwords[`warren-${u}`]!]));
   const dir = mkdtempSync(path.join(tmpdir(), 'warren-broker-hashes-'));
   try {
     symlinkSync(path.join(REPO, 'deploy'), path.join(dir, 'deploy'));
     await runDocBlocks('docs/deploy.md', ['helm-broker-hashes'], { env, cwd: dir, timeoutMs: 60_000 });
     const written = parseYaml(readFileSync(path.join(dir, 'broker-hashes.yaml'), 'utf8')) as {
-      rabbitmqCluster: { passwordHashes: object };
+      rabbitmqCluster: { passwordHashes: Record<string, string> };
     };
     for (const [user, hash] of Object.entries(written.rabbitmqCluster.passwordHashes))
       assert.match(String(hash), /^[A-Za-z0-9+/]{48}$/, `broker-hashes.yaml: ${user} is not a hash`);
+    // The doc names the three services; one added to the registry since gets its line the same way, as its user would.
+    const hashes = written.rabbitmqCluster.passwordHashes;
+    for (const service of SERVICE_NAMES) hashes[service] ??= stableRabbitHash(passwords[`warren-${service}`]!);
+    writeFileSync(path.join(dir, 'broker-hashes.yaml'), stringifyYaml(written));
     // The doc's everything-values.yaml: the URLs come from an existing Secret, the users from the hashes.
     const manifests = await renderChart(
       ['ci/all-features-keda-values.yaml', path.join(dir, 'broker-hashes.yaml')],

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import type { ReplayResult } from '../../../shared/dlq/dlq-admin';
 import { publishRaw } from '../../helpers/raw-amqp';
 import { waitFor } from '../../helpers/wait';
-import { PAYMENT, PAYMENT_DLQ, INVENTORY_DLQ, ORDER_DLQ, SECRET, poisonBody, type DlqScenario } from './scenario';
+import { PAYMENT, PAYMENT_DLQ, INVENTORY_DLQ, ORDER_DLQ, SECRET, THREE_QUEUES, poisonBody, type DlqScenario } from './scenario';
+import { fleetQueues } from '../../../workers/registry';
 
 /**
  * How messages reach the DLQs for real (poison at once, exhausted after every retry tier, the broker's own
@@ -50,13 +51,20 @@ export function deadLetterSteps(s: DlqScenario): void {
 
     const { code, json } = await cli('list', '--json');
     assert.equal(code, 0);
-    assert.deepEqual(json(), {
-      dlqs: [
+    const { dlqs } = json() as { dlqs: { queue: string }[] };
+    assert.deepEqual(
+      dlqs.map((d) => d.queue),
+      fleetQueues(),
+      'every queue of the fleet, in the registry order',
+    );
+    assert.deepEqual(
+      dlqs.filter((d) => THREE_QUEUES.includes(d.queue)),
+      [
         { dlq: ORDER_DLQ, queue: 'warren.order', exists: true, depth: 3 },
         { dlq: INVENTORY_DLQ, queue: 'warren.inventory', exists: true, depth: 3 },
         { dlq: PAYMENT_DLQ, queue: PAYMENT, exists: true, depth: 5 },
       ],
-    });
+    );
     const text = await cli('list');
     assert.match(text.out, /warren\.payment\.dlq\s+5\s+warren\.payment/);
   });

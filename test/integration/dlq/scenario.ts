@@ -18,6 +18,8 @@ export const PAYMENT = 'warren.payment';
 export const PAYMENT_DLQ = 'warren.payment.dlq';
 export const INVENTORY_DLQ = 'warren.inventory.dlq';
 export const ORDER_DLQ = 'warren.order.dlq';
+/** The queues of the three services this scenario is about; a service added to the registry is listed too, and ignored. */
+export const THREE_QUEUES: readonly string[] = ['warren.order', 'warren.inventory', 'warren.payment'];
 export const SECRET = 'tok_poison_secret';
 /** Any payment token left unredacted: `tok_` followed by something other than `[redacted]`. */
 export const LEAKED_TOKEN = /tok_(?!\[redacted\])/;
