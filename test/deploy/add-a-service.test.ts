@@ -43,7 +43,7 @@ describe('deploy: adding a service is one folder and one registry line (README, 
       return (await run(command, args, { cwd: root, maxBuffer: 64 * 1024 * 1024 })).stdout;
     } catch (error) {
       const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-      throw new Error(`${command} ${args.join(' ')} failed in the copy:\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`);
+      throw new Error(`${command} ${args.join(' ')} failed in the copy:\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`, { cause: error });
     }
   };
   const npm = (...args: string[]) => inCopy('npm', ['run', '-s', ...args]);

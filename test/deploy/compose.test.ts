@@ -87,11 +87,7 @@ describe('deploy: docker-compose.yml', function () {
         const redis = credentials(config.services[service].environment.REDIS_URL);
         const aclEnv = config.services['redis-acl'].environment as Record<string, string>;
         assert.equal(redis.user, `warren-${service}`, `${service}: not its own Redis ACL user`);
-        assert.equal(
-          redis.password,
-          aclEnv[redisPasswordEnv(service)],
-          `${service}: Redis password differs from the ACL's`,
-        );
+        assert.equal(redis.password, aclEnv[redisPasswordEnv(service)], `${service}: Redis password differs from the ACL's`);
       }
     }
     // The example's credentials are used when given; the defaults say they are dev-only.

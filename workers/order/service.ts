@@ -39,7 +39,10 @@ export const order = {
       default: 120,
       desc: 'orders one customer may place per window through POST /orders (0: no limit); beyond it 429 with Retry-After',
     }),
-    ORDER_RATE_WINDOW_MS: positiveInt({ default: 60000, desc: "the window ORDER_RATE_LIMIT counts in, from the customer's first order in it" }),
+    ORDER_RATE_WINDOW_MS: positiveInt({
+      default: 60000,
+      desc: "the window ORDER_RATE_LIMIT counts in, from the customer's first order in it",
+    }),
     OUTBOX_RELAY_INTERVAL_MS: positiveInt({ default: 500, desc: 'how often the outbox relay and the order-timeout sweep run' }),
   },
 } as const satisfies ServiceDeclaration;

@@ -4,6 +4,8 @@ import type { AnyEvent } from '../../../shared/events/catalog';
 import type { MessageContext } from '../../../shared/messaging/context';
 import { createLogger, type Logger } from '../../../shared/observability/logger';
 import { createMetrics, type Metrics } from '../../../shared/observability/metrics';
+// Registers the fleet's events (each service's events.ts): the fakes build and decode them.
+import '../../../workers/registry';
 
 /** A logger that writes nowhere. */
 export const quietLog = createLogger({
