@@ -16,7 +16,7 @@ const LAYERS = [
   'auth',
   'http',
   'lifecycle', // the service declaration and the runtime that wires a service
-  'contracts', // the AsyncAPI / OpenAPI document builders
+  'documents', // the AsyncAPI / OpenAPI document builders (npm run contracts)
   'cli',
 ];
 

@@ -15,7 +15,7 @@ export interface ServiceDefinition<D extends ServiceDeclaration = ServiceDeclara
   wire(runtime: Runtime, settings: SettingsOf<D['settings']>): Promise<void> | void;
   /**
    * Registers its admin routes (`ops.routes`) on a bare server with stand-ins for their dependencies
-   * (shared/contracts/described-only.ts), so that `npm run contracts` can describe them. @defaultValue none: no admin routes
+   * (shared/documents/described-only.ts), so that `npm run contracts` can describe them. @defaultValue none: no admin routes
    */
   describeOps?(app: FastifyInstance): void;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { asyncApiDocument, type AsyncApiInput } from '../../shared/contracts/asyncapi-document';
-import { describedOnly } from '../../shared/contracts/described-only';
-import { localServer, mergeOpsDocuments } from '../../shared/contracts/openapi-documents';
+import { asyncApiDocument, type AsyncApiInput } from '../../shared/documents/asyncapi-document';
+import { describedOnly } from '../../shared/documents/described-only';
+import { localServer, mergeOpsDocuments } from '../../shared/documents/openapi-documents';
 import { withSharedProblems } from '../../shared/http/openapi';
 import { Type } from '@sinclair/typebox';
 import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';

@@ -1,4 +1,4 @@
-import { describedOnly } from '../../shared/contracts/described-only';
+import { describedOnly } from '../../shared/documents/described-only';
 import type { ServiceDefinition } from '../../shared/lifecycle/service';
 import { onOrderCancelled, onOrderConfirmed, onOrderPlaced } from './handlers/order-handlers';
 import { stockRoutes } from './http/stock-routes';

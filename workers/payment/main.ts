@@ -1,4 +1,4 @@
-import { describedOnly } from '../../shared/contracts/described-only';
+import { describedOnly } from '../../shared/documents/described-only';
 import type { ServiceDefinition } from '../../shared/lifecycle/service';
 import { requireTokenKeys } from '../../shared/lifecycle/require-token-keys';
 import { SimulatedGateway } from './gateway/simulated-gateway';
