@@ -1,4 +1,4 @@
-import { cleanEnv, str } from 'envalid';
+import { cleanEnv } from 'envalid';
 import { parsePriceList, type PriceList } from '../money/price-list';
 import { isProduction, readAuthConfig, type AuthConfig } from './auth-config';
 import { ConfigError } from './config-error';
@@ -7,7 +7,8 @@ import { tokenKeyList, type TokenKeyring } from '../security/token-keys';
 import { withFileSecrets } from './secret-files';
 import { readTlsFiles, type TlsFiles } from './tls-files';
 import { readTracingConfig, type TracingConfig } from './tracing-config';
-import { amqpUrlList, delayList, hostPortList, nonNegativeInt, positiveInt, redisUrl, tcpPort } from './validators';
+import { DEFAULT_PUBLISH_BUFFER_BYTES, FLEET_SETTINGS } from './fleet-settings';
+import { tcpPort } from './validators';
 import { readSettings } from './settings';
 import { portVariables, type ServicePorts } from './variables';
 import type { QueueType } from './broker-config';
@@ -23,6 +24,7 @@ export interface KillSwitchSettings {
 }
 
 export { ConfigError };
+export { DEFAULT_PUBLISH_BUFFER_BYTES };
 export { loadBrokerConfig, type BrokerConfig, type QueueType } from './broker-config';
 export { CONFIG_VARIABLES, configVariables, SECRET_VARIABLES, type SecretVariable, type ServicePorts } from './variables';
 export type { SettingsOf, SettingsSpec } from './settings';
@@ -146,30 +148,7 @@ export function loadConfig(fromEnv: Env = process.env, services: readonly Servic
   const e = cleanEnv(
     env,
     {
-      AMQP_URL: amqpUrlList({ default: ['amqp://guest:guest@127.0.0.1:5672'] }),
-      REDIS_URL: redisUrl({ default: 'redis://127.0.0.1:6379' }),
-      REDIS_SENTINELS: hostPortList({ default: [] }),
-      REDIS_SENTINEL_NAME: str({ default: '' }),
-      REDIS_KEY_PREFIX: str({ default: 'warren:' }),
-      EVENTS_EXCHANGE: str({ default: 'warren.events' }),
-      LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
-      PREFETCH: positiveInt({ default: 100 }),
-      RETRY_DELAYS_MS: delayList({ default: [1000, 5000, 30000] }),
-      QUEUE_TYPE: str({ default: 'quorum', choices: ['quorum', 'classic'] }),
-      PUBLISH_TIMEOUT_MS: positiveInt({ default: 10000 }),
-      PUBLISH_BUFFER_LIMIT: positiveInt({ default: 10000 }),
-      PUBLISH_BUFFER_BYTES: positiveInt({ default: DEFAULT_PUBLISH_BUFFER_BYTES }),
-      SHUTDOWN_TIMEOUT_MS: positiveInt({ default: 15000 }),
-      HANDLER_TIMEOUT_MS: positiveInt({ default: 30000 }),
-      IDEMPOTENCY_LEASE_MS: positiveInt({ default: 10000 }),
-      IDEMPOTENCY_RETENTION_MS: positiveInt({ default: 7 * 24 * 3600 * 1000 }),
-      CONSUMER_RECOVERY_DEADLINE_MS: positiveInt({ default: 60000 }),
-      KILL_SWITCH_THRESHOLD: nonNegativeInt({ default: 0 }),
-      KILL_SWITCH_WINDOW_MS: positiveInt({ default: 60000 }),
-      KILL_SWITCH_COOLDOWN_MS: positiveInt({ default: 15000 }),
-      OPS_HOST: str({ default: '0.0.0.0' }),
-      API_HOST: str({ default: '0.0.0.0' }),
-      HTTP_REQUEST_TIMEOUT_MS: positiveInt({ default: 10000 }),
+      ...FLEET_SETTINGS,
       PAYMENT_TOKEN_KEYS: tokenKeyList({ default: undefined }),
     },
     { reporter: throwOneLine },
@@ -232,9 +211,6 @@ export function loadConfig(fromEnv: Env = process.env, services: readonly Servic
     production: env['NODE_ENV'] === 'production',
   };
 }
-
-/** `PUBLISH_BUFFER_BYTES` when unset: 64 MiB. Also the DLQ tool's bound, which takes no environment of its own for it. */
-export const DEFAULT_PUBLISH_BUFFER_BYTES = 64 * 1024 * 1024;
 
 /** `PRICE_LIST`: unset or `off` leaves totals unchecked, which production must choose explicitly. */
 function readPriceList(env: Env): PriceList | undefined {

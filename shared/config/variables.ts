@@ -1,5 +1,6 @@
 import { AUTH_VARIABLES } from './auth-config';
 import { ConfigError } from './config-error';
+import { FLEET_SETTINGS } from './fleet-settings';
 import { settingVariables, type ServiceSettings } from './settings';
 import { TLS_VARIABLES } from './tls-files';
 import { TRACING_VARIABLES } from './tracing-config';
@@ -17,36 +18,13 @@ export interface ServicePorts extends ServiceSettings {
  * The variables every service reads, whatever the fleet; {@link configVariables} adds the services' ports and
  * settings (a service's own knobs, such as ORDER_TIMEOUT_MS, are declared with it: workers/<name>/service.ts).
  */
-export const CONFIG_VARIABLES = [
-  'AMQP_URL',
-  'REDIS_URL',
-  'REDIS_SENTINELS',
-  'REDIS_SENTINEL_NAME',
-  'REDIS_KEY_PREFIX',
-  'EVENTS_EXCHANGE',
-  'LOG_LEVEL',
-  'PREFETCH',
-  'RETRY_DELAYS_MS',
-  'QUEUE_TYPE',
-  'PUBLISH_TIMEOUT_MS',
-  'PUBLISH_BUFFER_LIMIT',
-  'PUBLISH_BUFFER_BYTES',
-  'SHUTDOWN_TIMEOUT_MS',
-  'HANDLER_TIMEOUT_MS',
-  'IDEMPOTENCY_LEASE_MS',
-  'IDEMPOTENCY_RETENTION_MS',
-  'CONSUMER_RECOVERY_DEADLINE_MS',
-  'KILL_SWITCH_THRESHOLD',
-  'KILL_SWITCH_WINDOW_MS',
-  'KILL_SWITCH_COOLDOWN_MS',
+export const CONFIG_VARIABLES: readonly string[] = [
+  ...(Object.keys(FLEET_SETTINGS) as (keyof typeof FLEET_SETTINGS)[]),
   ...TRACING_VARIABLES,
   ...AUTH_VARIABLES,
-  'OPS_HOST',
-  'API_HOST',
-  'HTTP_REQUEST_TIMEOUT_MS',
   'PRICE_LIST',
   ...TLS_VARIABLES,
-] as const;
+];
 
 /**
  * Secrets only the services that declare them receive (a declaration's `secrets`), never the whole fleet: the
