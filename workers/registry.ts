@@ -18,10 +18,6 @@ export const SERVICE_DECLARATIONS = [order, inventory, payment] as const satisfi
 export type ServiceName = (typeof SERVICE_DECLARATIONS)[number]['name'];
 export const SERVICE_NAMES: readonly ServiceName[] = SERVICE_DECLARATIONS.map((s) => s.name);
 
-export function isServiceName(value: string): value is ServiceName {
-  return (SERVICE_NAMES as readonly string[]).includes(value);
-}
-
 export function declarationOf(name: ServiceName): ServiceDeclaration {
   return SERVICE_DECLARATIONS.find((s) => s.name === name)!;
 }
@@ -42,10 +38,10 @@ export function settingsOf<N extends ServiceName>(config: WarrenConfig, name: N)
   return (config.settings[name] ?? {}) as DeclaredSettings<N>;
 }
 
-/** The environment variables the fleet reads: the shared ones and each service's ports. */
+/** The environment variables the fleet reads: the shared ones, each service's ports and each service's settings. */
 export const FLEET_CONFIG_VARIABLES: readonly string[] = configVariables(SERVICE_DECLARATIONS);
 
-/** {@link loadConfig} with every declared service's ops port. */
+/** {@link loadConfig} with every declared service's ports and settings. */
 export function loadFleetConfig(env: Record<string, string | undefined> = process.env): WarrenConfig {
   return loadConfig(env, SERVICE_DECLARATIONS);
 }
