@@ -1,6 +1,6 @@
 import type { ValidatorSpec } from 'envalid';
 import { nonNegativeInt, positiveInt, ratio } from '../../shared/config/validators';
-import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
+import { secretsOf, type ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { ADMIN_USER, brokerUser, passwordEnv } from './broker-definitions';
 
 /**
@@ -16,7 +16,7 @@ export function chartServices(services: readonly ServiceDeclaration[]): object {
       user: brokerUser(s.name),
       passwordEnv: passwordEnv(s.name),
       // Secrets only this service gets (PAYMENT_TOKEN_KEYS): a Secret key each, lower-case with dashes.
-      secrets: s.secrets ?? [],
+      secrets: secretsOf(s),
       queues: s.consumes.map((q) => q.name),
       ops: { env: s.ops.env, default: s.ops.default, routes: s.ops.routes ?? [] },
       ...(s.api ? { api: { env: s.api.env, default: s.api.default, routes: s.api.routes } } : {}),

@@ -1,5 +1,5 @@
 import type { SecretVariable } from '../../shared/config/config';
-import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
+import { secretsOf, type ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { brokerUser, passwordEnv } from './broker-definitions';
 import { replaceRegion } from './generated-region';
 import { redisPasswordEnv, redisUser } from './redis-acl';
@@ -26,7 +26,7 @@ const rabbitPassword = (name: string): string => `\${${passwordEnv(name)}:-${dev
 const redisPassword = (name: string): string => `\${${redisPasswordEnv(name)}:-dev-only-redis-${name}}`;
 
 function secretLines(service: ServiceDeclaration): string[] {
-  return (service.secrets ?? []).flatMap((secret) => {
+  return secretsOf(service).flatMap((secret) => {
     const { value, comment } = SECRET_FALLBACKS[secret];
     return [...(comment ? [`  # ${comment}`] : []), `  ${secret}: ${value}`];
   });

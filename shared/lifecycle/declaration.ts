@@ -58,7 +58,10 @@ export interface ServiceDeclaration<Name extends string = string> {
    * store of its own gets only the runtime's keys (its claims and its /readyz write probe)
    */
   redisKeys?: readonly string[];
-  /** Secrets only this service receives (compose and the chart give them to no other service). @defaultValue none */
+  /**
+   * Secrets only this service receives (compose and the chart give them to no other service); every service also
+   * gets the ops token ({@link FLEET_SECRETS}). @defaultValue none
+   */
   secrets?: readonly SecretVariable[];
   /**
    * Its own knobs, by variable: an envalid validator each, with `default` and a one-line `desc`
@@ -66,6 +69,14 @@ export interface ServiceDeclaration<Name extends string = string> {
    * the configuration, handed to its `wire` only; compose passes them to it alone. @defaultValue none
    */
   settings?: SettingsSpec;
+}
+
+/** Secrets every service receives: the ops token guards every ops port (required unless AUTH_MODE=off). */
+export const FLEET_SECRETS: readonly SecretVariable[] = ['OPS_TOKEN'];
+
+/** The secrets a service receives: those it declares and the fleet's, each once (compose and the chart give these). */
+export function secretsOf(service: Pick<ServiceDeclaration, 'secrets'>): SecretVariable[] {
+  return [...new Set([...(service.secrets ?? []), ...FLEET_SECRETS])];
 }
 
 /** The routing keys a service publishes: those of the events it owns. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES } from '../../shared/config/config';
-import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
+import { secretsOf, type ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { SERVICE_DECLARATIONS } from '../../workers/registry';
 import { dockerComposeCommand, REPO } from './tools';
 
@@ -51,7 +51,9 @@ describe('deploy: the cluster compose file', function () {
   });
 
   it('gives each service exactly the shared variables and its secrets, every node in AMQP_URL, Redis through Sentinel', () => {
-    for (const { name, secrets = [], settings = {} } of SERVICE_DECLARATIONS as readonly ServiceDeclaration[]) {
+    for (const declaration of SERVICE_DECLARATIONS as readonly ServiceDeclaration[]) {
+      const { name, settings = {} } = declaration;
+      const secrets = secretsOf(declaration);
       const { environment } = config.services[name];
       // The image refuses to start without a declared secret (PAYMENT_TOKEN_KEYS): a missing one is a dead service.
       const own = Object.keys(settings);

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CONFIG_VARIABLES } from '../../shared/config/config';
-import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
+import { secretsOf, type ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { SERVICE_DECLARATIONS, SERVICE_NAMES } from '../../workers/registry';
 import { TEMPLATE_PATH } from './broker-access';
 import { composeConfig, dockerComposeCommand, REPO } from './tools';
@@ -59,7 +59,9 @@ describe('deploy: docker-compose.yml', function () {
 
   it('gives each service exactly the shared variables (CONFIG_VARIABLES), its own settings and the secrets it declares', () => {
     // Port variables are left at their declared defaults, which prometheus.yml and the healthcheck use.
-    for (const { name: service, secrets = [], settings = {} } of SERVICE_DECLARATIONS as readonly ServiceDeclaration[]) {
+    for (const declaration of SERVICE_DECLARATIONS as readonly ServiceDeclaration[]) {
+      const { name: service, settings = {} } = declaration;
+      const secrets = secretsOf(declaration);
       const environment = configs['defaults'].services[service].environment as Record<string, string>;
       // NODE_ENV too: development without a .env (its fallbacks are published), production where .env says so.
       // Its own settings (ORDER_TIMEOUT_MS for order) reach it alone.

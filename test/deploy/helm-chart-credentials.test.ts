@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { FILE_SECRET_VARIABLES } from '../../shared/config/secret-files';
 import { settingVariables } from '../../shared/config/settings';
-import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
+import { secretsOf, type ServiceDeclaration } from '../../shared/lifecycle/declaration';
 import { FLEET_CONFIG_VARIABLES, SERVICE_DECLARATIONS, SERVICE_NAMES } from '../../workers/registry';
 import { credentialKeys, podsOf, renderAll, RENDERS } from './chart-renders';
 import { mountedCredentials, projectedKeys, secretKeyRefs } from './pod-credentials';
@@ -26,7 +26,9 @@ describe('deploy: Helm chart', function () {
           if (pod.endsWith('-redis-functions')) return { REDIS_URL: 'redis-url' };
           const service: ServiceDeclaration = SERVICE_DECLARATIONS.find((s) => pod === `Deployment/warren-${s.name}`)!;
           const redisKey = manifests.some((m) => m.stringData?.['order-redis-url']) ? `${service.name}-redis-url` : 'redis-url';
-          const own = (service.secrets ?? []).filter((v) => v !== 'AUTH_JWT_SECRET').map((v) => [v, v.toLowerCase().replace(/_/g, '-')]);
+          const own = secretsOf(service)
+            .filter((v) => v !== 'AUTH_JWT_SECRET')
+            .map((v) => [v, v.toLowerCase().replace(/_/g, '-')]);
           return { AMQP_URL: `${service.name}-amqp-url`, REDIS_URL: redisKey, ...Object.fromEntries(own) };
         };
         const pods = podsOf(manifests);
@@ -55,7 +57,7 @@ describe('deploy: Helm chart', function () {
         for (const d of byKind(manifests, 'Deployment')) {
           const service = SERVICE_DECLARATIONS.find((s) => s.name === d.metadata.labels?.['app.kubernetes.io/component']);
           // Every declared secret but the development identity's, which the image (and so the chart) refuses.
-          const secrets = ((service as { secrets?: readonly string[] } | undefined)?.secrets ?? []).filter((s) => s !== 'AUTH_JWT_SECRET');
+          const secrets = (service ? secretsOf(service) : []).filter((s) => s !== 'AUTH_JWT_SECRET');
           const container = d.spec.template.spec.containers[0];
           // A credential is a file: its variable is set as <NAME>_FILE (shared/config/secret-files.ts), never directly.
           const files = new Map(mountedCredentials(d.spec.template.spec, container).map((c) => [`${c.variable}_FILE`, c.variable]));

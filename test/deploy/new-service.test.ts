@@ -182,6 +182,7 @@ describe('deploy: a fourth service is one declaration', function () {
     );
     assert.match(mine.environment['REDIS_URL']!, /^redis:\/\/warren-fixture-courier:\$\{REDIS_FIXTURE_COURIER_PASSWORD:-/);
     assert.equal(mine.environment['PAYMENT_TOKEN_KEYS'], undefined, 'no secret it does not declare');
+    assert.ok('OPS_TOKEN' in mine.environment, 'the ops token, which every ops port needs, undeclared');
     assert.ok(single.services['rabbitmq-definitions']!.environment['RABBITMQ_FIXTURE_COURIER_PASSWORD']);
     assert.ok(single.services['redis-acl']!.environment['REDIS_FIXTURE_COURIER_PASSWORD']);
     const cluster = parseYaml(file('docker-compose.cluster.yml'), { merge: true }) as Compose;
