@@ -26,7 +26,8 @@ export function addToRegistry(registry: string): string {
 /** Files git tracks, as they are in the working tree (a file deleted there is skipped). */
 async function trackedFiles(): Promise<string[]> {
   const { stdout } = await run('git', ['ls-files', '-z'], { cwd: REPO, maxBuffer: 16 * 1024 * 1024 });
-  return stdout.split('\0').filter((f) => f !== '' && existsSync(path.join(REPO, f)));
+  // Not node_modules, linked into the copy (a tree that is itself such a copy tracks the link).
+  return stdout.split('\0').filter((f) => f !== '' && f !== 'node_modules' && existsSync(path.join(REPO, f)));
 }
 
 /**

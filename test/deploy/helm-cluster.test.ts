@@ -81,7 +81,7 @@ describe('deploy: Helm chart on a cluster', function () {
 
   it('renders without asking for CRDs when checkCrds=false (helm lint, GitOps renderers)', async () => {
     const manifests = await renderChart([KEDA], ['checkCrds=false'], []);
-    assert.equal(byKind(manifests, 'ScaledObject').length, 3);
+    assert.equal(byKind(manifests, 'ScaledObject').length, SERVICE_NAMES.length);
     assert.equal(byKind(manifests, 'RabbitmqCluster').length, 1);
   });
 

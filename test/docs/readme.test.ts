@@ -8,6 +8,7 @@ import { deleteKeys } from '../helpers/fleet';
 import { waitFor } from '../helpers/wait';
 import { freshCheckout, portIsFree } from './checkout';
 import { docBlock, REPO, runDocBlocks } from './doc-runner';
+import { SERVICE_NAMES } from '../../workers/registry';
 
 /** The ports the README's commands name: the services' defaults, which the fleet it starts listens on. */
 const README_PORTS = [3000, 9101, 9102, 9103];
@@ -117,6 +118,6 @@ describe('README: the set-up and "Using it" commands, run as written', function 
     // matters is that each service drained before the group was gone.
     assert.ok(['0', '130', 'SIGINT'].includes(code), `ended ${code}: ${fleetLog.slice(-2000)}`);
     // Each service finished its drain: Ctrl-C reaches the services and the fleet, which passes it on as SIGTERM.
-    assert.equal(fleetLog.match(/"msg":"stopped"/g)?.length, 3, fleetLog.slice(-3000));
+    assert.equal(fleetLog.match(/"msg":"stopped"/g)?.length, SERVICE_NAMES.length, fleetLog.slice(-3000));
   });
 });

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { INVENTORY_QUEUE } from '../../workers/inventory/service';
-import { ORDER_QUEUE } from '../../workers/order/service';
 import { PAYMENT_QUEUE } from '../../workers/payment/service';
-import { SERVICE_NAMES } from '../../workers/registry';
+import { SERVICE_DECLARATIONS, SERVICE_NAMES } from '../../workers/registry';
 import { http, orderRequest } from '../helpers/api';
 import { awaitFinal } from '../helpers/invariants';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver';
@@ -63,7 +61,8 @@ const HOPS = [
   ['inventory', 'OrderConfirmed', 'order'],
 ] as const;
 
-const QUEUE_OF: Record<string, string> = { order: ORDER_QUEUE, inventory: INVENTORY_QUEUE, payment: PAYMENT_QUEUE };
+/** Each service's queue (one each), from the registry: a service added since consumes its own. */
+const QUEUE_OF: Record<string, string> = Object.fromEntries(SERVICE_DECLARATIONS.map((s) => [s.name, s.consumes[0]!.name]));
 
 /** The whole journey is there, parented hop by hop, and every span's parent is in the trace. */
 function assertJourney(trace: Trace, orderId: string): ReceivedSpan {

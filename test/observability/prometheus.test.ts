@@ -100,7 +100,7 @@ describe('observability proof: a real Prometheus scraping a fleet that is proces
     const { activeTargets } = await api<{
       activeTargets: { labels: Record<string, string>; health: string; lastError: string; scrapeUrl: string }[];
     }>(prometheus!.url, '/api/v1/targets');
-    assert.equal(activeTargets.length, 4);
+    assert.equal(activeTargets.length, SERVICE_NAMES.length + 1, 'every service and RabbitMQ');
     for (const t of activeTargets) assert.equal(t.health, 'up', `${t.scrapeUrl}: ${t.lastError}`);
     assert.ok(activeTargets.some((t) => t.scrapeUrl.endsWith(':15692/metrics/per-object')));
   });
@@ -118,7 +118,7 @@ describe('observability proof: a real Prometheus scraping a fleet that is proces
     await waitFor(
       'both poison messages counted in every DLQ',
       async () => {
-        const r = await query(prom, `rabbitmq_queue_messages{${v}, queue=~".+\\\\.dlq"}`);
+        const r = await query(prom, `rabbitmq_queue_messages{${v}, queue=~"warren\\\\.(order|inventory|payment)\\\\.dlq"}`);
         return r.series.length === 3 && r.series.every((s) => Number(s.value[1]) >= 2);
       },
       20_000,
