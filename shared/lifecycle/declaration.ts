@@ -75,11 +75,11 @@ export interface ServiceDeclaration<Name extends string = string> {
 export const FLEET_SECRETS: readonly SecretVariable[] = ['OPS_TOKEN'];
 
 /** The secrets a service receives: those it declares and the fleet's, each once (compose and the chart give these). */
-export function secretsOf(service: Pick<ServiceDeclaration, 'secrets'>): SecretVariable[] {
+export function secretsOf(service: ServiceDeclaration): SecretVariable[] {
   return [...new Set([...(service.secrets ?? []), ...FLEET_SECRETS])];
 }
 
 /** The routing keys a service publishes: those of the events it owns. */
-export function publishedKeys(service: Pick<ServiceDeclaration, 'events'>): string[] {
+export function publishedKeys(service: ServiceDeclaration): string[] {
   return Object.values(service.events ?? {}).map((event) => event.routingKey);
 }
