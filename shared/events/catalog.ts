@@ -58,17 +58,13 @@ export function catalogEntry(eventType: EventType): CatalogEntry {
   return entry;
 }
 
-/** Every registered event, by type (for the documents and the docs). */
-export function eventCatalog(): Readonly<Record<EventType, CatalogEntry>> {
-  return Object.fromEntries(ENTRIES) as Record<EventType, CatalogEntry>;
-}
-
-export function eventTypes(): EventType[] {
-  return [...ENTRIES.keys()] as EventType[];
+/** The entry of whatever a message names as its type, if registered: one lookup on the way in. */
+export function entryOf(value: unknown): CatalogEntry | undefined {
+  return typeof value === 'string' ? ENTRIES.get(value) : undefined;
 }
 
 export function isEventType(value: unknown): value is EventType {
-  return typeof value === 'string' && ENTRIES.has(value);
+  return entryOf(value) !== undefined;
 }
 
 export function routingKeyOf(eventType: EventType): string {

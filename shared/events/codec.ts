@@ -3,7 +3,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { TSchema } from '@sinclair/typebox';
 import { SchemaViolationError, UnknownEventError } from '../errors/errors';
-import { catalogEntry, isEventType, type AnyEvent, type EventOf, type EventType, type PayloadOf } from './catalog';
+import { catalogEntry, entryOf, type AnyEvent, type EventOf, type EventType, type PayloadOf } from './catalog';
 
 // `fast` date-time: one regular expression per value instead of a parse and a calendar check (a profile of the
 // inventory worker had the full check at 2 % of its time). The shape is still enforced; Feb 30 is not caught.
@@ -45,9 +45,10 @@ export function fieldOf(error: ErrorObject | undefined): string {
 export function decodeEvent(body: unknown): AnyEvent {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new SchemaViolationError('event: body is not a JSON object', '');
-  const { eventType, version = 1 } = body as { eventType?: unknown; version?: unknown };
-  if (!isEventType(eventType)) throw new UnknownEventError(`unknown eventType ${JSON.stringify(eventType)}`);
-  const entry = catalogEntry(eventType);
+  const { eventType: named, version = 1 } = body as { eventType?: unknown; version?: unknown };
+  const entry = entryOf(named);
+  if (entry === undefined) throw new UnknownEventError(`unknown eventType ${JSON.stringify(named)}`);
+  const eventType = named as EventType;
   if (version === entry.version) {
     assertValid(entry.schema, body, eventType);
     return body as AnyEvent;
