@@ -4,7 +4,7 @@ import { CLAIM_FUNCTIONS } from '../shared/idempotency/claims';
 import { runRedisFunctionsCli, type RedisFunctionsCliContext } from '../shared/cli/redis-functions';
 import type { RedisLibrary } from '../shared/redis/script';
 import { STOCK_FUNCTIONS } from './inventory/store/stock-store';
-import { ORDER_FUNCTIONS } from './order/store/order-store';
+import { ORDER_FUNCTIONS } from './order/store/order-functions';
 import { GATEWAY_FUNCTIONS } from './payment/gateway/simulated-gateway';
 import { LEDGER_FUNCTIONS } from './payment/store/ledger';
 import { loadFleetConfig } from './registry';

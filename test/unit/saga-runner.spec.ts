@@ -7,7 +7,8 @@ import { createLogger } from '../../shared/observability/logger';
 import { newOrder, type Order } from '../../workers/order/domain/order-saga';
 import { createOrderMetrics } from '../../workers/order/order-metrics';
 import { SagaRunner } from '../../workers/order/saga-runner';
-import type { OrderStore, OutboxEntry } from '../../workers/order/store/order-store';
+import type { OrderStore } from '../../workers/order/store/order-store';
+import type { OutboxEntry } from '../../workers/order/store/saga-store';
 import { OutboxPublisher } from '../../workers/order/outbox/outbox-publisher';
 
 /** An order store in memory that records its calls; each update waits for the test to let it finish. */

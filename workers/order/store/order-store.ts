@@ -15,10 +15,6 @@ import {
   type StoredOrder,
 } from './saga-store';
 
-// Where their users have always found them (workers/redis-functions.ts, the specs).
-export { ORDER_FUNCTIONS } from './order-functions';
-export { CorruptOrderError, type CreateResult, type CustomerLimit, type OutboxEntry } from './saga-store';
-
 /**
  * Published events leave the outbox together, one script call per this many milliseconds (or per 500 events):
  * at any rate that is one Redis round trip for many events instead of one each. The relay leaves entries alone

@@ -14,9 +14,6 @@ import {
   type SimulationOptions,
 } from './simulated-provider';
 
-// Where the provider's transient failure has always been found.
-export { GatewayUnavailableError } from './simulated-provider';
-
 export interface GatewayOptions extends SimulationOptions {
   prefix: string;
   /**
