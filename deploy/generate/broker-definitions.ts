@@ -16,7 +16,9 @@ export const ADMIN_USER = 'admin';
 
 export const brokerUser = (name: string): string => `warren-${name}`;
 /** The variable holding a user's password, in compose's one-shot and the chart (`RABBITMQ_ORDER_PASSWORD`). */
-export const passwordEnv = (name: string): string => `RABBITMQ_${name.toUpperCase().replace(/-/g, '_')}_PASSWORD`;
+export const passwordEnv = (name: string): string => `RABBITMQ_${envName(name)}_PASSWORD`;
+/** A service's name as it appears inside a variable: `fixture-courier` is `FIXTURE_COURIER`. */
+export const envName = (name: string): string => name.toUpperCase().replace(/-/g, '_');
 
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\#]/g, '\\$&');
 /** A regex matching exactly these names (an empty list matches nothing a client can name). */

@@ -1,6 +1,7 @@
 import type { SecretVariable } from '../../shared/config/config';
+import { COMPOSE_FALLBACK_TOKEN_KEYS } from '../../shared/lifecycle/require-token-keys';
 import { secretsOf, type ServiceDeclaration } from '../../shared/lifecycle/declaration';
-import { brokerUser, passwordEnv } from './broker-definitions';
+import { brokerUser, envName, passwordEnv } from './broker-definitions';
 import { replaceRegion } from './generated-region';
 import { redisPasswordEnv, redisUser } from './redis-acl';
 
@@ -10,7 +11,7 @@ import { redisPasswordEnv, redisUser } from './redis-acl';
 /** What compose gives a secret a service declares, when .env does not set it, and why. */
 const SECRET_FALLBACKS: Record<SecretVariable, { value: string; comment?: string }> = {
   PAYMENT_TOKEN_KEYS: {
-    value: '${PAYMENT_TOKEN_KEYS:-dev-compose:d2FycmVuLWNvbXBvc2UtZGV2LW9ubHkta2V5LTAwMDE=}',
+    value: `\${PAYMENT_TOKEN_KEYS:-${COMPOSE_FALLBACK_TOKEN_KEYS}}`,
     comment: 'Seals (order) and opens (payment) payment tokens. Dev-only default: set your own in .env (docs/security.md).',
   },
   AUTH_JWT_SECRET: {
@@ -20,7 +21,6 @@ const SECRET_FALLBACKS: Record<SecretVariable, { value: string; comment?: string
   OPS_TOKEN: { value: '${OPS_TOKEN:-}' },
 };
 
-const upper = (name: string): string => name.toUpperCase().replace(/-/g, '_');
 const devPassword = (name: string): string => `dev-only-${name}`;
 const rabbitPassword = (name: string): string => `\${${passwordEnv(name)}:-${devPassword(name)}}`;
 const redisPassword = (name: string): string => `\${${redisPasswordEnv(name)}:-dev-only-redis-${name}}`;
@@ -96,7 +96,7 @@ export function serviceBlocks(services: readonly ServiceDeclaration[], flavour: 
       ? [
           '  # Its public API on the host; ops ports stay on the compose network.',
           '  ports:',
-          `    - ${q}\${HOST_BIND:-127.0.0.1}:\${${upper(s.name)}_HOST_PORT:-${s.api.default}}:${s.api.default}${q}`,
+          `    - ${q}\${HOST_BIND:-127.0.0.1}:\${${envName(s.name)}_HOST_PORT:-${s.api.default}}:${s.api.default}${q}`,
         ]
       : []),
   ]);

@@ -1,8 +1,9 @@
 import type { ServiceDeclaration } from '../../shared/lifecycle/declaration';
+import { envName } from './broker-definitions';
 
 /** The Redis user of a service (`warren-order`), and the variable holding its password (`REDIS_ORDER_PASSWORD`). */
 export const redisUser = (name: string): string => `warren-${name}`;
-export const redisPasswordEnv = (name: string): string => `REDIS_${name.toUpperCase().replace(/-/g, '_')}_PASSWORD`;
+export const redisPasswordEnv = (name: string): string => `REDIS_${envName(name)}_PASSWORD`;
 /** The operator's user: Redis' `default`, with every right (redis-cli, healthchecks, migrations). */
 export const REDIS_ADMIN = { name: 'default', password_env: 'REDIS_PASSWORD' } as const;
 

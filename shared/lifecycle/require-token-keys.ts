@@ -2,10 +2,13 @@ import { ConfigError, type WarrenConfig } from '../config/config';
 import type { Logger } from '../observability/logger';
 import { DEV_TOKEN_KEYRING, type TokenKeyring } from '../security/token-keys';
 
-/** Keys anyone can read in this repository: the dev keyring's, and docker-compose.yml's fallback without a .env. */
+/** The compose files' PAYMENT_TOKEN_KEYS without a .env (written there by deploy/generate/compose-files.ts). */
+export const COMPOSE_FALLBACK_TOKEN_KEYS = 'dev-compose:d2FycmVuLWNvbXBvc2UtZGV2LW9ubHkta2V5LTAwMDE=';
+
+/** Keys anyone can read in this repository: the dev keyring's, and the compose files' fallback. */
 const PUBLISHED_KEYS: readonly Buffer[] = [
   ...DEV_TOKEN_KEYRING.byKid.values(),
-  Buffer.from('d2FycmVuLWNvbXBvc2UtZGV2LW9ubHkta2V5LTAwMDE=', 'base64'),
+  Buffer.from(COMPOSE_FALLBACK_TOKEN_KEYS.split(':')[1]!, 'base64'),
 ];
 
 /**
