@@ -42,11 +42,6 @@ export async function startService(
     ...(unconsumed.length > 0 ? { unconsumedKeys: unconsumed } : {}),
     ...options,
   });
-  if (unconsumed.length > 0)
-    runtime.log.warn(
-      { routingKeys: unconsumed },
-      'no service of the fleet consumes these events yet: published without mandatory, dropped by the broker',
-    );
   try {
     await definition.wire(runtime, (config.settings[name] ?? {}) as never);
     await runtime.start();

@@ -108,6 +108,11 @@ export class Runtime {
     this.look = look;
     this.topologyWatch = new TopologyWatch(this.connections.publish, this.topology, look, this.log.child({ component: 'topology' }));
     registerTopologyMissingGauge(this.metrics.registry, () => look.missing.list());
+    if (options.unconsumedKeys?.length)
+      this.log.warn(
+        { routingKeys: options.unconsumedKeys },
+        'no service of the fleet consumes these events yet: published without mandatory, dropped by the broker',
+      );
     this.publisher = new Publisher(this.connections.publish, {
       exchange: config.eventsExchange,
       topology: this.topology,
