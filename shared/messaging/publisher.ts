@@ -104,15 +104,17 @@ export class Publisher {
   async publishEvent(event: AnyEvent, headers: Record<string, unknown> = {}): Promise<void> {
     const content = Buffer.from(JSON.stringify(event));
     const routingKey = routingKeyOf(event.eventType);
-    await this.publish(this.options.exchange, routingKey, content, {
-      ...(this.options.unconsumed?.has(routingKey) ? { mandatory: false } : {}),
+    const properties: PublishProperties = {
       messageId: event.eventId,
       type: event.eventType,
       correlationId: event.correlationId,
       timestamp: Math.floor(Date.parse(event.timestamp) / 1000),
       // The version is in the body; a headers table costs amqplib an encoding pass per publish, so only when needed.
       ...(Object.keys(headers).length > 0 ? { headers } : {}),
-    });
+    };
+    // Set, not spread: most services have no unconsumed key, and a spread costs every publish an object.
+    if (this.options.unconsumed?.has(routingKey)) properties.mandatory = false;
+    await this.publish(this.options.exchange, routingKey, content, properties);
   }
 
   /**
