@@ -21,14 +21,13 @@ const SECRET_FALLBACKS: Record<SecretVariable, { value: string; comment?: string
   OPS_TOKEN: { value: '${OPS_TOKEN:-}' },
 };
 
-const devPassword = (name: string): string => `dev-only-${name}`;
-const rabbitPassword = (name: string): string => `\${${passwordEnv(name)}:-${devPassword(name)}}`;
+const rabbitPassword = (name: string): string => `\${${passwordEnv(name)}:-dev-only-${name}}`;
 const redisPassword = (name: string): string => `\${${redisPasswordEnv(name)}:-dev-only-redis-${name}}`;
 
 function secretLines(service: ServiceDeclaration): string[] {
   return secretsOf(service).flatMap((secret) => {
     const { value, comment } = SECRET_FALLBACKS[secret];
-    return [...(comment ? [`  # ${comment}`] : []), `  ${secret}: ${value}`];
+    return [...(comment ? [`    # ${comment}`] : []), `    ${secret}: ${value}`];
   });
 }
 
@@ -53,14 +52,14 @@ interface Flavour {
 
 const NODES = ['rabbitmq-1', 'rabbitmq-2', 'rabbitmq-3'];
 
-export const SINGLE_NODE: Flavour = {
+const SINGLE_NODE: Flavour = {
   quote: '"',
   context: '.',
   amqpUrl: (s) => `amqp://${brokerUser(s)}:${rabbitPassword(s)}@rabbitmq:5672/warren`,
   redisUrl: (s) => `redis://${redisUser(s)}:${redisPassword(s)}@redis:6379`,
 };
 
-export const CLUSTER: Flavour = {
+const CLUSTER: Flavour = {
   quote: "'",
   context: '../..',
   amqpUrl: (s) => NODES.map((node) => `amqp://${brokerUser(s)}:${rabbitPassword(s)}@${node}:5672/warren`).join(','),
@@ -91,7 +90,7 @@ export function serviceBlocks(services: readonly ServiceDeclaration[], flavour: 
     `    AMQP_URL: ${flavour.amqpUrl(s.name)}`,
     ...(flavour.redisUrl ? [`    REDIS_URL: ${flavour.redisUrl(s.name)}`] : []),
     ...settingLines(s),
-    ...secretLines(s).map((l) => `  ${l}`),
+    ...secretLines(s),
     ...(s.api
       ? [
           '  # Its public API on the host; ops ports stay on the compose network.',
